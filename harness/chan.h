@@ -44,6 +44,10 @@ struct chan_msg {
 	int fds[PROTO_MAX_FDS];
 	unsigned nfds;
 	int64_t t_ms;             /* chan_now_ms() when it was complete */
+	/* Added (compatible): whether all 12 header bytes are in hdr. When
+	 * not, the bytes of a partial header are in payload/payload_len. */
+	bool hdr_valid;
+	int errno_value;          /* on CHAN_ERROR: the errno */
 };
 
 void chan_msg_init(struct chan_msg *m);
@@ -72,11 +76,14 @@ void chan_close(struct chan *c);
 
 /* Socket set-up. All return an fd (CLOEXEC) or -errno. */
 int chan_socketpair(int sv[2]);
-int chan_listen(const char *path); /* unlinks a stale path first */
+int chan_listen(const char *path); /* unlinks a stale path first; the
+				      listening fd is O_NONBLOCK */
 int chan_accept(int lfd, int64_t deadline);
 int chan_connect(const char *path, int64_t deadline); /* retries ENOENT /
 							 ECONNREFUSED until
 							 the deadline */
+/* chan_accept and chan_connect return -ETIMEDOUT when the deadline
+ * passes; the connected fd is blocking (chan uses MSG_DONTWAIT itself). */
 
 /* Sends header + payload (payload_len bytes, which may differ from
  * hdr.size on purpose: tests send lies) with fds on the first byte.
@@ -88,13 +95,21 @@ int chan_send(struct chan *c, const struct proto_hdr *h, const void *payload,
 int chan_send_raw(struct chan *c, const void *buf, size_t len, const int *fds,
 		  unsigned nfds, int64_t deadline);
 /* Receives one whole message. On CHAN_TRUNC_* the bytes read so far are
- * in m (hdr zeroed if the header was incomplete). */
+ * in m (hdr zeroed if the header was incomplete). m is overwritten
+ * (chan_msg_init), so release a previous message in it first. fds come
+ * only with the first recvmsg() of a message; on any status but CHAN_OK
+ * they are closed before returning (nfds still says how many came, the
+ * fds[] are -1). More than PROTO_MAX_FDS, or MSG_CTRUNC: all closed,
+ * nfds 0, the rest of the message is still read (framing kept) and
+ * CHAN_TOO_MANY_FDS returned. The trace hook sees m before the close. */
 int chan_recv(struct chan *c, struct chan_msg *m, int64_t deadline);
 /* Waits until fd is readable (or HUP/ERR). 1 ready, 0 timeout, -errno. */
 int chan_wait_readable(int fd, int64_t deadline);
 
 /* One readable line for a message (time, channel, direction, request
- * name, flags, size, fds, decoded payload or hex). */
+ * name, flags, size, fds, decoded payload or hex). Request names come
+ * from the back-end table when chan_name is "backend", else the main
+ * one. */
 int chan_format_trace(char *out, size_t cap, int64_t t0_ms,
 		      const char *chan_name, enum chan_dir dir,
 		      const struct chan_msg *m, enum chan_status st);

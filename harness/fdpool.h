@@ -29,8 +29,8 @@ struct fdpool_entry {
 	int fd;                 /* the fd to send */
 	int aux_fd;             /* other pipe/socket end, or -1 */
 	uint64_t size;
-	char memfd_name[64];    /* the name /proc/PID/maps shows, e.g.
-				   "/memfd:vhu-<pid>-<name> (deleted)" */
+	char memfd_name[96];    /* the name /proc/PID/maps shows, e.g.
+				   "/memfd:vhu-<tag>-<name> (deleted)" */
 };
 
 struct fdpool {

@@ -226,6 +226,9 @@ const char *proto_strerror(int err);
 
 /* ---- header ---- */
 int proto_hdr_encode(const struct proto_hdr *h, uint8_t *out, size_t cap);
+/* Fills *h from the first 12 bytes (len may be larger). Returns
+ * PROTO_E_SHORT below 12 bytes, PROTO_E_TOOBIG (with *h filled) when the
+ * size field is above PROTO_MAX_PAYLOAD, else PROTO_OK. */
 int proto_hdr_decode(const uint8_t *in, size_t len, struct proto_hdr *h);
 
 /* ---- payload codecs: encode returns bytes written or a PROTO_E_*;
@@ -288,7 +291,9 @@ bool proto_has_reply_body(enum proto_chan chan, uint32_t request);
 
 /* Pretty-prints a decoded payload ("shmid=0 fd_offset=0x0 ..."), or hex
  * when it does not decode. Always NUL-terminates; returns chars that
- * would have been written (snprintf style). */
+ * would have been written (snprintf style). The REPLY flag picks the
+ * request or reply layout; when that one does not fit the length, the
+ * other is tried before hex (a reply that lost its flag). */
 int proto_format_payload(enum proto_chan chan, const struct proto_hdr *h,
 			 const uint8_t *payload, size_t len, char *out,
 			 size_t cap);
