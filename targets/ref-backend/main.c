@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhu-ref-backend: the reference vhost-user back-end as a program,
+ * following the rst's "Backend program conventions" (--socket-path,
+ * --fd, --print-capabilities, no daemonising, prompt exit on SIGTERM).
+ * One poll loop serves the main channel, the back-end channel and the
+ * control channel, where `map` / `unmap` make it send SHMEM_MAP /
+ * SHMEM_UNMAP.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "refbe.h"
+#include "refmain.h"
+
+struct be_prog {
+	struct refmain_opts o;
+	struct refbe_config cfg;
+	struct refbe be;
+	int listen_fd;
+	int accept_ms;
+	int64_t accept_deadline;
+	int sigfd;
+	int exit_code;
+	struct ctl_reader ctl;
+};
+
+static void usage(void)
+{
+	printf("usage: vhu-ref-backend (--fd=N | --socket-path=PATH) [options]\n"
+	       "The reference vhost-user back-end of vhucheck. With\n"
+	       "--socket-path it listens there and serves one front-end at a\n"
+	       "time; the first must connect within --accept-timeout.\n\n"
+	       "  --regions=S[,S...]   GET_SHMEM_CONFIG sizes by shmid (1M)\n"
+	       "  --accept-timeout=MS  (30000)\n"
+	       "  --print-capabilities print the capabilities JSON and exit\n");
+	refmain_usage_common(FAULT_ROLE_BACKEND);
+}
+
+static void print_capabilities(void)
+{
+	printf("{\"type\":\"vhu-ref\",\"features\":[\"shmem\"]}\n");
+}
+
+static int be_opt(struct be_prog *p, const char *name, const char *arg)
+{
+	int r = refmain_common_opt(&p->o, name, arg, FAULT_ROLE_BACKEND);
+
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (strcmp(name, "regions") == 0) {
+		if (refbe_parse_regions(&p->cfg, arg) < 0) {
+			fprintf(stderr, "--regions: sizes like 1M,64k,0\n");
+			return -1;
+		}
+	} else if (strcmp(name, "accept-timeout") == 0) {
+		p->accept_ms = atoi(arg);
+	}
+	return 0;
+}
+
+/* 0 to run, 1 to exit 0 (help, capabilities), -1 on a usage error. */
+static int parse_args(struct be_prog *p, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "fd", required_argument, NULL, 0 },
+		{ "socket-path", required_argument, NULL, 0 },
+		{ "control-fd", required_argument, NULL, 0 },
+		{ "fault", required_argument, NULL, 0 },
+		{ "shmem-bit", required_argument, NULL, 0 },
+		{ "disable", required_argument, NULL, 0 },
+		{ "reply-timeout", required_argument, NULL, 0 },
+		{ "no-shmem", no_argument, NULL, 0 },
+		{ "no-reply-ack", no_argument, NULL, 0 },
+		{ "verbose", no_argument, NULL, 0 },
+		{ "regions", required_argument, NULL, 0 },
+		{ "accept-timeout", required_argument, NULL, 0 },
+		{ "print-capabilities", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, idx;
+
+	while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
+		if (c == 'h') {
+			usage();
+			return 1;
+		}
+		if (c == 'c') {
+			print_capabilities();
+			return 1;
+		}
+		if (c != 0 || be_opt(p, opts[idx].name, optarg) < 0)
+			return -1;
+	}
+	if (optind < argc || (p->o.fd < 0) == (p->o.socket_path == NULL)) {
+		fprintf(stderr, "vhu-ref-backend: give exactly one of --fd "
+			"and --socket-path (--help)\n");
+		return -1;
+	}
+	if (refmain_check_fd("--fd", p->o.fd) < 0 ||
+	    refmain_check_fd("--control-fd", p->o.control_fd) < 0)
+		return -1;
+	p->cfg.shmem_bit = p->o.shmem_bit;
+	p->cfg.reply_timeout_ms = p->o.reply_timeout_ms;
+	p->cfg.faults = p->o.faults;
+	return refmain_pfeatures(&p->o, refbe_supported_pfeatures(p->o.shmem_bit),
+				 &p->cfg.pfeat_offer);
+}
+
+static bool on_map(struct be_prog *p, const struct ctl_cmd *cmd, int ctl_fd,
+		   bool map)
+{
+	struct refbe_map_req req;
+	char err[256];
+	int r;
+
+	r = map ? refbe_parse_map_cmd(cmd, &req, err, sizeof(err))
+		: refbe_parse_unmap_cmd(cmd, &req, err, sizeof(err));
+	if (r == 0)
+		r = map ? refbe_check_map(&p->be, &req, err, sizeof(err))
+			: refbe_check_unmap(&p->be, &req, err, sizeof(err));
+	if (r < 0) {
+		refmain_err(ctl_fd, err);
+		return true;
+	}
+	/* The answer first: the harness reads it, then the back-end
+	 * channel. */
+	refmain_ok(ctl_fd, NULL);
+	r = refbe_submit(&p->be, &req, map);
+	if (r < 0)
+		refmain_log(&p->o, "request not queued");
+	return true;
+}
+
+static bool on_control(void *opaque, const struct ctl_cmd *cmd, int ctl_fd)
+{
+	struct be_prog *p = opaque;
+	char buf[CTL_LINE_MAX * 3];
+
+	if (strcmp(cmd->name, "map") == 0 || strcmp(cmd->name, "unmap") == 0)
+		return on_map(p, cmd, ctl_fd, cmd->name[0] == 'm');
+	if (strcmp(cmd->name, "dump") == 0 ||
+	    strcmp(cmd->name, "get-config") == 0) {
+		int n = cmd->name[0] == 'd'
+				? refbe_dump(&p->be, buf, sizeof(buf))
+				: refbe_dump_config(&p->be, buf, sizeof(buf));
+
+		if (n < 0)
+			refmain_err(ctl_fd, "answer too long");
+		else
+			refmain_ok(ctl_fd, buf);
+	} else if (strcmp(cmd->name, "reset") == 0) {
+		refmain_ok(ctl_fd, NULL);
+		refbe_reset(&p->be);
+	} else if (strcmp(cmd->name, "quit") == 0) {
+		refmain_ok(ctl_fd, NULL);
+		return false;
+	} else {
+		snprintf(buf, sizeof(buf), "unknown command '%s'", cmd->name);
+		refmain_err(ctl_fd, buf);
+	}
+	return true;
+}
+
+/* The listening socket is readable: take the next front-end. */
+static void accept_one(struct be_prog *p)
+{
+	int fd = chan_accept(p->listen_fd, chan_deadline(0));
+
+	if (fd < 0) {
+		if (fd != -EAGAIN && fd != -ETIMEDOUT)
+			refmain_log(&p->o, "accept failed");
+		return;
+	}
+	refbe_attach_main(&p->be, fd);
+}
+
+/* The main channel is gone: in socket mode wait for the next front-end,
+ * with --fd there is nothing more to do. */
+static bool main_gone(struct be_prog *p)
+{
+	refbe_disconnect(&p->be);
+	return p->listen_fd >= 0;
+}
+
+/* How long poll may sleep: up to the awaited reply's deadline. */
+static int poll_timeout(const struct be_prog *p)
+{
+	int64_t due, left;
+
+	if (!refbe_waiting(&p->be, &due))
+		return 1000;
+	left = due - chan_now_ms();
+	return left <= 0 ? 0 : left > 1000 ? 1000 : (int)left;
+}
+
+/* The main channel: a front-end's requests, or a new front-end. Returns
+ * false when the program should end. */
+static bool serve_main(struct be_prog *p, bool listening)
+{
+	if (listening) {
+		accept_one(p);
+		return true;
+	}
+	if (refbe_service_main(&p->be,
+			       chan_deadline(p->cfg.reply_timeout_ms)) != 1)
+		return true;
+	return main_gone(p);
+}
+
+/* One poll round. false when the program should end. While a reply is
+ * awaited the main channel is left alone: a back-end blocked on its
+ * reply answers nothing else (digest 9). */
+static bool poll_once(struct be_prog *p)
+{
+	bool waiting = refbe_waiting(&p->be, NULL);
+	bool listening = p->be.main.fd < 0 && p->listen_fd >= 0;
+	struct pollfd f[4] = {
+		{ .fd = p->sigfd, .events = POLLIN },
+		{ .fd = p->ctl.fd, .events = POLLIN },
+		{ .fd = waiting ? -1 : listening ? p->listen_fd : p->be.main.fd,
+		  .events = POLLIN },
+		{ .fd = p->be.backend_deaf ? -1 : p->be.backend.fd,
+		  .events = POLLIN },
+	};
+	int n = poll(f, 4, poll_timeout(p));
+
+	if (n < 0)
+		return errno == EINTR;
+	if (f[0].revents && refmain_signalled(p->sigfd))
+		return false;
+	if (f[3].revents)
+		refbe_service_backend(&p->be,
+				      chan_deadline(p->cfg.reply_timeout_ms));
+	refbe_check_timeout(&p->be);
+	if (f[2].revents && !serve_main(p, listening))
+		return false;
+	if (f[1].revents && refmain_serve_control(&p->ctl, on_control, p) <= 0)
+		return false;
+	if (p->accept_deadline && p->be.main.fd < 0 &&
+	    chan_now_ms() > p->accept_deadline) {
+		refmain_log(&p->o, "no front-end connected in time");
+		p->exit_code = 1;
+		return false;
+	}
+	if (p->be.main.fd >= 0)
+		p->accept_deadline = 0;
+	return true;
+}
+
+static int setup(struct be_prog *p)
+{
+	p->sigfd = refmain_signalfd();
+	if (p->sigfd < 0) {
+		fprintf(stderr, "signalfd: %s\n", strerror(-p->sigfd));
+		return -1;
+	}
+	p->listen_fd = -1;
+	if (p->o.socket_path) {
+		p->listen_fd = chan_listen(p->o.socket_path);
+		if (p->listen_fd < 0) {
+			fprintf(stderr, "vhu-ref-backend: listen %s: %s\n",
+				p->o.socket_path, strerror(-p->listen_fd));
+			return -1;
+		}
+		p->accept_deadline = chan_deadline(p->accept_ms);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct be_prog p;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	refmain_opts_init(&p.o, "vhu-ref-backend");
+	refbe_config_default(&p.cfg);
+	p.accept_ms = 30000;
+	r = parse_args(&p, argc, argv);
+	if (r != 0)
+		return r > 0 ? 0 : 2;
+	p.cfg.log = refmain_log;
+	p.cfg.log_opaque = &p.o;
+	if (p.o.verbose) {
+		p.cfg.trace = refmain_trace;
+		p.cfg.trace_opaque = &p.o;
+	}
+	if (setup(&p) < 0)
+		return 1;
+	ctl_reader_init(&p.ctl, p.o.control_fd);
+	refbe_init(&p.be, &p.cfg);
+	if (p.o.fd >= 0)
+		refbe_attach_main(&p.be, p.o.fd);
+	while (poll_once(&p))
+		;
+	refbe_free(&p.be);
+	if (p.listen_fd >= 0) {
+		close(p.listen_fd);
+		unlink(p.o.socket_path);
+	}
+	return p.exit_code;
+}

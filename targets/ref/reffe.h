@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reffe: the reference vhost-user FRONT-END, as a library.
+ *
+ * It drives a back-end through the handshake, reserves address space for
+ * each shared memory region the back-end advertises, and serves SHMEM_MAP
+ * and SHMEM_UNMAP on the back-end channel with every check of digest 6-7
+ * and the replies of digest 9. With no fault switched on it is strictly
+ * conforming; each fault of fault.h (role frontend) breaks one rule.
+ *
+ * No main here: vhu-ref-frontend, the unit tests and the fuzzers drive
+ * the same handlers. Nothing prints; messages go to cfg.log.
+ */
+#ifndef VHU_REFFE_H
+#define VHU_REFFE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan.h"
+#include "fault.h"
+#include "proto.h"
+
+#define REFFE_MAX_MAPPINGS 128u
+#define REFFE_MAX_LEAKED 1024u
+#define REFFE_MAX_ANNOUNCE 32u
+
+typedef void (*reffe_log_fn)(void *opaque, const char *msg);
+
+struct reffe_config {
+	unsigned shmem_bit;        /* which protocol bit is SHMEM */
+	uint64_t pfeat_want;       /* protocol features it is willing to ack */
+	bool announce;             /* tell the back-end about new mappings */
+	uint64_t guest_mem_size;   /* the memfd "guest RAM" */
+	int reply_timeout_ms;      /* wait for a main-channel reply */
+	int deadlock_wait_ms;      /* fe_memtable_before_reply: how long it
+				      sits on the MAP reply */
+	struct fault_set faults;
+	reffe_log_fn log;
+	void *log_opaque;
+	chan_trace_fn trace;
+	void *trace_opaque;
+};
+
+/* shmem_bit = PROTO_SHMEM_BIT_DEFAULT, every feature the reference
+ * knows, announce off, 1 MiB guest RAM, 1000 ms replies. */
+void reffe_config_default(struct reffe_config *cfg);
+/* The protocol features the reference front-end can use. */
+uint64_t reffe_supported_pfeatures(unsigned shmem_bit);
+
+/* One shared memory region: size as advertised, and the address space
+ * reserved for it. The reservation is a PROT_NONE span with slack below
+ * and above the region so that faulty bounds checks land in memory we
+ * own instead of corrupting the process. */
+struct reffe_region {
+	uint64_t size;             /* first member: see fe_unknown_shmid_null */
+	uint8_t *base;             /* NULL: not reserved (size 0 or too big) */
+	uint8_t *resv;
+	size_t resv_len;
+};
+
+struct reffe_mapping {
+	uint8_t shmid;
+	bool rw;
+	bool mapped;               /* false only for fe_len_zero_accepted */
+	uint64_t shm_offset;
+	uint64_t len;
+	uint64_t fd_offset;
+	int fd;                    /* our dup of the back-end's fd */
+};
+
+enum reffe_announce_kind {
+	REFFE_ANNOUNCE_ADD = 0,    /* ADD_MEM_REG */
+	REFFE_ANNOUNCE_REM,        /* REM_MEM_REG */
+	REFFE_ANNOUNCE_TABLE,      /* SET_MEM_TABLE with what is live */
+};
+
+struct reffe_announce {
+	enum reffe_announce_kind kind;
+	struct proto_mem_region region;
+	int fd;                    /* ADD only; -1 otherwise */
+};
+
+struct reffe {
+	struct reffe_config cfg;
+	struct chan main;          /* fd -1 when not connected */
+	struct chan backend;       /* our end of the back-end channel */
+	uint64_t features;         /* negotiated virtio features */
+	uint64_t pfeatures;        /* negotiated protocol features */
+	uint64_t pfeatures_offered;
+	bool handshake_done;
+	bool started;              /* DRIVER_OK sent and not stopped/reset */
+	uint8_t status;
+	uint32_t shm_nregions;     /* as the back-end reported it */
+	unsigned max_mem_slots;
+	struct reffe_region regions[PROTO_SHMEM_MAX_REGIONS];
+	struct reffe_mapping maps[REFFE_MAX_MAPPINGS];
+	unsigned nmaps;
+	int leaked[REFFE_MAX_LEAKED]; /* fe_fd_leak_on_error keeps them here */
+	unsigned nleaked;
+	struct reffe_announce announce[REFFE_MAX_ANNOUNCE];
+	unsigned nannounce;
+	int guest_fd;
+	uint8_t *guest_mem;
+	int kick_fd;
+	int call_fd;
+	uint8_t stale[PROTO_MMAP_SIZE]; /* fe_short_payload_stale reads here */
+};
+
+void reffe_init(struct reffe *fe, const struct reffe_config *cfg);
+/* Closes every fd and unmaps everything. fe can be reffe_init()ed again. */
+void reffe_free(struct reffe *fe);
+
+/* Adopts a connected main-channel socket. */
+void reffe_attach_main(struct reffe *fe, int fd);
+/* Adopts our end of an existing back-end channel (tests, fuzzers). */
+void reffe_attach_backend(struct reffe *fe, int fd);
+/* Drops the connection: closes both channels, removes every mapping and
+ * releases the region reservations (a new connection may advertise
+ * other sizes). */
+void reffe_disconnect(struct reffe *fe);
+
+/* The whole handshake on the main channel, each reply awaited until the
+ * deadline. 0, or -errno with a message (the connection is dropped). */
+int reffe_handshake(struct reffe *fe, int64_t deadline, char *err,
+		    size_t errcap);
+/* Negotiated state without a handshake (tests, fuzzers). */
+void reffe_set_negotiated(struct reffe *fe, uint64_t features,
+			  uint64_t pfeatures);
+/* Takes a GET_SHMEM_CONFIG reply and reserves the regions. A reply that is
+ * not a well-formed GET_SHMEM_CONFIG reply is refused (-EPROTO); nregions
+ * above 256 or disagreeing with the sizes is tolerated (sizes win). */
+int reffe_apply_shmem_config(struct reffe *fe, const struct chan_msg *reply,
+			     char *err, size_t errcap);
+
+/* Device lifecycle. start: SET_STATUS with DRIVER_OK when STATUS is
+ * negotiated (a bare mark otherwise). stop: GET_VRING_BASE of queue 0;
+ * mappings stay. reset: every mapping and kept fd goes, then
+ * RESET_DEVICE (or SET_STATUS 0, or RESET_OWNER) is sent. Each returns 0
+ * or -errno with a message. Without a main channel they only change the
+ * local state. */
+int reffe_start(struct reffe *fe, int64_t deadline, char *err, size_t errcap);
+int reffe_stop(struct reffe *fe, int64_t deadline, char *err, size_t errcap);
+int reffe_reset(struct reffe *fe, int64_t deadline, char *err, size_t errcap);
+/* Removes every mapping and closes every kept fd (honours
+ * fe_reset_keeps_mappings). */
+void reffe_drop_mappings(struct reffe *fe);
+
+/* Handles one back-end channel message (SHMEM_MAP, SHMEM_UNMAP, anything
+ * else) and sends the reply it calls for. fds in m are not taken: the
+ * ones kept are dup'ed. Returns 0, or -errno when the reply could not be
+ * sent (the channel is then closed). */
+int reffe_handle_backend_msg(struct reffe *fe, const struct chan_msg *m);
+/* Receives one message on the back-end channel and handles it.
+ * 0 handled, 1 the channel is gone (EOF, framing lost), -ETIMEDOUT. */
+int reffe_service_backend(struct reffe *fe, int64_t deadline);
+/* The main channel is readable while nothing was asked: reads and drops
+ * one message. 0, or 1 when the back-end closed it (disconnected). */
+int reffe_service_main(struct reffe *fe, int64_t deadline);
+/* Sends the queued memory-table announcements (always after the replies
+ * that caused them), serving the back-end channel while it waits for
+ * their replies. 0 or -errno. */
+int reffe_flush_announce(struct reffe *fe, int64_t deadline);
+
+bool reffe_connected(const struct reffe *fe);
+/* fds kept for live mappings (and leaked by fe_fd_leak_on_error). */
+unsigned reffe_kept_fds(const struct reffe *fe);
+/* One-line JSON: {"started":..,"negotiated":"0x..","mappings":[..],"fds":N}.
+ * Returns the length, or -ENOSPC. */
+int reffe_dump(const struct reffe *fe, char *out, size_t cap);
+
+#endif
