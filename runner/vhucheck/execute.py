@@ -1,0 +1,247 @@
+"""Running one target: its cases split into shares, one harness each, the
+JSON lines merged into the result document."""
+
+import dataclasses
+import datetime
+import os
+import shutil
+import subprocess
+import time
+
+from vhucheck import paths, profile as P, results, supervisor as S, verdicts as V
+from vhucheck.errors import HarnessError
+
+VALIDATE_TIMEOUT_S = 60
+
+
+@dataclasses.dataclass
+class Plan:
+    """Everything needed to run one target."""
+
+    profile: P.Profile
+    cases: list             # selected, catalogue order
+    catalogue: list         # every case (for stale expectations)
+    expect: object          # expectations.TargetExpectations
+    harness: str
+    build: str
+    version: str
+    shmem_bit: int
+    multiplier: float       # profile x command line
+    jobs: int
+    include: tuple = ()
+    exclude: tuple = ()
+    faults: tuple = ()      # catalogue.Fault
+    strict: bool = False
+
+
+class Stop:
+    """Set by the signal handlers; the loops poll it."""
+
+    def __init__(self):
+        self.signum = None
+
+    def __call__(self, signum, frame):
+        self.signum = self.signum or signum
+
+
+def now_iso():
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def check_harness(path):
+    if not os.path.isfile(path):
+        raise HarnessError(f"{paths.relpath(path)}: no harness binary (build it: ninja -C "
+                           f"{paths.relpath(paths.build_dir())}, or set VHUCHECK_HARNESS)")
+    if not os.access(path, os.X_OK):
+        raise HarnessError(f"{paths.relpath(path)}: the harness is not executable")
+
+
+def command_line(plan):
+    """The target command with the runner's placeholders filled and the
+    faults appended."""
+    cmd = P.expand(plan.profile.command, plan.build, plan.shmem_bit)
+    return cmd + "".join(f" --fault={f.name}" for f in plan.faults)
+
+
+def target_argv(plan):
+    """The harness options that say how to reach the target."""
+    prof = plan.profile
+    if prof.connect:
+        return ["--connect" if prof.listen == "target" else "--listen", prof.connect]
+    argv = ["--target-cmd", command_line(plan)]
+    if "{socket}" in prof.command:
+        argv += ["--listener", prof.listen]
+    return argv
+
+
+def harness_env(plan):
+    env = dict(os.environ)
+    env["VHUCHECK_BUILD_DIR"] = plan.build
+    for key, value in plan.profile.env:
+        env[key] = P.expand(value, plan.build, plan.shmem_bit, quote=False)
+    return env
+
+
+def _prepare_dir(out):
+    os.makedirs(out, exist_ok=True)
+    for sub in ("traces", "logs"):
+        shutil.rmtree(os.path.join(out, sub), ignore_errors=True)
+        os.makedirs(os.path.join(out, sub))
+
+
+def make_shares(plan, out):
+    timeouts = {c.id: c.timeout_ms / 1000.0 * plan.multiplier for c in plan.cases}
+    jobs = plan.jobs if plan.profile.parallel() else 1
+    shares = []
+    for k, part in enumerate(S.split(plan.cases, jobs, timeouts)):
+        json_path = os.path.join(out, "logs", f"harness-{k}.jsonl")
+        argv = [plan.harness, "--role", plan.profile.harness_role, *target_argv(plan),
+                "--shmem-bit", str(plan.shmem_bit),
+                "--timeout-multiplier", f"{plan.multiplier:g}",
+                "--trace-dir", os.path.join(out, "traces"),
+                "--json", json_path, *[c.path for c in part]]
+        shares.append(S.Share(index=k, cases=part, argv=argv, json_path=json_path,
+                              stderr_path=os.path.join(out, "logs", f"harness-{k}.stderr"),
+                              budget_s=S.budget(part, timeouts), timeouts=timeouts))
+    return shares
+
+
+def validate(plan, out):
+    """Parse every selected case with `harness --validate`. The harness
+    refuses a whole run for one script error, so the cases it names become
+    ERROR here and the others still run. {id: runner-made line}."""
+    argv = [plan.harness, "--validate", *[c.path for c in plan.cases]]
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=VALIDATE_TIMEOUT_S,
+                           start_new_session=True)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"{paths.relpath(plan.harness)} --validate took more than "
+                           f"{VALIDATE_TIMEOUT_S}s") from None
+    except OSError as e:
+        raise HarnessError(f"{paths.relpath(plan.harness)}: cannot run: {e.strerror}") from None
+    text = p.stdout.decode("utf-8", "replace")
+    if p.returncode == 0:
+        return {}
+    by_path = {c.path: c for c in plan.cases}
+    errors = {}
+    for line in text.splitlines():
+        path = line.split(":", 1)[0]
+        case = by_path.get(os.path.abspath(path))
+        if case:
+            errors.setdefault(case.id, []).append(
+                os.path.basename(path) + ":" + line[len(path) + 1:].rstrip())
+    if p.returncode != 2 or not errors:
+        last = text.strip().splitlines()[-1] if text.strip() else f"exit status {p.returncode}"
+        raise HarnessError(f"{paths.relpath(plan.harness)} --validate failed: {last}")
+    with open(os.path.join(out, "logs", "validate.txt"), "w", encoding="utf-8") as f:
+        f.write(text if text.endswith("\n") else text + "\n")
+    return {cid: {"id": cid, "verdict": V.ERROR, "_reported_by": "runner",
+                  "reason": "script error: " + "; ".join(msgs)}
+            for cid, msgs in errors.items()}
+
+
+def supervise(shares, stop, progress, plan):
+    """Poll the shares until all have ended, one overran, or a signal came."""
+    def on_line(line):
+        progress.case_done(plan.profile.name, line)
+
+    env = harness_env(plan)
+    for s in shares:
+        s.start(env, paths.top())
+    while True:
+        for s in shares:
+            s.read(on_line)
+        if stop.signum:
+            break
+        now = time.monotonic()
+        for s in shares:
+            why = s.running() and s.overdue(now)
+            if why:
+                s.killed_for = why
+                S.stop_all([s])
+        if not any(s.running() for s in shares):
+            break
+        progress.tick()
+        time.sleep(S.POLL_S)
+    S.stop_all(shares)
+    for s in shares:
+        s.read(on_line)
+        s.finish()
+    S.sweep({s.proc.pid for s in shares if s.proc})
+
+
+def collect(shares, interrupted):
+    """The lines of every share, the runner's ERRORs for what a harness did
+    not report, and the ids not run because of an interruption. A harness
+    stopped mid-case reports that case as ERROR "interrupted": when the
+    user interrupted, it was not run; when the runner stopped an overdue
+    harness, the reason says why."""
+    lines, not_run = {}, []
+    for s in shares:
+        for cid, line in s.lines.items():
+            stopped = line.get("verdict") == V.ERROR and line.get("reason") == "interrupted"
+            if stopped and interrupted:
+                not_run.append(cid)
+                continue
+            if stopped and s.killed_for:
+                line = dict(line, reason=f"{s.killed_for}; it was stopped during this case")
+            lines[cid] = line
+        if interrupted:
+            not_run += [c.id for c in s.pending()]
+        else:
+            lines.update(S.error_lines(s))
+    return lines, not_run
+
+
+def run_target(plan, out, stop, progress):
+    """Run every case of plan on its target; the result document."""
+    _prepare_dir(out)
+    started, t0 = now_iso(), time.monotonic()
+    broken = validate(plan, out)
+    runnable = dataclasses.replace(plan, cases=[c for c in plan.cases if c.id not in broken])
+    shares = make_shares(runnable, out) if runnable.cases else []
+    progress.begin(plan.profile.name, len(plan.cases))
+    for line in broken.values():
+        progress.case_done(plan.profile.name, line)
+    supervise(shares, stop, progress, plan)
+    interrupted = stop.signum is not None
+    lines, not_run = collect(shares, interrupted)
+    lines.update(broken)
+    order = {c.id: k for k, c in enumerate(plan.cases)}
+    not_run.sort(key=order.get)
+    cases = [results.case_record(c, lines[c.id], out, plan.expect)
+             for c in plan.cases if c.id in lines]
+    progress.end(plan.profile.name)
+    return results.document(
+        version=plan.version, target=target_info(plan), settings=settings(plan),
+        cases=cases, not_run=not_run,
+        harness={"path": plan.harness,
+                 "shares": [S.share_info(s, interrupted) for s in shares]},
+        faults=results.fault_coverage(plan.faults, cases),
+        stale=[e.pattern for e in plan.expect.stale(plan.catalogue)],
+        strict=plan.strict, started=started, finished=now_iso(),
+        duration_ms=(time.monotonic() - t0) * 1000.0,
+        interrupted=interrupted, signal=stop.signum)
+
+
+def target_info(plan):
+    p = plan.profile
+    return {"name": p.name, "description": p.description, "role": p.role,
+            "harness_role": p.harness_role, "profile": paths.relpath(p.path),
+            "command": command_line(plan) if p.command else None,
+            "connect": p.connect, "listen": p.listen, "isolation": p.isolation,
+            "faults": [f.name for f in plan.faults]}
+
+
+def settings(plan):
+    return {"shmem_bit": plan.shmem_bit, "timeout_multiplier": plan.multiplier,
+            "jobs": plan.jobs if plan.profile.parallel() else 1,
+            "cases": list(plan.include), "exclude": list(plan.exclude),
+            "expectations": paths.relpath(plan.expect.path) if plan.expect.path else None,
+            "strict_expect": plan.strict, "harness": paths.relpath(plan.harness),
+            "build_dir": paths.relpath(plan.build), "selected": len(plan.cases)}
+
+
+def not_passing(doc):
+    return [c for c in doc["cases"] if not V.is_passing(c["verdict"])]

@@ -1,0 +1,110 @@
+"""summary.md: short enough for a CI comment on a merge request."""
+
+from vhucheck import expectations as X, verdicts as V
+from vhucheck.render.text import first_failure, md_cell
+
+MAX_ROWS = 50
+ICON = {"ok": "✅", "fail": "❌", "warn": "⚠️"}
+
+
+def _gate_line(doc):
+    s = doc["summary"]
+    g = s["gate"]
+    if doc.get("interrupted"):
+        return f"{ICON['warn']} interrupted: {s['not_run']} cases not run"
+    if s.get("exit_code") == 3:
+        return f"{ICON['fail']} harness error (see the ERROR cases)"
+    if g["regressions"]:
+        word = "regressions" if doc["settings"].get("expectations") else "failures"
+        return f"{ICON['fail']} {len(g['regressions'])} {word}"
+    if g["strict"] and g["unexpected_passes"]:
+        return f"{ICON['fail']} {len(g['unexpected_passes'])} unexpected passes (strict)"
+    if g["expected"]:
+        return f"{ICON['ok']} no regressions ({g['expected']} known, as expected)"
+    return f"{ICON['ok']} all cases pass"
+
+
+def _counts(doc):
+    v = doc["summary"]["verdicts"]
+    cols = [k for k in V.ORDER if v.get(k)]
+    if not cols:
+        return ["_no case ran_"]
+    return ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols),
+            "| " + " | ".join(str(v[k]) for k in cols) + " |"]
+
+
+def _failure_rows(cases):
+    rows = ["| case | verdict | level | why | expectation |",
+            "| --- | --- | --- | --- | --- |"]
+    for c in cases[:MAX_ROWS]:
+        exp, obs = first_failure(c)
+        why = "; ".join(p for p in (c.get("reason", ""),
+                                    f"expected {exp}, observed {obs}" if exp or obs else "") if p)
+        known = ""
+        if c.get("expectation"):
+            e = c["expectation"]
+            verdicts = e["verdict"] if isinstance(e["verdict"], str) else "/".join(e["verdict"])
+            known = f"{verdicts}: {e['reason']}"
+        rows.append(f"| `{c['id']}` | **{c['verdict']}** | {c['level']} | {md_cell(why, 200)} | "
+                    f"{md_cell(known, 80)} |")
+    if len(cases) > MAX_ROWS:
+        rows.append(f"\n…and {len(cases) - MAX_ROWS} more (see index.html)")
+    return rows
+
+
+def target_section(doc, level="##", link=""):
+    name = doc["target"]["name"]
+    s = doc["summary"]
+    out = [f"{level} vhucheck: `{name}` — {s['passed']} passed, {s['failed']} failed, "
+           f"{s['skipped']} skipped" + (f", {s['errors']} errors" if s["errors"] else ""),
+           "", _gate_line(doc), ""]
+    out += _counts(doc) + [""]
+    bad = [c for c in doc["cases"] if not V.is_passing(c["verdict"])]
+    regress = [c for c in bad if c["gate"] == X.REGRESSION]
+    known = [c for c in bad if c["gate"] == X.EXPECTED]
+    if regress:
+        title = "Regressions" if doc["settings"].get("expectations") else "Failures"
+        out += [f"{level}# {title}", ""] + _failure_rows(regress) + [""]
+    if known:
+        out += [f"<details><summary>{len(known)} known failures (as expected)</summary>", ""]
+        out += _failure_rows(known) + ["", "</details>", ""]
+    g = s["gate"]
+    if g["unexpected_passes"]:
+        out += [f"{level}# Unexpected passes", "",
+                "These cases now pass although the expectations file says otherwise; "
+                "update it:", ""]
+        out += [f"- `{cid}`" for cid in g["unexpected_passes"][:MAX_ROWS]] + [""]
+    if g["stale"]:
+        out += [f"{level}# Stale expectations", "",
+                "Entries that match no case (renamed or mistyped):", ""]
+        out += [f"- `{p}`" for p in g["stale"]] + [""]
+    for f in doc.get("faults", []):
+        mark = ICON["ok"] if f["caught_by"] else ICON["fail"]
+        out.append(f"- {mark} fault `{f['name']}` ({f['class']}): caught by "
+                   f"{', '.join(f['caught_by']) or 'no case'}"
+                   + (f"; missed by {', '.join(f['missed'])}" if f["missed"] else ""))
+    if doc.get("faults"):
+        out.append("")
+    settings = doc["settings"]
+    out.append(f"<sub>{doc['tool']} {doc['version']} · {doc['target']['role']} target, "
+               f"harness as {doc['target']['harness_role']} · SHMEM bit {settings['shmem_bit']}"
+               f" · {doc['duration_ms'] / 1000:.1f}s · {doc['started']}"
+               + (f" · [report]({link})" if link else "") + "</sub>")
+    return out
+
+
+def render(doc):
+    return "\n".join(target_section(doc)) + "\n"
+
+
+def render_matrix(docs, links):
+    out = ["## vhucheck matrix", "", "| target | role | passed | failed | skipped | errors | gate |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
+    for d in docs:
+        s = d["summary"]
+        out.append(f"| `{d['target']['name']}` | {d['target']['role']} | {s['passed']} | "
+                   f"{s['failed']} | {s['skipped']} | {s['errors']} | {_gate_line(d)} |")
+    out.append("")
+    for d, link in zip(docs, links):
+        out += target_section(d, "###", link) + [""]
+    return "\n".join(out)

@@ -1,0 +1,86 @@
+"""vhucheck report: re-render a report dir from its results.json."""
+
+import os
+
+from vhucheck import expectations, results
+from vhucheck.errors import ConfigError
+from vhucheck.render import atomic, write_matrix, write_target
+from vhucheck.resultfile import load_dir
+
+HELP = "re-render the reports of a run from its results.json"
+DESCRIPTION = """\
+Re-render index.html, junit.xml, results.tap and summary.md (and, for
+several targets, matrix.html) from the results.json files of a report dir,
+e.g. after editing the templates. With --expect, the gate is judged again
+against another expectations file and the exit status is the run's (0, 1
+or 3); --baseline writes an expectations file that accepts the run as is."""
+
+
+def add_arguments(p):
+    p.add_argument("dir", metavar="DIR", help="a report dir (or a results.json)")
+    p.add_argument("--expect", metavar="FILE", help="judge the gate against this file")
+    p.add_argument("--strict-expect", action="store_true",
+                   help="with --expect: unexpected passes fail")
+    p.add_argument("--baseline", metavar="FILE",
+                   help="write an expectations file listing every failing case as it is")
+
+
+def rejudge(doc, expect, strict):
+    tex = expect.for_target(doc["target"]["name"])
+    for c in doc["cases"]:
+        entry = tex.lookup(c["id"], f"{c['area']}/{c['id']}")
+        c["expectation"] = entry.as_dict() if entry else None
+        c["gate"] = expectations.judge(c["verdict"], entry)
+    ids = [c["id"] for c in doc["cases"]] + list(doc.get("not_run", []))
+    stale = [e.pattern for e in tex.entries if not any(e.matches(i, i) for i in ids)]
+    doc["settings"]["expectations"] = expect.path
+    doc["settings"]["strict_expect"] = strict
+    doc["summary"] = results.summarize(doc["cases"], doc.get("not_run", []), stale, strict)
+    doc["summary"]["exit_code"] = results.exit_code(doc)
+
+
+def _toml_str(s):
+    out = s.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "".join(c if c >= " " else f"\\u{ord(c):04x}" for c in out) + '"'
+
+
+def baseline(entries):
+    """An expectations file (TOML text) accepting every non-passing verdict."""
+    lines = ["# vhucheck expectations: written by `vhucheck report --baseline`.",
+             "# Each entry is a known gap; replace the reasons with real ones.", ""]
+    for doc in entries:
+        bad = [c for c in doc["cases"] if c["verdict"] not in results.V.PASSING]
+        if not bad:
+            continue
+        lines.append(f"[{_toml_str(doc['target']['name'])}]")
+        for c in bad:
+            why = c.get("reason") or c.get("observed") or "baseline"
+            lines.append(f"{c['id']} = {{ verdict = {_toml_str(c['verdict'])}, "
+                         f"reason = {_toml_str('baseline: ' + why)} }}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(args):
+    found = load_dir(args.dir)
+    if args.strict_expect and not args.expect:
+        raise ConfigError("--strict-expect needs --expect FILE")
+    expect = expectations.load(args.expect) if args.expect else None
+    base = args.dir if os.path.isdir(args.dir) else os.path.dirname(os.path.abspath(args.dir))
+    docs = []
+    for sub, doc in found:
+        if expect:
+            rejudge(doc, expect, args.strict_expect)
+        write_target(os.path.join(base, sub), doc)
+        docs.append(doc)
+        print(results.one_line(doc))
+    if len(found) > 1 or found[0][0]:
+        write_matrix(base, docs, [s for s, _ in found], docs[0]["started"], docs[0]["version"])
+    if args.baseline:
+        atomic.write_text(args.baseline, baseline(docs))
+        print(f"baseline: {args.baseline}")
+    print(f"report: {base}")
+    if not expect:
+        return 0
+    codes = [d["summary"]["exit_code"] for d in docs]
+    return 3 if 3 in codes else (1 if 1 in codes else 0)

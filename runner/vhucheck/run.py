@@ -1,0 +1,283 @@
+"""vhucheck run: run the cases against one or more targets, write reports."""
+
+import datetime
+import os
+import shlex
+import signal
+import sys
+
+from vhucheck import (__version__, catalogue, execute, expectations, options, paths,
+                      profile as P, results, suite, supervisor)
+from vhucheck.errors import ConfigError, EXIT_FAIL, EXIT_HARNESS, EXIT_OK
+from vhucheck.progress import COLOURS, Progress
+from vhucheck.render import atomic, write_matrix, write_target
+from vhucheck.render.text import first_failure, first_line
+
+HELP = "run cases against targets and write reports"
+DESCRIPTION = """\
+Run the conformance cases against targets. With no --target, both reference
+targets run: ref-frontend (the harness plays the back-end) and ref-backend
+(the harness plays the front-end). Each target gets the cases whose 'role'
+header is the role the harness plays against it."""
+EPILOG = """\
+exit status:
+  0    every verdict passes (PASS, INFO, UNSUPPORTED, NON-STRICT), or every
+       failure is one the expectations file lists
+  1    failures (regressions against the expectations file)
+  2    usage or configuration error (nothing was run)
+  3    harness error: the harness crashed, hung or exited 3, or a case ERROR
+  130  interrupted by SIGINT (143: SIGTERM); partial reports are written
+
+examples:
+  ./vhucheck run                                  both reference targets
+  ./vhucheck run --target ref-frontend --cases 'shmem_map_*' -j 4
+  ./vhucheck run --target qemu.toml --expect qemu-known.toml --out out/
+  ./vhucheck run --fault fe_map_rw_for_ro         inject a fault into a reference"""
+
+DEFAULT_TARGETS = ("ref-frontend", "ref-backend")
+
+
+def add_arguments(p):
+    p.add_argument("--target", "-t", action="extend", nargs="+", metavar="NAME|PROFILE.toml",
+                   type=options.nonempty, default=[],
+                   help="a profile from targets/profiles by name, or a .toml file "
+                        "(repeatable; default: ref-frontend and ref-backend)")
+    p.add_argument("--fault", action="extend", nargs="+", metavar="NAME", default=[],
+                   type=options.nonempty,
+                   help="inject a catalogued fault into the reference target of its role "
+                        "(repeatable; see ./vhucheck faults)")
+    p.add_argument("--shmem-bit", type=options.shmem_bit, metavar="N",
+                   help="protocol feature bit of SHMEM (default: the profile's, else 22)")
+    p.add_argument("--cases", "-c", action="extend", nargs="+", metavar="GLOB", default=[],
+                   type=options.glob,
+                   help="only cases whose id matches (fnmatch; with a '/': area/id)")
+    p.add_argument("--exclude", "-x", action="extend", nargs="+", metavar="GLOB", default=[],
+                   type=options.glob, help="leave out cases whose id matches")
+    p.add_argument("-j", "--jobs", type=options.positive_int, metavar="N",
+                   default=os.cpu_count() or 1,
+                   help="harness processes in parallel (default: %(default)s, the CPU count)")
+    p.add_argument("--timeout-multiplier", type=options.multiplier, metavar="X", default=1.0,
+                   help="scale every case deadline (multiplies the profile's own)")
+    p.add_argument("--expect", metavar="FILE",
+                   help="expectations file (TOML; overrides the profiles' own)")
+    p.add_argument("--strict-expect", action="store_true",
+                   help="an unexpected pass fails the run too")
+    p.add_argument("--out", "-o", metavar="DIR",
+                   help="report dir (default: reports/out/<target>-<YYYYmmdd-HHMMSS>)")
+    p.add_argument("--verbose", "-v", action="store_true", help="one line per case as it ends")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the harness command lines and exit")
+
+
+# ---- planning: everything that can be wrong is found before anything runs ----
+
+def resolve_targets(specs):
+    profiles = [P.resolve(s) for s in (specs or DEFAULT_TARGETS)]
+    seen = {}
+    for p in profiles:
+        if p.name in seen:
+            raise ConfigError(f"--target: '{p.name}' given twice ({paths.relpath(seen[p.name])}"
+                              f" and {paths.relpath(p.path)})")
+        seen[p.name] = p.path
+    return profiles
+
+
+def assign_faults(profiles, names, explicit):
+    """{target name: [Fault]}; each fault goes to the fault-taking targets of
+    its role. Without explicit targets, targets that got none are dropped."""
+    if not names:
+        return profiles, {}
+    cat = catalogue.load()
+    faults = []
+    for n in names:
+        f = catalogue.lookup(cat, n)
+        if f in faults:
+            raise ConfigError(f"--fault {n}: given twice")
+        faults.append(f)
+    out = {p.name: [] for p in profiles}
+    for f in faults:
+        takers = [p for p in profiles if p.faults and p.role == f.role]
+        if not takers:
+            roles = ", ".join(f"{p.name} ({p.role}{'' if p.faults else ', takes no faults'})"
+                              for p in profiles)
+            raise ConfigError(f"--fault {f.name}: a {f.role} fault, but no selected target is "
+                              f"a {f.role} that takes faults ({roles})")
+        for p in takers:
+            out[p.name].append(f)
+    if not explicit:
+        profiles = [p for p in profiles if out[p.name]]
+    return profiles, out
+
+
+def select_cases(profiles, cases, include, exclude, explicit):
+    chosen = {p.name: suite.select(cases, p.harness_role, include, exclude) for p in profiles}
+    roles = {p.harness_role for p in profiles}
+    in_roles = [c for c in cases if c.role in roles]
+    for g in suite.unmatched_globs(in_roles, include):
+        raise ConfigError(f"--cases {g!r}: matches no case for the selected targets "
+                          f"({len(in_roles)} cases; ./vhucheck list shows them)")
+    for g in suite.unmatched_globs(in_roles, exclude):
+        print(f"vhucheck: warning: --exclude {g!r} matches no case", file=sys.stderr)
+    if not any(chosen.values()):
+        raise ConfigError("no case selected: " + ("the suites are empty" if not cases else
+                          "every case is excluded or of another role"))
+    for p in profiles:
+        if not chosen[p.name] and explicit:
+            raise ConfigError(f"--target {p.name}: no selected case has role "
+                              f"{p.harness_role} (the harness plays {p.harness_role} "
+                              f"against a {p.role})")
+    return chosen
+
+
+def load_expectations(args, prof, cache):
+    path = args.expect or prof.expectations
+    if not path:
+        return expectations.empty().for_target(prof.name)
+    if path not in cache:
+        cache[path] = expectations.load(path)
+    return cache[path].for_target(prof.name)
+
+
+def out_dir(args, profiles, stamp):
+    if args.out:
+        out = os.path.abspath(args.out)
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise ConfigError(f"--out {args.out}: exists and is not a directory")
+        return out, False
+    name = profiles[0].name if len(profiles) == 1 else "matrix"
+    base = os.path.join(paths.default_out_root(), f"{name}-{stamp}")
+    out, n = base, 1
+    while os.path.exists(out):
+        n += 1
+        out = f"{base}-{n}"
+    return out, True
+
+
+def make_plans(args):
+    """Validate everything and return the plans (one per target)."""
+    explicit = bool(args.target)
+    profiles = resolve_targets(args.target)
+    profiles, faults = assign_faults(profiles, args.fault, explicit)
+    cases = suite.discover()
+    chosen = select_cases(profiles, cases, args.cases, args.exclude, explicit)
+    cache = {}
+    harness = paths.harness()
+    build = paths.build_dir()
+    version = paths.project_version(__version__)
+    plans = []
+    for p in profiles:
+        if not chosen[p.name]:
+            print(f"vhucheck: note: {p.name}: no selected case of role {p.harness_role}; "
+                  "skipped", file=sys.stderr)
+            continue
+        plans.append(execute.Plan(
+            profile=p, cases=chosen[p.name], catalogue=cases,
+            expect=load_expectations(args, p, cache), harness=harness, build=build,
+            version=version, shmem_bit=P.effective_shmem_bit(p, args.shmem_bit),
+            multiplier=p.timeout_multiplier * args.timeout_multiplier, jobs=args.jobs,
+            include=tuple(args.cases), exclude=tuple(args.exclude),
+            faults=tuple(faults.get(p.name, ())), strict=args.strict_expect))
+    return plans
+
+
+# ---- running ----
+
+def dry_run(plans):
+    for plan in plans:
+        shares = execute.make_shares(plan, os.path.join("OUT", plan.profile.name))
+        print(f"# {plan.profile.name}: {len(plan.cases)} cases, {len(shares)} harness processes")
+        for s in shares:
+            print(shlex.join(s.argv))
+    return EXIT_OK
+
+
+def _colour(verdict, tty):
+    return f"\x1b[{COLOURS.get(verdict, '0')}m{verdict}\x1b[0m" if tty else verdict
+
+
+def print_summary(doc, report, tty, limit=15):
+    bad = [c for c in doc["cases"] if c["gate"] == "regression"]
+    for c in bad[:limit]:
+        exp, obs = first_failure(c)
+        why = first_line(c.get("reason"), 160) or (f"expected {exp}; observed {obs}"[:200]
+                                                    if exp or obs else "")
+        print(f"  {_colour(c['verdict'], tty):<11} {c['id']}" + (f": {why}" if why else ""))
+    if len(bad) > limit:
+        print(f"  … and {len(bad) - limit} more")
+    for cid in doc["summary"]["gate"]["unexpected_passes"][:limit]:
+        print(f"  {'XPASS':<11} {cid} (the expectations file expects a failure)")
+    for f in doc.get("faults", []):
+        missed = f"; missed by {', '.join(f['missed'])}" if f["missed"] else ""
+        print(f"  fault {f['name']}: caught by {', '.join(f['caught_by']) or 'NO case'}{missed}")
+    print(results.one_line(doc))
+    if report:
+        print(f"report: {paths.relpath(report)}")
+
+
+def combine(codes):
+    """The run's exit status from each target's."""
+    for c in codes:
+        if c >= 128:
+            return c
+    if EXIT_HARNESS in codes:
+        return EXIT_HARNESS
+    return EXIT_FAIL if EXIT_FAIL in codes else EXIT_OK
+
+
+class Signals:
+    """SIGINT/SIGTERM set a flag the loops poll; restored on exit."""
+
+    def __init__(self, stop):
+        self.stop, self.saved = stop, {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.saved[sig] = signal.signal(sig, self.stop)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self.saved.items():
+            signal.signal(sig, old)
+
+
+def run_plans(plans, out, several, verbose):
+    stop = execute.Stop()
+    progress = Progress(verbose=verbose)
+    tty = sys.stdout.isatty()
+    docs, subdirs = [], []
+    started = execute.now_iso()
+    supervisor.become_subreaper()
+    with Signals(stop):
+        for plan in plans:
+            sub = plan.profile.name if several else ""
+            target_out = os.path.join(out, sub) if sub else out
+            doc = execute.run_target(plan, target_out, stop, progress)
+            write_target(target_out, doc)
+            docs.append(doc)
+            subdirs.append(sub)
+            print_summary(doc, None if several else os.path.join(target_out, "index.html"), tty)
+            if stop.signum:
+                break
+        if several:
+            done = {d["target"]["name"] for d in docs}
+            write_matrix(out, docs, subdirs, started, docs[0]["version"],
+                         [p.profile.name for p in plans if p.profile.name not in done])
+            print(f"report: {paths.relpath(os.path.join(out, 'matrix.html'))}")
+    if stop.signum:
+        print(f"vhucheck: interrupted by {signal.Signals(stop.signum).name}; partial reports "
+              f"in {paths.relpath(out)}", file=sys.stderr)
+    return combine([d["summary"]["exit_code"] for d in docs])
+
+
+def main(args):
+    plans = make_plans(args)
+    if args.dry_run:
+        return dry_run(plans)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out, default = out_dir(args, [p.profile for p in plans], stamp)
+    execute.check_harness(plans[0].harness)
+    os.makedirs(out, exist_ok=True)
+    code = run_plans(plans, out, len(plans) > 1, args.verbose)
+    if default:
+        atomic.symlink(os.path.basename(out), os.path.join(paths.default_out_root(), "latest"))
+    return code

@@ -1,0 +1,41 @@
+"""vhucheck targets: the shipped target profiles, validated."""
+
+import sys
+
+from vhucheck import paths, profile as P
+from vhucheck.errors import ConfigError
+
+HELP = "list the target profiles (targets/profiles/*.toml)"
+DESCRIPTION = """\
+List and validate the target profiles. A profile names the program under
+test, its role, how it is launched or reached, and its settings; see
+docs/runner.md for the schema. Exits 2 when a profile is invalid."""
+
+
+def add_arguments(p):
+    p.add_argument("profiles", nargs="*", metavar="PROFILE.toml",
+                   help="validate these files instead of the shipped ones")
+
+
+def main(args):
+    files = args.profiles or P.shipped()
+    if not files:
+        raise ConfigError(f"{paths.relpath(paths.profiles_dir())}: no profile (*.toml)")
+    rows, bad = [("NAME", "ROLE", "HARNESS", "SHMEM", "HOW", "DESCRIPTION")], []
+    for f in files:
+        try:
+            p = P.load(f)
+        except ConfigError as e:
+            bad.append(str(e))
+            continue
+        how = "connect " + p.connect if p.connect else "launch" + (", faults" if p.faults else "")
+        bit = str(p.shmem_bit) if p.shmem_bit is not None else f"{P.DEFAULT_SHMEM_BIT}*"
+        rows.append((p.name, p.role, p.harness_role, bit, how, p.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])
+    if any(r[3].endswith("*") for r in rows[1:]):
+        print(f"(* no shmem_bit in the profile: the default, {P.DEFAULT_SHMEM_BIT})")
+    for msg in bad:
+        print(f"vhucheck: {msg}", file=sys.stderr)
+    return 2 if bad else 0

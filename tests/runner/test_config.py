@@ -1,0 +1,312 @@
+"""Malformed profiles, expectations files, case headers and options: each
+is refused before anything runs, with one line naming the file and key
+(or the option), and exit status 2."""
+
+import os
+import tempfile
+import unittest
+
+from helpers import CATALOGUE, SMALL_SUITE, env_for, make_suite, run_cli, write
+
+from vhucheck import expectations, profile, suite
+from vhucheck.errors import ConfigError
+
+GOOD = 'name = "t"\nrole = "frontend"\ncommand = "/bin/true --fd={fd}"\n'
+
+# (label, profile text, fragment the message must contain)
+BAD_PROFILES = [
+    ("not toml", 'name = \n', "not valid TOML"),
+    ("duplicate key", GOOD + 'name = "u"\n', "not valid TOML"),
+    ("unknown key", GOOD + 'comand = "x"\n', "'comand': unknown key"),
+    ("no name", 'role = "frontend"\ncommand = "x {fd}"\n', "'name': is required"),
+    ("no role", 'name = "t"\ncommand = "x {fd}"\n', "'role': is required"),
+    ("bad role", 'name = "t"\nrole = "client"\ncommand = "x {fd}"\n', "'role': must be frontend or backend"),
+    ("name case", 'name = "Ref"\nrole = "frontend"\ncommand = "x {fd}"\n', "'name': 'Ref' must match"),
+    ("name type", 'name = 3\nrole = "frontend"\ncommand = "x {fd}"\n', "'name': must be a string, not an integer"),
+    ("description type", GOOD + 'description = ["a"]\n', "'description': must be a string, not an array"),
+    ("command and connect", GOOD + 'connect = "/run/x.sock"\n', "exactly one of 'command'"),
+    ("neither", 'name = "t"\nrole = "frontend"\n', "exactly one of 'command'"),
+    ("empty command", 'name = "t"\nrole = "frontend"\ncommand = "  "\n', "'command': is empty"),
+    ("unknown placeholder", 'name = "t"\nrole = "frontend"\ncommand = "x {sock}"\n', "unknown placeholder {sock}"),
+    ("unbalanced brace", 'name = "t"\nrole = "frontend"\ncommand = "x {fd"\n', "unbalanced '{'"),
+    ("stray close brace", 'name = "t"\nrole = "frontend"\ncommand = "x {fd} }"\n', "unbalanced '}'"),
+    ("no channel", 'name = "t"\nrole = "frontend"\ncommand = "x {control}"\n', "neither {fd} nor {socket}"),
+    ("two channels", 'name = "t"\nrole = "frontend"\ncommand = "x {fd} {socket}"\n', "both {fd} and {socket}"),
+    ("array of ints", 'name = "t"\nrole = "frontend"\ncommand = [1, 2]\n', "non-empty strings"),
+    ("bad quoting", 'name = "t"\nrole = "frontend"\ncommand = "x \'{fd}"\n', "cannot be split"),
+    ("command type", 'name = "t"\nrole = "frontend"\ncommand = 5\n', "'command': must be a string or an array"),
+    ("relative connect", 'name = "t"\nrole = "backend"\nconnect = "x.sock"\n', "'connect': must be an absolute"),
+    ("bad listen", GOOD.replace("{fd}", "{socket}") + 'listen = "both"\n', "'listen': must be one of"),
+    ("listen with fd", GOOD + 'listen = "harness"\n', "'listen': only applies"),
+    ("bad isolation", GOOD + 'isolation = "vm"\n', "'isolation': must be one of"),
+    ("isolation none with command", GOOD + 'isolation = "none"\n', "'isolation': \"none\" needs 'connect'"),
+    ("connect with process isolation", 'name = "t"\nrole = "backend"\nconnect = "/x.sock"\nisolation = "process"\n', "isolation must be \"none\""),
+    ("shmem_bit range", GOOD + "shmem_bit = 64\n", "'shmem_bit': 64 is not a protocol feature bit"),
+    ("shmem_bit string", GOOD + 'shmem_bit = "22"\n', "'shmem_bit': must be an integer, not a string"),
+    ("shmem_bit bool", GOOD + "shmem_bit = true\n", "'shmem_bit': must be an integer, not a boolean"),
+    ("multiplier zero", GOOD + "timeout_multiplier = 0\n", "'timeout_multiplier': 0.0 must be > 0"),
+    ("multiplier string", GOOD + 'timeout_multiplier = "2"\n', "'timeout_multiplier': must be a number"),
+    ("env not table", GOOD + 'env = "A=1"\n', "'env': must be a table"),
+    ("env value int", GOOD + "[env]\nA = 1\n", "'env': A must be a string"),
+    ("env bad name", GOOD + '[env]\n"1X" = "a"\n', "'1X' is not a valid environment"),
+    ("env per-case placeholder", GOOD + '[env]\nA = "{fd}"\n', "'env.A': unknown placeholder {fd}"),
+    ("missing expectations", GOOD + 'expectations = "nope.toml"\n', "'expectations': nope.toml: no such file"),
+    ("faults type", GOOD + 'faults = "yes"\n', "'faults': must be a boolean"),
+    ("faults on connect", 'name = "t"\nrole = "backend"\nconnect = "/x.sock"\nfaults = true\n', "cannot take --fault"),
+]
+
+# (label, expectations text, fragment)
+BAD_EXPECT = [
+    ("not toml", "[t\n", "not valid TOML"),
+    ("top-level value", "x = 1\n", "'x' must be a table"),
+    ("entry not a table", '[t]\nmap_one = "FAIL"\n', "map_one: must be a table"),
+    ("no verdict", '[t]\nmap_one = { reason = "r" }\n', "'verdict' is required"),
+    ("bad verdict", '[t]\nmap_one = { verdict = "FAILED", reason = "r" }\n', "'FAILED' is not one of"),
+    ("verdict int", '[t]\nmap_one = { verdict = 1, reason = "r" }\n', "1 is not one of"),
+    ("empty verdict list", '[t]\nmap_one = { verdict = [], reason = "r" }\n', "empty list"),
+    ("no reason", '[t]\nmap_one = { verdict = "FAIL" }\n', "'reason' is required"),
+    ("blank reason", '[t]\nmap_one = { verdict = "FAIL", reason = " " }\n', "'reason' is required"),
+    ("unknown key", '[t]\nmap_one = { verdict = "FAIL", reason = "r", why = "x" }\n', "unknown key 'why'"),
+    ("bad id", '[t]\n"Map One!" = { verdict = "FAIL", reason = "r" }\n', "not a case id or glob"),
+    ("issue type", '[t]\nmap_one = { verdict = "FAIL", reason = "r", issue = 5 }\n', "'issue' must be a string"),
+]
+
+BAD_CASES = [
+    ("no id", "title T\nrole backend\nrule r\nlevel MUST\nhandshake\n", "header lacks 'id'"),
+    ("id differs", "id other\ntitle T\nrole backend\nrule r\nlevel MUST\n", "differs from the file name"),
+    ("bad role", "id c\ntitle T\nrole client\nrule r\nlevel MUST\n", "role 'client'"),
+    ("bad level", "id c\ntitle T\nrole backend\nrule r\nlevel MAY\n", "level 'MAY'"),
+    ("should without reason", "id c\ntitle T\nrole backend\nrule r\nlevel SHOULD\n", "needs a 'reason'"),
+    ("bad timeout", "id c\ntitle T\nrole backend\nrule r\nlevel MUST\ntimeout soon\n", "timeout 'soon'"),
+    ("twice", "id c\nid c\ntitle T\nrole backend\nrule r\nlevel MUST\n", "'id' given twice"),
+]
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="vhucheck-test-")
+        self.dir = self.tmp.name
+        self.suites = make_suite(self.dir, SMALL_SUITE)
+        self.env = env_for(VHUCHECK_SUITES=self.suites,
+                           VHUCHECK_FAULTS=write(self.dir, "catalogue.ini", CATALOGUE),
+                           VHUCHECK_HARNESS=os.path.join(self.dir, "no-harness"))
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def assert_usage(self, args, fragment, env=None):
+        rc, out, err = run_cli(*args, env=env or self.env)
+        self.assertEqual(rc, 2, f"{args}: rc {rc}, stderr {err!r}")
+        self.assertIn(fragment, err)
+        lines = [ln for ln in err.splitlines() if not ln.startswith(("usage:", " "))]
+        self.assertEqual(len(lines), 1, f"expected one message line, got {err!r}")
+        return err
+
+
+class TestProfiles(Base):
+    def test_good_profile_loads(self):
+        p = profile.load(write(self.dir, "good.toml", GOOD))
+        self.assertEqual((p.name, p.role, p.harness_role, p.isolation), ("t", "frontend", "backend", "process"))
+
+    def test_socket_default_listener_is_the_backend(self):
+        fe = profile.load(write(self.dir, "a.toml", GOOD.replace("{fd}", "{socket}")))
+        be = profile.load(write(self.dir, "b.toml", GOOD.replace("{fd}", "{socket}").replace("frontend", "backend")))
+        self.assertEqual((fe.listen, be.listen), ("harness", "target"))
+
+    def test_bad_profiles_direct(self):
+        self.assertGreaterEqual(len(BAD_PROFILES), 25)
+        for label, text, fragment in BAD_PROFILES:
+            with self.subTest(label):
+                path = write(self.dir, f"bad-{label.replace(' ', '-')}.toml", text)
+                with self.assertRaises(ConfigError) as cm:
+                    profile.load(path)
+                msg = str(cm.exception)
+                self.assertIn(fragment, msg)
+                self.assertTrue(msg.startswith(path), msg)
+                self.assertNotIn("\n", msg)
+
+    def test_bad_profiles_cli(self):
+        for label, text, fragment in BAD_PROFILES:
+            with self.subTest(label):
+                path = write(self.dir, f"cli-{label.replace(' ', '-')}.toml", text)
+                err = self.assert_usage(["run", "--target", path, "--dry-run"], fragment)
+                self.assertIn(os.path.basename(path), err)
+
+    def test_targets_command_flags_bad_profile(self):
+        path = write(self.dir, "bad.toml", GOOD + "bogus = 1\n")
+        rc, out, err = run_cli("targets", path, env=self.env)
+        self.assertEqual(rc, 2)
+        self.assertIn("'bogus': unknown key", err)
+
+    def test_shipped_profiles_are_valid(self):
+        rc, out, err = run_cli("targets", env=env_for())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("ref-frontend", out)
+        self.assertIn("ref-backend", out)
+
+
+class TestExpectations(Base):
+    def test_bad_expectations_direct(self):
+        for label, text, fragment in BAD_EXPECT:
+            with self.subTest(label):
+                path = write(self.dir, f"x-{label.replace(' ', '-')}.toml", text)
+                with self.assertRaises(ConfigError) as cm:
+                    expectations.load(path)
+                self.assertIn(fragment, str(cm.exception))
+                self.assertTrue(str(cm.exception).startswith(path))
+
+    def test_bad_expectations_cli(self):
+        prof = write(self.dir, "t.toml", GOOD.replace("frontend", "backend"))
+        for label, text, fragment in BAD_EXPECT:
+            with self.subTest(label):
+                path = write(self.dir, f"y-{label.replace(' ', '-')}.toml", text)
+                self.assert_usage(["run", "--target", prof, "--expect", path, "--dry-run"], fragment)
+
+    def test_lookup_exact_beats_glob_and_judge(self):
+        path = write(self.dir, "e.toml", """\
+            [t]
+            "map_*" = { verdict = "FAIL", reason = "glob" }
+            map_one = { verdict = ["CRASH", "TIMEOUT"], reason = "exact" }
+            "C-map/*" = { verdict = "PASS", reason = "never reached" }
+            stale_one = { verdict = "FAIL", reason = "renamed" }
+            """)
+        ex = expectations.load(path).for_target("t")
+        self.assertEqual(ex.lookup("map_one", "C-map/map_one").reason, "exact")
+        self.assertEqual(ex.lookup("map_two", "C-map/map_two").reason, "glob")
+        self.assertIsNone(ex.lookup("unmap_one", "D-unmap/unmap_one"))
+        e = ex.lookup("map_one", "C-map/map_one")
+        self.assertEqual(expectations.judge("CRASH", e), expectations.EXPECTED)
+        self.assertEqual(expectations.judge("FAIL", e), expectations.REGRESSION)
+        self.assertEqual(expectations.judge("PASS", e), expectations.UNEXPECTED_PASS)
+        self.assertEqual(expectations.judge("PASS", None), expectations.OK)
+        self.assertEqual(expectations.judge("DEADLOCK", None), expectations.REGRESSION)
+        stale = [e.pattern for e in ex.stale(suite.discover(self.suites))]
+        self.assertEqual(stale, ["stale_one"])
+
+
+class TestOptions(Base):
+    def test_bad_options(self):
+        prof = write(self.dir, "t.toml", GOOD.replace("frontend", "backend"))
+        nofault = write(self.dir, "nf.toml", GOOD)
+        afile = write(self.dir, "afile", "x")
+        cases = [
+            (["run", "-j", "0"], "must be at least 1"),
+            (["run", "-j", "many"], "is not a whole number"),
+            (["run", "--timeout-multiplier", "0"], "must be > 0"),
+            (["run", "--timeout-multiplier", "nan"], "must be > 0"),
+            (["run", "--timeout-multiplier", "x"], "is not a number"),
+            (["run", "--shmem-bit", "64"], "is not a protocol feature bit"),
+            (["run", "--shmem-bit", "twenty"], "is not a bit number"),
+            (["run", "--target", "nosuch", "--dry-run"], "--target nosuch: no such target"),
+            (["run", "--target", "Bad Name", "--dry-run"], "not a profile name"),
+            (["run", "--target", prof, prof, "--dry-run"], "given twice"),
+            (["run", "--target", prof, "--cases", "nomatch*", "--dry-run"], "matches no case"),
+            (["run", "--target", prof, "--cases", "a[b"], "unbalanced [ ]"),
+            (["run", "--target", prof, "--cases", ""], "empty or padded glob"),
+            (["run", "--target", prof, "--expect", "/nonexistent.toml", "--dry-run"], "no such expectations file"),
+            (["run", "--target", prof, "--out", afile], "exists and is not a directory"),
+            (["run", "--bogus"], "unrecognized arguments"),
+            (["run", "--fault", "nosuch_fault", "--dry-run"], "not in the fault catalogue"),
+            (["run", "--fault", "fe_no_overlap_chek", "--dry-run"], "did you mean fe_no_overlap_check"),
+            (["run", "--target", nofault, "--fault", "fe_no_overlap_check", "--dry-run"], "takes no faults"),
+            (["run", "--target", prof, "--fault", "fe_no_overlap_check", "--dry-run"], "a frontend fault"),
+            (["run", "--fault", "fe_no_overlap_check", "fe_no_overlap_check", "--dry-run"], "given twice"),
+            (["run", "--target", nofault, "--cases", "be_*", "--dry-run"], "matches no case"),
+            (["report", os.path.join(self.dir, "nowhere")], "no such report dir"),
+            (["report", afile], "not readable JSON"),
+            (["report", self.dir, "--strict-expect"], "no results.json"),
+            (["compare", afile, afile], "not readable JSON"),
+            (["list", "--cases", "zzz*"], "matches no case"),
+            (["list", "--role", "client"], "invalid choice"),
+        ]
+        self.assertGreaterEqual(len(cases), 25)
+        for args, fragment in cases:
+            with self.subTest(" ".join(args)):
+                self.assert_usage(args, fragment)
+
+    def test_no_command_is_usage(self):
+        rc, out, err = run_cli(env=self.env)
+        self.assertEqual(rc, 2)
+        self.assertIn("commands:", err)
+
+    def test_missing_harness_is_exit_3(self):
+        rc, out, err = run_cli("run", "--out", os.path.join(self.dir, "o"), env=self.env)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("no harness binary", err)
+
+    def test_fault_goes_to_the_matching_reference(self):
+        rc, out, err = run_cli("run", "--fault", "fe_no_overlap_check", "--dry-run", env=self.env)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("# ref-frontend: 3 cases", out)
+        self.assertIn("--fault=fe_no_overlap_check", out)
+        self.assertNotIn("ref-backend", out)
+
+    def test_dry_run_splits_shares(self):
+        rc, out, err = run_cli("run", "-j", "2", "--dry-run", env=self.env)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("# ref-frontend: 3 cases, 2 harness processes", out)
+        self.assertIn("# ref-backend: 2 cases, 2 harness processes", out)
+        self.assertIn("--role backend", out)
+        self.assertIn("--role frontend", out)
+
+    def test_optional_command_placeholder(self):
+        import contextlib
+        import io
+        import importlib.util
+        from vhucheck import cli
+        stub = cli.load("bench", "no_such_module_here")
+        self.assertIsInstance(stub, cli.Placeholder)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(stub.main(None), 2)
+        self.assertIn("not built yet", err.getvalue())
+        missing = [n for n in ("bench", "fuzz") if importlib.util.find_spec(f"vhucheck.{n}") is None]
+        if missing:                    # through the CLI, extra arguments and all
+            rc, out, err = run_cli(missing[0], "--anything", env=self.env)
+            self.assertEqual(rc, 2)
+            self.assertIn("not built yet", err)
+
+
+class TestCaseHeaders(Base):
+    def test_bad_headers(self):
+        for label, text, fragment in BAD_CASES:
+            with self.subTest(label):
+                root = os.path.join(self.dir, "s-" + label.replace(" ", "-"))
+                write(root, "C-map/c.vhu", text)
+                with self.assertRaises(ConfigError) as cm:
+                    suite.discover(root)
+                self.assertIn(fragment, str(cm.exception))
+                self.assertIn("c.vhu:", str(cm.exception))
+                rc, out, err = run_cli("list", env=env_for(VHUCHECK_SUITES=root))
+                self.assertEqual(rc, 2)
+                self.assertIn(fragment, err)
+
+    def test_duplicate_ids(self):
+        root = os.path.join(self.dir, "dup")
+        write(root, "A/x.vhu", "id x\ntitle T\nrole backend\nrule r\nlevel MUST\n")
+        write(root, "B/x.vhu", "id x\ntitle T\nrole backend\nrule r\nlevel MUST\n")
+        with self.assertRaises(ConfigError) as cm:
+            suite.discover(root)
+        self.assertIn("also used by", str(cm.exception))
+
+    def test_selection_globs(self):
+        cases = suite.discover(self.suites)
+        ids = lambda sel: [c.id for c in sel]  # noqa: E731
+        self.assertEqual(ids(suite.select(cases, "backend")), ["map_one", "map_two", "unmap_one"])
+        self.assertEqual(ids(suite.select(cases, None, ["map_*"])), ["map_one", "map_two"])
+        self.assertEqual(ids(suite.select(cases, None, ["D-unmap/*"])), ["unmap_one"])
+        self.assertEqual(ids(suite.select(cases, "backend", (), ["*_two"])), ["map_one", "unmap_one"])
+        self.assertEqual(suite.unmatched_globs(cases, ["map_*", "x*"]), ["x*"])
+
+    def test_list_and_markdown(self):
+        rc, out, err = run_cli("list", env=self.env)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(out.strip().splitlines()), 1 + len(SMALL_SUITE))
+        rc, out, err = run_cli("list", "--markdown", env=self.env)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("## C-map", out)
+        self.assertIn("| `map_one` | Case map_one | MUST | backend | 6: MUST do the thing |", out)
+
+
+if __name__ == "__main__":
+    unittest.main()

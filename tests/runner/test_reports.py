@@ -1,0 +1,354 @@
+"""The report writers, fed synthetic result documents (report rendering
+from result data is a legitimate input): results.json schema, JUnit
+structure, TAP plan, summary.md, self-contained HTML, the matrix, atomic
+writes, the exit status, `report` re-rendering and `compare`."""
+
+import copy
+import html.parser
+import json
+import os
+import re
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+import helpers  # noqa: F401  (sys.path)
+import html_check
+import synth
+from helpers import run_cli, write
+
+from vhucheck import results, verdicts as V
+from vhucheck.render import atomic, write_matrix, write_target
+from vhucheck.resultfile import load_dir
+
+CASE_KEYS = {"id", "title", "area", "role", "level", "level_reason", "rule", "requires", "file",
+             "verdict", "reason", "duration_ms", "expected", "observed", "failures", "findings",
+             "failures_dropped", "findings_dropped",
+             "trace", "script", "target", "stderr_tail", "expectation", "gate", "reported_by"}
+DOC_KEYS = {"schema", "tool", "version", "target", "settings", "started", "finished",
+            "duration_ms", "interrupted", "signal", "summary", "faults", "harness", "not_run",
+            "cases"}
+VOID = {"meta", "input", "br", "hr", "img", "link", "col", "wbr"}
+
+
+class TagBalance(html.parser.HTMLParser):
+    """Fails on mismatched non-void tags; collects external references."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors, self.external, self.ids = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        for k, v in attrs:
+            if k in ("src", "href", "action", "data") and v and \
+                    re.match(r"^(https?:|//|ftp:)", v.strip(), re.I):
+                self.external.append((tag, k, v))
+            if k == "id":
+                self.ids.append(v)
+        if tag in ("link", "iframe", "object", "embed"):
+            self.external.append((tag, "", ""))
+        if tag == "script" and any(k == "src" for k, _ in attrs):
+            self.external.append((tag, "src", ""))
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            return
+        self.stack.pop()
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="vhucheck-report-")
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def doc(self, sub="a", **kw):
+        base = os.path.join(self.dir, sub)
+        os.makedirs(base, exist_ok=True)
+        return base, synth.document(base, **kw)
+
+
+class TestResultsJson(Base):
+    def test_schema(self):
+        base, doc = self.doc()
+        write_target(base, doc)
+        with open(os.path.join(base, "results.json")) as f:
+            got = json.load(f)
+        self.assertEqual(set(got), DOC_KEYS)
+        self.assertEqual(got["schema"], 1)
+        self.assertEqual(got["tool"], "vhucheck")
+        s = got["summary"]
+        self.assertEqual(sum(s["verdicts"].values()), s["total"])
+        self.assertEqual(s["passed"] + s["failed"] + s["skipped"] + s["errors"], s["total"])
+        self.assertEqual(set(s["verdicts"]), V.ALL)
+        for c in got["cases"]:
+            self.assertEqual(set(c), CASE_KEYS, c["id"])
+            self.assertIn(c["verdict"], V.ALL)
+            self.assertFalse(os.path.isabs(c["trace"]["path"]), c["trace"]["path"])
+            self.assertIn("SHMEM_MAP", c["trace"]["text"])
+            self.assertIn("refusing MAP", c["stderr_tail"])
+            self.assertTrue(os.path.isfile(os.path.join(base, c["trace"]["path"])))
+        # the reader accepts what the writer wrote
+        self.assertEqual(load_dir(base)[0][1]["summary"], got["summary"])
+
+    def test_unknown_verdict_becomes_error(self):
+        case = synth.cases()[0]
+        rec = results.case_record(case, {"id": case.id, "verdict": "MAYBE"}, self.dir, None)
+        self.assertEqual(rec["verdict"], V.ERROR)
+        self.assertIn("unknown verdict 'MAYBE'", rec["reason"])
+
+    def test_trace_is_capped(self):
+        path = os.path.join(self.dir, "big.trace")
+        with open(path, "w") as f:
+            f.write("x" * (results.TRACE_INLINE_MAX + 10))
+        t = results.read_trace(path, self.dir)
+        self.assertTrue(t["truncated"])
+        self.assertEqual(len(t["text"]), results.TRACE_INLINE_MAX)
+        self.assertEqual(t["path"], "big.trace")
+
+    def test_no_temp_files_left(self):
+        base, doc = self.doc()
+        write_target(base, doc)
+        write_target(base, doc)
+        self.assertEqual([n for n in os.listdir(base) if n.endswith(".tmp")], [])
+        self.assertEqual(sorted(n for n in os.listdir(base) if os.path.isfile(os.path.join(base, n))),
+                         ["index.html", "junit.xml", "results.json", "results.tap", "summary.md"])
+
+    def test_atomic_write_replaces_and_cleans_up(self):
+        path = os.path.join(self.dir, "f.txt")
+        atomic.write_text(path, "one")
+        ino = os.stat(path).st_ino
+        atomic.write_text(path, "two")
+        with open(path) as f:
+            self.assertEqual(f.read(), "two")
+        self.assertNotEqual(os.stat(path).st_ino, ino)   # renamed over, not rewritten
+        with self.assertRaises(TypeError):
+            atomic.write_bytes(path, object())
+        with open(path) as f:
+            self.assertEqual(f.read(), "two")
+        self.assertEqual([n for n in os.listdir(self.dir) if n.endswith(".tmp")], [])
+
+
+class TestExitCodes(Base):
+    def code(self, verdicts, expect=None, strict=False, interrupted=False):
+        cases = synth.fake_cases(len(verdicts))
+        _, doc = self.doc(str(len(os.listdir(self.dir))), verdicts=verdicts, case_list=cases,
+                          expect_text=expect, strict=strict, interrupted=interrupted)
+        return doc["summary"]["exit_code"]
+
+    def test_exit_codes(self):
+        self.assertEqual(self.code([V.PASS, V.INFO, V.UNSUPPORTED, V.NON_STRICT]), 0)
+        for bad in (V.FAIL, V.CRASH, V.TIMEOUT, V.DEADLOCK):
+            self.assertEqual(self.code([V.PASS, bad]), 1, bad)
+        self.assertEqual(self.code([V.FAIL, V.ERROR]), 3)
+        known = '[ref-frontend]\nsynthetic_case_1 = { verdict = "FAIL", reason = "known" }\n'
+        self.assertEqual(self.code([V.PASS, V.FAIL], known), 0)
+        self.assertEqual(self.code([V.PASS, V.CRASH], known), 1)       # a different failure
+        self.assertEqual(self.code([V.PASS, V.PASS], known), 0)        # unexpected pass
+        self.assertEqual(self.code([V.PASS, V.PASS], known, strict=True), 1)
+        err = '[ref-frontend]\nsynthetic_case_1 = { verdict = "ERROR", reason = "known" }\n'
+        self.assertEqual(self.code([V.PASS, V.ERROR], err), 0)
+        self.assertEqual(self.code([V.PASS, V.PASS, V.PASS, V.PASS], interrupted=True), 130)
+
+    def test_one_line(self):
+        _, doc = self.doc(verdicts=[V.PASS, V.NON_STRICT, V.FAIL, V.UNSUPPORTED],
+                          case_list=synth.fake_cases(4))
+        self.assertRegex(results.one_line(doc),
+                         r"^ref-frontend: 2 passed \(1 non-strict\), 1 failed, 1 skipped in 3\.2s$")
+
+
+class TestJUnit(Base):
+    def parse(self, path):
+        root = ET.parse(path).getroot()
+        self.assertEqual(root.tag, "testsuites")
+        return root
+
+    def test_structure(self):
+        known = '[ref-frontend]\n"framing_*" = { verdict = ["FAIL", "CRASH"], reason = "known gap" }\n'
+        base, doc = self.doc(expect_text=known)
+        write_target(base, doc)
+        root = self.parse(os.path.join(base, "junit.xml"))
+        suites = root.findall("testsuite")
+        self.assertEqual(sorted(s.get("name") for s in suites),
+                         sorted({"ref-frontend." + c["area"] for c in doc["cases"]}))
+        total = fails = skips = 0
+        by_id = {c["id"]: c for c in doc["cases"]}
+        for s in suites:
+            cases = s.findall("testcase")
+            self.assertEqual(int(s.get("tests")), len(cases))
+            self.assertEqual(int(s.get("failures")), len(s.findall("testcase/failure")))
+            self.assertEqual(int(s.get("skipped")), len(s.findall("testcase/skipped")))
+            self.assertEqual(s.get("errors"), "0")
+            float(s.get("time"))
+            for tc in cases:
+                c = by_id[tc.get("name")]
+                self.assertEqual(tc.get("classname"), s.get("name"))
+                float(tc.get("time"))
+                failure, skipped = tc.find("failure"), tc.find("skipped")
+                if c["gate"] == "expected" and not V.is_passing(c["verdict"]):
+                    self.assertIsNotNone(skipped)
+                    self.assertIn("known gap", skipped.get("message"))
+                elif c["verdict"] in V.FAILING:
+                    self.assertIsNotNone(failure, c["id"])
+                    self.assertEqual(failure.get("type"), c["verdict"])
+                    self.assertTrue(failure.get("message").startswith(c["verdict"]))
+                elif c["verdict"] == V.UNSUPPORTED:
+                    self.assertIsNotNone(skipped)
+                else:
+                    self.assertIsNone(failure)
+                    self.assertIsNone(skipped)
+                self.assertIn("wire trace", tc.find("system-out").text)
+                self.assertIn("SHMEM_MAP", tc.find("system-out").text)
+            total += len(cases)
+            fails += int(s.get("failures"))
+            skips += int(s.get("skipped"))
+        self.assertEqual(int(root.get("tests")), total)
+        self.assertEqual(int(root.get("failures")), fails)
+        self.assertEqual(int(root.get("skipped")), skips)
+        self.assertGreater(fails, 0)
+        self.assertGreater(skips, 0)
+
+
+class TestTap(Base):
+    def test_plan_and_lines(self):
+        known = '[ref-frontend]\n"framing_*" = { verdict = ["FAIL", "CRASH"], reason = "known" }\n'
+        base, doc = self.doc(expect_text=known)
+        write_target(base, doc)
+        with open(os.path.join(base, "results.tap")) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "TAP version 13")
+        self.assertEqual(lines[1], f"1..{len(doc['cases'])}")
+        tests = [ln for ln in lines if re.match(r"^(not )?ok \d+ ", ln)]
+        self.assertEqual(len(tests), len(doc["cases"]))
+        self.assertEqual([int(re.search(r"ok (\d+)", t).group(1)) for t in tests],
+                         list(range(1, len(tests) + 1)))
+        bad = [c for c in doc["cases"] if not V.is_passing(c["verdict"])]
+        self.assertEqual(sum(t.startswith("not ok") for t in tests), len(bad))
+        self.assertEqual(sum("# SKIP" in t for t in tests), doc["summary"]["verdicts"]["UNSUPPORTED"])
+        self.assertEqual(sum("# TODO" in t for t in tests), doc["summary"]["gate"]["expected"])
+        self.assertEqual(lines.count("  ---"), lines.count("  ..."))
+        self.assertEqual(lines.count("  ---"), len(bad))
+        for ln in lines:
+            if ln.startswith("  ") and ":" in ln and not ln.startswith("    "):
+                key, _, value = ln.strip().partition(": ")
+                if value:
+                    json.loads(value)          # every YAML value is a JSON scalar
+
+    def test_interrupted_bails_out(self):
+        base, doc = self.doc(interrupted=True)
+        write_target(base, doc)
+        with open(os.path.join(base, "results.tap")) as f:
+            text = f.read()
+        self.assertIn(f"1..{len(doc['cases'])}\n", text)
+        self.assertTrue(text.rstrip().splitlines()[-1].startswith("Bail out! interrupted"))
+
+
+class TestHtml(Base):
+    def check_page(self, path, ids=()):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        p = TagBalance()
+        p.feed(text)
+        p.close()
+        self.assertEqual(p.errors, [])
+        self.assertEqual(p.stack, [])
+        self.assertEqual(p.external, [], "the page must not load anything")
+        self.assertNotIn("<b>not bold</b>", text)       # data is escaped
+        self.assertIn("Content-Security-Policy", text)
+        for cid in ids:
+            self.assertIn(cid, p.ids)
+        return text
+
+    def chromium(self, path):
+        shot = os.path.join(self.dir, os.path.basename(path) + ".png")
+        rc = html_check.check(path, shot)
+        if rc == html_check.SKIP:
+            self.skipTest("chromium is not installed")
+        self.assertEqual(rc, 0)
+
+    def test_index(self):
+        base, doc = self.doc()
+        write_target(base, doc)
+        text = self.check_page(os.path.join(base, "index.html"), [c["id"] for c in doc["cases"]])
+        self.assertEqual(text.count('<blockquote class="rule">'), len(doc["cases"]))
+        for v in ("FAIL", "CRASH", "UNSUPPORTED"):
+            self.assertIn(f'data-fv="{v}"', text)
+        self.chromium(os.path.join(base, "index.html"))
+
+    def test_html_check_catches_script_errors(self):
+        path = write(self.dir, "broken.html",
+                     "<!doctype html><html><body><script>nosuchfunction();"
+                     "document.documentElement.setAttribute('data-ready','1');</script></body></html>")
+        rc = html_check.check(path)
+        if rc == html_check.SKIP:
+            self.skipTest("chromium is not installed")
+        self.assertEqual(rc, 1)
+
+    def test_matrix(self):
+        a, da = self.doc("ref-frontend")
+        b, db = self.doc("other", name="other-fe")
+        db = copy.deepcopy(db)
+        write_target(a, da)
+        write_target(b, db)
+        write_matrix(self.dir, [da, db], ["ref-frontend", "other"], da["started"], "0.1.0")
+        text = self.check_page(os.path.join(self.dir, "matrix.html"))
+        self.assertIn("ref-frontend/index.html#", text)
+        self.assertIn("other/index.html#", text)
+        root = ET.parse(os.path.join(self.dir, "junit.xml")).getroot()
+        self.assertTrue(all(s.get("name").startswith(("ref-frontend.", "other-fe."))
+                            for s in root.findall("testsuite")))
+        self.assertEqual(int(root.get("tests")), len(da["cases"]) + len(db["cases"]))
+        self.assertEqual(len(load_dir(self.dir)), 2)
+        self.chromium(os.path.join(self.dir, "matrix.html"))
+
+
+class TestReportAndCompare(Base):
+    def test_report_rerenders_and_rejudges(self):
+        base, doc = self.doc()
+        write_target(base, doc)
+        os.unlink(os.path.join(base, "index.html"))
+        rc, out, err = run_cli("report", base)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(os.path.isfile(os.path.join(base, "index.html")))
+        base_file = os.path.join(self.dir, "baseline.toml")
+        rc, out, err = run_cli("report", base, "--baseline", base_file)
+        self.assertEqual(rc, 0, err)
+        rc, out, err = run_cli("report", base, "--expect", base_file)
+        self.assertEqual(rc, 0, err + out)             # the baseline accepts the run as is
+        with open(os.path.join(base, "results.json")) as f:
+            self.assertEqual(json.load(f)["summary"]["gate"]["regressions"], [])
+        rc, out, err = run_cli("report", base, "--expect", write(self.dir, "none.toml", ""))
+        self.assertEqual(rc, 3, err + out)             # back to failures and errors
+
+    def test_compare(self):
+        cs = synth.fake_cases(5)
+        old = synth.document(os.path.join(self.dir, "o"), verdicts=[V.PASS, V.FAIL, V.PASS, V.FAIL, V.PASS], case_list=cs)
+        new = synth.document(os.path.join(self.dir, "n"), verdicts=[V.FAIL, V.PASS, V.PASS, V.CRASH, V.PASS], case_list=cs[:4])
+        write_target(os.path.join(self.dir, "o"), old)
+        write_target(os.path.join(self.dir, "n"), new)
+        o, n = os.path.join(self.dir, "o", "results.json"), os.path.join(self.dir, "n")
+        rc, out, err = run_cli("compare", o, n)
+        self.assertEqual(rc, 1, err)
+        self.assertRegex(out, r"regressions \(1\):\n  ref-frontend\s+synthetic_case_0\s+PASS -> FAIL")
+        self.assertRegex(out, r"fixes \(1\):\n  ref-frontend\s+synthetic_case_1\s+FAIL -> PASS")
+        self.assertRegex(out, r"changed \(1\):\n  ref-frontend\s+synthetic_case_3\s+FAIL -> CRASH")
+        self.assertRegex(out, r"removed \(1\):\n  ref-frontend\s+synthetic_case_4")
+        rc, out, err = run_cli("compare", n, o, "--format", "json")
+        self.assertEqual(rc, 1, err)                   # going back undoes the fix
+        got = json.loads(out)
+        self.assertEqual([r["id"] for r in got["fixes"]], ["synthetic_case_0"])
+        self.assertEqual([r["id"] for r in got["regressions"]], ["synthetic_case_1"])
+        self.assertEqual([r["id"] for r in got["new"]], ["synthetic_case_4"])
+        rc, out, err = run_cli("compare", o, n, "--format", "markdown")
+        self.assertIn("### Regressions", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
