@@ -1,0 +1,830 @@
+/* SPDX-License-Identifier: MIT */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "checks.h"
+#include "expect.h"
+#include "handshake.h"
+#include "ledger.h"
+#include "run.h"
+
+/* How long after a channel closed the harness waits for the target to
+ * be reapable, so that a crash is reported as a CRASH. */
+#define DEATH_GRACE_MS 20
+/* Trace lines appended to `observed`. */
+#define TAIL_LINES 6u
+
+/* ---- steps, both roles ---- */
+
+static void step_fd(struct run *x)
+{
+	const struct script_fd *f = &x->st->u.fd;
+	int rc = fdpool_add(&x->pool, f->name, f->kind, f->size);
+
+	if (rc < 0)
+		run_abort(x, RESULT_ERROR, "line %u: fd %s (%s): %s", x->st->line,
+			  f->name, fdpool_kind_name(f->kind), strerror(-rc));
+}
+
+static void step_sleep(struct run *x)
+{
+	run_wait_ok(x, sess_pump(&x->s, chan_now_ms() + run_scaled(x, (int64_t)x->st->count),
+				 NULL, NULL));
+}
+
+/* A front-end answers start/stop/reset/reconnect before it acts; `dump`
+ * is answered only once it is done, with every request served. */
+static bool lifecycle_command(const char *line)
+{
+	static const char *const cmds[] = { "start", "stop", "reset", "reconnect" };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		size_t n = strlen(cmds[i]);
+
+		if (strncmp(line, cmds[i], n) == 0 && (!line[n] || line[n] == ' '))
+			return true;
+	}
+	return false;
+}
+
+static void step_control(struct run *x)
+{
+	const struct script_control *ctl = &x->st->u.control;
+	int64_t deadline = run_deadline(x);
+
+	/* Later steps rely on what the command did: stop when it failed. */
+	if (!run_control(x, ctl->line, ctl->expect, deadline)) {
+		x->stop = true;
+		return;
+	}
+	if (x->c->role == SCRIPT_ROLE_BACKEND && ctl->expect == SCRIPT_CTL_OK &&
+	    lifecycle_command(ctl->line) &&
+	    run_wait_ok(x, sess_control(&x->s, "dump", deadline)) &&
+	    !x->s.ctl_has_answer)
+		sess_note(&x->s, "no answer to dump after '%s'", ctl->line);
+}
+
+/* The payload of send map/unmap. */
+static size_t mmap_payload(const struct script_send *sd, uint8_t *out, size_t cap)
+{
+	struct proto_mmap m = {
+		.shmid = sd->shmid,
+		.fd_offset = sd->fd_offset,
+		.shm_offset = sd->shm_offset,
+		.len = sd->len,
+		.flags = sd->flags,
+	};
+	int n;
+
+	memcpy(m.padding, sd->padding, sizeof(m.padding));
+	n = proto_mmap_encode(&m, out, cap);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static size_t send_payload(const struct run *x, uint8_t *out, size_t cap)
+{
+	const struct script_send *sd = &x->st->u.send;
+	int n;
+
+	if (sd->has_payload) {
+		size_t len = x->st->data_len < cap ? x->st->data_len : cap;
+
+		memcpy(out, x->st->data, len);
+		return len;
+	}
+	if (sd->kind == SCRIPT_SEND_MAP || sd->kind == SCRIPT_SEND_UNMAP)
+		return mmap_payload(sd, out, cap);
+	if (sd->has_u64) {
+		n = proto_u64_encode(sd->u64, out, cap);
+		return n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
+/* Raw bytes are a stream: a header may span sends, or several messages
+ * share one. Every header completed counts as a request sent. */
+static void track_raw(struct run *x, enum script_chan c, const uint8_t *b,
+		      size_t n)
+{
+	struct tx_stream *t = &x->txs[c];
+	struct proto_hdr h;
+
+	while (n > 0) {
+		if (t->skip > 0) {
+			size_t k = t->skip < n ? (size_t)t->skip : n;
+
+			t->skip -= k;
+			b += k;
+			n -= k;
+			continue;
+		}
+		t->hdr[t->have++] = *b++;
+		n--;
+		if (t->have < PROTO_HDR_SIZE)
+			continue;
+		proto_hdr_decode(t->hdr, PROTO_HDR_SIZE, &h);
+		run_note_sent(x, c, h.request, h.flags);
+		t->have = 0;
+		t->skip = h.size;
+	}
+}
+
+static void step_send_raw(struct run *x, const int *fds, unsigned nfds)
+{
+	const struct script_step *st = x->st;
+	int rc;
+
+	rc = sess_send_raw(&x->s, st->on, st->data, st->data_len, fds, nfds);
+	track_raw(x, st->on, st->data, st->data_len);
+	if (rc != CHAN_OK)
+		sess_note(&x->s, "send: %s", rc < 0 ? strerror(-rc)
+				  : chan_status_name(rc));
+}
+
+/* Harness as front-end: a device reset drops the target's mappings. */
+static void note_reset(struct run *x, const struct proto_hdr *h,
+		       const uint8_t *payload, size_t len)
+{
+	uint64_t v = 1;
+
+	if (x->c->role != SCRIPT_ROLE_FRONTEND || x->st->on != SCRIPT_MAIN)
+		return;
+	if (h->request == PROTO_SET_STATUS)
+		proto_u64_decode(payload, len, &v);
+	if (h->request == PROTO_RESET_DEVICE || h->request == PROTO_RESET_OWNER ||
+	    (h->request == PROTO_SET_STATUS && v == 0))
+		ledger_clear(&x->s.ledger);
+}
+
+static void step_send(struct run *x)
+{
+	const struct script_send *sd = &x->st->u.send;
+	uint8_t payload[8192 + 64];
+	int fds[SCRIPT_MAX_SEND_FDS];
+	struct proto_hdr h;
+	size_t len, sent;
+	unsigned nfds;
+	int rc;
+
+	if (!run_chan_present(x, x->st->on))
+		return;
+	nfds = run_resolve_fds(x, sd->fds, sd->nfds, fds);
+	if (x->stop)
+		return;
+	if (sd->kind == SCRIPT_SEND_RAW) {
+		step_send_raw(x, fds, nfds);
+		return;
+	}
+	len = send_payload(x, payload, sizeof(payload));
+	h.request = sd->request;
+	h.flags = sd->has_hdr_flags ? sd->hdr_flags : PROTO_VERSION;
+	if (sd->need_reply)
+		h.flags |= PROTO_F_NEED_REPLY;
+	h.size = sd->has_size ? sd->size : (uint32_t)len;
+	sent = sd->has_truncate && sd->truncate < len ? sd->truncate : len;
+	rc = sess_send(&x->s, x->st->on, &h, payload, sent, fds, nfds);
+	memset(&x->txs[x->st->on], 0, sizeof(x->txs[0]));
+	run_note_sent(x, x->st->on, h.request, h.flags);
+	note_reset(x, &h, payload, len);
+	if (rc != CHAN_OK)
+		sess_note(&x->s, "send: %s", rc < 0 ? strerror(-rc)
+				  : chan_status_name(rc));
+}
+
+static void step_close_backend(struct run *x)
+{
+	if (x->s.ch[SCRIPT_BACKEND].fd >= 0) {
+		chan_close(&x->s.ch[SCRIPT_BACKEND]);
+		x->s.ch[SCRIPT_BACKEND].fd = -1;
+	}
+	sess_note(&x->s, "closed our end of the back-end channel");
+}
+
+static void step_reply(struct run *x)
+{
+	const struct script_reply *rp = &x->st->u.reply;
+	int i = x->reply_to >= 0 ? x->reply_to : x->s.last_be_req;
+	uint8_t payload[8192];
+	struct proto_hdr h;
+	const struct sess_rec *req;
+	size_t len;
+	int fd = -1;
+
+	if (i < 0) {
+		sess_note(&x->s, "line %u: no request to reply to", x->st->line);
+		return;
+	}
+	if (!run_chan_present(x, x->st->on))
+		return;
+	req = &x->s.log[i];
+	if (rp->has_payload) {
+		len = x->st->data_len;
+		memcpy(payload, x->st->data, len);
+	} else {
+		len = (size_t)proto_u64_encode(rp->value, payload, sizeof(payload));
+	}
+	if (rp->has_fd && run_resolve_fds(x, &rp->fd, 1, &fd) == 0)
+		fd = -1;
+	h.request = req->hdr.request;
+	h.flags = rp->has_flags ? rp->flags : PROTO_VERSION | PROTO_F_REPLY;
+	h.size = rp->has_size ? rp->size : (uint32_t)len;
+	sess_send(&x->s, x->st->on, &h, payload, len, fd >= 0 ? &fd : NULL,
+		  fd >= 0 ? 1 : 0);
+	if ((req->hdr.request == PROTO_BE_SHMEM_MAP ||
+	     req->hdr.request == PROTO_BE_SHMEM_UNMAP) && !rp->has_payload &&
+	    rp->value != 0)
+		ledger_refuse_last(&x->s.ledger);
+	x->reply_to = -1;
+}
+
+/* ---- running the steps ---- */
+
+static void exec_step(struct run *x)
+{
+	switch (x->st->op) {
+	case SCRIPT_FD: step_fd(x); break;
+	case SCRIPT_SLEEP: step_sleep(x); break;
+	case SCRIPT_CONTROL: step_control(x); break;
+	case SCRIPT_HANDSHAKE:
+		if (x->c->role == SCRIPT_ROLE_BACKEND)
+			handshake_backend(x);
+		else
+			handshake_frontend(x);
+		break;
+	case SCRIPT_SEND: step_send(x); break;
+	case SCRIPT_REPLY: step_reply(x); break;
+	case SCRIPT_CLOSE_BACKEND: step_close_backend(x); break;
+	case SCRIPT_MARK: checks_mark(x); break;
+	case SCRIPT_REPEAT:
+	case SCRIPT_END: break;
+	default:
+		if (x->st->op >= SCRIPT_CHECK_ALIVE)
+			checks_run(x);
+		else
+			expect_run(x);
+		break;
+	}
+}
+
+static bool cancel_pending(const struct run *x)
+{
+	return x->env->cancel_fd >= 0 &&
+	       chan_wait_readable(x->env->cancel_fd, chan_now_ms()) == 1;
+}
+
+/* The index of the step after step i, with repeat counting. */
+static unsigned next_step(struct run *x, unsigned i)
+{
+	const struct script_step *st = &x->c->steps[i];
+
+	if (st->op == SCRIPT_REPEAT) {
+		x->loops[i] = st->count;
+		return st->count ? i + 1 : st->jump + 1;
+	}
+	if (st->op == SCRIPT_END)
+		return --x->loops[st->jump] > 0 ? st->jump + 1 : i + 1;
+	return i + 1;
+}
+
+static void exec_steps(struct run *x)
+{
+	unsigned i = 0;
+
+	x->loops = calloc(x->c->nsteps ? x->c->nsteps : 1, sizeof(*x->loops));
+	if (!x->loops) {
+		run_abort(x, RESULT_ERROR, "out of memory");
+		return;
+	}
+	while (i < x->c->nsteps && !x->stop) {
+		x->st = &x->c->steps[i];
+		/* Steps that do not wait (a long repeat of sends) still end
+		 * at the case deadline or on a signal. */
+		if (cancel_pending(x)) {
+			run_wait_ok(x, SESS_CANCEL);
+			break;
+		}
+		if (chan_now_ms() >= x->s.case_deadline) {
+			run_wait_ok(x, SESS_CASE_DEADLINE);
+			break;
+		}
+		exec_step(x);
+		i = next_step(x, i);
+	}
+	free(x->loops);
+	x->loops = NULL;
+}
+
+/* ---- set-up ---- */
+
+static void fill_header(struct result *r, const struct script_case *c)
+{
+	result_init(r);
+	result_set(r->id, sizeof(r->id), c->id);
+	result_set(r->file, sizeof(r->file), c->file);
+	result_set(r->title, sizeof(r->title), c->title);
+	result_set(r->area, sizeof(r->area), c->area);
+	result_set(r->role, sizeof(r->role), script_role_name(c->role));
+	result_set(r->level, sizeof(r->level), script_grade_name(c->level));
+	result_set(r->rule, sizeof(r->rule), c->rule);
+}
+
+/* Requirements known before anything runs. */
+static bool precheck(struct run *x)
+{
+	const struct engine_env *e = x->env;
+
+	if (x->c->role != e->role) {
+		run_abort(x, RESULT_ERROR, "the case is for role %s, the harness "
+			  "plays %s", script_role_name(x->c->role),
+			  script_role_name(e->role));
+		return false;
+	}
+	if (x->c->requires_control && !x->speaks_control) {
+		run_abort(x, RESULT_UNSUPPORTED, "the target has no control channel "
+			  "(no {control} in its command)");
+		return false;
+	}
+	if (x->c->requires_socket &&
+	    (!e->target_cmd || !target_cmd_has(e->target_cmd, "{socket}"))) {
+		run_abort(x, RESULT_UNSUPPORTED, "the target is not launched with "
+			  "{socket}, so it cannot reconnect");
+		return false;
+	}
+	if (x->c->requires_pid && !e->target_cmd && e->target_pid <= 0) {
+		run_abort(x, RESULT_UNSUPPORTED, "the target is not a local process "
+			  "of known pid (use --target-pid)");
+		return false;
+	}
+	return true;
+}
+
+static FILE *open_trace(struct run *x)
+{
+	const struct engine_env *e = x->env;
+	FILE *f;
+
+	if (e->trace_dir) {
+		snprintf(x->stderr_path, sizeof(x->stderr_path), "%s/%s.stderr",
+			 e->trace_dir, x->c->id);
+		x->keep_stderr = true;
+	} else {
+		snprintf(x->stderr_path, sizeof(x->stderr_path), "%s/case-%u.stderr",
+			 e->tmpdir, e->seq);
+		return NULL;
+	}
+	snprintf(x->r->trace, sizeof(x->r->trace), "%s/%s.trace", e->trace_dir,
+		 x->c->id);
+	f = fopen(x->r->trace, "we");
+	if (!f)
+		x->r->trace[0] = '\0';
+	return f;
+}
+
+/* {socket}: waits for the connection, watching the target meanwhile. */
+static int await_connection(struct run *x, bool we_listen, int64_t deadline)
+{
+	for (;;) {
+		int64_t slice = chan_now_ms() + 20;
+		int fd;
+
+		if (slice > deadline)
+			slice = deadline;
+		fd = we_listen ? chan_accept(x->sock_listen_fd, slice)
+			       : chan_connect(x->sock_path, slice);
+		if (fd >= 0 || fd != -ETIMEDOUT)
+			return fd;
+		if (x->tgt.pid > 0 && target_poll(&x->tgt) == 1)
+			return -ECHILD;
+		if (chan_now_ms() >= deadline)
+			return -ETIMEDOUT;
+	}
+}
+
+static bool harness_listens(const struct run *x)
+{
+	if (x->env->listener == ENGINE_LISTENER_DEFAULT)
+		return x->c->role == SCRIPT_ROLE_BACKEND;
+	return x->env->listener == ENGINE_LISTENER_HARNESS;
+}
+
+struct launch_fds {
+	int main[2];
+	int ctl[2];
+	char fd_s[16], ctl_s[16], bit_s[16];
+};
+
+static bool make_launch_fds(struct run *x, struct launch_fds *l, bool has_fd,
+			    bool has_sock)
+{
+	int rc = 0;
+
+	if (has_fd && (rc = chan_socketpair(l->main)) < 0)
+		goto fail;
+	if (x->speaks_control && (rc = chan_socketpair(l->ctl)) < 0)
+		goto fail;
+	if (has_sock) {
+		snprintf(x->sock_path, sizeof(x->sock_path), "%s/s%u.sock",
+			 x->env->tmpdir, x->env->seq);
+		if (harness_listens(x) &&
+		    (rc = x->sock_listen_fd = chan_listen(x->sock_path)) < 0)
+			goto fail;
+	}
+	snprintf(l->fd_s, sizeof(l->fd_s), "%d", l->main[1]);
+	snprintf(l->ctl_s, sizeof(l->ctl_s), "%d", l->ctl[1]);
+	snprintf(l->bit_s, sizeof(l->bit_s), "%u", handshake_case_bit(x));
+	return true;
+fail:
+	run_abort(x, RESULT_ERROR, "setting up the target's sockets: %s",
+		  strerror(-rc));
+	return false;
+}
+
+static void connect_failed(struct run *x, int rc)
+{
+	char sig[16];
+
+	if (rc == -ECHILD && x->tgt.signal)
+		run_abort(x, RESULT_CRASH, "the target was killed by %s before it "
+			  "connected", target_signal_name(x->tgt.signal, sig, sizeof(sig)));
+	else if (rc == -ECHILD)
+		run_abort(x, RESULT_ERROR, "the target exited with code %d before "
+			  "it connected", x->tgt.exit_code);
+	else
+		run_abort(x, RESULT_ERROR, "no connection on %s: %s", x->sock_path,
+			  strerror(-rc));
+}
+
+/* Launches the target; *main_fd / *ctl_fd get the harness's ends. */
+static bool launch(struct run *x, int *main_fd, int *ctl_fd, int64_t deadline)
+{
+	const char *cmd = x->env->target_cmd;
+	bool has_fd = target_cmd_has(cmd, "{fd}");
+	bool has_sock = target_cmd_has(cmd, "{socket}");
+	struct launch_fds l = { { -1, -1 }, { -1, -1 }, "", "", "" };
+	struct target_subst sub = { 0 };
+	struct target_argv *argv = malloc(sizeof(*argv));
+	int keep[2], nkeep = 0, rc = -ENOMEM;
+	char err[300] = "out of memory";
+
+	if (argv && make_launch_fds(x, &l, has_fd, has_sock)) {
+		sub.fd = has_fd ? l.fd_s : NULL;
+		sub.socket = has_sock ? x->sock_path : NULL;
+		sub.control = x->speaks_control ? l.ctl_s : NULL;
+		sub.shmem_bit = l.bit_s;
+		if (l.main[1] >= 0)
+			keep[nkeep++] = l.main[1];
+		if (l.ctl[1] >= 0)
+			keep[nkeep++] = l.ctl[1];
+		rc = target_split(cmd, &sub, argv, err, sizeof(err));
+		if (rc == 0)
+			rc = target_spawn(&x->tgt, argv->argv, keep, (unsigned)nkeep,
+					  x->stderr_path, err, sizeof(err));
+	}
+	free(argv);
+	if (l.main[1] >= 0)
+		close(l.main[1]);
+	if (l.ctl[1] >= 0)
+		close(l.ctl[1]);
+	*main_fd = l.main[0];
+	*ctl_fd = l.ctl[0];
+	if (rc < 0) {
+		if (!x->stop)
+			run_abort(x, RESULT_ERROR, "%s", err);
+		return false;
+	}
+	x->pid = x->tgt.pid;
+	if (has_fd)
+		return true;
+	rc = await_connection(x, harness_listens(x), deadline);
+	if (rc < 0) {
+		connect_failed(x, rc);
+		return false;
+	}
+	*main_fd = rc;
+	return true;
+}
+
+/* --connect / --listen: a target that is already running. */
+static bool attach(struct run *x, int *main_fd, int64_t deadline)
+{
+	const struct engine_env *e = x->env;
+	int fd = e->connect_path ? chan_connect(e->connect_path, deadline)
+				 : chan_accept(e->listen_fd, deadline);
+
+	x->pid = e->target_pid;
+	if (fd < 0) {
+		run_abort(x, RESULT_ERROR, "no connection %s %s: %s",
+			  e->connect_path ? "to" : "on",
+			  e->connect_path ? e->connect_path : e->listen_path,
+			  strerror(-fd));
+		return false;
+	}
+	*main_fd = fd;
+	return true;
+}
+
+static bool setup(struct run *x, int64_t t0)
+{
+	const struct engine_env *e = x->env;
+	int64_t deadline = t0 + run_scaled(x, (int64_t)x->c->timeout_ms);
+	int main_fd = -1, ctl_fd = -1;
+	FILE *trace = open_trace(x);
+	char tag[24];
+	bool ok;
+
+	snprintf(tag, sizeof(tag), "%ld-%u", (long)getpid(), e->seq);
+	fdpool_init(&x->pool, tag);
+	x->pool_ready = true;
+	ok = e->target_cmd ? launch(x, &main_fd, &ctl_fd, deadline)
+			   : attach(x, &main_fd, deadline);
+	sess_init(&x->s, x->c->role, main_fd, ctl_fd,
+		  x->sock_listen_fd >= 0 ? x->sock_listen_fd : e->listen_fd,
+		  e->cancel_fd, e->target_cmd ? &x->tgt : NULL, trace);
+	x->s.t0 = t0;
+	x->s.case_deadline = deadline;
+	x->s.shmem_bit = handshake_case_bit(x);
+	if (x->c->role == SCRIPT_ROLE_BACKEND)
+		handshake_first_offer(x);
+	if (ok)
+		sess_note(&x->s, "case %s, target pid %ld", x->c->id, (long)x->pid);
+	return ok;
+}
+
+/* ---- the end of a case ---- */
+
+/* A target built with a sanitizer reports a memory error and exits
+ * (code 1 by default) instead of dying by a signal: still a CRASH. */
+static void sanitizer_report(struct run *x)
+{
+	static const char *const marks[] = { "ERROR: AddressSanitizer",
+		"ERROR: LeakSanitizer", "ERROR: MemorySanitizer",
+		"WARNING: ThreadSanitizer", "runtime error: " };
+	char buf[8192], *line;
+	FILE *f = fopen(x->stderr_path, "re");
+	size_t n;
+
+	if (!f)
+		return;
+	/* The report is at the end of what the target wrote. */
+	if (fseek(f, -(long)(sizeof(buf) - 1), SEEK_END) < 0)
+		rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		line = strstr(buf, marks[i]);
+		if (!line)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		run_abort(x, RESULT_CRASH, "the target exited with code %d after "
+			  "a sanitizer report: %.200s", x->tgt.exit_code, line);
+		return;
+	}
+}
+
+/* Notices a death the steps did not wait for, then ends the target. */
+static void finish_target(struct run *x)
+{
+	char sig[16];
+
+	if (!x->interrupted && x->tgt.pid > 0) {
+		sess_pump(&x->s, chan_now_ms(), NULL, NULL);
+		/* A channel closed: give a dying target the time to be reaped. */
+		if (!x->tgt.ended && (x->s.eof[0] || x->s.eof[1]))
+			target_wait(&x->tgt, chan_deadline(DEATH_GRACE_MS));
+	}
+	if (x->tgt.pid > 0 && x->tgt.ended) {
+		x->r->exited = x->tgt.exited;
+		x->r->exit_code = x->tgt.exit_code;
+		if (x->tgt.exited && x->tgt.exit_code != 0 && !x->interrupted)
+			sanitizer_report(x);
+		if (x->tgt.signal) {
+			const char *name = target_signal_name(x->tgt.signal, sig,
+							      sizeof(sig));
+
+			snprintf(x->r->signal, sizeof(x->r->signal), "%s", name);
+			if (!x->interrupted)
+				run_abort(x, RESULT_CRASH, "the target was killed by %s "
+					  "after line %u", name, x->st ? x->st->line : 0);
+		}
+	}
+	/* EOF first: a target blocked on a read ends at once, not after the
+	 * SIGTERM grace. */
+	sess_close_channels(&x->s);
+	target_stop(&x->tgt);
+}
+
+static enum result_verdict grade_verdict(const char *grade)
+{
+	if (strcmp(grade, "MUST") == 0)
+		return RESULT_FAIL;
+	if (strcmp(grade, "SHOULD") == 0)
+		return RESULT_NON_STRICT;
+	return RESULT_INFO;
+}
+
+/* Precedence: an abort's verdict, else the worst failure's grade. */
+static void decide(struct run *x)
+{
+	struct result *r = x->r;
+	const struct result_failure *top = NULL;
+	enum result_verdict v = RESULT_PASS;
+	char tail[1200];
+	size_t len;
+
+	for (unsigned i = 0; i < r->nfailures; i++) {
+		enum result_verdict g = grade_verdict(r->failures[i].grade);
+
+		if (g > v) {
+			v = g;
+			top = &r->failures[i];
+		}
+	}
+	if (x->aborted)
+		v = result_verdict_max(v, x->abort_verdict);
+	r->verdict = v;
+	if (v == RESULT_UNSUPPORTED || v == RESULT_PASS)
+		return;
+	if (top && (v == RESULT_FAIL || v == RESULT_NON_STRICT || v == RESULT_INFO)) {
+		run_copy_cut(r->expected, sizeof(r->expected), top->expected);
+		run_copy_cut(r->observed, sizeof(r->observed), top->observed);
+		if (!r->reason[0] && v != RESULT_FAIL)
+			run_copy_cut(r->reason, sizeof(r->reason), x->c->reason);
+	}
+	sess_tail(&x->s, TAIL_LINES, tail, sizeof(tail));
+	len = strlen(r->observed);
+	if (tail[0] && len + 2 < sizeof(r->observed))
+		snprintf(r->observed + len, sizeof(r->observed) - len, "%s%s",
+			 len ? "\n" : "", tail);
+}
+
+static void copy_findings(struct run *x)
+{
+	static const char *const sev[] = { "error", "warn", "info" };
+	const struct session *s = &x->s;
+	struct result *r = x->r;
+
+	for (unsigned i = 0; i < s->nfindings && i < RESULT_MAX_FINDINGS; i++) {
+		const struct sess_finding *f = &s->findings[i];
+		struct result_finding *o = &r->findings[r->nfindings++];
+
+		run_copy_cut(o->code, sizeof(o->code), proto_finding_name(f->f.code));
+		run_copy_cut(o->severity, sizeof(o->severity),
+			     (unsigned)f->f.severity < 3 ? sev[f->f.severity] : "info");
+		run_copy_cut(o->msg, sizeof(o->msg), f->msg);
+		run_copy_cut(o->text, sizeof(o->text), f->f.text);
+	}
+	r->findings_dropped = s->findings_dropped +
+			      (s->nfindings > RESULT_MAX_FINDINGS
+				       ? s->nfindings - RESULT_MAX_FINDINGS : 0);
+}
+
+static void cleanup(struct run *x)
+{
+	sess_free(&x->s);
+	if (x->pool_ready)
+		fdpool_free(&x->pool);
+	if (x->mem)
+		munmap(x->mem, x->mem_len);
+	if (x->mem_fd >= 0)
+		close(x->mem_fd);
+	for (int i = 0; i < 2; i++)
+		if (x->vring_fds[i] >= 0)
+			close(x->vring_fds[i]);
+	if (x->sock_listen_fd >= 0)
+		close(x->sock_listen_fd);
+	if (x->sock_path[0])
+		unlink(x->sock_path);
+	if (!x->keep_stderr && x->stderr_path[0])
+		unlink(x->stderr_path);
+	else if (x->keep_stderr && x->tgt.pid > 0)
+		run_copy_cut(x->r->stderr_path, sizeof(x->r->stderr_path), x->stderr_path);
+}
+
+static double now_exact_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int engine_run(struct engine_env *e, const struct script_case *c,
+	       struct result *r)
+{
+	struct run *x = calloc(1, sizeof(*x));
+	double t_start = now_exact_ms();
+	int rc;
+
+	fill_header(r, c);
+	if (!x) {
+		result_set(r->reason, sizeof(r->reason), "out of memory");
+		r->verdict = RESULT_ERROR;
+		return ENGINE_DONE;
+	}
+	e->seq++;
+	x->env = e;
+	x->c = c;
+	x->r = r;
+	x->mem_fd = x->vring_fds[0] = x->vring_fds[1] = -1;
+	x->sock_listen_fd = -1;
+	x->reply_to = -1;
+	x->speaks_control = e->target_cmd && target_cmd_has(e->target_cmd,
+							    "{control}");
+	target_init(&x->tgt);
+	sess_init(&x->s, c->role, -1, -1, -1, -1, NULL, NULL);
+	if (precheck(x) && setup(x, chan_now_ms()))
+		exec_steps(x);
+	finish_target(x);
+	decide(x);
+	copy_findings(x);
+	r->pid = x->pid;
+	cleanup(x);
+	r->duration_ms = now_exact_ms() - t_start;
+	rc = x->interrupted ? ENGINE_INTERRUPTED : ENGINE_DONE;
+	free(x);
+	return rc;
+}
+
+/* ---- the run's environment ---- */
+
+static int check_env(const struct engine_env *e, char *err, size_t errcap)
+{
+	int modes = !!e->target_cmd + !!e->connect_path + !!e->listen_path;
+
+	if (modes != 1) {
+		snprintf(err, errcap, "give exactly one of --target-cmd, --connect, "
+			 "--listen");
+		return -EINVAL;
+	}
+	if (e->target_cmd && !target_cmd_has(e->target_cmd, "{fd}") &&
+	    !target_cmd_has(e->target_cmd, "{socket}")) {
+		snprintf(err, errcap, "--target-cmd needs {fd} or {socket} to give "
+			 "the target its connection");
+		return -EINVAL;
+	}
+	if (!(e->timeout_mult > 0) || e->timeout_mult > 1000) {
+		snprintf(err, errcap, "--timeout-multiplier must be > 0 and <= 1000");
+		return -EINVAL;
+	}
+	if (e->shmem_bit > 63) {
+		snprintf(err, errcap, "--shmem-bit must be 0..63");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int engine_env_open(struct engine_env *e, char *err, size_t errcap)
+{
+	const char *tmp = getenv("TMPDIR");
+	int rc = check_env(e, err, errcap);
+
+	e->listen_fd = -1;
+	e->seq = 0;
+	if (rc < 0)
+		return rc;
+	if (e->trace_dir && mkdir(e->trace_dir, 0755) < 0 && errno != EEXIST) {
+		rc = -errno;
+		snprintf(err, errcap, "%s: %s", e->trace_dir, strerror(errno));
+		return rc;
+	}
+	snprintf(e->tmpdir, sizeof(e->tmpdir), "%s/vhucheck-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(e->tmpdir)) {
+		rc = -errno;
+		snprintf(err, errcap, "%s: %s", e->tmpdir, strerror(errno));
+		e->tmpdir[0] = '\0';
+		return rc;
+	}
+	if (e->listen_path) {
+		e->listen_fd = chan_listen(e->listen_path);
+		if (e->listen_fd < 0) {
+			rc = e->listen_fd;
+			snprintf(err, errcap, "%s: %s", e->listen_path, strerror(-rc));
+			engine_env_close(e);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void engine_env_close(struct engine_env *e)
+{
+	if (e->listen_fd >= 0) {
+		close(e->listen_fd);
+		unlink(e->listen_path);
+	}
+	e->listen_fd = -1;
+	if (e->tmpdir[0])
+		rmdir(e->tmpdir);
+	e->tmpdir[0] = '\0';
+}

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+#include "run.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chan.h"
+
+void run_copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+int64_t run_scaled(const struct run *x, int64_t ms)
+{
+	double v = (double)ms * x->env->timeout_mult;
+
+	return v > 3.6e9 ? (int64_t)3.6e9 : (int64_t)v;
+}
+
+int64_t run_deadline(const struct run *x)
+{
+	return chan_now_ms() + run_scaled(x, x->st->within_ms);
+}
+
+/* Stops the case with a verdict that no expectation decides (CRASH,
+ * TIMEOUT, DEADLOCK, ERROR, UNSUPPORTED). */
+void run_abort(struct run *x, enum result_verdict v, const char *fmt,
+	       ...)
+{
+	va_list ap;
+
+	x->stop = true;
+	if (x->aborted && result_verdict_max(x->abort_verdict, v) ==
+	    x->abort_verdict)
+		return;
+	x->aborted = true;
+	x->abort_verdict = v;
+	va_start(ap, fmt);
+	vsnprintf(x->r->reason, sizeof(x->r->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* A failed expectation of the current step, graded by it. */
+void run_fail(struct run *x, const char *expected, const char *fmt, ...)
+{
+	struct result *r = x->r;
+	struct result_failure *f;
+	va_list ap;
+
+	if (x->st->is_assert)
+		x->stop = true;
+	if (r->nfailures == RESULT_MAX_FAILURES) {
+		r->failures_dropped++;
+		return;
+	}
+	f = &r->failures[r->nfailures++];
+	f->line = x->st->line;
+	snprintf(f->grade, sizeof(f->grade), "%s", script_grade_name(x->st->grade));
+	run_copy_cut(f->expected, sizeof(f->expected), expected);
+	va_start(ap, fmt);
+	vsnprintf(f->observed, sizeof(f->observed), fmt, ap);
+	va_end(ap);
+}
+
+/* What the target process is doing, for "observed" texts. */
+void run_target_state(struct run *x, char *out, size_t cap)
+{
+	char sig[16];
+
+	if (x->tgt.ended && x->tgt.signal)
+		snprintf(out, cap, "; the target was killed by %s",
+			 target_signal_name(x->tgt.signal, sig, sizeof(sig)));
+	else if (x->tgt.ended)
+		snprintf(out, cap, "; the target exited with code %d",
+			 x->tgt.exit_code);
+	else
+		out[0] = '\0';
+}
+
+/* After a wait: false when the case must stop (the reason is kept). */
+bool run_wait_ok(struct run *x, enum sess_wait w)
+{
+	char sig[16];
+
+	switch (w) {
+	case SESS_MET:
+	case SESS_DEADLINE:
+	case SESS_GONE:
+		return true;
+	case SESS_CASE_DEADLINE:
+		run_abort(x, RESULT_TIMEOUT, "the case deadline (%llu ms) passed "
+			  "at line %u", (unsigned long long)run_scaled(x, (int64_t)x->c->timeout_ms),
+			  x->st->line);
+		return false;
+	case SESS_CRASH:
+		run_abort(x, RESULT_CRASH, "the target was killed by %s at line %u",
+			  target_signal_name(x->tgt.signal, sig, sizeof(sig)),
+			  x->st->line);
+		return false;
+	case SESS_CANCEL:
+		x->interrupted = true;
+		run_abort(x, RESULT_ERROR, "interrupted");
+		return false;
+	case SESS_FAULT:
+		run_abort(x, RESULT_ERROR, "line %u: %s", x->st->line, x->s.fault);
+		return false;
+	}
+	return false;
+}
+
+const char *run_req_name(enum script_chan c, uint32_t req, char *buf,
+			 size_t cap)
+{
+	const char *n = proto_req_name((enum proto_chan)c, req);
+
+	if (n)
+		return n;
+	snprintf(buf, cap, "request %u", req);
+	return buf;
+}
+
+/* "nothing within 500 ms" plus the target's state. */
+void run_nothing_seen(struct run *x, enum sess_wait w, char *out, size_t cap)
+{
+	char ts[96];
+
+	run_target_state(x, ts, sizeof(ts));
+	if (w == SESS_GONE)
+		snprintf(out, cap, "nothing: the channels are closed%s", ts);
+	else
+		snprintf(out, cap, "nothing within %lld ms%s",
+			 (long long)run_scaled(x, x->st->within_ms), ts);
+}
+
+static bool answer_is(const char *answer, const char *word)
+{
+	size_t n = strlen(word);
+
+	return strncmp(answer, word, n) == 0 &&
+	       (answer[n] == '\0' || answer[n] == ' ');
+}
+
+/* One control command; false when it did not get the answer wanted. */
+bool run_control(struct run *x, const char *line, enum script_ctl_expect want,
+		 int64_t deadline)
+{
+	enum sess_wait w = sess_control(&x->s, line, deadline);
+	char expected[320], obs[256];
+
+	if (!run_wait_ok(x, w))
+		return false;
+	snprintf(expected, sizeof(expected), "control '%s' answered %s", line,
+		 want == SCRIPT_CTL_OK ? "ok" : "err");
+	if (!x->s.ctl_has_answer) {
+		run_nothing_seen(x, w, obs, sizeof(obs));
+		run_fail(x, expected, "%s", x->s.ctl_fd < 0 ? "the control channel closed"
+				 : obs);
+		return false;
+	}
+	if (!answer_is(x->s.ctl_answer, want == SCRIPT_CTL_OK ? "ok" : "err")) {
+		run_fail(x, expected, "%.400s", x->s.ctl_answer);
+		return false;
+	}
+	return true;
+}
+
+/* fd names to numbers; closed ones cannot travel and are left out. */
+unsigned run_resolve_fds(struct run *x, const char (*names)[FDPOOL_NAME_MAX],
+			 unsigned n, int *fds)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct fdpool_entry *e = fdpool_get(&x->pool, names[i]);
+
+		if (!e) {
+			run_abort(x, RESULT_ERROR, "line %u: fd %s was not created",
+				  x->st->line, names[i]);
+			return 0;
+		}
+		if (e->kind == FDPOOL_CLOSED) {
+			sess_note(&x->s, "fd %s is closed: the kernel cannot pass it; "
+				  "sent without it", names[i]);
+			continue;
+		}
+		fds[k++] = e->fd;
+	}
+	return k;
+}
+
+/* The harness as back-end waits for its reply from now on. */
+void run_note_sent(struct run *x, enum script_chan c, uint32_t req,
+		   uint32_t flags)
+{
+	x->last_req[c] = req;
+	x->has_last_req[c] = true;
+	x->last_send_seq = x->s.nlog;
+	if (x->c->role == SCRIPT_ROLE_BACKEND && c == SCRIPT_BACKEND &&
+	    (flags & PROTO_F_NEED_REPLY))
+		x->s.blocked = true;
+}
+
+bool run_chan_present(struct run *x, enum script_chan c)
+{
+	if (x->s.ch[c].fd >= 0)
+		return true;
+	run_abort(x, RESULT_ERROR, "line %u: there is no %s channel%s",
+		  x->st->line, script_chan_name(c),
+		  c == SCRIPT_BACKEND ? " (no SET_BACKEND_REQ_FD came; "
+		  "add 'requires BACKEND_REQ')" : "");
+	return false;
+}
+
+bool run_has_record(struct session *s, void *arg)
+{
+	return sess_peek(s, *(enum script_chan *)arg) != NULL;
+}
+
+void run_describe_rec(const struct sess_rec *rec, char *out, size_t cap)
+{
+	char d[160];
+	uint64_t v;
+
+	sess_describe(rec, d, sizeof(d));
+	if (!rec->eof && rec->payload_len == 8 &&
+	    proto_u64_decode(rec->payload, 8, &v) == PROTO_OK)
+		snprintf(out, cap, "%s value=%llu", d, (unsigned long long)v);
+	else
+		snprintf(out, cap, "%s", d);
+}
+
+/* Takes in what already arrived, without waiting. */
+bool run_drain(struct run *x)
+{
+	return run_wait_ok(x, sess_pump(&x->s, chan_now_ms(), NULL, NULL));
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session: one live connection to a target while a case runs.
+ *
+ * It owns the main and back-end channels, the control line, the trace,
+ * the log of every message the target sent (validated with
+ * proto_validate, findings kept) and, when the harness is the back-end,
+ * the compliant answers to the target's main-channel requests. Every
+ * wait goes through sess_pump(), one poll() over all of them plus the
+ * target's exit and the cancel fd, bounded by the step's deadline and
+ * the case deadline.
+ */
+#ifndef VHU_SESSION_H
+#define VHU_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "chan.h"
+#include "ledger.h"
+#include "proto.h"
+#include "script.h"
+#include "target.h"
+
+/* One thing the target did: a message, or the end of a channel. */
+struct sess_rec {
+	enum script_chan chan;
+	bool eof;               /* the channel ended here; st says how */
+	int st;                 /* chan status (or -errno) */
+	bool hdr_valid;
+	struct proto_hdr hdr;
+	unsigned nfds;
+	size_t payload_len;
+	uint8_t *payload;       /* owned copy; NULL when empty */
+	int64_t t_ms;
+};
+
+/* What the harness offers and answers when it is the back-end. */
+struct sess_offer {
+	uint64_t features;
+	uint64_t pfeatures;
+	uint64_t max_mem_slots;
+	struct proto_shmem_config cfg;
+	/* The GET_SHMEM_CONFIG reply as sent: normally request 44, flags
+	 * 0x5 and 2056 bytes; cases bend them to test robustness. */
+	uint32_t cfg_request, cfg_flags, cfg_size;
+};
+
+#define SESS_TAIL 8u
+#define SESS_MAX_FINDINGS 32u
+#define SESS_MAX_QUEUE 64u
+#define SESS_CTL_BUF 4096u
+/* A flooding target ends the case (ERROR) instead of the harness. */
+#define SESS_MAX_LOG 200000u
+
+struct sess_finding {
+	struct proto_finding f;
+	char msg[48];
+};
+
+struct session {
+	enum script_role role;
+	unsigned shmem_bit;
+	int64_t t0;
+	int64_t case_deadline;
+	struct chan ch[2];      /* fd -1 when we have none */
+	bool eof[2];            /* the target closed (or broke) it */
+	int listen_fd;          /* back-end role, {socket}: reconnections */
+	int ctl_fd;
+	size_t ctl_len;
+	char ctl_buf[SESS_CTL_BUF];
+	bool ctl_has_answer;
+	char ctl_answer[SESS_CTL_BUF];
+	struct target *tgt;     /* NULL: not launched by us */
+	int cancel_fd;
+	bool cancelled;
+	bool crashed;           /* died by a signal */
+	bool death_noted;
+	char fault[256];        /* harness-side failure */
+
+	FILE *trace;
+	char tail[SESS_TAIL][256];
+	unsigned ntail;
+	char last_line[2][256]; /* the last trace line per channel */
+
+	struct sess_rec *log;
+	unsigned nlog, caplog;
+	unsigned cursor[2];     /* first record not yet consumed, per channel */
+	int64_t last_rx_ms;
+
+	/* harness as back-end */
+	struct sess_offer offer;
+	bool pf_set;
+	uint64_t negotiated;
+	uint64_t status;
+	bool driver_ok;
+	bool blocked;           /* awaiting a back-end reply: main requests wait */
+	unsigned nqueue;
+	unsigned queue[SESS_MAX_QUEUE]; /* log indices */
+
+	/* harness as front-end */
+	struct ledger ledger;
+	int last_be_req;        /* log index of the last back-end request */
+
+	unsigned nfindings, findings_dropped;
+	struct sess_finding findings[SESS_MAX_FINDINGS];
+};
+
+enum sess_wait {
+	SESS_MET = 0,           /* the condition holds */
+	SESS_DEADLINE,          /* the step's deadline passed */
+	SESS_GONE,              /* the target ended, its channels are closed */
+	SESS_CASE_DEADLINE,     /* the case's deadline passed */
+	SESS_CRASH,             /* the target died by a signal */
+	SESS_CANCEL,            /* SIGINT/SIGTERM came */
+	SESS_FAULT,             /* the harness failed: see fault */
+};
+
+typedef bool (*sess_cond_fn)(struct session *s, void *arg);
+
+/* main_fd/ctl_fd/listen_fd/cancel_fd may be -1; trace may be NULL. The
+ * session takes ownership of main_fd, ctl_fd and trace. */
+void sess_init(struct session *s, enum script_role role, int main_fd,
+	       int ctl_fd, int listen_fd, int cancel_fd, struct target *tgt,
+	       FILE *trace);
+void sess_free(struct session *s);
+/* Closes the channels and the control line (the log stays). */
+void sess_close_channels(struct session *s);
+
+/* Installs a channel (replacing and closing the old one). */
+void sess_set_chan(struct session *s, enum script_chan c, int fd);
+
+/* Waits until cond(s, arg) holds (cond NULL: until the deadline). */
+enum sess_wait sess_pump(struct session *s, int64_t deadline,
+			 sess_cond_fn cond, void *arg);
+
+/* The first unconsumed record of channel c (a message or its end), or
+ * NULL; sess_consume() moves past it. */
+const struct sess_rec *sess_peek(const struct session *s, enum script_chan c);
+void sess_consume(struct session *s, enum script_chan c);
+/* Whether channel c can still deliver something. */
+bool sess_chan_live(const struct session *s, enum script_chan c);
+
+/* Sends a message; 0, a positive chan status, or -errno. Traced. */
+int sess_send(struct session *s, enum script_chan c, const struct proto_hdr *h,
+	      const void *payload, size_t len, const int *fds, unsigned nfds);
+/* Raw bytes (also with more than PROTO_MAX_FDS fds). */
+int sess_send_raw(struct session *s, enum script_chan c, const void *buf,
+		  size_t len, const int *fds, unsigned nfds);
+
+/* One line on the control channel and its answer in s->ctl_answer. */
+enum sess_wait sess_control(struct session *s, const char *line,
+			    int64_t deadline);
+
+/* Back-end role: answers main requests queued while blocked. */
+void sess_unblock(struct session *s);
+
+/* A one-line description of a record, for reports. */
+void sess_describe(const struct sess_rec *r, char *out, size_t cap);
+/* The last n trace lines joined by newlines. */
+void sess_tail(const struct session *s, unsigned n, char *out, size_t cap);
+/* Records a line of the harness's own in the trace ("# ..."). */
+void sess_note(struct session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

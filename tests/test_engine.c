@@ -1,0 +1,601 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for harness/engine (with session and ledger): whole cases
+ * against fake targets. The fake targets are this program, re-run with
+ * --peer=MODE: a small front-end or back-end that behaves well or breaks
+ * one rule on purpose.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "engine.h"
+#include "ledger.h"
+#include "proto.h"
+#include "script.h"
+
+#define SHMEM_BIT 22
+#define PEER_WAIT_MS 3000
+
+/* ---- the fake targets ---- */
+
+static int peer_send_u64(struct chan *c, uint32_t req, uint32_t flags,
+			 uint64_t v)
+{
+	struct proto_hdr h = { req, flags, 8 };
+	uint8_t b[8];
+
+	proto_u64_encode(v, b, sizeof(b));
+	return chan_send(c, &h, b, sizeof(b), NULL, 0, chan_deadline(PEER_WAIT_MS));
+}
+
+/* A request and, when asked for, its reply's u64. */
+static uint64_t peer_call(struct chan *c, uint32_t req, const void *p,
+			  size_t len, const int *fds, unsigned nfds,
+			  uint32_t flags, bool wait)
+{
+	struct proto_hdr h = { req, flags, (uint32_t)len };
+	struct chan_msg m;
+	uint64_t v = 0;
+
+	if (chan_send(c, &h, p, len, fds, nfds, chan_deadline(PEER_WAIT_MS)) != CHAN_OK)
+		_exit(10);
+	if (!wait)
+		return 0;
+	chan_msg_init(&m);
+	if (chan_recv(c, &m, chan_deadline(PEER_WAIT_MS)) != CHAN_OK)
+		_exit(11);
+	proto_u64_decode(m.payload, m.payload_len, &v);
+	chan_msg_release(&m);
+	return v;
+}
+
+static void fe_peer_handshake(struct chan *mc, struct chan *bc)
+{
+	uint64_t want = 1ull << PROTO_PF_REPLY_ACK | 1ull << PROTO_PF_BACKEND_REQ |
+			1ull << PROTO_PF_BACKEND_SEND_FD | 1ull << PROTO_PF_STATUS |
+			1ull << SHMEM_BIT;
+	uint8_t b[8];
+	uint64_t f, pf;
+	int sv[2];
+
+	f = peer_call(mc, PROTO_GET_FEATURES, NULL, 0, NULL, 0, 1, true);
+	proto_u64_encode(f, b, 8);
+	peer_call(mc, PROTO_SET_FEATURES, b, 8, NULL, 0, 1, false);
+	pf = peer_call(mc, PROTO_GET_PROTOCOL_FEATURES, NULL, 0, NULL, 0, 1, true);
+	proto_u64_encode(pf & want, b, 8);
+	peer_call(mc, PROTO_SET_PROTOCOL_FEATURES, b, 8, NULL, 0, 1, false);
+	if (chan_socketpair(sv) < 0)
+		_exit(12);
+	peer_call(mc, PROTO_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1, 9, true);
+	close(sv[1]);
+	chan_init(bc, sv[0], "backend", PROTO_CHAN_BACKEND);
+	proto_u64_encode(PROTO_STATUS_DRIVER_OK | 0xb, b, 8);
+	peer_call(mc, PROTO_SET_STATUS, b, 8, NULL, 0, 9, true);
+}
+
+/* A front-end: handshake, then answers the back-end channel per mode. */
+static int fe_peer(int fd, const char *mode)
+{
+	struct chan mc, bc;
+	struct chan_msg m;
+
+	chan_init(&mc, fd, "main", PROTO_CHAN_MAIN);
+	fe_peer_handshake(&mc, &bc);
+	for (;;) {
+		chan_msg_init(&m);
+		if (chan_recv(&bc, &m, chan_deadline(PEER_WAIT_MS)) != CHAN_OK)
+			return 0;
+		/* SIGABRT: sanitizers leave it alone by default. */
+		if (strcmp(mode, "crash") == 0)
+			raise(SIGABRT);
+		if (strcmp(mode, "asan") == 0) {
+			fprintf(stderr, "==1==ERROR: AddressSanitizer: "
+				"heap-use-after-free on address 0x1\n");
+			_exit(1);
+		}
+		if (strcmp(mode, "deadlock") == 0) {
+			uint8_t reg[PROTO_MEM_REG_MSG_SIZE] = { 0 };
+
+			/* Waits for its own memory-table reply first. */
+			peer_call(&mc, PROTO_ADD_MEM_REG, reg, sizeof(reg), &m.fds[0],
+				  1, 9, true);
+		}
+		if (strcmp(mode, "silent") != 0)
+			peer_send_u64(&bc, m.hdr.request,
+				      strcmp(mode, "noreplyflag") == 0 ? 1 : 5, 0);
+		chan_msg_release(&m);
+	}
+}
+
+static void be_peer_answer(struct chan *mc, struct chan *bc,
+			   const struct chan_msg *m, const char *mode,
+			   unsigned *configs)
+{
+	struct proto_shmem_config cfg = { .nregions = 1 };
+	uint8_t b[PROTO_SHMEM_CONFIG_SIZE];
+	struct proto_hdr h = { m->hdr.request, 5, PROTO_SHMEM_CONFIG_SIZE };
+
+	switch (m->hdr.request) {
+	case PROTO_GET_FEATURES:
+		peer_send_u64(mc, m->hdr.request, 5, 1ull << 30 | 1ull << 32);
+		return;
+	case PROTO_GET_PROTOCOL_FEATURES:
+		peer_send_u64(mc, m->hdr.request, 5, 1ull << PROTO_PF_REPLY_ACK |
+			      1ull << PROTO_PF_BACKEND_REQ |
+			      1ull << PROTO_PF_BACKEND_SEND_FD | 1ull << SHMEM_BIT);
+		return;
+	case PROTO_GET_SHMEM_CONFIG:
+		cfg.memory_sizes[0] = ++*configs > 1 && strcmp(mode, "unstable") == 0
+					      ? 0x200000 : 0x100000;
+		proto_shmem_config_encode(&cfg, b, sizeof(b));
+		chan_send(mc, &h, b, sizeof(b), NULL, 0, chan_deadline(PEER_WAIT_MS));
+		return;
+	default:
+		break;
+	}
+	if (m->hdr.flags & PROTO_F_NEED_REPLY)
+		peer_send_u64(mc, m->hdr.request, 5, 0);
+	(void)bc;
+}
+
+/* Sends the MAP of "map" mode once the handshake's last request came. */
+static void be_peer_map(struct chan *bc)
+{
+	struct proto_mmap mm = { .shm_offset = 0x1000, .len = 0x1000, .flags = 1 };
+	uint8_t b[PROTO_MMAP_SIZE];
+	int fd = memfd_create("peer", MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, 0x1000) < 0)
+		_exit(13);
+	proto_mmap_encode(&mm, b, sizeof(b));
+	peer_call(bc, PROTO_BE_SHMEM_MAP, b, sizeof(b), &fd, 1, 9, false);
+	close(fd);
+}
+
+/* A back-end: answers the handshake; in "map" mode sends one MAP. */
+static int be_peer(int fd, const char *mode)
+{
+	struct chan mc, bc = { .fd = -1 };
+	unsigned configs = 0;
+	bool mapped = false;
+	struct chan_msg m;
+
+	chan_init(&mc, fd, "main", PROTO_CHAN_MAIN);
+	for (;;) {
+		chan_msg_init(&m);
+		if (chan_recv(&mc, &m, chan_deadline(PEER_WAIT_MS)) != CHAN_OK)
+			return 0;
+		if (m.hdr.request == PROTO_SET_BACKEND_REQ_FD && m.nfds == 1)
+			chan_init(&bc, chan_msg_take_fd(&m, 0), "backend",
+				  PROTO_CHAN_BACKEND);
+		be_peer_answer(&mc, &bc, &m, mode, &configs);
+		if (m.hdr.request == PROTO_SET_VRING_ENABLE && !mapped &&
+		    strcmp(mode, "map") == 0) {
+			be_peer_map(&bc);
+			mapped = true;
+		}
+		chan_msg_release(&m);
+	}
+}
+
+/* ---- running cases ---- */
+
+static void self_exe(char *out, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+
+	ck_assert_int_gt(n, 0);
+	out[n] = '\0';
+}
+
+struct outcome {
+	struct result r;
+	int rc;
+	double ms;
+};
+
+static struct outcome *run_case(enum script_role role, const char *cmd,
+				const char *text, int cancel_fd)
+{
+	struct outcome *o = calloc(1, sizeof(*o));
+	struct engine_env e = { .role = role, .target_cmd = cmd,
+				.shmem_bit = SHMEM_BIT, .timeout_mult = 1.0,
+				.cancel_fd = cancel_fd };
+	struct script_case c;
+	char err[4096] = "";
+
+	ck_assert_msg(script_parse_text("/x/t.vhu", text, &c, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_int_eq(engine_env_open(&e, err, sizeof(err)), 0);
+	o->rc = engine_run(&e, &c, &o->r);
+	o->ms = o->r.duration_ms;
+	engine_env_close(&e);
+	script_free(&c);
+	return o;
+}
+
+static struct outcome *run_fe_peer(const char *mode, const char *text)
+{
+	char exe[512], cmd[700];
+
+	self_exe(exe, sizeof(exe));
+	snprintf(cmd, sizeof(cmd), "%s --peer=fe_%s --fd={fd}", exe, mode);
+	return run_case(SCRIPT_ROLE_BACKEND, cmd, text, -1);
+}
+
+static struct outcome *run_be_peer(const char *mode, const char *text)
+{
+	char exe[512], cmd[700];
+
+	self_exe(exe, sizeof(exe));
+	snprintf(cmd, sizeof(cmd), "%s --peer=be_%s --fd={fd}", exe, mode);
+	return run_case(SCRIPT_ROLE_FRONTEND, cmd, text, -1);
+}
+
+#define BE_HDR "id t\ntitle t\nrole backend\nrule r\nlevel MUST\n" \
+	       "requires SHMEM REPLY_ACK BACKEND_REQ\n"
+#define FE_HDR "id t\ntitle t\nrole frontend\nrule r\nlevel MUST\n" \
+	       "requires SHMEM BACKEND_REQ\n"
+#define MAP_CASE "handshake\nfd a memfd\nsend map fd=a need_reply\n"
+
+static void assert_verdict(const struct outcome *o, enum result_verdict v)
+{
+	ck_assert_msg(o->r.verdict == v, "verdict %s, want %s; reason '%s'; "
+		      "expected '%s'; observed '%s'",
+		      result_verdict_name(o->r.verdict), result_verdict_name(v),
+		      o->r.reason, o->r.expected, o->r.observed);
+}
+
+START_TEST(good_map_passes)
+{
+	struct outcome *o = run_fe_peer("good", BE_HDR MAP_CASE
+					"expect reply value=0 flags=0x5 size=8\n"
+					"check findings none severity=info\ncheck alive\n");
+
+	assert_verdict(o, RESULT_PASS);
+	ck_assert_int_eq(o->rc, ENGINE_DONE);
+	ck_assert_uint_eq(o->r.nfailures, 0);
+	ck_assert_int_gt(o->r.pid, 0);
+	ck_assert(!o->r.exited);
+	ck_assert_str_eq(o->r.area, "x");
+	ck_assert_int_lt(o->ms, 1000);
+	free(o);
+}
+END_TEST
+
+START_TEST(missing_reply_fails_within_its_window)
+{
+	struct outcome *o = run_fe_peer("silent", BE_HDR MAP_CASE
+					"expect reply value=0 within=100\n");
+
+	assert_verdict(o, RESULT_FAIL);
+	ck_assert_uint_eq(o->r.nfailures, 1);
+	ck_assert_uint_eq(o->r.failures[0].line, 10);
+	ck_assert_str_eq(o->r.failures[0].grade, "MUST");
+	ck_assert_ptr_nonnull(strstr(o->r.failures[0].observed, "nothing within 100 ms"));
+	ck_assert_ptr_nonnull(strstr(o->r.expected, "a reply to SHMEM_MAP"));
+	/* The trace tail is in the observed text. */
+	ck_assert_ptr_nonnull(strstr(o->r.observed, "SHMEM_MAP"));
+	ck_assert_int_ge(o->ms, 100);
+	ck_assert_int_lt(o->ms, 600);
+	free(o);
+}
+END_TEST
+
+START_TEST(grades_make_non_strict_and_info)
+{
+	struct outcome *o = run_fe_peer("silent",
+					"id t\ntitle t\nrole backend\nrule r\nlevel SHOULD\nreason why\n"
+					"requires SHMEM\n" MAP_CASE "expect reply within=20\n");
+
+	assert_verdict(o, RESULT_NON_STRICT);
+	ck_assert_str_eq(o->r.reason, "why");
+	free(o);
+	o = run_fe_peer("silent", BE_HDR MAP_CASE "expect reply within=20 grade=info\n");
+	assert_verdict(o, RESULT_INFO);
+	free(o);
+	o = run_fe_peer("silent", BE_HDR MAP_CASE "expect reply within=20 grade=info\n"
+			"expect no-reply within=20 grade=must\n"
+			"expect reply within=20 grade=should\n");
+	assert_verdict(o, RESULT_NON_STRICT);
+	ck_assert_uint_eq(o->r.nfailures, 2);
+	free(o);
+}
+END_TEST
+
+START_TEST(assert_stops_the_case)
+{
+	struct outcome *o = run_fe_peer("silent", BE_HDR MAP_CASE
+					"assert reply within=20\n"
+					"expect reply within=20\n");
+
+	assert_verdict(o, RESULT_FAIL);
+	ck_assert_uint_eq(o->r.nfailures, 1);
+	free(o);
+}
+END_TEST
+
+START_TEST(deadlock_is_detected)
+{
+	struct outcome *o = run_fe_peer("deadlock", BE_HDR MAP_CASE
+					"expect reply within=150\n");
+
+	assert_verdict(o, RESULT_DEADLOCK);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "ADD_MEM_REG"));
+	ck_assert_ptr_nonnull(strstr(o->r.observed, "main: "));
+	ck_assert_ptr_nonnull(strstr(o->r.observed, "backend: "));
+	ck_assert_int_lt(o->ms, 1000);
+	free(o);
+}
+END_TEST
+
+START_TEST(held_requests_are_answered_after_the_window)
+{
+	/* The front-end waits on its ADD_MEM_REG before replying: held
+	 * during the no-reply window, answered after it, then the MAP reply
+	 * comes. */
+	struct outcome *o = run_fe_peer("deadlock", BE_HDR MAP_CASE
+					"expect no-reply within=50\n"
+					"expect reply value=0 within=500\n"
+					"expect order main:ADD_MEM_REG backend:reply\n");
+
+	assert_verdict(o, RESULT_PASS);
+	free(o);
+}
+END_TEST
+
+START_TEST(crash_is_reported_with_signal)
+{
+	struct outcome *o = run_fe_peer("crash", BE_HDR MAP_CASE
+					"expect reply\ncheck alive\n");
+
+	assert_verdict(o, RESULT_CRASH);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "SIGABRT"));
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "line 10"));
+	ck_assert_str_eq(o->r.signal, "SIGABRT");
+	free(o);
+	/* A sanitizer reports and exits instead of dying by the signal. */
+	o = run_fe_peer("asan", BE_HDR MAP_CASE "expect reply\n");
+	assert_verdict(o, RESULT_CRASH);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "AddressSanitizer"));
+	ck_assert(o->r.exited);
+	ck_assert_int_eq(o->r.exit_code, 1);
+	free(o);
+}
+END_TEST
+
+START_TEST(case_deadline_is_a_timeout)
+{
+	struct outcome *o = run_fe_peer("good", BE_HDR "timeout 200\nhandshake\n"
+					"sleep 2000\n");
+
+	assert_verdict(o, RESULT_TIMEOUT);
+	ck_assert_int_ge(o->ms, 190);
+	ck_assert_int_lt(o->ms, 800);
+	free(o);
+}
+END_TEST
+
+START_TEST(reply_flags_findings)
+{
+	struct outcome *o = run_fe_peer("noreplyflag", BE_HDR MAP_CASE
+					"expect reply\n"
+					"check finding NO_REPLY_FLAG\n");
+
+	assert_verdict(o, RESULT_FAIL);
+	ck_assert_uint_eq(o->r.nfailures, 1);
+	ck_assert_ptr_nonnull(strstr(o->r.failures[0].observed, "not a reply"));
+	ck_assert_uint_ge(o->r.nfindings, 1);
+	ck_assert_str_eq(o->r.findings[0].code, "NO_REPLY_FLAG");
+	ck_assert_str_eq(o->r.findings[0].msg, "SHMEM_MAP reply");
+	free(o);
+}
+END_TEST
+
+START_TEST(raw_stream_counts_requests)
+{
+	/* A MAP with NEED_REPLY in two raw pieces, then its reply. */
+	struct outcome *o = run_fe_peer("good", BE_HDR
+					"handshake\nfd a memfd\n"
+					"send raw 0900000009000000 fd=a\n"
+					"send raw 2800000000000000000000000000000000000000002000000000000000100000000000000100000000000000\n"
+					"expect reply value=0\n");
+
+	assert_verdict(o, RESULT_PASS);
+	free(o);
+}
+END_TEST
+
+START_TEST(unsupported_before_anything)
+{
+	char exe[512], cmd[700];
+	struct outcome *o;
+
+	o = run_fe_peer("good", BE_HDR "requires control\n" MAP_CASE "expect reply\n");
+	assert_verdict(o, RESULT_UNSUPPORTED);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "control"));
+	free(o);
+	/* The fake front-end does not take CONFIGURE_MEM_SLOTS. */
+	o = run_fe_peer("good", BE_HDR "requires CONFIGURE_MEM_SLOTS\n" MAP_CASE
+			"expect reply\n");
+	assert_verdict(o, RESULT_UNSUPPORTED);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "CONFIGURE_MEM_SLOTS"));
+	free(o);
+	self_exe(exe, sizeof(exe));
+	snprintf(cmd, sizeof(cmd), "%s --peer=fe_good --fd={fd}", exe);
+	o = run_case(SCRIPT_ROLE_BACKEND, cmd, "id t\ntitle t\nrole backend\nrule r\n"
+		     "level MUST\nrequires socket\nsleep 1\n", -1);
+	assert_verdict(o, RESULT_UNSUPPORTED);
+	free(o);
+}
+END_TEST
+
+START_TEST(launch_failure_is_an_error)
+{
+	struct outcome *o = run_case(SCRIPT_ROLE_BACKEND,
+				     "/nonexistent/target --fd={fd}",
+				     BE_HDR MAP_CASE "expect reply\n", -1);
+
+	assert_verdict(o, RESULT_ERROR);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "/nonexistent/target"));
+	free(o);
+}
+END_TEST
+
+START_TEST(cancel_interrupts)
+{
+	char exe[512], cmd[700];
+	struct outcome *o;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	self_exe(exe, sizeof(exe));
+	snprintf(cmd, sizeof(cmd), "%s --peer=fe_good --fd={fd}", exe);
+	o = run_case(SCRIPT_ROLE_BACKEND, cmd, BE_HDR "handshake\nsleep 3000\n", p[0]);
+	ck_assert_int_eq(o->rc, ENGINE_INTERRUPTED);
+	assert_verdict(o, RESULT_ERROR);
+	ck_assert_str_eq(o->r.reason, "interrupted");
+	ck_assert_int_lt(o->ms, 1000);
+	free(o);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(frontend_config_stable)
+{
+	const char *text = FE_HDR "handshake\nsend GET_SHMEM_CONFIG\n"
+			   "expect shmem-config nregions-match page-multiple stable "
+			   "regions=1m\n";
+	struct outcome *o = run_be_peer("good", text);
+
+	assert_verdict(o, RESULT_PASS);
+	free(o);
+	o = run_be_peer("unstable", text);
+	assert_verdict(o, RESULT_FAIL);
+	ck_assert_ptr_nonnull(strstr(o->r.observed, "shmid 0 has size 0x200000"));
+	free(o);
+}
+END_TEST
+
+START_TEST(frontend_map_and_ledger)
+{
+	struct outcome *o = run_be_peer("map", FE_HDR "handshake\n"
+					"expect msg SHMEM_MAP fds=1 size=40 flags=9\n"
+					"expect no-msg within=20\nreply value=0\ncheck ledger\n"
+					"check findings none\n");
+
+	assert_verdict(o, RESULT_PASS);
+	free(o);
+	o = run_be_peer("good", FE_HDR "handshake\nexpect msg SHMEM_MAP within=50\n");
+	assert_verdict(o, RESULT_FAIL);
+	ck_assert_ptr_nonnull(strstr(o->r.failures[0].observed, "nothing within 50 ms"));
+	free(o);
+}
+END_TEST
+
+/* ---- the ledger alone ---- */
+
+START_TEST(ledger_rules)
+{
+	struct proto_shmem_config cfg = { .nregions = 1 };
+	struct proto_mmap m = { .shm_offset = 0x1000, .len = 0x1000 };
+	struct ledger l;
+
+	cfg.memory_sizes[0] = 0x10000;
+	ledger_init(&l, &cfg);
+	ledger_on_map(&l, &m);
+	ck_assert_uint_eq(l.violations, 0);
+	m.shm_offset = 0x2000;                  /* touching: fine */
+	ledger_on_map(&l, &m);
+	ck_assert_uint_eq(l.violations, 0);
+	m.shm_offset = 0x1800;                  /* overlap */
+	ledger_on_map(&l, &m);
+	ck_assert_uint_eq(l.violations, 1);
+	ck_assert_ptr_nonnull(strstr(l.first, "overlaps"));
+	m.shm_offset = 0x2000;
+	m.len = 0x800;                          /* partial UNMAP */
+	ledger_on_unmap(&l, &m);
+	ck_assert_uint_eq(l.violations, 2);
+	m.len = 0x1000;
+	ledger_on_unmap(&l, &m);
+	ck_assert_uint_eq(l.violations, 2);
+	ck_assert_uint_eq(l.nlive, 1);
+	ledger_refuse_last(&l);                 /* the UNMAP was refused */
+	ck_assert_uint_eq(l.nlive, 2);
+	m.shm_offset = 0xf000;
+	m.len = 0x2000;                         /* past the end */
+	ledger_on_map(&l, &m);
+	m.shm_offset = UINT64_MAX - 0xfff;      /* wraps */
+	ledger_on_map(&l, &m);
+	m.shmid = 3;                            /* no such region */
+	m.shm_offset = 0;
+	ledger_on_map(&l, &m);
+	ck_assert_uint_eq(l.violations, 5);
+	ledger_clear(&l);
+	ck_assert_uint_eq(l.nlive, 0);
+	ledger_init(&l, NULL);
+	ledger_on_unmap(&l, &m);
+	ck_assert_ptr_nonnull(strstr(l.first, "without SHMEM"));
+}
+END_TEST
+
+static Suite *engine_suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *be = tcase_create("as-backend"), *fe = tcase_create("as-frontend"),
+	      *lg = tcase_create("ledger");
+
+	tcase_set_timeout(be, 20);
+	tcase_add_test(be, good_map_passes);
+	tcase_add_test(be, missing_reply_fails_within_its_window);
+	tcase_add_test(be, grades_make_non_strict_and_info);
+	tcase_add_test(be, assert_stops_the_case);
+	tcase_add_test(be, deadlock_is_detected);
+	tcase_add_test(be, held_requests_are_answered_after_the_window);
+	tcase_add_test(be, crash_is_reported_with_signal);
+	tcase_add_test(be, case_deadline_is_a_timeout);
+	tcase_add_test(be, reply_flags_findings);
+	tcase_add_test(be, raw_stream_counts_requests);
+	tcase_add_test(be, unsupported_before_anything);
+	tcase_add_test(be, launch_failure_is_an_error);
+	tcase_add_test(be, cancel_interrupts);
+	suite_add_tcase(s, be);
+	tcase_add_test(fe, frontend_config_stable);
+	tcase_add_test(fe, frontend_map_and_ledger);
+	suite_add_tcase(s, fe);
+	tcase_add_test(lg, ledger_rules);
+	suite_add_tcase(s, lg);
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	SRunner *sr;
+	int failed;
+
+	/* Re-run as a fake target: --peer=MODE --fd=N. */
+	if (argc == 3 && strncmp(argv[1], "--peer=", 7) == 0 &&
+	    strncmp(argv[2], "--fd=", 5) == 0) {
+		const char *mode = argv[1] + 7;
+		int fd = atoi(argv[2] + 5);
+
+		signal(SIGPIPE, SIG_IGN);
+		if (strncmp(mode, "fe_", 3) == 0)
+			return fe_peer(fd, mode + 3);
+		return be_peer(fd, mode + 3);
+	}
+	sr = srunner_create(engine_suite());
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0;
+}
