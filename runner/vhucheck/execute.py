@@ -25,13 +25,14 @@ class Plan:
     harness: str
     build: str
     version: str
-    shmem_bit: int
+    shmem_bit: int          # for cases whose handshake names no bit
     multiplier: float       # profile x command line
     jobs: int
     include: tuple = ()
     exclude: tuple = ()
     faults: tuple = ()      # catalogue.Fault
     strict: bool = False
+    per_case_bit: bool = False  # {shmem_bit} left for the harness to fill per case
 
 
 class Stop:
@@ -58,8 +59,10 @@ def check_harness(path):
 
 def command_line(plan):
     """The target command with the runner's placeholders filled and the
-    faults appended."""
-    cmd = P.expand(plan.profile.command, plan.build, plan.shmem_bit)
+    faults appended. {shmem_bit} stays for the harness when the target
+    takes any bit: it then gets each case's own (handshake shmem-bit=)."""
+    bit = None if plan.per_case_bit else plan.shmem_bit
+    cmd = P.expand(plan.profile.command, plan.build, bit)
     return cmd + "".join(f" --fault={f.name}" for f in plan.faults)
 
 
@@ -142,18 +145,31 @@ def validate(plan, out):
 
 
 def supervise(shares, stop, progress, plan):
-    """Poll the shares until all have ended, one overran, or a signal came."""
+    """Poll the shares until all have ended, one overran, or a signal came.
+    Whatever happens (a harness that cannot start, a full disk), every
+    harness started is stopped and its sessions swept."""
     def on_line(line):
         progress.case_done(plan.profile.name, line)
 
     env = harness_env(plan)
-    for s in shares:
-        s.start(env, paths.top())
+    try:
+        for s in shares:
+            s.start(env, paths.top())
+        _poll(shares, stop, progress, on_line)
+    finally:
+        S.stop_all(shares)
+        for s in shares:
+            s.read(on_line)
+            s.finish()
+        S.sweep({s.proc.pid for s in shares if s.proc})
+
+
+def _poll(shares, stop, progress, on_line):
     while True:
         for s in shares:
             s.read(on_line)
         if stop.signum:
-            break
+            return
         now = time.monotonic()
         for s in shares:
             why = s.running() and s.overdue(now)
@@ -161,14 +177,9 @@ def supervise(shares, stop, progress, plan):
                 s.killed_for = why
                 S.stop_all([s])
         if not any(s.running() for s in shares):
-            break
+            return
         progress.tick()
         time.sleep(S.POLL_S)
-    S.stop_all(shares)
-    for s in shares:
-        s.read(on_line)
-        s.finish()
-    S.sweep({s.proc.pid for s in shares if s.proc})
 
 
 def collect(shares, interrupted):
@@ -235,7 +246,8 @@ def target_info(plan):
 
 
 def settings(plan):
-    return {"shmem_bit": plan.shmem_bit, "timeout_multiplier": plan.multiplier,
+    return {"shmem_bit": plan.shmem_bit, "shmem_bit_per_case": plan.per_case_bit,
+            "timeout_multiplier": plan.multiplier,
             "jobs": plan.jobs if plan.profile.parallel() else 1,
             "cases": list(plan.include), "exclude": list(plan.exclude),
             "expectations": paths.relpath(plan.expect.path) if plan.expect.path else None,

@@ -238,14 +238,28 @@ def resolve(spec):
 
 
 def expand(text, build, shmem_bit, quote=True):
-    """Fill in the placeholders the runner owns ({build}, {shmem_bit}); the
+    """Fill in the placeholders the runner owns ({build}; {shmem_bit} unless
+    shmem_bit is None, which leaves it to the harness, per case); the
     harness fills {fd}, {socket} and {control} per case. Commands get the
     build dir shell-quoted, environment values get it as is."""
     text = text.replace("{build}", shlex.quote(build) if quote else build)
-    return text.replace("{shmem_bit}", str(shmem_bit))
+    return text if shmem_bit is None else text.replace("{shmem_bit}", str(shmem_bit))
+
+
+def per_case_bit(profile):
+    """Whether the target takes any SHMEM bit on its command line, so the
+    harness fills {shmem_bit} per case with the case's own handshake
+    shmem-bit= (the references do). A profile that sets shmem_bit
+    describes a target built for one bit: the runner writes that bit in,
+    and cases on another bit are UNSUPPORTED."""
+    return (profile.shmem_bit is None and profile.command is not None
+            and "{shmem_bit}" in profile.command)
 
 
 def effective_shmem_bit(profile, override=None):
+    """The bit for cases whose handshake names none (--shmem-bit, else the
+    profile's, else 22)."""
     if override is not None:
         return override
     return profile.shmem_bit if profile.shmem_bit is not None else DEFAULT_SHMEM_BIT
+

@@ -2,9 +2,9 @@
 
 import os
 
-from vhucheck import expectations, results
-from vhucheck.errors import ConfigError
-from vhucheck.render import atomic, write_matrix, write_target
+from vhucheck import expectations, outdir, paths, results
+from vhucheck.errors import ConfigError, HarnessError
+from vhucheck.render import atomic, matrix_files, target_files, write_files
 from vhucheck.resultfile import load_dir
 
 HELP = "re-render the reports of a run from its results.json"
@@ -61,23 +61,49 @@ def baseline(entries):
     return "\n".join(lines)
 
 
+def render_all(found, base, expect, strict):
+    """([(dir, [(name, text)])], [summary line]) for every file to write,
+    judged again against expect when given. Everything is rendered before
+    anything is written: a results.json the renderers cannot read leaves
+    the dir as it was."""
+    out, docs = [], [doc for _, doc in found]
+    try:
+        for sub, doc in found:
+            if expect:
+                rejudge(doc, expect, strict)
+            out.append((os.path.join(base, sub), target_files(doc)))
+        if len(found) > 1 or found[0][0]:
+            out.append((base, matrix_files(docs, [s for s, _ in found], docs[0]["started"],
+                                           docs[0]["version"])))
+        return out, [results.one_line(doc) for doc in docs]
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise ConfigError(f"{paths.relpath(base)}: malformed results.json, cannot render it "
+                          f"({type(e).__name__}: {e})") from None
+
+
 def main(args):
     found = load_dir(args.dir)
     if args.strict_expect and not args.expect:
         raise ConfigError("--strict-expect needs --expect FILE")
     expect = expectations.load(args.expect) if args.expect else None
     base = args.dir if os.path.isdir(args.dir) else os.path.dirname(os.path.abspath(args.dir))
-    docs = []
-    for sub, doc in found:
-        if expect:
-            rejudge(doc, expect, args.strict_expect)
-        write_target(os.path.join(base, sub), doc)
-        docs.append(doc)
-        print(results.one_line(doc))
-    if len(found) > 1 or found[0][0]:
-        write_matrix(base, docs, [s for s, _ in found], docs[0]["started"], docs[0]["version"])
+    for d in sorted({os.path.join(base, sub) for sub, _ in found}):
+        outdir.probe(d, f"{paths.relpath(d)}")
     if args.baseline:
-        atomic.write_text(args.baseline, baseline(docs))
+        outdir.check_parent(args.baseline, f"--baseline {args.baseline}")
+    docs = [doc for _, doc in found]
+    rendered, lines = render_all(found, base, expect, args.strict_expect)
+    try:
+        for d, files in rendered:
+            write_files(d, files)
+        if args.baseline:
+            atomic.write_text(args.baseline, baseline(docs))
+    except OSError as e:
+        raise HarnessError(f"{paths.relpath(e.filename or base)}: cannot write: "
+                           f"{e.strerror or e}") from None
+    for line in lines:
+        print(line)
+    if args.baseline:
         print(f"baseline: {args.baseline}")
     print(f"report: {base}")
     if not expect:

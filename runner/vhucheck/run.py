@@ -6,9 +6,9 @@ import shlex
 import signal
 import sys
 
-from vhucheck import (__version__, catalogue, execute, expectations, options, paths,
+from vhucheck import (__version__, catalogue, execute, expectations, options, outdir, paths,
                       profile as P, results, suite, supervisor)
-from vhucheck.errors import ConfigError, EXIT_FAIL, EXIT_HARNESS, EXIT_OK
+from vhucheck.errors import ConfigError, EXIT_FAIL, EXIT_HARNESS, EXIT_OK, HarnessError
 from vhucheck.progress import COLOURS, Progress
 from vhucheck.render import atomic, write_matrix, write_target
 from vhucheck.render.text import first_failure, first_line
@@ -47,7 +47,8 @@ def add_arguments(p):
                    help="inject a catalogued fault into the reference target of its role "
                         "(repeatable; see ./vhucheck faults)")
     p.add_argument("--shmem-bit", type=options.shmem_bit, metavar="N",
-                   help="protocol feature bit of SHMEM (default: the profile's, else 22)")
+                   help="protocol feature bit of SHMEM for cases that name none (default: the "
+                        "profile's, else 22); a profile's fixed shmem_bit takes it too")
     p.add_argument("--cases", "-c", action="extend", nargs="+", metavar="GLOB", default=[],
                    type=options.glob,
                    help="only cases whose id matches (fnmatch; with a '/': area/id)")
@@ -62,7 +63,7 @@ def add_arguments(p):
                    help="expectations file (TOML; overrides the profiles' own)")
     p.add_argument("--strict-expect", action="store_true",
                    help="an unexpected pass fails the run too")
-    p.add_argument("--out", "-o", metavar="DIR",
+    p.add_argument("--out", "-o", metavar="DIR", type=options.nonempty,
                    help="report dir (default: reports/out/<target>-<YYYYmmdd-HHMMSS>)")
     p.add_argument("--verbose", "-v", action="store_true", help="one line per case as it ends")
     p.add_argument("--dry-run", action="store_true",
@@ -139,18 +140,22 @@ def load_expectations(args, prof, cache):
 
 
 def out_dir(args, profiles, stamp):
+    """(report dir, whether it is the default one, the label for messages).
+    Checked here, before anything runs: a path through a file or a
+    directory that takes no files is a usage error."""
     if args.out:
         out = os.path.abspath(args.out)
-        if os.path.exists(out) and not os.path.isdir(out):
-            raise ConfigError(f"--out {args.out}: exists and is not a directory")
-        return out, False
-    name = profiles[0].name if len(profiles) == 1 else "matrix"
-    base = os.path.join(paths.default_out_root(), f"{name}-{stamp}")
-    out, n = base, 1
-    while os.path.exists(out):
-        n += 1
-        out = f"{base}-{n}"
-    return out, True
+        label = f"--out {args.out}"
+    else:
+        name = profiles[0].name if len(profiles) == 1 else "matrix"
+        base = os.path.join(paths.default_out_root(), f"{name}-{stamp}")
+        out, n = base, 1
+        while os.path.exists(out):
+            n += 1
+            out = f"{base}-{n}"
+        label = f"report dir {paths.relpath(out)} (choose one with --out)"
+    outdir.check(out, label)
+    return out, not args.out, label
 
 
 def make_plans(args):
@@ -176,7 +181,8 @@ def make_plans(args):
             version=version, shmem_bit=P.effective_shmem_bit(p, args.shmem_bit),
             multiplier=p.timeout_multiplier * args.timeout_multiplier, jobs=args.jobs,
             include=tuple(args.cases), exclude=tuple(args.exclude),
-            faults=tuple(faults.get(p.name, ())), strict=args.strict_expect))
+            faults=tuple(faults.get(p.name, ())), strict=args.strict_expect,
+            per_case_bit=P.per_case_bit(p)))
     return plans
 
 
@@ -274,10 +280,16 @@ def main(args):
     if args.dry_run:
         return dry_run(plans)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out, default = out_dir(args, [p.profile for p in plans], stamp)
+    out, default, label = out_dir(args, [p.profile for p in plans], stamp)
     execute.check_harness(plans[0].harness)
-    os.makedirs(out, exist_ok=True)
-    code = run_plans(plans, out, len(plans) > 1, args.verbose)
+    outdir.prepare(out, label)
+    try:
+        code = run_plans(plans, out, len(plans) > 1, args.verbose)
+    except OSError as e:
+        # Checked writable before the run: this is the disk filling up, or
+        # the dir removed under us; the harness processes are gone already.
+        where = paths.relpath(e.filename) if e.filename else paths.relpath(out)
+        raise HarnessError(f"{where}: {e.strerror or e}") from None
     if default:
         atomic.symlink(os.path.basename(out), os.path.join(paths.default_out_root(), "latest"))
     return code

@@ -29,11 +29,15 @@ def main(args):
             bad.append(str(e))
             continue
         how = "connect " + p.connect if p.connect else "launch" + (", faults" if p.faults else "")
-        bit = str(p.shmem_bit) if p.shmem_bit is not None else f"{P.DEFAULT_SHMEM_BIT}*"
+        bit = (str(p.shmem_bit) if p.shmem_bit is not None else
+               "case" if P.per_case_bit(p) else f"{P.DEFAULT_SHMEM_BIT}*")
         rows.append((p.name, p.role, p.harness_role, bit, how, p.description))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         print("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])
+    if any(r[3] == "case" for r in rows[1:]):
+        print("(case: the command takes {shmem_bit}; each case gets its own bit, "
+              f"by default {P.DEFAULT_SHMEM_BIT})")
     if any(r[3].endswith("*") for r in rows[1:]):
         print(f"(* no shmem_bit in the profile: the default, {P.DEFAULT_SHMEM_BIT})")
     for msg in bad:

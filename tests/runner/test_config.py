@@ -3,6 +3,7 @@ is refused before anything runs, with one line naming the file and key
 (or the option), and exit status 2."""
 
 import os
+import shlex
 import tempfile
 import unittest
 
@@ -205,6 +206,9 @@ class TestOptions(Base):
             (["run", "--target", prof, "--cases", ""], "empty or padded glob"),
             (["run", "--target", prof, "--expect", "/nonexistent.toml", "--dry-run"], "no such expectations file"),
             (["run", "--target", prof, "--out", afile], "exists and is not a directory"),
+            (["run", "--target", prof, "--out", os.path.join(afile, "sub")],
+             f"--out {os.path.join(afile, 'sub')}: {afile} is not a directory"),
+            (["run", "--target", prof, "--out", ""], "must not be empty"),
             (["run", "--bogus"], "unrecognized arguments"),
             (["run", "--fault", "nosuch_fault", "--dry-run"], "not in the fault catalogue"),
             (["run", "--fault", "fe_no_overlap_chek", "--dry-run"], "did you mean fe_no_overlap_check"),
@@ -223,6 +227,55 @@ class TestOptions(Base):
         for args, fragment in cases:
             with self.subTest(" ".join(args)):
                 self.assert_usage(args, fragment)
+
+    def test_out_through_a_file_writes_nothing(self):
+        afile = write(self.dir, "f", "")
+        for out in (os.path.join(afile, "sub"), os.path.join(afile, "a", "b")):
+            with self.subTest(out):
+                rc, so, err = run_cli("run", "--out", out, env=self.env)
+                self.assertEqual(rc, 2, err)
+                self.assertEqual(err.strip().splitlines(), [
+                    f"vhucheck: --out {out}: {afile} is not a directory"])
+                self.assertEqual(os.path.getsize(afile), 0)
+                self.assertFalse(os.path.isdir(afile))
+
+    def test_unwritable_out_is_usage_and_leaves_nothing(self):
+        from test_reports import NO_UNPRIVILEGED, UNPRIVILEGED_PYTHON, run_unprivileged
+        if not UNPRIVILEGED_PYTHON:
+            self.skipTest(NO_UNPRIVILEGED)
+        os.chmod(self.dir, 0o755)
+        ro = os.path.join(self.dir, "ro")
+        os.makedirs(ro)
+        os.chmod(ro, 0o555)
+        for out in (ro, os.path.join(ro, "a", "b")):
+            with self.subTest(out):
+                rc, so, err = run_unprivileged("run", "--out", out, env=self.env)
+                self.assertEqual(rc, 2, err)
+                self.assertNotIn("Traceback", err)
+                self.assertEqual(err.strip().splitlines(),
+                                 [f"vhucheck: --out {out}: not writable: Permission denied"])
+                self.assertEqual(os.listdir(ro), [])
+
+    def test_write_failure_after_the_run_is_exit_3(self):
+        """Reports that cannot be written once the cases ran (a full disk):
+        one line, exit 3, no traceback."""
+        import argparse
+        from unittest import mock
+        from vhucheck import run
+        from vhucheck.errors import HarnessError
+        parser = argparse.ArgumentParser()
+        run.add_arguments(parser)
+        out = os.path.join(self.dir, "o")
+        args = parser.parse_args(["--out", out])
+        env = {k: v for k, v in self.env.items() if k.startswith("VHUCHECK_")}
+        env["VHUCHECK_HARNESS"] = "/bin/true"
+        full = OSError(28, "No space left on device", os.path.join(out, "junit.xml"))
+        with mock.patch.dict(os.environ, env), \
+                mock.patch.object(run, "run_plans", side_effect=full):
+            with self.assertRaises(HarnessError) as cm:
+                run.main(args)
+        self.assertEqual(cm.exception.exit_code, 3)
+        self.assertIn("junit.xml: No space left on device", str(cm.exception))
 
     def test_no_command_is_usage(self):
         rc, out, err = run_cli(env=self.env)
@@ -265,6 +318,46 @@ class TestOptions(Base):
             rc, out, err = run_cli(missing[0], "--anything", env=self.env)
             self.assertEqual(rc, 2)
             self.assertIn("not built yet", err)
+
+
+class TestShmemBit(Base):
+    """{shmem_bit}: left for the harness (each case's own bit) when the
+    target takes any; written in by the runner for a fixed-bit profile."""
+
+    def target_cmd(self, out, target):
+        lines = [ln for ln in out.splitlines() if not ln.startswith("#")]
+        for ln in lines:
+            argv = shlex.split(ln)
+            if argv[argv.index("--role") + 1] == target:
+                return argv[argv.index("--target-cmd") + 1], argv[argv.index("--shmem-bit") + 1]
+        self.fail(f"no harness line for role {target}: {out}")
+
+    def test_references_get_the_bit_per_case(self):
+        rc, out, err = run_cli("run", "--dry-run", env=self.env)
+        self.assertEqual(rc, 0, err)
+        for role in ("backend", "frontend"):
+            cmd, bit = self.target_cmd(out, role)
+            self.assertIn("--shmem-bit={shmem_bit}", cmd)
+            self.assertEqual(bit, "22")
+        rc, out, err = run_cli("run", "--dry-run", "--shmem-bit", "20", env=self.env)
+        cmd, bit = self.target_cmd(out, "frontend")
+        self.assertIn("{shmem_bit}", cmd)        # still per case; 20 is the default
+        self.assertEqual(bit, "20")
+        self.assertTrue(profile.per_case_bit(profile.resolve("ref-frontend")))
+
+    def test_fixed_bit_profile_is_expanded(self):
+        fixed = write(self.dir, "fixed.toml", 'name = "fixed"\nrole = "backend"\n'
+                      'command = "/bin/true --fd={fd} --bit={shmem_bit}"\nshmem_bit = 20\n')
+        rc, out, err = run_cli("run", "-t", fixed, "--dry-run", env=self.env)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.target_cmd(out, "frontend"), ("/bin/true --fd={fd} --bit=20", "20"))
+        rc, out, err = run_cli("run", "-t", fixed, "--dry-run", "--shmem-bit", "22", env=self.env)
+        self.assertEqual(self.target_cmd(out, "frontend"), ("/bin/true --fd={fd} --bit=22", "22"))
+        p = profile.load(fixed)
+        self.assertFalse(profile.per_case_bit(p))
+        self.assertFalse(profile.per_case_bit(profile.load(write(self.dir, "nobit.toml", GOOD))))
+        rc, out, err = run_cli("targets", fixed, env=self.env)
+        self.assertRegex(out, r"fixed\s+backend\s+frontend\s+20\s")
 
 
 class TestCaseHeaders(Base):

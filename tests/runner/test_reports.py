@@ -350,5 +350,180 @@ class TestReportAndCompare(Base):
         self.assertIn("### Regressions", out)
 
 
+def _mutate(doc, path, value):
+    """Set doc[path...] = value (value None with a str key: delete it)."""
+    obj = doc
+    for k in path[:-1]:
+        obj = obj[k]
+    if value is _DELETE:
+        del obj[path[-1]]
+    else:
+        obj[path[-1]] = value
+
+
+_DELETE = object()
+
+# (label, where in the document, new value, fragment of the one-line message)
+MALFORMED = [
+    ("cases not an array", ("cases",), 5, "'cases' must be an array"),
+    ("target a string", ("target",), "t", "'target' must be an object"),
+    ("target without name", ("target", "name"), _DELETE, "target: lacks 'name'"),
+    ("summary empty", ("summary",), {}, "summary: lacks 'total'"),
+    ("gate not an object", ("summary", "gate"), [], "'gate' must be an object"),
+    ("settings a list", ("settings",), [], "'settings' must be an object"),
+    ("id an integer", ("cases", 0, "id"), 5, "cases[0] 'id' must be a string"),
+    ("verdict a list", ("cases", 0, "verdict"), ["PASS"], "cases[0] 'verdict' must be a string"),
+    ("unknown verdict", ("cases", 0, "verdict"), "PASSED", "unknown verdict 'PASSED'"),
+    ("failures a string", ("cases", 0, "failures"), "x", "'failures' must be an array or null"),
+    ("failures of strings", ("cases", 0, "failures"), ["x"], "'failures' must hold objects"),
+    ("case a string", ("cases", 0), "x", "cases[0] must be an object"),
+    ("interrupted missing", ("interrupted",), _DELETE, "lacks 'interrupted'"),
+    ("settings without a key the renderers read", ("settings", "shmem_bit"), _DELETE,
+     "malformed results.json, cannot render it"),
+]
+
+
+def _drop_privileges():
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+def _unprivileged_python():
+    """An interpreter (>= 3.11) that user 65534 can run, or None. Only
+    needed as root, who passes every permission check."""
+    import subprocess
+    import sys
+    if os.geteuid() != 0:
+        return sys.executable
+    for exe in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        try:
+            p = subprocess.run([exe, "-c", "import tomllib"], preexec_fn=_drop_privileges,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        except OSError:
+            continue
+        if p.returncode == 0:
+            return exe
+    return None
+
+
+UNPRIVILEGED_PYTHON = _unprivileged_python()
+NO_UNPRIVILEGED = "running as root and no python >= 3.11 that user 65534 may run"
+
+
+def run_unprivileged(*args, env=None):
+    """The CLI as a user who may not write where root could (root passes
+    every permission check): (status, stdout, stderr)."""
+    import subprocess
+    p = subprocess.run([UNPRIVILEGED_PYTHON, "-m", "vhucheck", *args], cwd=helpers.TOP,
+                       env=env or helpers.env_for(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60, preexec_fn=_drop_privileges if os.geteuid() == 0 else None)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def snapshot(directory):
+    """{relative path: (size, mtime_ns)} of every file under directory."""
+    out = {}
+    for root, _, files in os.walk(directory):
+        for name in files:
+            st = os.stat(os.path.join(root, name))
+            out[os.path.relpath(os.path.join(root, name), directory)] = (st.st_size,
+                                                                        st.st_mtime_ns)
+    return out
+
+
+class TestFileSystemErrors(Base):
+    """report and compare on missing, unreadable, malformed or unwritable
+    input: one line, exit 2, never a traceback, nothing written."""
+
+    def assert_one_line(self, rc, err, fragment, code=2):
+        self.assertEqual(rc, code, err)
+        self.assertNotIn("Traceback", err)
+        self.assertIn(fragment, err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+    def test_malformed_results(self):
+        good, doc = self.doc("good")
+        write_target(good, doc)
+        for label, path, value, fragment in MALFORMED:
+            with self.subTest(label):
+                bad = os.path.join(self.dir, "bad-" + label.replace(" ", "-"))
+                os.makedirs(bad)
+                d = copy.deepcopy(doc)
+                _mutate(d, path, value)
+                with open(os.path.join(bad, "results.json"), "w") as f:
+                    json.dump(d, f)
+                before = snapshot(bad)
+                rc, out, err = run_cli("report", bad)
+                self.assert_one_line(rc, err, fragment)
+                self.assertEqual(snapshot(bad), before, "report wrote something")
+                if "render" not in fragment:   # compare reads less than the renderers
+                    rc, out, err = run_cli("compare", good, bad)
+                    self.assert_one_line(rc, err, fragment)
+
+    def test_bad_matrix_index(self):
+        for label, text, fragment in [
+                ("not json", "{", "unreadable"),
+                ("dir an integer", '{"targets": [{"dir": 5}]}', "is not a sub-directory name"),
+                ("dir outside", '{"targets": [{"dir": "../x"}]}', "is not a sub-directory name"),
+                ("dir missing", '{"targets": [{"dir": "nope"}]}', "nope/results.json: no such file")]:
+            with self.subTest(label):
+                d = os.path.join(self.dir, "m-" + label.replace(" ", "-"))
+                write(d, "matrix.json", text)
+                for cmd in (("report", d), ("compare", d, d)):
+                    rc, out, err = run_cli(*cmd)
+                    self.assert_one_line(rc, err, fragment)
+
+    def test_missing_and_unreadable_inputs(self):
+        afile = write(self.dir, "afile", "not json")
+        empty = os.path.join(self.dir, "empty")
+        os.makedirs(empty)
+        for args, fragment in [
+                (("report", os.path.join(self.dir, "nowhere")), "no such report dir"),
+                (("report", empty), "no results.json in it"),
+                (("report", afile), "not readable JSON"),
+                (("compare", afile, empty), "not readable JSON"),
+                (("compare", empty, empty), "no results.json in it")]:
+            with self.subTest(" ".join(args)):
+                rc, out, err = run_cli(*args)
+                self.assert_one_line(rc, err, fragment)
+
+    @unittest.skipUnless(UNPRIVILEGED_PYTHON, NO_UNPRIVILEGED)
+    def test_unwritable_report_dir(self):
+        base, doc = self.doc("ro")
+        write_target(base, doc)
+        os.chmod(self.dir, 0o755)
+        os.chmod(base, 0o555)
+        before = snapshot(base)
+        rc, out, err = run_unprivileged("report", base)
+        self.assert_one_line(rc, err, "not writable: Permission denied")
+        self.assertEqual(snapshot(base), before)
+        rc, out, err = run_unprivileged("compare", base, base)
+        self.assertEqual(rc, 0, err)                    # reading is fine
+
+    def test_bad_baseline_path(self):
+        base, doc = self.doc()
+        write_target(base, doc)
+        afile = write(self.dir, "afile", "x")
+        before = snapshot(base)
+        for path, fragment in [(os.path.join(afile, "b.toml"), "afile is not a directory"),
+                               (base, "is a directory")]:
+            with self.subTest(path):
+                rc, out, err = run_cli("report", base, "--baseline", path)
+                self.assert_one_line(rc, err, f"--baseline {path}: ")
+                self.assertIn(fragment, err)
+                self.assertEqual(snapshot(base), before, "reports re-rendered anyway")
+        if not UNPRIVILEGED_PYTHON:
+            self.skipTest(NO_UNPRIVILEGED)
+        os.chmod(self.dir, 0o755)
+        ro = os.path.join(self.dir, "ro")
+        os.makedirs(ro, mode=0o555)
+        os.chmod(ro, 0o555)
+        os.chmod(base, 0o777)
+        rc, out, err = run_unprivileged("report", base, "--baseline", os.path.join(ro, "b.toml"))
+        self.assert_one_line(rc, err, "not writable")
+        self.assertEqual(os.listdir(ro), [])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -5,6 +5,7 @@ valid reports and no process behind, and the process sweep.
 Skipped, with the reason, when no build holds the harness and both
 reference targets (set VHUCHECK_BUILD_DIR, or build into build/)."""
 
+import io
 import json
 import os
 import signal
@@ -165,6 +166,37 @@ class TestEndToEnd(unittest.TestCase):
         self.assertNotIn("ref-backend", so)
         self.assert_nothing_left()
 
+    def test_shmem_bit_cases_run_at_their_own_bit(self):
+        """The references take any SHMEM bit: the harness launches each
+        case's target at the case's own handshake shmem-bit=, so the bit
+        20 and 21 cases PASS. A profile pinned to one bit (a real target
+        built for 22) gets UNSUPPORTED for the others."""
+        out = os.path.join(self.dir, "out")
+        env = env_for(VHUCHECK_BUILD_DIR=BUILD, VHUCHECK_TEST_TAG=self.tag, VHUCHECK_HARNESS=None)
+        rc, so, se = run_cli("run", "--cases", "negotiation_*_shmem_bit_2[012]", "--out", out,
+                             env=env)
+        self.assertEqual(rc, 0, so + se)
+        got = {}
+        for name in ("ref-frontend", "ref-backend"):
+            doc = self.results(os.path.join(out, name))
+            self.assertTrue(doc["settings"]["shmem_bit_per_case"])
+            got.update({c["id"]: c["verdict"] for c in doc["cases"]})
+        self.assertEqual(len(got), 6, got)
+        self.assertEqual(set(got.values()), {"PASS"}, got)
+        with open(os.path.join(TOP, "targets", "profiles", "ref-backend.toml")) as f:
+            text = f.read().replace('name = "ref-backend"', 'name = "pinned"')
+        pinned = write(self.dir, "pinned.toml", text + "shmem_bit = 22\n")
+        rc, so, se = run_cli("run", "-t", pinned, "--cases", "negotiation_fe_shmem_bit_*",
+                             "--out", out, env=env)
+        self.assertEqual(rc, 0, so + se)
+        doc = self.results(out)
+        self.assertIn("--shmem-bit=22", doc["target"]["command"])
+        got = {c["id"]: c["verdict"] for c in doc["cases"]}
+        self.assertEqual(got, {"negotiation_fe_shmem_bit_20": "UNSUPPORTED",
+                               "negotiation_fe_shmem_bit_21": "UNSUPPORTED",
+                               "negotiation_fe_shmem_bit_22": "PASS"})
+        self.assert_nothing_left()
+
     def test_script_error_is_that_case_only(self):
         out = os.path.join(self.dir, "out")
         env = self.env({"pass_a": (PASSING, ""), "broken": ("handshake\nsendd map\n", "")})
@@ -268,6 +300,29 @@ class TestSweep(unittest.TestCase):
         time.sleep(0.1)
         for pid in killed:
             self.assertFalse(alive(pid), pid)
+
+    def test_a_share_that_cannot_start_stops_the_others(self):
+        """supervise() raising half way (here: the second harness's log dir
+        is gone) still stops and sweeps the harness already started."""
+        from vhucheck import execute, expectations, profile
+        from vhucheck.progress import Progress
+        with tempfile.TemporaryDirectory() as d:
+            prof = profile.from_dict(os.path.join(d, "t.toml"), {
+                "name": "t", "role": "frontend", "command": "/bin/true {fd}"})
+            plan = execute.Plan(profile=prof, cases=[], catalogue=[],
+                                expect=expectations.empty().for_target("t"), harness="/bin/true",
+                                build=d, version="0", shmem_bit=22, multiplier=1.0, jobs=2)
+            shares = [supervisor.Share(index=k, cases=[], argv=["sleep", "60"],
+                                       json_path=os.path.join(d, f"{k}.jsonl"),
+                                       stderr_path=os.path.join(d, sub, f"{k}.stderr"),
+                                       budget_s=60, timeouts={})
+                      for k, sub in ((0, ""), (1, "missing-dir"))]
+            with self.assertRaises(FileNotFoundError):
+                execute.supervise(shares, execute.Stop(), Progress(stream=io.StringIO()),
+                                  plan)
+            self.assertIsNotNone(shares[0].proc)
+            self.assertIsNotNone(shares[0].proc.returncode, "the first harness still runs")
+            self.assertFalse(alive(shares[0].proc.pid))
 
     def test_split_balances(self):
         class C:

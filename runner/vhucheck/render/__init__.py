@@ -19,23 +19,17 @@ def dumps(doc):
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
 
-def write_target(out, doc):
-    """Every per-target file; results.json last, so a reader that finds it
-    finds the rest too."""
-    atomic.write_text(os.path.join(out, "junit.xml"), junit.render([doc]))
-    atomic.write_text(os.path.join(out, "results.tap"), tap.render(doc))
-    atomic.write_text(os.path.join(out, "summary.md"), markdown.render(doc))
-    atomic.write_text(os.path.join(out, "index.html"), html.render(doc))
-    atomic.write_text(os.path.join(out, RESULTS), dumps(doc))
+def target_files(doc):
+    """[(file name, text)] of one target's report; results.json last, so a
+    reader that finds it finds the rest too."""
+    return [("junit.xml", junit.render([doc])), ("results.tap", tap.render(doc)),
+            ("summary.md", markdown.render(doc)), ("index.html", html.render(doc)),
+            (RESULTS, dumps(doc))]
 
 
-def write_matrix(out, docs, subdirs, started, version, not_run=()):
+def matrix_files(docs, subdirs, started, version, not_run=()):
+    """[(file name, text)] of the top of a several-target report dir."""
     links = [f"{d}/index.html" for d in subdirs]
-    atomic.write_text(os.path.join(out, "junit.xml"), junit.render(docs))
-    atomic.write_text(os.path.join(out, "summary.md"),
-                      markdown.render_matrix(docs, links))
-    atomic.write_text(os.path.join(out, "matrix.html"),
-                      html.render_matrix(docs, links, started, version))
     index = {"tool": docs[0]["tool"] if docs else "vhucheck", "version": version,
              "started": started, "interrupted": any(d.get("interrupted") for d in docs),
              "targets": [{"name": d["target"]["name"], "dir": sub,
@@ -44,4 +38,21 @@ def write_matrix(out, docs, subdirs, started, version, not_run=()):
                                       ("total", "passed", "failed", "skipped", "errors", "not_run")}}
                          for d, sub in zip(docs, subdirs)],
              "targets_not_run": list(not_run)}
-    atomic.write_text(os.path.join(out, MATRIX), dumps(index))
+    return [("junit.xml", junit.render(docs)),
+            ("summary.md", markdown.render_matrix(docs, links)),
+            ("matrix.html", html.render_matrix(docs, links, started, version)),
+            (MATRIX, dumps(index))]
+
+
+def write_files(out, files):
+    """Write rendered files into out, each atomically, in order."""
+    for name, text in files:
+        atomic.write_text(os.path.join(out, name), text)
+
+
+def write_target(out, doc):
+    write_files(out, target_files(doc))
+
+
+def write_matrix(out, docs, subdirs, started, version, not_run=()):
+    write_files(out, matrix_files(docs, subdirs, started, version, not_run))
