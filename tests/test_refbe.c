@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1148,6 +1149,193 @@ START_TEST(test_fault_config_unstable)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* the program: SIGTERM ends it promptly wherever it waits */
+
+/* Generous, and far below the --reply-timeout the tests give. */
+#define PROMPT_EXIT_MS 2000
+
+/* The built program next to this test: <build>/tests/test_refbe ->
+ * <build>/targets/NAME. */
+static void program_path(const char *name, char *out, size_t cap)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	ck_assert_int_gt(n, 0);
+	self[n] = '\0';
+	for (int i = 0; i < 2; i++) {
+		slash = strrchr(self, '/');
+		ck_assert_ptr_nonnull(slash);
+		*slash = '\0';
+	}
+	snprintf(out, cap, "%s/targets/%s", self, name);
+	ck_assert_msg(access(out, X_OK) == 0, "%s not built", out);
+}
+
+/* argv[0] is the path; the fds in keep (close-on-exec here) are
+ * inherited by the program, no other. */
+static pid_t spawn_program(char *const argv[], const int *keep,
+			   unsigned nkeep)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		/* Its log lines would only clutter the test output. */
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);
+		for (unsigned i = 0; i < nkeep; i++)
+			fcntl(keep[i], F_SETFD, 0);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* SIGTERM, then ms until it exited (status in *st), or -1 if it still
+ * runs after PROMPT_EXIT_MS (it is killed then). */
+static int64_t term_and_time(pid_t pid, int *st)
+{
+	int64_t t0 = chan_now_ms();
+
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	while (chan_now_ms() - t0 < PROMPT_EXIT_MS) {
+		if (waitpid(pid, st, WNOHANG) == pid)
+			return chan_now_ms() - t0;
+		poll(NULL, 0, 5);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, st, 0);
+	return -1;
+}
+
+/* Drives the program as a front-end (the reference one, in process) up
+ * to a SHMEM_MAP whose reply the program now awaits. */
+static void program_awaits_map_reply(struct reffe *fe, int main_fd, int ctl)
+{
+	struct reffe_config cfg;
+	struct chan_msg m;
+	char err[160], ans[64];
+	static const char cmd[] = "map shmid=0 shm_offset=0 len=0x1000\n";
+	ssize_t n;
+
+	reffe_config_default(&cfg);
+	reffe_init(fe, &cfg);
+	reffe_attach_main(fe, main_fd);
+	ck_assert_int_eq(reffe_handshake(fe, chan_deadline(2000), err,
+					 sizeof(err)), 0);
+	ck_assert_int_eq(write(ctl, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	ck_assert_int_eq(chan_wait_readable(ctl, chan_deadline(2000)), 1);
+	n = read(ctl, ans, sizeof(ans) - 1);
+	ck_assert_int_gt(n, 0);
+	ans[n] = '\0';
+	ck_assert_str_eq(ans, "ok\n");
+	ck_assert_int_eq(chan_recv(&fe->backend, &m, chan_deadline(2000)),
+			 CHAN_OK);
+	ck_assert_uint_eq(m.hdr.request, PROTO_BE_SHMEM_MAP);
+	ck_assert_uint_eq(m.hdr.flags, NEED);
+	chan_msg_release(&m);
+}
+
+/* The program awaits a MAP reply that never comes (0), has 6 bytes of
+ * that reply (1), or listens for a front-end that never comes (2); the
+ * reply and accept deadlines are 30 s. */
+START_TEST(test_program_sigterm_while_waiting)
+{
+	char path[4200], a1[96], a2[64];
+	char *argv[] = { path, a1, a2, "--reply-timeout=30000",
+			 "--accept-timeout=30000", NULL };
+	struct reffe *fe = calloc(1, sizeof(*fe));
+	int sv[2], cv[2], st;
+	int64_t ms;
+	pid_t pid;
+
+	program_path("vhu-ref-backend", path, sizeof(path));
+	if (_i == 2) {
+		snprintf(a1, sizeof(a1),
+			 "--socket-path=/tmp/vhu-refbe-nobody-%d.sock",
+			 (int)getpid());
+		snprintf(a2, sizeof(a2), "--verbose");
+		pid = spawn_program(argv, NULL, 0);
+		poll(NULL, 0, 200);
+	} else {
+		ck_assert_int_eq(chan_socketpair(sv), 0);
+		ck_assert_int_eq(chan_socketpair(cv), 0);
+		snprintf(a1, sizeof(a1), "--fd=%d", sv[1]);
+		snprintf(a2, sizeof(a2), "--control-fd=%d", cv[1]);
+		pid = spawn_program(argv, (int[]){ sv[1], cv[1] }, 2);
+		close(sv[1]);
+		close(cv[1]);
+		program_awaits_map_reply(fe, sv[0], cv[0]);
+		if (_i == 1)
+			ck_assert_int_eq(chan_send_raw(&fe->backend,
+						       "\x09\0\0\0\x05\0", 6,
+						       NULL, 0,
+						       chan_deadline(100)),
+					 CHAN_OK);
+		poll(NULL, 0, 100);
+	}
+	ms = term_and_time(pid, &st);
+	ck_assert_msg(ms >= 0, "still running %d ms after SIGTERM",
+		      PROMPT_EXIT_MS);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "status 0x%x after SIGTERM", st);
+	if (_i != 2) {
+		reffe_free(fe);
+		close(cv[0]);
+	}
+	free(fe);
+}
+END_TEST
+
+/* Six bytes of a main-channel request, then nothing: the program's loop
+ * still answers its control channel at once (it used to sit in the read
+ * for --reply-timeout). */
+START_TEST(test_program_loop_not_blocked_by_half_message)
+{
+	char path[4200], a1[32], a2[32], ans[512];
+	char *argv[] = { path, a1, a2, "--reply-timeout=30000", NULL };
+	struct reffe *fe = calloc(1, sizeof(*fe));
+	struct reffe_config cfg;
+	int sv[2], cv[2], st;
+	char err[160];
+	ssize_t n;
+	pid_t pid;
+
+	program_path("vhu-ref-backend", path, sizeof(path));
+	ck_assert_int_eq(chan_socketpair(sv), 0);
+	ck_assert_int_eq(chan_socketpair(cv), 0);
+	snprintf(a1, sizeof(a1), "--fd=%d", sv[1]);
+	snprintf(a2, sizeof(a2), "--control-fd=%d", cv[1]);
+	pid = spawn_program(argv, (int[]){ sv[1], cv[1] }, 2);
+	close(sv[1]);
+	close(cv[1]);
+	reffe_config_default(&cfg);
+	reffe_init(fe, &cfg);
+	reffe_attach_main(fe, sv[0]);
+	ck_assert_int_eq(reffe_handshake(fe, chan_deadline(2000), err,
+					 sizeof(err)), 0);
+	ck_assert_int_eq(chan_send_raw(&fe->main, "\x01\0\0\0\x01\0", 6,
+				       NULL, 0, chan_deadline(100)), CHAN_OK);
+	poll(NULL, 0, 20);
+	ck_assert_int_eq(write(cv[0], "dump\n", 5), 5);
+	ck_assert_msg(chan_wait_readable(cv[0], chan_deadline(500)) == 1,
+		      "no answer to dump within 500 ms");
+	n = read(cv[0], ans, sizeof(ans) - 1);
+	ck_assert_int_gt(n, 0);
+	ans[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(ans, "ok {"));
+	ck_assert_int_ge(term_and_time(pid, &st), 0);
+	reffe_free(fe);
+	free(fe);
+	close(cv[0]);
+}
+END_TEST
+
 static Suite *refbe_suite(void)
 {
 	Suite *s = suite_create("refbe");
@@ -1193,6 +1381,8 @@ static Suite *refbe_suite(void)
 	tcase_add_test(msgs, test_reset_forgets_ledger);
 	tcase_add_test(msgs, test_dump_json);
 	tcase_add_test(msgs, test_map_against_reffe);
+	tcase_add_loop_test(msgs, test_program_sigterm_while_waiting, 0, 3);
+	tcase_add_test(msgs, test_program_loop_not_blocked_by_half_message);
 	tcase_add_test(faults, test_fault_map_without_shmem);
 	tcase_add_test(faults, test_fault_no_wait_for_reply);
 	tcase_add_test(faults, test_fault_fd_on_unmap);

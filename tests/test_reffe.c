@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1161,6 +1162,76 @@ START_TEST(test_handshake_without_shmem_offered)
 }
 END_TEST
 
+/* The reference back-end in a child, except that its GET_SHMEM_CONFIG
+ * reply is bent: 0 8 bytes, 1 2048 bytes, 2 a wrong request id, 3 no
+ * REPLY flag, 4 non-zero padding (the only one believed). */
+static pid_t spawn_bent_config_backend(int fd, int other_end, int how)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct refbe_config cfg;
+		struct refbe *be = calloc(1, sizeof(*be));
+		int64_t end = chan_deadline(3000);
+		struct chan_msg m, r;
+
+		close(other_end);
+		refbe_config_default(&cfg);
+		refbe_init(be, &cfg);
+		refbe_attach_main(be, fd);
+		while (chan_recv(&be->main, &m, end) == CHAN_OK) {
+			if (m.hdr.request != PROTO_GET_SHMEM_CONFIG) {
+				refbe_handle_main_msg(be, &m);
+				chan_msg_release(&m);
+				continue;
+			}
+			make_config_reply(&r, 1, cfg.sizes, 1);
+			r.payload_len = how == 0 ? 8 : how == 1 ? 2048
+							: r.payload_len;
+			r.hdr.size = (uint32_t)r.payload_len;
+			r.hdr.request = how == 2 ? PROTO_GET_FEATURES
+						 : r.hdr.request;
+			r.hdr.flags = how == 3 ? PROTO_VERSION : r.hdr.flags;
+			r.payload[4] = how == 4 ? 0x5a : 0;
+			chan_send(&be->main, &r.hdr, r.payload, r.payload_len,
+				  NULL, 0, end);
+		}
+		refbe_free(be);
+		free(be);
+		_exit(0);
+	}
+	close(fd);
+	return pid;
+}
+
+/* Digest 8: a robust front-end survives a bent config reply. The
+ * reference keeps the connection, believes nothing of a malformed reply
+ * (no regions: every MAP refused) and ignores padding. */
+START_TEST(test_handshake_survives_bent_config_reply)
+{
+	struct reffe_config cfg;
+	struct reffe *fe = calloc(1, sizeof(*fe));
+	char err[160];
+	int sv[2], st;
+	pid_t pid;
+
+	ck_assert_int_eq(chan_socketpair(sv), 0);
+	pid = spawn_bent_config_backend(sv[1], sv[0], _i);
+	reffe_config_default(&cfg);
+	reffe_init(fe, &cfg);
+	reffe_attach_main(fe, sv[0]);
+	ck_assert_int_eq(reffe_handshake(fe, chan_deadline(2000), err,
+					 sizeof(err)), 0);
+	ck_assert(fe->handshake_done && reffe_connected(fe));
+	ck_assert_uint_eq(fe->regions[0].size, _i == 4 ? 0x100000 : 0);
+	ck_assert_uint_eq(fe->shm_nregions, _i == 4 ? 1 : 0);
+	reffe_free(fe);
+	free(fe);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+}
+END_TEST
+
 START_TEST(test_handshake_fails_on_silent_backend)
 {
 	struct reffe_config cfg;
@@ -1454,6 +1525,171 @@ START_TEST(test_fault_abort_nregions)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* the program: SIGTERM ends it promptly wherever it waits */
+
+/* Generous: the old front-end took ~4.8 s (its handshake deadline). */
+#define PROMPT_EXIT_MS 2000
+
+/* The built program next to this test: <build>/tests/test_reffe ->
+ * <build>/targets/NAME. */
+static void program_path(const char *name, char *out, size_t cap)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	ck_assert_int_gt(n, 0);
+	self[n] = '\0';
+	for (int i = 0; i < 2; i++) {
+		slash = strrchr(self, '/');
+		ck_assert_ptr_nonnull(slash);
+		*slash = '\0';
+	}
+	snprintf(out, cap, "%s/targets/%s", self, name);
+	ck_assert_msg(access(out, X_OK) == 0, "%s not built", out);
+}
+
+/* argv[0] is the path; the fds in keep (close-on-exec here) are
+ * inherited by the program, no other. */
+static pid_t spawn_program(char *const argv[], const int *keep,
+			   unsigned nkeep)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		/* Its log lines would only clutter the test output. */
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);
+		for (unsigned i = 0; i < nkeep; i++)
+			fcntl(keep[i], F_SETFD, 0);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* SIGTERM, then ms until it exited (status in *st), or -1 if it still
+ * runs after PROMPT_EXIT_MS (it is killed then). */
+static int64_t term_and_time(pid_t pid, int *st)
+{
+	int64_t t0 = chan_now_ms();
+
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	while (chan_now_ms() - t0 < PROMPT_EXIT_MS) {
+		if (waitpid(pid, st, WNOHANG) == pid)
+			return chan_now_ms() - t0;
+		poll(NULL, 0, 5);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, st, 0);
+	return -1;
+}
+
+/* The program waits in its handshake for a back-end that never answers
+ * (0), that sent 6 bytes of its reply (1), or for a socket path nobody
+ * listens on (2). */
+START_TEST(test_program_sigterm_while_waiting)
+{
+	char path[4200], arg[96];
+	char *argv[] = { path, arg, "--connect-timeout=30000", NULL };
+	struct chan peer;
+	struct chan_msg m;
+	int sv[2], st;
+	int64_t ms;
+	pid_t pid;
+
+	program_path("vhu-ref-frontend", path, sizeof(path));
+	if (_i == 2) {
+		snprintf(arg, sizeof(arg),
+			 "--socket-path=/tmp/vhu-reffe-nobody-%d.sock",
+			 (int)getpid());
+		pid = spawn_program(argv, NULL, 0);
+		poll(NULL, 0, 200);
+	} else {
+		ck_assert_int_eq(chan_socketpair(sv), 0);
+		snprintf(arg, sizeof(arg), "--fd=%d", sv[1]);
+		pid = spawn_program(argv, &sv[1], 1);
+		close(sv[1]);
+		chan_init(&peer, sv[0], "main", PROTO_CHAN_MAIN);
+		ck_assert_int_eq(chan_recv(&peer, &m, chan_deadline(2000)),
+				 CHAN_OK);
+		ck_assert_uint_eq(m.hdr.request, PROTO_GET_FEATURES);
+		chan_msg_release(&m);
+		if (_i == 1)
+			ck_assert_int_eq(chan_send_raw(&peer, "\x01\0\0\0\x05\0",
+						       6, NULL, 0,
+						       chan_deadline(100)),
+					 CHAN_OK);
+		poll(NULL, 0, 100);
+	}
+	ms = term_and_time(pid, &st);
+	ck_assert_msg(ms >= 0, "still running %d ms after SIGTERM",
+		      PROMPT_EXIT_MS);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "status 0x%x after SIGTERM", st);
+	if (_i != 2)
+		chan_close(&peer);
+}
+END_TEST
+
+/* Answers the program's handshake with the reference back-end in
+ * process, until the last vring fd (SET_VRING_CALL) arrived. */
+static void serve_program_handshake(struct refbe *be, int fd)
+{
+	struct refbe_config cfg;
+	int64_t end = chan_deadline(2000);
+
+	refbe_config_default(&cfg);
+	refbe_init(be, &cfg);
+	refbe_attach_main(be, fd);
+	while (be->vring_fds[1] < 0 && chan_now_ms() < end)
+		ck_assert_int_ne(refbe_service_main(be, end), 1);
+	ck_assert_int_ge(be->vring_fds[1], 0);
+	ck_assert_int_ge(be->backend.fd, 0);
+}
+
+/* Six bytes of a back-end request, then nothing: the program's loop
+ * still answers its control channel at once (it used to sit in the read
+ * for --reply-timeout). */
+START_TEST(test_program_loop_not_blocked_by_half_message)
+{
+	char path[4200], a1[32], a2[32], ans[512];
+	char *argv[] = { path, a1, a2, "--reply-timeout=30000", NULL };
+	struct refbe *be = calloc(1, sizeof(*be));
+	int sv[2], cv[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	program_path("vhu-ref-frontend", path, sizeof(path));
+	ck_assert_int_eq(chan_socketpair(sv), 0);
+	ck_assert_int_eq(chan_socketpair(cv), 0);
+	snprintf(a1, sizeof(a1), "--fd=%d", sv[1]);
+	snprintf(a2, sizeof(a2), "--control-fd=%d", cv[1]);
+	pid = spawn_program(argv, (int[]){ sv[1], cv[1] }, 2);
+	close(sv[1]);
+	close(cv[1]);
+	serve_program_handshake(be, sv[0]);
+	ck_assert_int_eq(chan_send_raw(&be->backend, "\x09\0\0\0\x09\0", 6,
+				       NULL, 0, chan_deadline(100)), CHAN_OK);
+	poll(NULL, 0, 20);
+	ck_assert_int_eq(write(cv[0], "dump\n", 5), 5);
+	ck_assert_msg(chan_wait_readable(cv[0], chan_deadline(500)) == 1,
+		      "no answer to dump within 500 ms");
+	n = read(cv[0], ans, sizeof(ans) - 1);
+	ck_assert_int_gt(n, 0);
+	ans[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(ans, "ok {\"started\""));
+	ck_assert_int_ge(term_and_time(pid, &st), 0);
+	refbe_free(be);
+	free(be);
+	close(cv[0]);
+}
+END_TEST
+
 static Suite *reffe_suite(void)
 {
 	Suite *s = suite_create("reffe");
@@ -1517,6 +1753,9 @@ static Suite *reffe_suite(void)
 	tcase_add_test(life, test_handshake_with_refbe);
 	tcase_add_test(life, test_handshake_without_shmem_offered);
 	tcase_add_test(life, test_handshake_fails_on_silent_backend);
+	tcase_add_loop_test(life, test_handshake_survives_bent_config_reply, 0, 5);
+	tcase_add_loop_test(life, test_program_sigterm_while_waiting, 0, 3);
+	tcase_add_test(life, test_program_loop_not_blocked_by_half_message);
 	tcase_add_test(faults, test_fault_no_overlap_check);
 	tcase_add_test(faults, test_fault_overlap_touching_rejected);
 	tcase_add_test(faults, test_fault_overlap_straddle_missed);

@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "refbe.h"
 #include "refmain.h"
+#include "refwait.h"
 
 struct be_prog {
 	struct refmain_opts o;
@@ -29,6 +30,8 @@ struct be_prog {
 	int sigfd;
 	int exit_code;
 	struct ctl_reader ctl;
+	struct refwait_gate main_gate;    /* half-sent messages wait here */
+	struct refwait_gate backend_gate;
 };
 
 static void usage(void)
@@ -201,16 +204,36 @@ static int poll_timeout(const struct be_prog *p)
 	return left <= 0 ? 0 : left > 1000 ? 1000 : (int)left;
 }
 
+/* Whether the channel polled in f is to be read now, and with which
+ * deadline: a half-sent message is left alone (the loop keeps serving the
+ * rest) until it is whole or --reply-timeout late. */
+static bool read_now(struct be_prog *p, struct refwait_gate *g,
+		     const struct pollfd *f, int64_t *deadline)
+{
+	enum refwait_read r;
+
+	if (f->fd < 0 || !(f->revents || f->events == POLLRDHUP))
+		return false;
+	r = refwait_gate_check(g, f->fd, p->cfg.reply_timeout_ms);
+	*deadline = chan_deadline(r == REFWAIT_READ_OVERDUE
+					  ? -1 : p->cfg.reply_timeout_ms);
+	return r != REFWAIT_LATER;
+}
+
 /* The main channel: a front-end's requests, or a new front-end. Returns
  * false when the program should end. */
-static bool serve_main(struct be_prog *p, bool listening)
+static bool serve_main(struct be_prog *p, bool listening,
+		       const struct pollfd *f)
 {
+	int64_t deadline;
+
 	if (listening) {
-		accept_one(p);
+		if (f->revents)
+			accept_one(p);
 		return true;
 	}
-	if (refbe_service_main(&p->be,
-			       chan_deadline(p->cfg.reply_timeout_ms)) != 1)
+	if (!read_now(p, &p->main_gate, f, &deadline) ||
+	    refbe_service_main(&p->be, deadline) != 1)
 		return true;
 	return main_gone(p);
 }
@@ -222,25 +245,33 @@ static bool poll_once(struct be_prog *p)
 {
 	bool waiting = refbe_waiting(&p->be, NULL);
 	bool listening = p->be.main.fd < 0 && p->listen_fd >= 0;
+	int mfd = waiting || listening ? -1 : p->be.main.fd;
+	int bfd = p->be.backend_deaf ? -1 : p->be.backend.fd;
 	struct pollfd f[4] = {
 		{ .fd = p->sigfd, .events = POLLIN },
 		{ .fd = p->ctl.fd, .events = POLLIN },
-		{ .fd = waiting ? -1 : listening ? p->listen_fd : p->be.main.fd,
-		  .events = POLLIN },
-		{ .fd = p->be.backend_deaf ? -1 : p->be.backend.fd,
-		  .events = POLLIN },
+		{ .fd = listening && !waiting ? p->listen_fd : mfd,
+		  .events = listening ? POLLIN
+				      : refwait_gate_events(&p->main_gate, mfd) },
+		{ .fd = bfd,
+		  .events = refwait_gate_events(&p->backend_gate, bfd) },
 	};
-	int n = poll(f, 4, poll_timeout(p));
+	int timeout = refwait_gate_timeout(&p->main_gate, mfd,
+					   poll_timeout(p));
+	int64_t deadline;
+	int n;
 
+	timeout = refwait_gate_timeout(&p->backend_gate, bfd, timeout);
+	n = poll(f, 4, timeout);
 	if (n < 0)
 		return errno == EINTR;
 	if (f[0].revents && refmain_signalled(p->sigfd))
 		return false;
-	if (f[3].revents)
-		refbe_service_backend(&p->be,
-				      chan_deadline(p->cfg.reply_timeout_ms));
+	if (read_now(p, &p->backend_gate, &f[3], &deadline))
+		refbe_service_backend(&p->be, deadline);
 	refbe_check_timeout(&p->be);
-	if (f[2].revents && !serve_main(p, listening))
+	if (f[2].fd >= 0 && p->be.main.fd == (listening ? -1 : mfd) &&
+	    !serve_main(p, listening, &f[2]))
 		return false;
 	if (f[1].revents && refmain_serve_control(&p->ctl, on_control, p) <= 0)
 		return false;
@@ -296,6 +327,8 @@ int main(int argc, char **argv)
 	if (setup(&p) < 0)
 		return 1;
 	ctl_reader_init(&p.ctl, p.o.control_fd);
+	/* Waits inside a message or a send end on a signal too. */
+	p.cfg.cancel_fd = p.sigfd;
 	refbe_init(&p.be, &p.cfg);
 	if (p.o.fd >= 0)
 		refbe_attach_main(&p.be, p.o.fd);

@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "reffe.h"
 #include "refmain.h"
+#include "refwait.h"
 
 #define HANDSHAKE_MS 5000
 
@@ -27,6 +28,8 @@ struct fe_prog {
 	int connect_ms;
 	int sigfd;
 	struct ctl_reader ctl;
+	struct refwait_gate main_gate;    /* half-sent messages wait here */
+	struct refwait_gate backend_gate;
 };
 
 static void usage(void)
@@ -120,8 +123,8 @@ static int parse_args(struct fe_prog *p, int argc, char **argv)
 static int connect_and_handshake(struct fe_prog *p, char *err, size_t errcap)
 {
 	if (p->o.socket_path) {
-		int fd = chan_connect(p->o.socket_path,
-				      chan_deadline(p->connect_ms));
+		int fd = refwait_connect(p->o.socket_path, p->sigfd,
+					 chan_deadline(p->connect_ms));
 
 		if (fd < 0) {
 			snprintf(err, errcap, "connect %s: %s", p->o.socket_path,
@@ -169,7 +172,7 @@ static void lifecycle_cmd(struct fe_prog *p, const char *name, int ctl_fd)
 		r = reffe_stop(&p->fe, deadline, err, sizeof(err));
 	else
 		r = reffe_reset(&p->fe, deadline, err, sizeof(err));
-	if (r < 0)
+	if (r < 0 && r != -ECANCELED)
 		refmain_log(&p->o, err);
 }
 
@@ -203,34 +206,56 @@ static bool on_control(void *opaque, const struct ctl_cmd *cmd, int ctl_fd)
 	return true;
 }
 
-static void serve_backend(struct fe_prog *p)
+/* Whether the channel polled in f is to be read now, and with which
+ * deadline: a half-sent message is left alone (the loop keeps serving the
+ * rest) until it is whole or --reply-timeout late. */
+static bool read_now(struct fe_prog *p, struct refwait_gate *g,
+		     const struct pollfd *f, int64_t *deadline)
 {
-	int64_t deadline = chan_deadline(p->cfg.reply_timeout_ms);
+	enum refwait_read r;
 
+	if (f->fd < 0 || !(f->revents || f->events == POLLRDHUP))
+		return false;
+	r = refwait_gate_check(g, f->fd, p->cfg.reply_timeout_ms);
+	*deadline = chan_deadline(r == REFWAIT_READ_OVERDUE
+					  ? -1 : p->cfg.reply_timeout_ms);
+	return r != REFWAIT_LATER;
+}
+
+static void serve_backend(struct fe_prog *p, int64_t deadline)
+{
 	reffe_service_backend(&p->fe, deadline);
 	if (p->fe.nannounce)
-		reffe_flush_announce(&p->fe, deadline);
+		reffe_flush_announce(&p->fe,
+				     chan_deadline(p->cfg.reply_timeout_ms));
 }
 
 /* One poll round. false when the program should end. */
 static bool poll_once(struct fe_prog *p)
 {
+	int mfd = p->fe.main.fd, bfd = p->fe.backend.fd;
 	struct pollfd f[4] = {
 		{ .fd = p->sigfd, .events = POLLIN },
 		{ .fd = p->ctl.fd, .events = POLLIN },
-		{ .fd = p->fe.main.fd, .events = POLLIN },
-		{ .fd = p->fe.backend.fd, .events = POLLIN },
+		{ .fd = mfd, .events = refwait_gate_events(&p->main_gate, mfd) },
+		{ .fd = bfd,
+		  .events = refwait_gate_events(&p->backend_gate, bfd) },
 	};
-	int n = poll(f, 4, 1000);
+	int timeout = refwait_gate_timeout(&p->main_gate, mfd, 1000);
+	int64_t deadline;
+	int n;
 
+	timeout = refwait_gate_timeout(&p->backend_gate, bfd, timeout);
+	n = poll(f, 4, timeout);
 	if (n < 0)
 		return errno == EINTR;
 	if (f[0].revents && refmain_signalled(p->sigfd))
 		return false;
-	if (f[3].revents)
-		serve_backend(p);
-	if (f[2].revents && p->fe.main.fd >= 0)
-		reffe_service_main(&p->fe, chan_deadline(p->cfg.reply_timeout_ms));
+	if (read_now(p, &p->backend_gate, &f[3], &deadline))
+		serve_backend(p, deadline);
+	if (p->fe.main.fd == mfd &&
+	    read_now(p, &p->main_gate, &f[2], &deadline))
+		reffe_service_main(&p->fe, deadline);
 	if (f[1].revents && refmain_serve_control(&p->ctl, on_control, p) <= 0) {
 		/* quit, or the controller is gone. */
 		return false;
@@ -265,14 +290,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ctl_reader_init(&p.ctl, p.o.control_fd);
+	/* Every wait of the handshake and of replies ends on a signal. */
+	p.cfg.cancel_fd = p.sigfd;
 	reffe_init(&p.fe, &p.cfg);
 	if (p.o.fd >= 0)
 		reffe_attach_main(&p.fe, p.o.fd);
 	if (connect_and_handshake(&p, err, sizeof(err)) < 0 ||
 	    start_if_asked(&p, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vhu-ref-frontend: %s\n", err);
+		/* SIGTERM during start-up is an ordinary end. */
+		bool signalled = refwait_cancelled(p.sigfd);
+
+		if (!signalled)
+			fprintf(stderr, "vhu-ref-frontend: %s\n", err);
 		reffe_free(&p.fe);
-		return 1;
+		return signalled ? 0 : 1;
 	}
 	while (poll_once(&p))
 		;

@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "refwait.h"
+
 #define VHOST_F_VERSION_1 32
 #define VRING_INDEX_MASK 0xffu
 #define VRING_NOFD_MASK (UINT64_C(1) << 8)
@@ -81,6 +83,7 @@ void refbe_config_default(struct refbe_config *cfg)
 	cfg->pfeat_offer = refbe_supported_pfeatures(cfg->shmem_bit);
 	cfg->sizes[0] = UINT64_C(1) << 20;
 	cfg->reply_timeout_ms = 1000;
+	cfg->cancel_fd = -1;
 	fault_set_clear(&cfg->faults);
 }
 
@@ -232,8 +235,9 @@ static void reply_body(struct req_ctx *x, const void *payload, size_t len)
 {
 	struct proto_hdr h = { x->m->hdr.request, PROTO_VERSION | PROTO_F_REPLY,
 			       (uint32_t)len };
-	int st = chan_send(&x->be->main, &h, payload, len, NULL, 0,
-			   chan_deadline(x->be->cfg.reply_timeout_ms));
+	int st = refwait_send(&x->be->main, &h, payload, len, NULL, 0,
+			      x->be->cfg.cancel_fd,
+			      chan_deadline(x->be->cfg.reply_timeout_ms));
 
 	x->replied = true;
 	if (st != CHAN_OK) {
@@ -578,8 +582,9 @@ int refbe_service_main(struct refbe *be, int64_t deadline)
 
 	if (be->main.fd < 0)
 		return 1;
-	chan_msg_init(&m);
-	st = chan_recv(&be->main, &m, deadline);
+	st = refwait_recv(&be->main, &m, be->cfg.cancel_fd, deadline);
+	if (st == -ECANCELED)
+		return 0;
 	if (st == CHAN_OK || st == CHAN_TOO_MANY_FDS)
 		r = refbe_handle_main_msg(be, &m);
 	chan_msg_release(&m);
@@ -897,7 +902,9 @@ int refbe_service_backend(struct refbe *be, int64_t deadline)
 
 	if (be->backend.fd < 0 || be->backend_deaf)
 		return 1;
-	st = chan_recv(&be->backend, &m, deadline);
+	st = refwait_recv(&be->backend, &m, be->cfg.cancel_fd, deadline);
+	if (st == -ECANCELED)
+		return 0;
 	if (be->waiting) {
 		out = st == CHAN_OK ? judge_reply(be, &m, be->inflight.map ?
 						  PROTO_BE_SHMEM_MAP :
@@ -1002,8 +1009,9 @@ static int send_op(struct refbe *be, const struct refbe_op *op)
 	proto_mmap_encode(&mm, buf, sizeof(buf));
 	if (need)
 		h.flags |= PROTO_F_NEED_REPLY;
-	st = chan_send(&be->backend, &h, buf, sizeof(buf), &fd, fd >= 0,
-		       chan_deadline(be->cfg.reply_timeout_ms));
+	st = refwait_send(&be->backend, &h, buf, sizeof(buf), &fd, fd >= 0,
+			  be->cfg.cancel_fd,
+			  chan_deadline(be->cfg.reply_timeout_ms));
 	if (st != CHAN_OK) {
 		be_log(be, "back-end channel: send failed: %s", status_text(st));
 		chan_close(&be->backend);
@@ -1082,9 +1090,13 @@ int refbe_wait_idle(struct refbe *be, int64_t deadline)
 	while (be->waiting) {
 		int64_t due = be->reply_deadline < deadline ? be->reply_deadline
 							    : deadline;
-		int r = be->backend_deaf ? 0
-					 : chan_wait_readable(be->backend.fd, due);
+		struct pollfd p = { .fd = be->backend_deaf ? -1
+							   : be->backend.fd,
+				    .events = POLLIN };
+		int r = refwait_poll(&p, 1, be->cfg.cancel_fd, due);
 
+		if (r == -ECANCELED)
+			return r;
 		if (r > 0)
 			refbe_service_backend(be, due);
 		refbe_check_timeout(be);

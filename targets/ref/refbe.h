@@ -35,6 +35,9 @@ struct refbe_config {
 	uint64_t pfeat_offer;      /* protocol features it offers */
 	uint64_t sizes[PROTO_SHMEM_MAX_REGIONS]; /* GET_SHMEM_CONFIG */
 	int reply_timeout_ms;      /* wait for a MAP/UNMAP reply */
+	int cancel_fd;             /* -1, or an fd (the program's signalfd)
+				      whose readability ends every wait
+				      (refwait.h) */
 	struct fault_set faults;
 	refbe_log_fn log;
 	void *log_opaque;
@@ -42,7 +45,10 @@ struct refbe_config {
 	void *trace_opaque;
 };
 
-/* shmem_bit 22, every feature it knows, one region of 1 MiB, 1000 ms. */
+/* shmem_bit 22, every feature it knows, one region of 1 MiB, 1000 ms,
+ * no cancel fd. Once cfg.cancel_fd is readable the waits below end at
+ * once (refbe_wait_idle: -ECANCELED); what could not be sent then counts
+ * as not sent. */
 void refbe_config_default(struct refbe_config *cfg);
 uint64_t refbe_supported_pfeatures(unsigned shmem_bit);
 /* --regions=1M,64k,...: sizes[i] for shmid i, the rest 0. 0 or -EINVAL. */
@@ -191,7 +197,7 @@ bool refbe_waiting(const struct refbe *be, int64_t *deadline);
  * (REFBE_NO_REPLY) and sends what was queued behind it. */
 void refbe_check_timeout(struct refbe *be);
 /* Serves the back-end channel until nothing is awaited or the deadline.
- * Returns be->last_outcome, or -ETIMEDOUT. */
+ * Returns be->last_outcome, -ETIMEDOUT or -ECANCELED. */
 int refbe_wait_idle(struct refbe *be, int64_t deadline);
 /* submit + wait_idle: the outcome of one request (tests, fuzzers). */
 int refbe_send_map(struct refbe *be, const struct refbe_map_req *req);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "refwait.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -118,6 +119,7 @@ void reffe_config_default(struct reffe_config *cfg)
 	cfg->guest_mem_size = UINT64_C(1) << 20;
 	cfg->reply_timeout_ms = 1000;
 	cfg->deadlock_wait_ms = 2000;
+	cfg->cancel_fd = -1;
 	fault_set_clear(&cfg->faults);
 }
 
@@ -354,8 +356,9 @@ static int send_main(struct reffe *fe, uint32_t req, uint32_t flags,
 
 	if (fe->main.fd < 0)
 		return -ENOTCONN;
-	return chan_status_errno(chan_send(&fe->main, &h, payload, len, fds,
-					   nfds, deadline));
+	return chan_status_errno(refwait_send(&fe->main, &h, payload, len, fds,
+					      nfds, fe->cfg.cancel_fd,
+					      deadline));
 }
 
 static int check_reply(const struct chan_msg *m, uint32_t req)
@@ -367,12 +370,11 @@ static int check_reply(const struct chan_msg *m, uint32_t req)
 	return 0;
 }
 
-/* Waits for the reply to req on the main channel. With serve_backend the
+/* Waits for the next main-channel message. With serve_backend the
  * back-end channel keeps being served meanwhile (a conforming front-end
  * never lets a back-end request wait on main-channel traffic). */
-static int wait_main_reply(struct reffe *fe, uint32_t req,
-			   struct chan_msg *out, int64_t deadline,
-			   bool serve_backend)
+static int wait_main_msg(struct reffe *fe, struct chan_msg *out,
+			 int64_t deadline, bool serve_backend)
 {
 	chan_msg_init(out);
 	for (;;) {
@@ -381,27 +383,33 @@ static int wait_main_reply(struct reffe *fe, uint32_t req,
 			{ .fd = serve_backend ? fe->backend.fd : -1,
 			  .events = POLLIN },
 		};
-		int64_t left = deadline - chan_now_ms();
 		int n;
 
 		if (fe->main.fd < 0)
 			return -ENOTCONN;
-		if (left <= 0)
+		n = refwait_poll(p, 2, fe->cfg.cancel_fd, deadline);
+		if (n < 0)
+			return n;
+		if (n == 0)
 			return -ETIMEDOUT;
-		n = poll(p, 2, (int)(left > 1000 ? 1000 : left));
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		if (n <= 0)
-			continue;
-		if (p[1].revents)
-			reffe_service_backend(fe, deadline);
-		if (p[0].revents) {
-			int st = chan_recv(&fe->main, out, deadline);
-			if (st != CHAN_OK)
-				return chan_status_errno(st);
-			return check_reply(out, req);
-		}
+		if (p[1].revents &&
+		    reffe_service_backend(fe, deadline) == -ECANCELED)
+			return -ECANCELED;
+		if (p[0].revents)
+			return chan_status_errno(refwait_recv(&fe->main, out,
+							      fe->cfg.cancel_fd,
+							      deadline));
 	}
+}
+
+/* Waits for the reply to req on the main channel. */
+static int wait_main_reply(struct reffe *fe, uint32_t req,
+			   struct chan_msg *out, int64_t deadline,
+			   bool serve_backend)
+{
+	int r = wait_main_msg(fe, out, deadline, serve_backend);
+
+	return r < 0 ? r : check_reply(out, req);
 }
 
 /* A request whose reply is a u64 (GET_FEATURES and friends). */
@@ -542,11 +550,18 @@ static int hs_shmem_config(struct reffe *fe, int64_t deadline, char *err,
 		snprintf(err, errcap, "GET_SHMEM_CONFIG: %s", strerror(-r));
 		return r;
 	}
-	chan_msg_init(&m);
-	r = chan_recv(&fe->main, &m, deadline);
-	r = r == CHAN_OK ? reffe_apply_shmem_config(fe, &m, err, errcap)
-			 : chan_status_errno(r);
-	if (r < 0 && !*err)
+	r = wait_main_msg(fe, &m, deadline, false);
+	if (r == 0 && reffe_apply_shmem_config(fe, &m, err, errcap) < 0) {
+		/* A whole message, so framing holds: the answer is not
+		 * believed, the device runs without regions (every MAP is
+		 * refused) and the connection stays (digest 8: survive). */
+		fe_log(fe, "%s: no shared memory regions on this connection",
+		       err);
+		drop_all(fe);
+		regions_release(fe);
+		err[0] = '\0';
+	}
+	if (r < 0)
 		snprintf(err, errcap, "GET_SHMEM_CONFIG: %s", strerror(-r));
 	chan_msg_release(&m);
 	return r;
@@ -763,7 +778,8 @@ int reffe_apply_shmem_config(struct reffe *fe, const struct chan_msg *reply,
 	}
 	drop_all(fe);
 	regions_release(fe);
-	fe->shm_nregions = c.nregions;
+	/* QEMU's reading (digest 8): every one of the 256 entries counts,
+	 * the regions are the non-zero ones, nregions is not believed. */
 	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++) {
 		int r;
 
@@ -779,6 +795,9 @@ int reffe_apply_shmem_config(struct reffe *fe, const struct chan_msg *reply,
 	if (nonzero != c.nregions)
 		fe_log(fe, "GET_SHMEM_CONFIG: nregions %u, %u non-zero sizes",
 		       c.nregions, nonzero);
+	if (c.padding)
+		fe_log(fe, "GET_SHMEM_CONFIG: padding 0x%x ignored", c.padding);
+	fe->shm_nregions = nonzero;
 	return 0;
 }
 
@@ -1243,8 +1262,11 @@ static int send_backend_reply(struct reffe *fe, const struct proto_hdr *req,
 	if (fault(fe, FAULT_FE_REPLY_WRONG_SIZE))
 		h.size = 4;
 	proto_u64_encode((uint64_t)status, buf, sizeof(buf));
-	st = chan_send(&fe->backend, &h, buf, h.size, NULL, 0,
-		       chan_deadline(fe->cfg.reply_timeout_ms));
+	st = refwait_send(&fe->backend, &h, buf, h.size, NULL, 0,
+			  fe->cfg.cancel_fd,
+			  chan_deadline(fe->cfg.reply_timeout_ms));
+	if (st == -ECANCELED)
+		return st;
 	if (st != CHAN_OK) {
 		fe_log(fe, "back-end channel: reply not sent (%s); closing",
 		       st > 0 ? chan_status_name((enum chan_status)st)
@@ -1315,12 +1337,17 @@ int reffe_service_backend(struct reffe *fe, int64_t deadline)
 
 	if (fe->backend.fd < 0)
 		return 1;
-	chan_msg_init(&m);
-	st = chan_recv(&fe->backend, &m, deadline);
+	st = refwait_recv(&fe->backend, &m, fe->cfg.cancel_fd, deadline);
+	if (st == -ECANCELED)
+		return st;
 	if (st == CHAN_TIMEOUT && !m.hdr_valid && !m.payload_len)
 		return -ETIMEDOUT;
 	if (st == CHAN_OK || st == CHAN_TOO_MANY_FDS) {
 		r = reffe_handle_backend_msg(fe, &m);
+		if (r == -ECANCELED) {
+			chan_msg_release(&m);
+			return r;
+		}
 	} else {
 		fe_log(fe, "back-end channel closed: %s",
 		       st > 0 ? chan_status_name((enum chan_status)st)
@@ -1340,9 +1367,10 @@ int reffe_service_main(struct reffe *fe, int64_t deadline)
 
 	if (fe->main.fd < 0)
 		return 1;
-	chan_msg_init(&m);
-	st = chan_recv(&fe->main, &m, deadline);
+	st = refwait_recv(&fe->main, &m, fe->cfg.cancel_fd, deadline);
 	chan_msg_release(&m);
+	if (st == -ECANCELED)
+		return 0;
 	if (st == CHAN_OK) {
 		fe_log(fe, "main channel: unexpected message %u dropped",
 		       m.hdr.request);

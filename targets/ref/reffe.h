@@ -36,6 +36,9 @@ struct reffe_config {
 	int reply_timeout_ms;      /* wait for a main-channel reply */
 	int deadlock_wait_ms;      /* fe_memtable_before_reply: how long it
 				      sits on the MAP reply */
+	int cancel_fd;             /* -1, or an fd (the program's signalfd)
+				      whose readability ends every wait with
+				      -ECANCELED (refwait.h) */
 	struct fault_set faults;
 	reffe_log_fn log;
 	void *log_opaque;
@@ -44,7 +47,9 @@ struct reffe_config {
 };
 
 /* shmem_bit = PROTO_SHMEM_BIT_DEFAULT, every feature the reference
- * knows, announce off, 1 MiB guest RAM, 1000 ms replies. */
+ * knows, announce off, 1 MiB guest RAM, 1000 ms replies, no cancel fd.
+ * Every function below that waits returns -ECANCELED (nothing more done)
+ * as soon as cfg.cancel_fd is readable. */
 void reffe_config_default(struct reffe_config *cfg);
 /* The protocol features the reference front-end can use. */
 uint64_t reffe_supported_pfeatures(unsigned shmem_bit);
@@ -92,7 +97,8 @@ struct reffe {
 	bool handshake_done;
 	bool started;              /* DRIVER_OK sent and not stopped/reset */
 	uint8_t status;
-	uint32_t shm_nregions;     /* as the back-end reported it */
+	uint32_t shm_nregions;     /* non-zero sizes of the config: QEMU's
+				      reading of nregions (digest 8) */
 	unsigned max_mem_slots;
 	struct reffe_region regions[PROTO_SHMEM_MAX_REGIONS];
 	struct reffe_mapping maps[REFFE_MAX_MAPPINGS];
@@ -129,8 +135,12 @@ int reffe_handshake(struct reffe *fe, int64_t deadline, char *err,
 void reffe_set_negotiated(struct reffe *fe, uint64_t features,
 			  uint64_t pfeatures);
 /* Takes a GET_SHMEM_CONFIG reply and reserves the regions. A reply that is
- * not a well-formed GET_SHMEM_CONFIG reply is refused (-EPROTO); nregions
- * above 256 or disagreeing with the sizes is tolerated (sizes win). */
+ * not a well-formed GET_SHMEM_CONFIG reply (request id, REPLY flag,
+ * version, 2056 bytes) is refused (-EPROTO, the old regions stay);
+ * nregions above 256 or disagreeing with the sizes is tolerated: all 256
+ * sizes are read and the non-zero ones are the regions; padding is
+ * ignored. The handshake keeps the connection after a refused reply and
+ * runs without regions. */
 int reffe_apply_shmem_config(struct reffe *fe, const struct chan_msg *reply,
 			     char *err, size_t errcap);
 
@@ -149,11 +159,13 @@ void reffe_drop_mappings(struct reffe *fe);
 
 /* Handles one back-end channel message (SHMEM_MAP, SHMEM_UNMAP, anything
  * else) and sends the reply it calls for. fds in m are not taken: the
- * ones kept are dup'ed. Returns 0, or -errno when the reply could not be
- * sent (the channel is then closed). */
+ * ones kept are dup'ed. Returns 0, -ECANCELED (reply not sent, the
+ * program is ending), or -errno when the reply could not be sent (the
+ * channel is then closed). */
 int reffe_handle_backend_msg(struct reffe *fe, const struct chan_msg *m);
 /* Receives one message on the back-end channel and handles it.
- * 0 handled, 1 the channel is gone (EOF, framing lost), -ETIMEDOUT. */
+ * 0 handled, 1 the channel is gone (EOF, framing lost), -ETIMEDOUT,
+ * -ECANCELED. */
 int reffe_service_backend(struct reffe *fe, int64_t deadline);
 /* The main channel is readable while nothing was asked: reads and drops
  * one message. 0, or 1 when the back-end closed it (disconnected). */
