@@ -375,7 +375,7 @@ static int setup(struct prog *g)
 {
 	enum chaos_mode mode;
 	uint64_t step = 0;
-	int r;
+	int r = 0;
 
 	if (g->o.seed_seq && (r = seq_next(g->o.seed_seq, &step)) < 0) {
 		fprintf(stderr, "vhu-chaos: --seed-seq %s: %s\n", g->o.seed_seq,
