@@ -230,8 +230,9 @@ static void chk_findings(struct run *x)
 		const struct sess_finding *f = &x->s.findings[i];
 
 		if ((int)f->f.severity <= k->severity) {
-			run_fail(x, expected, "%s on %s: %s", proto_finding_name(f->f.code),
-				 f->msg, f->f.text);
+			run_fail(x, expected, "%s on %s: %s",
+				 script_finding_name((int)f->f.code), f->msg,
+				 f->f.text);
 			return;
 		}
 	}
@@ -248,10 +249,11 @@ static void chk_finding(struct run *x)
 		if ((int)x->s.findings[i].f.code == k->code)
 			return;
 	snprintf(expected, sizeof(expected), "a %s finding",
-		 proto_finding_name((enum proto_finding_code)k->code));
+		 script_finding_name(k->code));
 	run_fail(x, expected, x->s.nfindings ? "other findings only (first: %s)"
 			 : "no finding%s",
-		 x->s.nfindings ? proto_finding_name(x->s.findings[0].f.code) : "");
+		 x->s.nfindings ? script_finding_name((int)x->s.findings[0].f.code)
+				: "");
 }
 
 static void chk_ledger(struct run *x)

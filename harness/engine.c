@@ -17,9 +17,9 @@
 #include "ledger.h"
 #include "run.h"
 
-/* How long after a channel closed the harness waits for the target to
- * be reapable, so that a crash is reported as a CRASH. */
-#define DEATH_GRACE_MS 20
+/* How long after closing its channels the harness waits for the target
+ * to end by itself before it stops it. */
+#define DEATH_GRACE_MS 50
 /* Trace lines appended to `observed`. */
 #define TAIL_LINES 6u
 
@@ -41,18 +41,22 @@ static void step_sleep(struct run *x)
 				 NULL, NULL));
 }
 
+static bool command_is(const char *line, const char *cmd)
+{
+	size_t n = strlen(cmd);
+
+	return strncmp(line, cmd, n) == 0 && (!line[n] || line[n] == ' ');
+}
+
 /* A front-end answers start/stop/reset/reconnect before it acts; `dump`
  * is answered only once it is done, with every request served. */
 static bool lifecycle_command(const char *line)
 {
 	static const char *const cmds[] = { "start", "stop", "reset", "reconnect" };
 
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		size_t n = strlen(cmds[i]);
-
-		if (strncmp(line, cmds[i], n) == 0 && (!line[n] || line[n] == ' '))
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (command_is(line, cmds[i]))
 			return true;
-	}
 	return false;
 }
 
@@ -61,6 +65,9 @@ static void step_control(struct run *x)
 	const struct script_control *ctl = &x->st->u.control;
 	int64_t deadline = run_deadline(x);
 
+	if (x->c->role == SCRIPT_ROLE_BACKEND && ctl->expect == SCRIPT_CTL_OK &&
+	    command_is(ctl->line, "reconnect"))
+		handshake_next_offer(x);
 	/* Later steps rely on what the command did: stop when it failed. */
 	if (!run_control(x, ctl->line, ctl->expect, deadline)) {
 		x->stop = true;
@@ -448,19 +455,29 @@ fail:
 	return false;
 }
 
-static void connect_failed(struct run *x, int rc)
+/* No connection on {socket}: the target's fault (a TIMEOUT, a CRASH, or
+ * a failure of the case's level when it exited), or the harness's. */
+static void connect_failed(struct run *x, int rc, bool we_listen)
 {
 	char sig[16];
 
-	if (rc == -ECHILD && x->tgt.signal)
+	if (rc == -ECHILD && x->tgt.signal) {
 		run_abort(x, RESULT_CRASH, "the target was killed by %s before it "
 			  "connected", target_signal_name(x->tgt.signal, sig, sizeof(sig)));
-	else if (rc == -ECHILD)
-		run_abort(x, RESULT_ERROR, "the target exited with code %d before "
-			  "it connected", x->tgt.exit_code);
-	else
+	} else if (rc == -ECHILD) {
+		run_fail(x, we_listen ? "the target connects on {socket}"
+			 : "the target listens on {socket}", "the target exited "
+			 "with code %d first", x->tgt.exit_code);
+	} else if (rc == -ETIMEDOUT) {
+		run_abort(x, RESULT_TIMEOUT, "the target did not %s %s within the "
+			  "case deadline (%lld ms)", we_listen ? "connect on"
+			  : "listen on", x->sock_path,
+			  (long long)run_scaled(x, (int64_t)x->c->timeout_ms));
+	} else {
 		run_abort(x, RESULT_ERROR, "no connection on %s: %s", x->sock_path,
 			  strerror(-rc));
+	}
+	x->stop = true;
 }
 
 /* Launches the target; *main_fd / *ctl_fd get the harness's ends. */
@@ -506,7 +523,7 @@ static bool launch(struct run *x, int *main_fd, int *ctl_fd, int64_t deadline)
 		return true;
 	rc = await_connection(x, harness_listens(x), deadline);
 	if (rc < 0) {
-		connect_failed(x, rc);
+		connect_failed(x, rc, harness_listens(x));
 		return false;
 	}
 	*main_fd = rc;
@@ -562,65 +579,114 @@ static bool setup(struct run *x, int64_t t0)
 /* ---- the end of a case ---- */
 
 /* A target built with a sanitizer reports a memory error and exits
- * (code 1 by default) instead of dying by a signal: still a CRASH. */
-static void sanitizer_report(struct run *x)
+ * (code 1 by default) instead of dying by a signal: still a CRASH. When
+ * our stop cut the report short (it symbolizes slowly), only its fatal
+ * kinds count: a recoverable "runtime error:" let the target go on. */
+static bool sanitizer_report(struct run *x, bool cut_short, const char *how)
 {
 	static const char *const marks[] = { "ERROR: AddressSanitizer",
 		"ERROR: LeakSanitizer", "ERROR: MemorySanitizer",
 		"WARNING: ThreadSanitizer", "runtime error: " };
+	size_t nmarks = cut_short ? 3 : sizeof(marks) / sizeof(marks[0]);
 	char buf[8192], *line;
 	FILE *f = fopen(x->stderr_path, "re");
 	size_t n;
 
 	if (!f)
-		return;
+		return false;
 	/* The report is at the end of what the target wrote. */
 	if (fseek(f, -(long)(sizeof(buf) - 1), SEEK_END) < 0)
 		rewind(f);
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+	for (size_t i = 0; i < nmarks; i++) {
 		line = strstr(buf, marks[i]);
 		if (!line)
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		run_abort(x, RESULT_CRASH, "the target exited with code %d after "
-			  "a sanitizer report: %.200s", x->tgt.exit_code, line);
+		run_abort(x, RESULT_CRASH, "the target %s: %.200s", how, line);
+		return true;
+	}
+	return false;
+}
+
+/* When the target ended, as seen from the end of the case. */
+enum end_phase {
+	END_DURING_CASE,        /* before the harness closed its channels */
+	END_AT_CLOSE,           /* by itself, once they were closed */
+	END_AT_STOP,            /* while target_stop() ended it */
+};
+
+/* A death by a signal we did not send is a CRASH whenever it happens;
+ * an exit is the target's only when it came before the case ended, or
+ * after a sanitizer report. */
+static void judge_end(struct run *x, enum end_phase when)
+{
+	static const char *const whens[] = {
+		[END_DURING_CASE] = "",
+		[END_AT_CLOSE] = " when the harness closed its channels",
+		[END_AT_STOP] = " while the harness stopped it",
+	};
+	const struct target *t = &x->tgt;
+	unsigned line = x->st ? x->st->line : 0;
+	char sig[16], at[96], how[160];
+
+	if (t->pid <= 0 || !t->ended)
 		return;
+	snprintf(at, sizeof(at), "after line %u%s", line, whens[when]);
+	if (target_killed_by_us(t)) {
+		snprintf(how, sizeof(how), "was in a sanitizer report when the "
+			 "harness stopped it (%s)", at);
+		if (!x->interrupted)
+			sanitizer_report(x, true, how);
+		return;
+	}
+	if (t->signal) {
+		const char *name = target_signal_name(t->signal, sig, sizeof(sig));
+
+		snprintf(x->r->signal, sizeof(x->r->signal), "%s", name);
+		if (!x->interrupted)
+			run_abort(x, RESULT_CRASH, "the target was killed by %s %s",
+				  name, at);
+		return;
+	}
+	snprintf(how, sizeof(how), "made a sanitizer report and exited with "
+		 "code %d %s", t->exit_code, at);
+	if ((!x->interrupted && t->exit_code != 0 &&
+	     sanitizer_report(x, false, how)) || when == END_DURING_CASE) {
+		x->r->exited = true;
+		x->r->exit_code = t->exit_code;
 	}
 }
 
-/* Notices a death the steps did not wait for, then ends the target. */
+/* Notices a death the steps did not see, then ends the target. The
+ * target gets a moment to end by itself once its channels are closed: a
+ * crash on disconnect is a crash, and it must not be hidden by our
+ * SIGTERM. */
 static void finish_target(struct run *x)
 {
-	char sig[16];
+	enum end_phase when = END_DURING_CASE;
 
 	if (!x->interrupted && x->tgt.pid > 0) {
 		sess_pump(&x->s, chan_now_ms(), NULL, NULL);
-		/* A channel closed: give a dying target the time to be reaped. */
-		if (!x->tgt.ended && (x->s.eof[0] || x->s.eof[1]))
-			target_wait(&x->tgt, chan_deadline(DEATH_GRACE_MS));
-	}
-	if (x->tgt.pid > 0 && x->tgt.ended) {
-		x->r->exited = x->tgt.exited;
-		x->r->exit_code = x->tgt.exit_code;
-		if (x->tgt.exited && x->tgt.exit_code != 0 && !x->interrupted)
-			sanitizer_report(x);
-		if (x->tgt.signal) {
-			const char *name = target_signal_name(x->tgt.signal, sig,
-							      sizeof(sig));
-
-			snprintf(x->r->signal, sizeof(x->r->signal), "%s", name);
-			if (!x->interrupted)
-				run_abort(x, RESULT_CRASH, "the target was killed by %s "
-					  "after line %u", name, x->st ? x->st->line : 0);
-		}
+		target_poll(&x->tgt);
 	}
 	/* EOF first: a target blocked on a read ends at once, not after the
 	 * SIGTERM grace. */
 	sess_close_channels(&x->s);
+	if (x->tgt.pid > 0 && !x->tgt.ended) {
+		when = END_AT_CLOSE;
+		if (!x->interrupted)
+			target_wait(&x->tgt, chan_deadline(DEATH_GRACE_MS));
+		if (!x->tgt.ended)
+			when = END_AT_STOP;
+	}
 	target_stop(&x->tgt);
+	if (x->tgt.pid > 0 && !x->tgt.ended)
+		sess_note(&x->s, "the target (pid %ld) could not be reaped",
+			  (long)x->tgt.pid);
+	judge_end(x, when);
 }
 
 static enum result_verdict grade_verdict(const char *grade)
@@ -677,7 +743,8 @@ static void copy_findings(struct run *x)
 		const struct sess_finding *f = &s->findings[i];
 		struct result_finding *o = &r->findings[r->nfindings++];
 
-		run_copy_cut(o->code, sizeof(o->code), proto_finding_name(f->f.code));
+		run_copy_cut(o->code, sizeof(o->code),
+			     script_finding_name((int)f->f.code));
 		run_copy_cut(o->severity, sizeof(o->severity),
 			     (unsigned)f->f.severity < 3 ? sev[f->f.severity] : "info");
 		run_copy_cut(o->msg, sizeof(o->msg), f->msg);
@@ -757,9 +824,32 @@ int engine_run(struct engine_env *e, const struct script_case *c,
 
 /* ---- the run's environment ---- */
 
+/* A template that cannot be split is a usage error before any case, not
+ * an ERROR in every one. */
+static int check_cmd(const char *cmd, char *err, size_t errcap)
+{
+	/* Values as long as the real ones can be. */
+	static const struct target_subst probe = { "2147483647",
+		"/tmp/vhucheck-XXXXXX/s4294967295.sock", "2147483647", "63" };
+	struct target_argv *argv = malloc(sizeof(*argv));
+	char why[200];
+	int rc;
+
+	if (!argv) {
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	rc = target_split(cmd, &probe, argv, why, sizeof(why));
+	free(argv);
+	if (rc < 0)
+		snprintf(err, errcap, "--target-cmd: %s", why);
+	return rc;
+}
+
 static int check_env(const struct engine_env *e, char *err, size_t errcap)
 {
 	int modes = !!e->target_cmd + !!e->connect_path + !!e->listen_path;
+	int rc;
 
 	if (modes != 1) {
 		snprintf(err, errcap, "give exactly one of --target-cmd, --connect, "
@@ -772,6 +862,8 @@ static int check_env(const struct engine_env *e, char *err, size_t errcap)
 			 "the target its connection");
 		return -EINVAL;
 	}
+	if (e->target_cmd && (rc = check_cmd(e->target_cmd, err, errcap)) < 0)
+		return rc == -ENOMEM ? rc : -EINVAL;
 	if (!(e->timeout_mult > 0) || e->timeout_mult > 1000) {
 		snprintf(err, errcap, "--timeout-multiplier must be > 0 and <= 1000");
 		return -EINVAL;

@@ -218,6 +218,7 @@ static bool fe_call(struct run *x, uint32_t req, const void *payload,
 	const struct sess_rec *rec;
 	char expected[96], namebuf[32], d[200];
 	const char *name = run_req_name(SCRIPT_MAIN, req, namebuf, sizeof(namebuf));
+	int64_t deadline = run_deadline(x);
 	enum sess_wait w;
 	uint64_t v = 0;
 	int rc;
@@ -233,10 +234,12 @@ static bool fe_call(struct run *x, uint32_t req, const void *payload,
 	}
 	if (!body && !need_reply)
 		return true;
-	w = sess_pump(&x->s, run_deadline(x), run_has_record, &c);
+	do {
+		w = sess_pump(&x->s, deadline, run_has_record, &c);
+		rec = sess_peek(&x->s, c);
+	} while (run_skip_unsolicited(x, c, rec, req));
 	if (!run_wait_ok(x, w))
 		return false;
-	rec = sess_peek(&x->s, c);
 	snprintf(expected, sizeof(expected), "handshake: a reply to %s", name);
 	if (!rec || rec->eof) {
 		if (rec)
@@ -247,6 +250,7 @@ static bool fe_call(struct run *x, uint32_t req, const void *payload,
 		return false;
 	}
 	sess_consume(&x->s, c);
+	run_replied(x, c);
 	run_describe_rec(rec, d, sizeof(d));
 	if (!(rec->hdr.flags & PROTO_F_REPLY) || rec->hdr.request != req) {
 		hs_fail(x, expected, "%s", d);
@@ -463,4 +467,16 @@ void handshake_first_offer(struct run *x)
 		}
 	}
 	configure_offer(x, &dflt);
+}
+
+void handshake_next_offer(struct run *x)
+{
+	unsigned next = (unsigned)(x->st - x->c->steps) + 1;
+
+	for (unsigned i = next; i < x->c->nsteps; i++) {
+		if (x->c->steps[i].op == SCRIPT_HANDSHAKE) {
+			configure_offer(x, &x->c->steps[i]);
+			return;
+		}
+	}
 }

@@ -16,6 +16,10 @@ void handshake_frontend(struct run *x);
 /* The offer in force before any handshake step ran: the first one's,
  * or the defaults (the front-end negotiates as soon as it runs). */
 void handshake_first_offer(struct run *x);
+/* Before `control reconnect`: the offer of the next handshake step, if
+ * there is one, serves the new connection's negotiation, which the
+ * front-end starts at once. */
+void handshake_next_offer(struct run *x);
 /* The case's SHMEM bit: its first handshake's, or --shmem-bit. */
 unsigned handshake_case_bit(const struct run *x);
 

@@ -46,22 +46,24 @@ void run_abort(struct run *x, enum result_verdict v, const char *fmt,
 	va_end(ap);
 }
 
-/* A failed expectation of the current step, graded by it. */
+/* A failed expectation of the current step, graded by it; before the
+ * first step (at launch), by the case's level, and the case stops. */
 void run_fail(struct run *x, const char *expected, const char *fmt, ...)
 {
 	struct result *r = x->r;
 	struct result_failure *f;
 	va_list ap;
 
-	if (x->st->is_assert)
+	if (!x->st || x->st->is_assert)
 		x->stop = true;
 	if (r->nfailures == RESULT_MAX_FAILURES) {
 		r->failures_dropped++;
 		return;
 	}
 	f = &r->failures[r->nfailures++];
-	f->line = x->st->line;
-	snprintf(f->grade, sizeof(f->grade), "%s", script_grade_name(x->st->grade));
+	f->line = x->st ? x->st->line : 0;
+	snprintf(f->grade, sizeof(f->grade), "%s",
+		 script_grade_name(x->st ? x->st->grade : x->c->level));
 	run_copy_cut(f->expected, sizeof(f->expected), expected);
 	va_start(ap, fmt);
 	vsnprintf(f->observed, sizeof(f->observed), fmt, ap);
@@ -194,10 +196,67 @@ unsigned run_resolve_fds(struct run *x, const char (*names)[FDPOOL_NAME_MAX],
 	return k;
 }
 
+/* A request that may get a reply nobody asked for. */
+static void note_optional(struct run *x, enum script_chan c, uint32_t req,
+			  uint32_t flags)
+{
+	unsigned *n = &x->noptional[c];
+
+	if ((flags & (PROTO_F_NEED_REPLY | PROTO_F_REPLY)) ||
+	    proto_has_reply_body((enum proto_chan)c, req))
+		return;
+	if (*n == RUN_MAX_OPTIONAL) {
+		memmove(x->optional[c], x->optional[c] + 1,
+			sizeof(x->optional[c][0]) * (RUN_MAX_OPTIONAL - 1));
+		(*n)--;
+	}
+	x->optional[c][(*n)++] = req;
+}
+
+static bool take_optional(struct run *x, enum script_chan c, uint32_t req)
+{
+	unsigned n = x->noptional[c];
+
+	for (unsigned i = 0; i < n; i++) {
+		if (x->optional[c][i] != req)
+			continue;
+		memmove(x->optional[c] + i, x->optional[c] + i + 1,
+			sizeof(x->optional[c][0]) * (n - i - 1));
+		x->noptional[c]--;
+		return true;
+	}
+	return false;
+}
+
+bool run_skip_unsolicited(struct run *x, enum script_chan c,
+			  const struct sess_rec *rec, uint32_t want)
+{
+	char name[32], wname[32], text[200];
+
+	if (!rec || rec->eof || !(rec->hdr.flags & PROTO_F_REPLY) ||
+	    rec->hdr.request == want || !take_optional(x, c, rec->hdr.request))
+		return false;
+	snprintf(text, sizeof(text), "a reply to %s (sent without NEED_REPLY) "
+		 "came while the harness waited for the reply to %s",
+		 run_req_name(c, rec->hdr.request, name, sizeof(name)),
+		 run_req_name(c, want, wname, sizeof(wname)));
+	sess_note(&x->s, "%s: noted, still waiting", text);
+	sess_observe(&x->s, rec, SCRIPT_FIND_UNSOLICITED_REPLY, PROTO_SEV_INFO,
+		     text);
+	sess_consume(&x->s, c);
+	return true;
+}
+
+void run_replied(struct run *x, enum script_chan c)
+{
+	x->noptional[c] = 0;
+}
+
 /* The harness as back-end waits for its reply from now on. */
 void run_note_sent(struct run *x, enum script_chan c, uint32_t req,
 		   uint32_t flags)
 {
+	note_optional(x, c, req, flags);
 	x->last_req[c] = req;
 	x->has_last_req[c] = true;
 	x->last_send_seq = x->s.nlog;

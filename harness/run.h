@@ -23,6 +23,8 @@
 #include "session.h"
 #include "target.h"
 
+#define RUN_MAX_OPTIONAL 16
+
 /* One case being run. */
 struct run {
 	struct engine_env *env;
@@ -54,6 +56,11 @@ struct run {
 	uint32_t last_req[2];       /* last request id sent per channel */
 	bool has_last_req[2];
 	unsigned last_send_seq;     /* s.nlog at the last send */
+	/* Requests sent without NEED_REPLY and without a reply body, oldest
+	 * first: a target may answer them anyway (digest 7), before the
+	 * reply to a later request. */
+	uint32_t optional[2][RUN_MAX_OPTIONAL];
+	unsigned noptional[2];
 	int reply_to;               /* frontend: log index `reply` answers */
 
 	bool marked;
@@ -106,6 +113,13 @@ unsigned run_resolve_fds(struct run *x, const char (*names)[FDPOOL_NAME_MAX],
 /* A request went out on channel c. */
 void run_note_sent(struct run *x, enum script_chan c, uint32_t req,
 		   uint32_t flags);
+/* rec, the next record of channel c, is a reply to an earlier request
+ * sent without NEED_REPLY rather than to want: it is noted (trace and an
+ * UNSOLICITED_REPLY finding), consumed, and true returned. */
+bool run_skip_unsolicited(struct run *x, enum script_chan c,
+			  const struct sess_rec *rec, uint32_t want);
+/* A reply came on c: earlier optional replies can no longer come. */
+void run_replied(struct run *x, enum script_chan c);
 /* The channel exists (else ERROR). */
 bool run_chan_present(struct run *x, enum script_chan c);
 

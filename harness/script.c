@@ -28,6 +28,13 @@ const char *script_role_name(enum script_role r)
 	return r == SCRIPT_ROLE_FRONTEND ? "frontend" : "backend";
 }
 
+const char *script_finding_name(int code)
+{
+	if (code == SCRIPT_FIND_UNSOLICITED_REPLY)
+		return "UNSOLICITED_REPLY";
+	return proto_finding_name((enum proto_finding_code)code);
+}
+
 const char *script_grade_name(enum script_grade g)
 {
 	switch (g) {
@@ -1254,6 +1261,11 @@ static bool parse_check_finding(struct pctx *p, char **w, unsigned n,
 			p->st->u.chk.code = code;
 			return split_args(p, w + 1, n - 1, a);
 		}
+	}
+	if (strcasecmp(name, script_finding_name(SCRIPT_FIND_UNSOLICITED_REPLY))
+	    == 0) {
+		p->st->u.chk.code = SCRIPT_FIND_UNSOLICITED_REPLY;
+		return split_args(p, w + 1, n - 1, a);
 	}
 	perr(p, "unknown finding code '%s'", w[0]);
 	return false;

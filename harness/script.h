@@ -26,6 +26,12 @@ const char *script_role_name(enum script_role r);
 enum script_grade { SCRIPT_MUST = 0, SCRIPT_SHOULD = 1, SCRIPT_INFO = 2 };
 const char *script_grade_name(enum script_grade g); /* "MUST", ... */
 
+/* Finding codes: the validator's (enum proto_finding_code), and from
+ * 1000 on the harness's own observations. */
+#define SCRIPT_FIND_UNSOLICITED_REPLY 1000 /* a reply nobody asked for */
+/* The name of a finding code of either kind, "UNKNOWN" for others. */
+const char *script_finding_name(int code);
+
 /* Channel of a step; the values are those of enum proto_chan. */
 enum script_chan { SCRIPT_MAIN = 0, SCRIPT_BACKEND = 1 };
 const char *script_chan_name(enum script_chan c); /* "main", "backend" */

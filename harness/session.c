@@ -163,6 +163,7 @@ static struct sess_rec *log_add(struct session *s, enum script_chan c)
 	memset(r, 0, sizeof(*r));
 	r->chan = c;
 	r->t_ms = chan_now_ms();
+	r->round = s->round;
 	return r;
 }
 
@@ -235,6 +236,16 @@ static void add_finding(struct session *s, const struct proto_finding *f,
 	else
 		snprintf(sf->msg, sizeof(sf->msg), "request %u%s", r->hdr.request,
 			 is_reply ? " reply" : "");
+}
+
+void sess_observe(struct session *s, const struct sess_rec *r, int code,
+		  enum proto_severity sev, const char *text)
+{
+	struct proto_finding f = { .code = (enum proto_finding_code)code,
+				   .severity = sev };
+
+	copy_cut(f.text, sizeof(f.text), text);
+	add_finding(s, &f, r, (r->hdr.flags & PROTO_F_REPLY) != 0);
 }
 
 static void validate(struct session *s, const struct sess_rec *r)
@@ -638,6 +649,10 @@ static void check_target(struct session *s)
 static unsigned fill_pollfds(struct session *s, struct pollfd *pfd, int *slot)
 {
 	unsigned n = 0;
+	/* A reply to our request that is ready along with a main-channel
+	 * message cannot have been caused by it: log the reply first. */
+	static const int order[PS_MAX] = { PS_BACKEND, PS_MAIN, PS_CTL, PS_PID,
+					   PS_CANCEL, PS_LISTEN };
 	int fds[PS_MAX] = {
 		[PS_MAIN] = sess_chan_live(s, SCRIPT_MAIN) ? s->ch[0].fd : -1,
 		[PS_BACKEND] = sess_chan_live(s, SCRIPT_BACKEND) ? s->ch[1].fd : -1,
@@ -647,7 +662,9 @@ static unsigned fill_pollfds(struct session *s, struct pollfd *pfd, int *slot)
 		[PS_LISTEN] = s->listen_fd,
 	};
 
-	for (int i = 0; i < PS_MAX; i++) {
+	for (int k = 0; k < PS_MAX; k++) {
+		int i = order[k];
+
 		if (fds[i] < 0)
 			continue;
 		pfd[n].fd = fds[i];
@@ -658,10 +675,13 @@ static unsigned fill_pollfds(struct session *s, struct pollfd *pfd, int *slot)
 	return n;
 }
 
-/* Handles what poll() reported; false when the pump must return. */
+/* Handles what poll() reported; false when the pump must return. The
+ * pollfds are in fill_pollfds' order: the back-end channel before the
+ * main one. */
 static bool handle_events(struct session *s, struct pollfd *pfd, int *slot,
 			  unsigned n, int64_t deadline)
 {
+	s->round++;
 	for (unsigned i = 0; i < n; i++) {
 		if (!pfd[i].revents)
 			continue;
@@ -694,6 +714,7 @@ enum sess_wait sess_pump(struct session *s, int64_t deadline,
 {
 	struct pollfd pfd[PS_MAX];
 	int slot[PS_MAX];
+	bool polled = false;
 
 	for (;;) {
 		int64_t now, until;
@@ -710,18 +731,21 @@ enum sess_wait sess_pump(struct session *s, int64_t deadline,
 		if (cond && cond(s, arg))
 			return SESS_MET;
 		now = chan_now_ms();
-		if (now >= s->case_deadline)
+		if (polled && now >= s->case_deadline)
 			return SESS_CASE_DEADLINE;
-		if (now >= deadline)
+		if (polled && now >= deadline)
 			return SESS_DEADLINE;
 		if (target_gone(s))
 			return SESS_GONE;
 		until = deadline < s->case_deadline ? deadline : s->case_deadline;
+		if (until < now)
+			until = now;
 		n = fill_pollfds(s, pfd, slot);
 		if (s->tgt && s->tgt->pid > 0 && !s->tgt->ended &&
 		    target_pollfd(s->tgt) < 0 && until > now + REAP_POLL_MS)
 			until = now + REAP_POLL_MS;
 		rc = poll(pfd, n, (int)(until - now));
+		polled = true;
 		if (rc < 0 && errno != EINTR) {
 			snprintf(s->fault, sizeof(s->fault), "poll: %s",
 				 strerror(errno));

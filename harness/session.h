@@ -35,6 +35,7 @@ struct sess_rec {
 	size_t payload_len;
 	uint8_t *payload;       /* owned copy; NULL when empty */
 	int64_t t_ms;
+	unsigned round;         /* the poll round that read it (see sess_pump) */
 };
 
 /* What the harness offers and answers when it is the back-end. */
@@ -88,6 +89,7 @@ struct session {
 	struct sess_rec *log;
 	unsigned nlog, caplog;
 	unsigned cursor[2];     /* first record not yet consumed, per channel */
+	unsigned round;         /* poll rounds that reported something */
 	int64_t last_rx_ms;
 
 	/* harness as back-end */
@@ -132,7 +134,11 @@ void sess_close_channels(struct session *s);
 /* Installs a channel (replacing and closing the old one). */
 void sess_set_chan(struct session *s, enum script_chan c, int fd);
 
-/* Waits until cond(s, arg) holds (cond NULL: until the deadline). */
+/* Waits until cond(s, arg) holds (cond NULL: until the deadline); looks
+ * at least once at what already arrived, even past the deadline. One
+ * poll round reads at most one message per channel, the back-end
+ * channel's first: what both channels had ready at once gets the same
+ * round number, and the harness cannot tell which came first. */
 enum sess_wait sess_pump(struct session *s, int64_t deadline,
 			 sess_cond_fn cond, void *arg);
 
@@ -156,6 +162,11 @@ enum sess_wait sess_control(struct session *s, const char *line,
 
 /* Back-end role: answers main requests queued while blocked. */
 void sess_unblock(struct session *s);
+
+/* A finding of the harness's own (code SCRIPT_FIND_*) about record r,
+ * kept with the validator's. */
+void sess_observe(struct session *s, const struct sess_rec *r, int code,
+		  enum proto_severity sev, const char *text);
 
 /* A one-line description of a record, for reports. */
 void sess_describe(const struct sess_rec *r, char *out, size_t cap);

@@ -372,29 +372,53 @@ static void reap_group(pid_t pgid, int ms)
 	}
 }
 
+/* sig to the group and to the process itself, which may have left the
+ * group (setpgid). The process is our unreaped child, so its pid cannot
+ * name another; the pidfd says so to the kernel where there is one. */
+static void signal_target(struct target *t, int sig)
+{
+	kill(-t->pid, sig);
+	if (t->ended)
+		return;
+#ifdef SYS_pidfd_send_signal
+	if (t->pidfd >= 0 &&
+	    syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0) == 0)
+		return;
+#endif
+	kill(t->pid, sig);
+}
+
 void target_stop(struct target *t)
 {
+	bool gone;
+
 	if (t->pid <= 0 || t->stopped)
 		return;
-	if (!t->ended) {
-		kill(-t->pid, SIGTERM);
-		leader_exited(t, chan_deadline(TARGET_STOP_GRACE_MS));
+	gone = t->ended;
+	if (!gone) {
+		t->sent_term = true;
+		signal_target(t, SIGTERM);
+		gone = leader_exited(t, chan_deadline(TARGET_STOP_GRACE_MS));
 	}
-	kill(-t->pid, SIGKILL);
-	if (!t->ended) {
-		int64_t deadline = chan_deadline(2000);
-
-		/* SIGKILL is prompt unless the process is stuck in the kernel;
-		 * still, never wait without a bound. */
-		while (target_poll(t) == 0 && chan_now_ms() < deadline)
-			sleep_ms(1);
-	}
+	if (!gone)
+		t->sent_kill = true;
+	signal_target(t, SIGKILL);
+	/* SIGKILL is prompt unless the process is stuck in the kernel;
+	 * still, never wait without a bound. */
+	if (!t->ended)
+		target_wait(t, chan_deadline(2000));
 	reap_group(t->pid, TARGET_STOP_GRACE_MS);
 	if (t->pidfd >= 0) {
 		close(t->pidfd);
 		t->pidfd = -1;
 	}
 	t->stopped = true;
+}
+
+bool target_killed_by_us(const struct target *t)
+{
+	return t->ended && ((t->signal == SIGTERM && t->sent_term) ||
+			    (t->signal == SIGKILL && t->sent_kill));
 }
 
 const char *target_signal_name(int sig, char *buf, size_t cap)

@@ -4,9 +4,10 @@
  *
  * A target runs in its own process group with PR_SET_PDEATHSIG(SIGKILL),
  * inherits only the fds it is given, writes stdout and stderr to a log
- * file, and is ended with SIGTERM to the group, up to 200 ms of grace,
- * then SIGKILL to the group. The harness is a child subreaper
- * (target_setup), so grandchildren left in the group are reaped too.
+ * file, and is ended with SIGTERM to the group and to the process
+ * itself (it may have left its group), up to 200 ms of grace, then
+ * SIGKILL to both. The harness is a child subreaper (target_setup), so
+ * grandchildren left in the group are reaped too.
  */
 #ifndef VHU_TARGET_H
 #define VHU_TARGET_H
@@ -53,6 +54,8 @@ struct target {
 	bool exited;            /* ended by exit(): exit_code is valid */
 	int exit_code;
 	int signal;             /* ended by this signal, else 0 */
+	bool sent_term;         /* target_stop() sent SIGTERM while it ran */
+	bool sent_kill;         /* ... and SIGKILL */
 };
 
 /* Makes this process a child subreaper. Call once, early. 0 or -errno. */
@@ -76,8 +79,12 @@ int target_poll(struct target *t);
 int target_wait(struct target *t, int64_t deadline);
 /* An fd that polls readable when the target ends, or -1. */
 int target_pollfd(const struct target *t);
-/* Ends the whole process group (see above) and reaps it. Idempotent. */
+/* Ends the process and its group (see above) and reaps them, within
+ * TARGET_STOP_GRACE_MS plus what SIGKILL takes. Idempotent. */
 void target_stop(struct target *t);
+/* Whether the target ended by a signal target_stop() sent: the
+ * harness's doing, not the target's. */
+bool target_killed_by_us(const struct target *t);
 
 /* "SIGSEGV", or "SIG<n>" for signals without a name here. */
 const char *target_signal_name(int sig, char *buf, size_t cap);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "ledger.h"
 #include "proto.h"
 #include "script.h"
+#include "session.h"
 
 #define SHMEM_BIT 22
 #define PEER_WAIT_MS 3000
@@ -90,8 +92,15 @@ static int fe_peer(int fd, const char *mode)
 	fe_peer_handshake(&mc, &bc);
 	for (;;) {
 		chan_msg_init(&m);
-		if (chan_recv(&bc, &m, chan_deadline(PEER_WAIT_MS)) != CHAN_OK)
+		if (chan_recv(&bc, &m, chan_deadline(PEER_WAIT_MS)) != CHAN_OK) {
+			/* The crash-on-disconnect bug; the default action,
+			 * so that a sanitizer build dies by it too. */
+			if (strcmp(mode, "eofsegv") == 0) {
+				signal(SIGSEGV, SIG_DFL);
+				raise(SIGSEGV);
+			}
 			return 0;
+		}
 		/* SIGABRT: sanitizers leave it alone by default. */
 		if (strcmp(mode, "crash") == 0)
 			raise(SIGABRT);
@@ -107,10 +116,81 @@ static int fe_peer(int fd, const char *mode)
 			peer_call(&mc, PROTO_ADD_MEM_REG, reg, sizeof(reg), &m.fds[0],
 				  1, 9, true);
 		}
-		if (strcmp(mode, "silent") != 0)
+		if (strcmp(mode, "silent") != 0 &&
+		    (strcmp(mode, "needreply") != 0 ||
+		     (m.hdr.flags & PROTO_F_NEED_REPLY)))
 			peer_send_u64(&bc, m.hdr.request,
 				      strcmp(mode, "noreplyflag") == 0 ? 1 : 5, 0);
 		chan_msg_release(&m);
+	}
+}
+
+/* Handshake on a new connection to path; the size of region 0 from
+ * GET_SHMEM_CONFIG in *size. */
+static void fe_sock_connect(const char *path, struct chan *mc, struct chan *bc,
+			    uint64_t *size)
+{
+	struct proto_hdr h = { PROTO_GET_SHMEM_CONFIG, 1, 0 };
+	struct proto_shmem_config cfg;
+	struct chan_msg m;
+	int fd = chan_connect(path, chan_deadline(PEER_WAIT_MS));
+
+	if (fd < 0)
+		_exit(14);
+	chan_init(mc, fd, "main", PROTO_CHAN_MAIN);
+	fe_peer_handshake(mc, bc);
+	chan_msg_init(&m);
+	if (chan_send(mc, &h, NULL, 0, NULL, 0, chan_deadline(PEER_WAIT_MS)) != CHAN_OK ||
+	    chan_recv(mc, &m, chan_deadline(PEER_WAIT_MS)) != CHAN_OK ||
+	    proto_shmem_config_decode(m.payload, m.payload_len, &cfg) != PROTO_OK)
+		_exit(15);
+	*size = cfg.memory_sizes[0];
+}
+
+/* A MAP is accepted when it fits in region 0. */
+static bool fe_sock_serve_map(struct chan *bc, uint64_t size)
+{
+	struct proto_mmap mm = { 0 };
+	struct chan_msg m;
+	bool ok;
+
+	chan_msg_init(&m);
+	if (chan_recv(bc, &m, chan_deadline(PEER_WAIT_MS)) != CHAN_OK)
+		return false;
+	proto_mmap_decode(m.payload, m.payload_len, &mm);
+	ok = mm.shm_offset + mm.len <= size;
+	chan_msg_release(&m);
+	return peer_send_u64(bc, PROTO_BE_SHMEM_MAP, 5, ok ? 0 : 22) == CHAN_OK;
+}
+
+/* A front-end on {socket} with a control channel (start, dump, reconnect,
+ * each answered ok before it acts), as the reference is. */
+static int fe_sock_peer(const char *path, int ctl)
+{
+	struct chan mc, bc;
+	uint64_t size;
+	char line[256];
+
+	fe_sock_connect(path, &mc, &bc, &size);
+	for (;;) {
+		struct pollfd p[2] = { { ctl, POLLIN, 0 }, { bc.fd, POLLIN, 0 } };
+		ssize_t n;
+
+		if (poll(p, 2, PEER_WAIT_MS) <= 0)
+			return 0;
+		if (p[1].revents && !fe_sock_serve_map(&bc, size))
+			return 0;
+		if (!p[0].revents)
+			continue;
+		n = read(ctl, line, sizeof(line) - 1);
+		if (n <= 0 || write(ctl, "ok\n", 3) != 3)
+			return 0;
+		line[n] = '\0';
+		if (strncmp(line, "reconnect", 9) == 0) {
+			chan_close(&mc);
+			chan_close(&bc);
+			fe_sock_connect(path, &mc, &bc, &size);
+		}
 	}
 }
 
@@ -371,6 +451,95 @@ START_TEST(crash_is_reported_with_signal)
 }
 END_TEST
 
+/* The target crashes as the harness closes its channels, the case having
+ * passed: still a CRASH, not lost to the SIGTERM that follows. */
+START_TEST(crash_on_disconnect_is_reported)
+{
+	for (int i = 0; i < 5; i++) {
+		struct outcome *o = run_fe_peer("eofsegv", BE_HDR MAP_CASE
+						"expect reply value=0\n");
+
+		assert_verdict(o, RESULT_CRASH);
+		ck_assert_str_eq(o->r.signal, "SIGSEGV");
+		ck_assert_ptr_nonnull(strstr(o->r.reason, "SIGSEGV"));
+		ck_assert_ptr_nonnull(strstr(o->r.reason, "closed its channels"));
+		ck_assert_int_lt(o->ms, 1000);
+		free(o);
+	}
+}
+END_TEST
+
+/* A target that ends with the connection is not reported as ended by
+ * itself, nor slowed down: it goes before the grace runs out. */
+START_TEST(clean_exit_at_the_end_is_quiet)
+{
+	struct outcome *o = run_fe_peer("good", BE_HDR MAP_CASE
+					"expect reply value=0\n");
+
+	assert_verdict(o, RESULT_PASS);
+	ck_assert(!o->r.exited);
+	ck_assert_str_eq(o->r.signal, "");
+	free(o);
+}
+END_TEST
+
+/* fe_good replies to every request, as the rst literally says (digest
+ * 7): the UNMAP's reply comes first and is not the MAP's. */
+START_TEST(reply_without_need_reply_is_not_the_next_ones)
+{
+	const char *text = BE_HDR MAP_CASE "expect reply value=0\n"
+			   "send unmap len=0x1000\n"
+			   "send map shm_offset=0x1000 fd=a need_reply\n"
+			   "expect reply value=0\nexpect no-reply within=50\n";
+	char full[1024];
+	struct outcome *o;
+
+	snprintf(full, sizeof(full), "%scheck finding UNSOLICITED_REPLY\n", text);
+	o = run_fe_peer("good", full);
+	assert_verdict(o, RESULT_PASS);
+	ck_assert_uint_eq(o->r.nfindings, 1);
+	ck_assert_str_eq(o->r.findings[0].code, "UNSOLICITED_REPLY");
+	ck_assert_str_eq(o->r.findings[0].severity, "info");
+	ck_assert_str_eq(o->r.findings[0].msg, "SHMEM_UNMAP reply");
+	free(o);
+	o = run_fe_peer("needreply", text);
+	assert_verdict(o, RESULT_PASS);
+	ck_assert_uint_eq(o->r.nfindings, 0);
+	free(o);
+	/* A reply to an earlier request that asked for one is still not the
+	 * reply wanted. */
+	o = run_fe_peer("good", BE_HDR MAP_CASE "expect reply value=0\n"
+			"send unmap len=0x1000 need_reply\n"
+			"send map shm_offset=0x1000 fd=a need_reply\n"
+			"expect reply\n");
+	assert_verdict(o, RESULT_FAIL);
+	ck_assert_ptr_nonnull(strstr(o->r.failures[0].observed, "a reply to request"));
+	free(o);
+}
+END_TEST
+
+/* After `control reconnect` the next handshake's offer serves the new
+ * connection: its larger region takes a MAP the first one refused. */
+START_TEST(reconnect_takes_the_next_handshakes_offer)
+{
+	char exe[512], cmd[700];
+	struct outcome *o;
+
+	self_exe(exe, sizeof(exe));
+	snprintf(cmd, sizeof(cmd), "%s --peer=fe_sock {socket} {control}", exe);
+	o = run_case(SCRIPT_ROLE_BACKEND, cmd, BE_HDR "requires control\n"
+		     "handshake regions=1m\nfd a memfd\n"
+		     "send map shm_offset=0x200000 fd=a need_reply\n"
+		     "expect reply value=nonzero\n"
+		     "control reconnect\nhandshake regions=4m\n"
+		     "send map shm_offset=0x200000 fd=a need_reply\n"
+		     "expect reply value=0\n", -1);
+	assert_verdict(o, RESULT_PASS);
+	ck_assert_int_lt(o->ms, 1000);
+	free(o);
+}
+END_TEST
+
 START_TEST(case_deadline_is_a_timeout)
 {
 	struct outcome *o = run_fe_peer("good", BE_HDR "timeout 200\nhandshake\n"
@@ -449,6 +618,49 @@ START_TEST(launch_failure_is_an_error)
 }
 END_TEST
 
+/* {socket}: a target that never connects is at fault, not the harness. */
+START_TEST(no_connection_is_the_targets_fault)
+{
+	struct outcome *o = run_case(SCRIPT_ROLE_BACKEND, "sh -c 'sleep 30' {socket}",
+				     BE_HDR "timeout 300\nhandshake\n", -1);
+
+	assert_verdict(o, RESULT_TIMEOUT);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "did not connect on"));
+	ck_assert_int_ge(o->ms, 290);
+	ck_assert_int_lt(o->ms, 1000);
+	free(o);
+	o = run_case(SCRIPT_ROLE_FRONTEND, "sh -c 'sleep 30' {socket}",
+		     FE_HDR "timeout 200\nhandshake\n", -1);
+	assert_verdict(o, RESULT_TIMEOUT);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "did not listen on"));
+	free(o);
+	/* One that exits first fails the case at its level. */
+	o = run_case(SCRIPT_ROLE_BACKEND, "sh -c 'exit 3' {socket}",
+		     BE_HDR "handshake\n", -1);
+	assert_verdict(o, RESULT_FAIL);
+	ck_assert_ptr_nonnull(strstr(o->r.observed, "exited with code 3"));
+	ck_assert(o->r.exited);
+	ck_assert_int_eq(o->r.exit_code, 3);
+	free(o);
+}
+END_TEST
+
+START_TEST(bad_command_is_refused_before_any_case)
+{
+	struct engine_env e = { .role = SCRIPT_ROLE_BACKEND, .timeout_mult = 1.0,
+				.target_cmd = "x '{fd}", .cancel_fd = -1 };
+	char err[256] = "";
+
+	ck_assert_int_eq(engine_env_open(&e, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--target-cmd"));
+	ck_assert_ptr_nonnull(strstr(err, "unterminated ' quote"));
+	ck_assert_ptr_null(strchr(err, '\n'));
+	e.target_cmd = "x --fd={fd} \"a";
+	ck_assert_int_eq(engine_env_open(&e, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "unterminated \" quote"));
+}
+END_TEST
+
 START_TEST(cancel_interrupts)
 {
 	char exe[512], cmd[700];
@@ -502,6 +714,38 @@ START_TEST(frontend_map_and_ledger)
 }
 END_TEST
 
+/* ---- the session alone ---- */
+
+/* A main-channel message and a back-end reply both waiting: one look
+ * takes both in, the reply first, as one poll round. */
+START_TEST(ready_at_once_backend_first_same_round)
+{
+	uint8_t reg[PROTO_MEM_REG_MSG_SIZE] = { 0 };
+	struct proto_hdr add = { PROTO_ADD_MEM_REG, 1, sizeof(reg) };
+	struct session *s = calloc(1, sizeof(*s));
+	struct chan pm, pb;
+	int m[2], b[2];
+
+	ck_assert_int_eq(chan_socketpair(m) >= 0 && chan_socketpair(b) >= 0, 1);
+	sess_init(s, SCRIPT_ROLE_BACKEND, m[0], -1, -1, -1, NULL, NULL);
+	sess_set_chan(s, SCRIPT_BACKEND, b[0]);
+	chan_init(&pm, m[1], "main", PROTO_CHAN_MAIN);
+	chan_init(&pb, b[1], "backend", PROTO_CHAN_BACKEND);
+	ck_assert_int_eq(chan_send(&pm, &add, reg, sizeof(reg), NULL, 0,
+				   chan_deadline(100)), CHAN_OK);
+	ck_assert_int_eq(peer_send_u64(&pb, PROTO_BE_SHMEM_MAP, 5, 0), CHAN_OK);
+	ck_assert_int_eq(sess_pump(s, chan_now_ms(), NULL, NULL), SESS_DEADLINE);
+	ck_assert_uint_eq(s->nlog, 2);
+	ck_assert_int_eq(s->log[0].chan, SCRIPT_BACKEND);
+	ck_assert_int_eq(s->log[1].chan, SCRIPT_MAIN);
+	ck_assert_uint_eq(s->log[0].round, s->log[1].round);
+	chan_close(&pm);
+	chan_close(&pb);
+	sess_free(s);
+	free(s);
+}
+END_TEST
+
 /* ---- the ledger alone ---- */
 
 START_TEST(ledger_rules)
@@ -552,7 +796,7 @@ static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
 	TCase *be = tcase_create("as-backend"), *fe = tcase_create("as-frontend"),
-	      *lg = tcase_create("ledger");
+	      *lg = tcase_create("ledger"), *ss = tcase_create("session");
 
 	tcase_set_timeout(be, 20);
 	tcase_add_test(be, good_map_passes);
@@ -562,16 +806,24 @@ static Suite *engine_suite(void)
 	tcase_add_test(be, deadlock_is_detected);
 	tcase_add_test(be, held_requests_are_answered_after_the_window);
 	tcase_add_test(be, crash_is_reported_with_signal);
+	tcase_add_test(be, crash_on_disconnect_is_reported);
+	tcase_add_test(be, clean_exit_at_the_end_is_quiet);
+	tcase_add_test(be, reply_without_need_reply_is_not_the_next_ones);
+	tcase_add_test(be, reconnect_takes_the_next_handshakes_offer);
 	tcase_add_test(be, case_deadline_is_a_timeout);
 	tcase_add_test(be, reply_flags_findings);
 	tcase_add_test(be, raw_stream_counts_requests);
 	tcase_add_test(be, unsupported_before_anything);
 	tcase_add_test(be, launch_failure_is_an_error);
+	tcase_add_test(be, no_connection_is_the_targets_fault);
+	tcase_add_test(be, bad_command_is_refused_before_any_case);
 	tcase_add_test(be, cancel_interrupts);
 	suite_add_tcase(s, be);
 	tcase_add_test(fe, frontend_config_stable);
 	tcase_add_test(fe, frontend_map_and_ledger);
 	suite_add_tcase(s, fe);
+	tcase_add_test(ss, ready_at_once_backend_first_same_round);
+	suite_add_tcase(s, ss);
 	tcase_add_test(lg, ledger_rules);
 	suite_add_tcase(s, lg);
 	return s;
@@ -582,6 +834,10 @@ int main(int argc, char **argv)
 	SRunner *sr;
 	int failed;
 
+	if (argc == 4 && strcmp(argv[1], "--peer=fe_sock") == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		return fe_sock_peer(argv[2], atoi(argv[3]));
+	}
 	/* Re-run as a fake target: --peer=MODE --fd=N. */
 	if (argc == 3 && strncmp(argv[1], "--peer=", 7) == 0 &&
 	    strncmp(argv[2], "--fd=", 5) == 0) {

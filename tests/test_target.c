@@ -120,6 +120,7 @@ START_TEST(stop_ends_the_group_fast)
 	ck_assert_int_lt(chan_now_ms() - t0, 150);
 	ck_assert(t.ended && t.stopped);
 	ck_assert_int_eq(t.signal, SIGTERM);
+	ck_assert(target_killed_by_us(&t));
 	ck_assert_int_eq(kill(-t.pid, 0), -1);
 	ck_assert_int_eq(errno, ESRCH);
 	target_stop(&t); /* idempotent */
@@ -140,7 +141,58 @@ START_TEST(stop_kills_what_ignores_sigterm)
 	target_stop(&t);
 	ck_assert_int_ge(chan_now_ms() - t0, TARGET_STOP_GRACE_MS - 5);
 	ck_assert_int_eq(t.signal, SIGKILL);
+	ck_assert(target_killed_by_us(&t));
 	ck_assert_int_eq(kill(-t.pid, 0), -1);
+}
+END_TEST
+
+static void self_exe(char *out, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+
+	ck_assert_int_gt(n, 0);
+	out[n] = '\0';
+}
+
+/* A target that joins our process group and ignores SIGTERM: a signal to
+ * its own group no longer reaches it, one to its pid does. */
+START_TEST(stop_reaches_a_target_that_left_its_group)
+{
+	char exe[512], cmd[600];
+	struct target t;
+	int64_t t0, deadline = chan_deadline(2000);
+
+	ck_assert_int_eq(target_setup(), 0);
+	self_exe(exe, sizeof(exe));
+	snprintf(cmd, sizeof(cmd), "%s --child=pgid-escape", exe);
+	spawn_ok(&t, cmd, NULL, 0, NULL);
+	while (getpgid(t.pid) == t.pid && chan_now_ms() < deadline)
+		usleep(1000);
+	ck_assert_int_eq(getpgid(t.pid), getpgrp());
+	t0 = chan_now_ms();
+	target_stop(&t);
+	ck_assert_int_lt(chan_now_ms() - t0, TARGET_STOP_GRACE_MS + 150);
+	ck_assert(t.ended && t.stopped);
+	ck_assert_int_eq(t.signal, SIGKILL);
+	ck_assert(target_killed_by_us(&t));
+	ck_assert_int_eq(kill(t.pid, 0), -1);
+	ck_assert_int_eq(errno, ESRCH);
+}
+END_TEST
+
+/* A target that crashes on our SIGTERM died by its own signal. */
+START_TEST(crash_during_the_stop_is_the_targets)
+{
+	struct target t;
+
+	ck_assert_int_eq(target_setup(), 0);
+	spawn_ok(&t, "sh -c 'trap \"kill -SEGV \\$\\$\" TERM; "
+		 "while :; do sleep 0.01; done'", NULL, 0, NULL);
+	usleep(50 * 1000);
+	target_stop(&t);
+	ck_assert(t.ended && t.sent_term);
+	ck_assert_int_eq(t.signal, SIGSEGV);
+	ck_assert(!target_killed_by_us(&t));
 }
 END_TEST
 
@@ -157,6 +209,7 @@ START_TEST(signal_is_recorded)
 	ck_assert_str_eq(target_signal_name(63, buf, sizeof(buf)), "SIG63");
 	target_stop(&t);
 	ck_assert_int_eq(t.signal, SIGSEGV); /* the stop changes nothing */
+	ck_assert(!t.sent_term && !target_killed_by_us(&t));
 }
 END_TEST
 
@@ -291,6 +344,8 @@ static Suite *target_suite(void)
 	suite_add_tcase(s, sp);
 	tcase_add_test(pr, stop_ends_the_group_fast);
 	tcase_add_test(pr, stop_kills_what_ignores_sigterm);
+	tcase_add_test(pr, stop_reaches_a_target_that_left_its_group);
+	tcase_add_test(pr, crash_during_the_stop_is_the_targets);
 	tcase_add_test(pr, signal_is_recorded);
 	tcase_add_test(pr, exit_code_is_recorded);
 	tcase_add_test(pr, grandchild_dies_with_the_group);
@@ -301,11 +356,26 @@ static Suite *target_suite(void)
 	return s;
 }
 
-int main(void)
+/* Re-run as a hostile target: --child=pgid-escape joins its parent's
+ * process group, ignores SIGTERM and waits. */
+static int child_main(const char *mode)
 {
-	SRunner *sr = srunner_create(target_suite());
+	signal(SIGTERM, SIG_IGN);
+	if (strcmp(mode, "pgid-escape") == 0 &&
+	    setpgid(0, getpgid(getppid())) < 0)
+		return 3;
+	for (;;)
+		pause();
+}
+
+int main(int argc, char **argv)
+{
+	SRunner *sr;
 	int failed;
 
+	if (argc == 2 && strncmp(argv[1], "--child=", 8) == 0)
+		return child_main(argv[1] + 8);
+	sr = srunner_create(target_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
