@@ -3,6 +3,9 @@
 # Prints unittest's own summary, then the stage line run-tests.sh reads.
 top=$1
 cd "$top" || exit 2
+. "$top/runner/bootstrap.sh"
+# The report check loads index.html in a real browser when it can.
+vhu_ensure_pkgs chromium || echo "runner: no chromium: the browser check of the reports is skipped"
 log=$(mktemp)
 VHUCHECK_BUILD_DIR="$top/build" python3 -m unittest discover -s tests/runner >"$log" 2>&1
 rc=$?
