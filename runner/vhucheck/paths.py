@@ -57,10 +57,13 @@ def default_out_root():
 
 
 def relpath(path):
-    """A path relative to the current directory when that is shorter."""
+    """A path relative to the current directory when it lies under it and
+    that is shorter; paths elsewhere keep the form they were given in."""
     try:
         rel = os.path.relpath(path)
     except ValueError:
+        return path
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
         return path
     return rel if len(rel) < len(path) else path
 
