@@ -1,0 +1,45 @@
+"""The front-end side of vhucheck's control channel (docs/architecture.md,
+"The control channel"), played on behalf of a QEMU that has no such
+channel: ``start`` brings the virtio device to DRIVER_OK through qtest,
+``stop``/``start`` pause and resume the VM through QMP, ``reset`` writes
+device status 0, ``dump`` answers once everything asked before is done.
+
+Every answer is sent before the command acts, as the protocol requires."""
+
+import json
+import os
+
+
+class LineReader:
+    def __init__(self, fd):
+        self.fd, self.buf, self.eof = fd, b"", False
+
+    def fill(self):
+        try:
+            chunk = os.read(self.fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.eof = True
+        self.buf += chunk
+
+    def lines(self):
+        while b"\n" in self.buf:
+            line, _, self.buf = self.buf.partition(b"\n")
+            yield line.decode(errors="replace").strip()
+
+
+def answer(fd, ok, text=""):
+    line = ("ok" if ok else "err") + (" " + text if text else "") + "\n"
+    data = line.encode()
+    while data:
+        data = data[os.write(fd, data):]
+
+
+FRONTEND_COMMANDS = ("start", "stop", "reset", "reconnect", "dump", "quit")
+
+
+def dump_json(state):
+    return json.dumps(state, separators=(",", ":"), sort_keys=True)
