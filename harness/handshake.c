@@ -147,8 +147,16 @@ static void be_start(struct run *x, int64_t deadline)
 {
 	enum sess_wait w;
 
-	if (x->speaks_control && !run_control(x, "start", SCRIPT_CTL_OK, deadline)) {
-		x->stop = true;
+	/* A target that speaks control says itself when its device runs:
+	 * QEMU forwards DRIVER_OK to the back-end only for some device
+	 * types (net, blk, vdpa), so SET_STATUS is no proof either way. */
+	if (x->speaks_control) {
+		/* Any answer to the dump that follows means the start is
+		 * done: the front-end answers dump only with nothing pending. */
+		if (!run_control(x, "start", SCRIPT_CTL_OK, deadline))
+			x->stop = true;
+		else
+			run_wait_ok(x, sess_control(&x->s, "dump", deadline));
 		return;
 	}
 	if (!(x->s.negotiated & (1ull << PROTO_PF_STATUS))) {

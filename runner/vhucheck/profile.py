@@ -18,7 +18,7 @@ ROLES = ("frontend", "backend")
 OTHER_ROLE = {"frontend": "backend", "backend": "frontend"}
 ISOLATIONS = ("process", "serial", "none")
 LISTENERS = ("harness", "target")
-PLACEHOLDERS = ("fd", "socket", "control", "shmem_bit", "build")
+PLACEHOLDERS = ("fd", "socket", "control", "shmem_bit", "build", "top")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_SHMEM_BIT = 22
@@ -98,12 +98,21 @@ def _toml_type(value):
             list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
 
 
+_PLAIN_WORD = re.compile(r"[\w@%+=:,./{}-]+")
+
+
+def _join_words(words):
+    """shlex.join, but words of plain characters and placeholders stay
+    unquoted: the harness fills {socket} and friends only outside quotes."""
+    return " ".join(w if _PLAIN_WORD.fullmatch(w) else shlex.quote(w) for w in words)
+
+
 def _command(path, data):
     cmd = data["command"]
     if isinstance(cmd, list):
         if not cmd or not all(isinstance(a, str) for a in cmd):
             _fail(path, "command", "an array command must be non-empty strings")
-        cmd = shlex.join(cmd)
+        cmd = _join_words(cmd)
     if not cmd.strip():
         _fail(path, "command", "is empty")
     try:
@@ -158,7 +167,7 @@ def _env(path, table):
             _fail(path, "env", f"{key!r} is not a valid environment variable name")
         if not isinstance(value, str):
             _fail(path, "env", f"{key} must be a string, not {_toml_type(value)}")
-        check_placeholders(path, f"env.{key}", value, ("build", "shmem_bit"))
+        check_placeholders(path, f"env.{key}", value, ("build", "top", "shmem_bit"))
         out.append((key, value))
     return tuple(out)
 
@@ -238,11 +247,13 @@ def resolve(spec):
 
 
 def expand(text, build, shmem_bit, quote=True):
-    """Fill in the placeholders the runner owns ({build}; {shmem_bit} unless
+    """Fill in the placeholders the runner owns ({build}, {top}: the
+    project's root; {shmem_bit} unless
     shmem_bit is None, which leaves it to the harness, per case); the
     harness fills {fd}, {socket} and {control} per case. Commands get the
     build dir shell-quoted, environment values get it as is."""
     text = text.replace("{build}", shlex.quote(build) if quote else build)
+    text = text.replace("{top}", shlex.quote(paths.TOP) if quote else paths.TOP)
     return text if shmem_bit is None else text.replace("{shmem_bit}", str(shmem_bit))
 
 
