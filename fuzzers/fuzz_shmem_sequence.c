@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_shmem_sequence: sequences of MAP, UNMAP, device reset, stop,
+ * start, GET_SHMEM_CONFIG replies, renegotiation and other requests
+ * against the reference front-end, checked against the shadow model
+ * after every step (ferig.h): no two live mappings overlap, every live
+ * mapping lies inside its region, the reply says what the model says,
+ * the fds held equal the live mappings, nothing is left after a reset.
+ * Every sequence ends with a device reset.
+ *
+ * Input: 32-byte records (seqop.h). Mutated structure-aware by seqmut
+ * (LLVMFuzzerCustomMutator here; fuzz_shmem_sequence_mutator.so for
+ * AFL++). The reference has a main channel too, so memory-table traffic
+ * sent before a MAP reply is seen.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "ferig.h"
+#include "seqmut.h"
+#include "seqop.h"
+
+void *fuzz_init(char *err, size_t errcap)
+{
+	struct ferig *r = malloc(sizeof(*r));
+
+	if (!r) {
+		strncpy(err, "out of memory", errcap - 1);
+		return NULL;
+	}
+	if (ferig_init(r, true) != 0) {
+		strncpy(err, r->err, errcap - 1);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void fuzz_fini(void *state)
+{
+	ferig_free(state);
+	free(state);
+}
+
+/* A bad header flag: a REPLY bit, version 2, or an undefined bit. */
+static uint32_t bad_flags(uint32_t flags, uint32_t aux)
+{
+	static const uint32_t flip[3] = { PROTO_F_REPLY, 0x3, 0x10 };
+
+	return flags ^ flip[aux % 3];
+}
+
+static void step_msg(struct ferig *r, const struct seqop *op, uint32_t request)
+{
+	uint64_t page = r->model.page;
+	struct proto_mmap m = {
+		.shmid = op->shmid,
+		.fd_offset = seqop_fd_offset(op, page),
+		.shm_offset = seqop_offset(op, page),
+		.len = seqop_len(op, page),
+		.flags = (op->bits & SEQOP_B_RW) ? PROTO_MMAP_F_RW : 0,
+	};
+	struct proto_hdr h = { request, PROTO_VERSION, PROTO_MMAP_SIZE };
+	uint8_t payload[PROTO_MMAP_SIZE];
+
+	if (op->bits & SEQOP_B_FLAGS)
+		m.flags |= UINT64_C(2) << (op->aux % 63);
+	if (op->bits & SEQOP_B_PADDING)
+		m.padding[op->aux % 7] = (uint8_t)((op->aux >> 8) | 1);
+	if (op->bits & SEQOP_B_NEED_REPLY)
+		h.flags |= PROTO_F_NEED_REPLY;
+	if (op->bits & SEQOP_B_HDR)
+		h.flags = bad_flags(h.flags, op->aux);
+	if (op->bits & SEQOP_B_SHORT)
+		h.size = op->aux % PROTO_MMAP_SIZE;
+	proto_mmap_encode(&m, payload, sizeof(payload));
+	ferig_backend_msg(r, &h, payload, h.size, op->fd);
+}
+
+static void step_config(struct ferig *r, const struct seqop *op)
+{
+	uint64_t sizes[PROTO_SHMEM_MAX_REGIONS] = { 0 };
+	bool raw = (op->bits & SEQOP_B_RAW) != 0;
+	uint32_t nregions = 0;
+
+	sizes[0] = seqop_region_size(op->a, raw, r->model.page);
+	sizes[1] = seqop_region_size(op->b, raw, r->model.page);
+	sizes[op->shmid] = seqop_region_size(op->c, raw, r->model.page);
+	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
+		nregions += sizes[i] != 0;
+	ferig_shmem_config(r, sizes, raw ? op->aux : nregions,
+			   (op->bits & SEQOP_B_HDR) ? PROTO_VERSION
+						    : PROTO_VERSION | PROTO_F_REPLY,
+			   (op->bits & SEQOP_B_SHORT) ? PROTO_SHMEM_CONFIG_SIZE - 8
+						      : PROTO_SHMEM_CONFIG_SIZE);
+}
+
+static void step(struct ferig *r, const struct seqop *op)
+{
+	switch (seqop_kind(op)) {
+	case SEQOP_MAP: step_msg(r, op, PROTO_BE_SHMEM_MAP); break;
+	case SEQOP_UNMAP: step_msg(r, op, PROTO_BE_SHMEM_UNMAP); break;
+	case SEQOP_RESET: ferig_device_reset(r); break;
+	case SEQOP_STOP: ferig_stop(r); break;
+	case SEQOP_START: ferig_start(r); break;
+	case SEQOP_CONFIG: step_config(r, op); break;
+	case SEQOP_NEGOTIATE:
+		ferig_negotiate(r, !(op->aux & 1), !(op->aux & 2));
+		break;
+	default: step_msg(r, op, op->aux); break;
+	}
+}
+
+int fuzz_one(void *state, const uint8_t *data, size_t size)
+{
+	struct ferig *r = state;
+	unsigned steps = 0;
+
+	if (size > SEQOP_SIZE * SEQOP_MAX_STEPS)
+		return FUZZ_REJECT;
+	for (; size >= SEQOP_SIZE; data += SEQOP_SIZE, size -= SEQOP_SIZE) {
+		struct seqop op;
+
+		seqop_decode(data, &op);
+		step(r, &op);
+		steps++;
+	}
+	if (steps == 0)
+		return FUZZ_REJECT;
+	ferig_device_reset(r);
+	/* Restored here, not at the start of the next input: the cost and
+	 * the coverage of undoing an input belong to that input (AFL++
+	 * stability). */
+	ferig_reset_input(r);
+	return FUZZ_KEEP;
+}
+
+#if defined(FUZZ_ENGINE_LIBFUZZER)
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
+			       unsigned int seed);
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *data1, size_t size1,
+				 const uint8_t *data2, size_t size2,
+				 uint8_t *out, size_t max_out_size,
+				 unsigned int seed);
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
+			       unsigned int seed)
+{
+	uint64_t rng = seed;
+
+	/* Some byte-level havoc still finds what records cannot say. */
+	if (seqmut_rand(&rng) % 10 == 0)
+		return LLVMFuzzerMutate(data, size, max_size);
+	return seqmut_mutate(data, size, max_size, &rng);
+}
+
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *data1, size_t size1,
+				 const uint8_t *data2, size_t size2,
+				 uint8_t *out, size_t max_out_size,
+				 unsigned int seed)
+{
+	uint64_t rng = seed;
+
+	return seqmut_crossover(data1, size1, data2, size2, out, max_out_size,
+				&rng);
+}
+#endif

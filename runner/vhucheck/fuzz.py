@@ -1,0 +1,730 @@
+"""vhucheck fuzz: a fuzz campaign on one target of fuzzers/ (docs/fuzzing.md).
+
+Builds the engine's build directory when needed (build-libfuzzer,
+build-afl), fuzzes for a while on N cores, then deduplicates the crashes by
+their symbolized top frames, minimizes one input per crash, writes a
+reproducer for each (a .vhu case when the input maps to one, else the raw
+input and the command that replays it) and a campaign report:
+
+    reports/out/fuzz-NAME-TIME/
+        report.md, report.json    exec/s, coverage over time, findings
+        coverage.csv              seconds, executions, coverage
+        findings/N-<sig>/         input, minimized, stack.txt, repro.vhu
+        corpus/                   the campaign's corpus (seeded from corpus/NAME)
+        logs/                     engine and build logs
+"""
+
+import configparser
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+from vhucheck import catalogue, paths
+from vhucheck.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ConfigError, HarnessError
+
+HELP = "fuzz campaigns over the harness's decoders and the reference targets"
+DESCRIPTION = __doc__
+EPILOG = """\
+examples:
+  vhucheck fuzz shmem_map --seconds 300 --jobs 2
+  vhucheck fuzz fuzz_shmem_sequence --engine afl --fault fe_unmap_partial
+  vhucheck fuzz --list
+exit status: 0 no finding, 1 findings, 2 usage, 3 build or engine failure."""
+
+FUZZERS = ("fuzz_proto", "fuzz_script", "fuzz_shmem_map", "fuzz_shmem_sequence",
+           "fuzz_backend_replies")
+# Which reference each fuzzer drives (for --fault); None: no fault applies.
+FAULT_ROLE = {"fuzz_shmem_map": "frontend", "fuzz_shmem_sequence": "frontend",
+              "fuzz_backend_replies": "backend"}
+ENGINES = ("libfuzzer", "afl")
+# fuzzers/exitcodes.h
+EXIT_CODES = {"finding": 76, "timeout": 70, "oom": 71, "interrupted": 72}
+SETUP = {
+    "libfuzzer": ({"CC": "clang"},
+                  ["-Dfuzzers=libfuzzer", "-Db_sanitize=address,undefined",
+                   "-Db_lundef=false",
+                   "-Dc_args=-fsanitize=fuzzer-no-link -fno-sanitize-recover=all",
+                   "-Dc_link_args=-fno-sanitize-recover=all"]),
+    "afl": ({"CC": "afl-clang-fast", "AFL_QUIET": "1"}, ["-Dfuzzers=afl"]),
+}
+AFL_ENV = {"AFL_NO_UI": "1", "AFL_SKIP_CPUFREQ": "1", "AFL_NO_AFFINITY": "1",
+           "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_QUIET": "1",
+           "AFL_SHUFFLE_QUEUE": "0"}
+SKIP_FRAMES = re.compile(r"^(abort|raise|__GI_|__pthread|pthread_kill|fuzz_finding|"
+                         r"__sanitizer|__asan|__ubsan|__interceptor|fuzzer::|"
+                         r"LLVMFuzzerTestOneInput|main$|__libc|_start|replay_|driver_)")
+
+
+# ------------------------------------------------------------------ names
+
+def fuzzer_name(name):
+    """fuzz_shmem_map, shmem_map and map all name fuzz_shmem_map."""
+    for cand in (name, "fuzz_" + name, "fuzz_shmem_" + name):
+        if cand in FUZZERS:
+            return cand
+    raise ConfigError(f"no fuzzer {name!r}; one of: {', '.join(FUZZERS)}")
+
+
+def check_faults(name, faults):
+    """The faults, checked against the catalogue and the fuzzer's role."""
+    if not faults:
+        return []
+    role = FAULT_ROLE.get(name)
+    if role is None:
+        raise ConfigError(f"{name} drives no reference target: --fault does not apply")
+    known = catalogue.load()
+    for f in faults:
+        fault = catalogue.lookup(known, f)
+        if fault.role != role:
+            raise ConfigError(f"--fault {f}: a {fault.role} fault; {name} drives "
+                              f"the reference {role}")
+    return list(faults)
+
+
+# ----------------------------------------------------------------- builds
+
+def build_dir(engine):
+    env = os.environ.get("VHUCHECK_FUZZ_BUILD_" + engine.upper())
+    return os.path.abspath(env) if env else os.path.join(paths.top(), "build-" + engine)
+
+
+def engine_missing(engine):
+    """Why this engine cannot be used here, or None."""
+    if engine == "afl":
+        for tool in ("afl-clang-fast", "afl-fuzz"):
+            if not shutil.which(tool):
+                return f"{tool} not found (Debian package afl++)"
+        return None
+    if not shutil.which("clang"):
+        return "clang not found"
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "t.c")
+        with open(src, "w") as f:
+            f.write("#include <stddef.h>\n#include <stdint.h>\n"
+                    "int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);\n"
+                    "int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)"
+                    "{ (void)d; (void)n; return 0; }\n")
+        r = subprocess.run(["clang", "-fsanitize=fuzzer", src, "-o", os.path.join(d, "t")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return None if r.returncode == 0 else \
+        "clang cannot link -fsanitize=fuzzer (Debian package libclang-rt-dev)"
+
+
+def ensure_build(engine, targets, log_path):
+    """Configures (once) and builds targets in the engine's build dir."""
+    d = build_dir(engine)
+    env_add, opts = SETUP[engine]
+    env = dict(os.environ, **env_add)
+    with open(log_path, "a") as log:
+        if not os.path.exists(os.path.join(d, "build.ninja")):
+            cmd = ["meson", "setup", d] + opts
+            log.write("$ " + " ".join(f"{k}={v}" for k, v in env_add.items()) + " "
+                      + shlex.join(cmd) + "\n")
+            log.flush()
+            if subprocess.run(cmd, cwd=paths.top(), env=env, stdout=log,
+                              stderr=subprocess.STDOUT).returncode:
+                raise HarnessError(f"meson setup {paths.relpath(d)} failed; "
+                                   f"see {paths.relpath(log_path)}")
+        cmd = ["ninja", "-C", d, "-j2"] + [f"fuzzers/{t}" for t in targets]
+        log.write("$ " + shlex.join(cmd) + "\n")
+        log.flush()
+        if subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT).returncode:
+            raise HarnessError(f"building {' '.join(targets)} in {paths.relpath(d)} "
+                               f"failed; see {paths.relpath(log_path)}")
+    return d
+
+
+def binary(engine, name):
+    return os.path.join(build_dir(engine), "fuzzers", name)
+
+
+def corpus_dir(name):
+    return os.path.join(paths.top(), "corpus", name)
+
+
+def options(name):
+    """The [libfuzzer] section of corpus/NAME.options."""
+    cp = configparser.ConfigParser()
+    cp.read(os.path.join(paths.top(), "corpus", name + ".options"))
+    return dict(cp["libfuzzer"]) if cp.has_section("libfuzzer") else {}
+
+
+def fault_env(faults):
+    env = dict(os.environ)
+    env.pop("VHU_FAULTS", None)
+    if faults:
+        env["VHU_FAULTS"] = ",".join(faults)
+    return env
+
+
+# -------------------------------------------------------------- libFuzzer
+
+def libfuzzer_exit_flags(binary_path):
+    """-error_exitcode etc. from fuzzers/exitcodes.h; -oom_exitcode only
+    where this libFuzzer knows it (LLVM 14 has 71 built in). Asks the
+    binary: compute once per campaign."""
+    flags = [f"-error_exitcode={EXIT_CODES['finding']}",
+             f"-timeout_exitcode={EXIT_CODES['timeout']}"]
+    r = subprocess.run([binary_path, "-help=1"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, errors="replace")
+    if " oom_exitcode " in r.stdout:
+        flags.append(f"-oom_exitcode={EXIT_CODES['oom']}")
+    return flags
+
+
+def libfuzzer_args(name, binary_path, corpus, seconds, jobs, artifacts):
+    opts = options(name)
+    args = [binary_path] + libfuzzer_exit_flags(binary_path) + [
+        f"-max_total_time={seconds}", f"-timeout={opts.get('timeout', '10')}",
+        f"-rss_limit_mb={opts.get('rss_limit_mb', '2560')}",
+        f"-max_len={opts.get('max_len', '4096')}", "-print_final_stats=1",
+        f"-artifact_prefix={artifacts}/",
+        f"-fork={jobs}", "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"]
+    d = os.path.join(paths.top(), "corpus", name + ".dict")
+    if os.path.exists(d):
+        args.append(f"-dict={d}")
+    return args + [corpus, corpus_dir(name)]
+
+
+FORK_LINE = re.compile(r"^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+) exec/s:? (\d+) "
+                       r"oom/timeout/crash: (\d+)/(\d+)/(\d+) time: (\d+)s")
+
+
+def parse_libfuzzer_log(text):
+    """Coverage over time from -fork status lines: [(s, execs, cov, corp)]."""
+    points = []
+    for line in text.splitlines():
+        m = FORK_LINE.match(line)
+        if m:
+            points.append((int(m.group(9)), int(m.group(1)), int(m.group(2)),
+                           int(m.group(4))))
+    return points
+
+
+def run_libfuzzer(name, faults, seconds, jobs, out):
+    b = binary("libfuzzer", name)
+    args = libfuzzer_args(name, b, out["corpus"], seconds, jobs, out["crashes"])
+    log = os.path.join(out["logs"], "libfuzzer.log")
+    with open(log, "w") as f:
+        f.write("$ " + shlex.join(args) + "\n")
+        f.flush()
+        try:   # -max_total_time ends it; this only guards against a hang
+            rc = subprocess.run(args, cwd=out["root"], env=fault_env(faults), stdout=f,
+                                stderr=subprocess.STDOUT,
+                                timeout=seconds * 2 + 120).returncode
+        except subprocess.TimeoutExpired:
+            f.write("vhucheck fuzz: libFuzzer overran its time; killed\n")
+            rc = EXIT_CODES["timeout"]
+    with open(log, errors="replace") as f:
+        points = parse_libfuzzer_log(f.read())
+    return rc, points
+
+
+# ------------------------------------------------------------------ AFL++
+
+def afl_env(name, faults):
+    env = dict(fault_env(faults), **AFL_ENV)
+    if name == "fuzz_shmem_sequence":
+        env["AFL_CUSTOM_MUTATOR_LIBRARY"] = os.path.join(
+            build_dir("afl"), "fuzzers", "fuzz_shmem_sequence_mutator.so")
+    return env
+
+
+def afl_args(name, instance, main, sync, seconds):
+    args = ["afl-fuzz", "-M" if main else "-S", instance, "-i", corpus_dir(name),
+            "-o", sync, "-V", str(seconds), "-t", "2000", "-m", "none"]
+    d = os.path.join(paths.top(), "corpus", name + ".dict")
+    if os.path.exists(d):
+        args += ["-x", d]
+    return args + ["--", binary("afl", name)]
+
+
+def run_afl(name, faults, seconds, jobs, out):
+    """-M main plus -S s1.. on a shared sync dir; all end after -V."""
+    sync, procs = out["sync"], []
+    env = afl_env(name, faults)
+    for i in range(jobs):
+        inst = "main" if i == 0 else f"s{i}"
+        log = open(os.path.join(out["logs"], f"afl-{inst}.log"), "w")
+        args = afl_args(name, inst, i == 0, sync, seconds)
+        log.write("$ " + shlex.join(args) + "\n")
+        log.flush()
+        procs.append((subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True), log))
+    deadline = time.monotonic() + seconds + 120
+    rc = 0
+    for p, log in procs:
+        try:
+            rc = rc or p.wait(timeout=max(1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            rc = rc or p.wait()
+        log.close()
+    return rc, afl_points(os.path.join(sync, "main"))
+
+
+def afl_stats(instance_dir):
+    stats = {}
+    try:
+        with open(os.path.join(instance_dir, "fuzzer_stats")) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                stats[k.strip()] = v.strip()
+    except OSError:
+        pass
+    return stats
+
+
+def afl_points(instance_dir):
+    """plot_data as [(s, execs, edges, corpus)]."""
+    points, cols = [], None
+    try:
+        with open(os.path.join(instance_dir, "plot_data")) as f:
+            for line in f:
+                if line.startswith("#"):
+                    cols = [c.strip() for c in line[1:].split(",")]
+                    continue
+                vals = dict(zip(cols or [], (v.strip() for v in line.split(","))))
+                try:
+                    points.append((int(vals["relative_time"]), int(vals["total_execs"]),
+                                   int(vals.get("edges_found", 0)),
+                                   int(vals["corpus_count"])))
+                except (KeyError, ValueError):
+                    continue
+    except OSError:
+        pass
+    return points
+
+
+# ----------------------------------------------------------------- triage
+
+def replay(binary_path, path, faults, timeout=60):
+    """Runs one input: (exit status or -signal, output)."""
+    try:
+        r = subprocess.run([binary_path, path], env=fault_env(faults),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return "timeout", (e.stdout or b"").decode(errors="replace")
+    return r.returncode, r.stdout.decode(errors="replace")
+
+
+def frames(text):
+    """Symbolized frames (function, file:line) of the first stack."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"\s+#(\d+) 0x[0-9a-f]+ in (\S+)(?: (\S+))?", line)
+        if m:
+            if m.group(1) == "0" and out:
+                break
+            out.append((m.group(2), m.group(3) or ""))
+    return out
+
+
+def normalize(msg):
+    """Values out, rule numbers ("6:", "12H:") kept."""
+    return re.sub(r"0x[0-9a-fA-F]+|\b\d+\b(?![A-Z]?[:/])", "N", msg).strip()
+
+
+def signature(status, text):
+    """What makes two crashes the same: the kind, the finding's words,
+    the three top frames of our own code."""
+    m = re.search(r"vhu-fuzz: finding: (.*)", text)
+    if m:
+        kind, what = "finding", normalize(m.group(1))
+    else:
+        m = (re.search(r"ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): ([\w-]+(?: [\w-]+)?)",
+                       text) or re.search(r"runtime error: ([^:\n]*)", text))
+        kind = "sanitizer" if m else ("signal" if isinstance(status, int) and status < 0
+                                      else "exit")
+        what = normalize(" ".join(g for g in m.groups() if g)) if m else f"status {status}"
+    top = [f for f, _ in frames(text) if not SKIP_FRAMES.match(f)][:3]
+    return f"{kind}: {what} @ {' < '.join(top) or '?'}"
+
+
+def minimize(engine, name, binary_path, crash, dest, faults, seconds=10):
+    """A smaller input with the same signature, or None."""
+    if engine == "libfuzzer":
+        args = [binary_path, "-minimize_crash=1", f"-max_total_time={seconds}",
+                f"-exact_artifact_path={dest}", crash]
+    else:
+        args = ["afl-tmin", "-i", crash, "-o", dest, "-t", "2000", "-m", "none",
+                "--", binary_path]
+    env = afl_env(name, faults) if engine == "afl" else fault_env(faults)
+    try:
+        subprocess.run(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=seconds * 3 + 30)
+    except subprocess.TimeoutExpired:
+        return None
+    return dest if os.path.exists(dest) and os.path.getsize(dest) > 0 else None
+
+
+def crash_files(engine, out):
+    if engine == "libfuzzer":
+        d = out["crashes"]
+        return sorted(os.path.join(d, f) for f in os.listdir(d)
+                      if f.startswith(("crash-", "leak-", "oom-", "timeout-")))
+    found = []
+    for inst in sorted(os.listdir(out["sync"])) if os.path.isdir(out["sync"]) else []:
+        for sub in ("crashes", "hangs"):
+            d = os.path.join(out["sync"], inst, sub)
+            if os.path.isdir(d):
+                found += sorted(os.path.join(d, f) for f in os.listdir(d) if f.startswith("id:"))
+    return found
+
+
+def triage_binary(engine, name):
+    """The libFuzzer (ASan, symbolized) build replays best; else the engine's."""
+    lf = binary("libfuzzer", name)
+    return lf if os.path.exists(lf) else binary(engine, name)
+
+
+def triage(engine, name, faults, files, findings_dir, do_minimize):
+    groups = {}
+    tbin = triage_binary(engine, name)
+    for path in files:
+        status, text = replay(tbin, path, faults)
+        if status == 0:
+            continue   # does not reproduce alone (flaky, or a hang elsewhere)
+        sig = signature(status, text)
+        groups.setdefault(sig, []).append((path, status, text))
+    findings = []
+    for n, (sig, items) in enumerate(sorted(groups.items(), key=lambda kv: kv[0]), 1):
+        findings.append(write_finding(engine, name, faults, n, sig, items, tbin,
+                                      findings_dir, do_minimize))
+    return findings
+
+
+def write_finding(engine, name, faults, n, sig, items, tbin, findings_dir, do_minimize):
+    path, status, text = min(items, key=lambda it: os.path.getsize(it[0]))
+    h = hashlib.sha1(sig.encode()).hexdigest()[:8]
+    d = os.path.join(findings_dir, f"{n:02d}-{h}")
+    os.makedirs(d, exist_ok=True)
+    shutil.copy(path, os.path.join(d, "input"))
+    best = os.path.join(d, "input")
+    if do_minimize:
+        mbin = tbin if tbin == binary("libfuzzer", name) else binary(engine, name)
+        mengine = "libfuzzer" if mbin == binary("libfuzzer", name) else engine
+        m = minimize(mengine, name, mbin, best, os.path.join(d, "minimized"), faults)
+        if m and signature(*replay(tbin, m, faults)) == sig:
+            best = m
+    with open(os.path.join(d, "stack.txt"), "w") as f:
+        f.write(text)
+    with open(best, "rb") as f:
+        data = f.read()
+    vhu = reproducer(name, data, f"fuzz_{name[5:]}_{h}", sig, faults, text)
+    if vhu:
+        with open(os.path.join(d, f"fuzz_{name[5:]}_{h}.vhu"), "w") as f:
+            f.write(vhu)
+    env = f"VHU_FAULTS={','.join(faults)} " if faults else ""
+    case = None
+    if vhu:
+        target = "ref-backend" if name == "fuzz_backend_replies" else "ref-frontend"
+        case = (f"VHUCHECK_SUITES={paths.relpath(findings_dir)} ./vhucheck run -t {target}"
+                + "".join(f" --fault {f}" for f in faults) + f" -c fuzz_{name[5:]}_{h}")
+    return {"signature": sig, "count": len(items), "status": str(status), "run_case": case,
+            "dir": paths.relpath(d), "input": paths.relpath(best), "bytes": len(data),
+            "repro_vhu": paths.relpath(os.path.join(d, f"fuzz_{name[5:]}_{h}.vhu"))
+            if vhu else None,
+            "replay": f"{env}{paths.relpath(tbin)} {paths.relpath(best)}"}
+
+
+# ------------------------------------------------------------ reproducers
+
+FD_KINDS = [None, ("memfd", "4k"), ("memfd", "64k"), ("memfd", "1m"),
+            ("memfd-sealed", "64k"), ("memfd-empty", "0"), ("rdonly-file", "64k"),
+            ("pipe", None), ("socket", None), ("closed", None), None]
+
+
+def vhu_fds(choice):
+    """(fd lines, fd= value) for a pool choice (fuzzpool.h)."""
+    choice %= 11
+    if choice == 0:
+        return [], None
+    if choice == 10:
+        return ["fd a memfd size=64k", "fd b memfd size=4k"], "a,b"
+    kind, size = FD_KINDS[choice]
+    return [f"fd a {kind}" + (f" size={size}" if size else "")], "a"
+
+
+def vhu_header(case_id, role, sig, faults, note, body=()):
+    requires = "SHMEM REPLY_ACK BACKEND_REQ BACKEND_SEND_FD"
+    if role == "frontend" or any(line.startswith("control ") for line in body):
+        requires += " control"
+    lines = [f"# Reproducer of a fuzz finding: {sig}"]
+    if faults:
+        lines.append(f"# found with VHU_FAULTS={','.join(faults)}: run it against "
+                     f"the reference with --fault {' --fault '.join(faults)}")
+    lines += [f"# {note}" if note else "#",
+              f"id        {case_id}", f"title     fuzz finding {case_id}",
+              f"role      {role}", f"rule      fuzz: {sig[:200]}", "level     MUST",
+              f"requires  {requires}", ""]
+    return lines
+
+
+def expectation(sig):
+    """The expectation a map finding's words call for, if any."""
+    table = ((r"no reply to request", "expect reply"),
+             (r"the model accepted it", "expect reply value=0"),
+             (r"reply value N to request N.*, the model", "expect reply value=nonzero"),
+             (r"that asked for none", "expect no-reply"),
+             (r"reply flags N, not N", "expect reply flags=5"),
+             (r"reply size N, not N", "expect reply size=8"))
+    for pat, exp in table:
+        if re.search(pat, sig):
+            return exp
+    return None
+
+
+def repro_map(data, case_id, sig, faults, text=""):
+    fd, st = (data + b"\0\0")[0], (data + b"\0\0")[1]
+    wire = (data[2:] + b"\0" * 12)[:max(12, len(data) - 2)]
+    hs = ["handshake regions=1m,64k,0,2m"]
+    hs[0] += " start=no" if st & 1 else ""
+    hs[0] += " reply-ack=off" if st & 4 else ""
+    hs[0] += " shmem=off" if st & 8 else ""
+    fds, fdv = vhu_fds(fd)
+    lines = vhu_header(case_id, "backend", sig, faults,
+                       "fuzz_shmem_map: one back-end channel message") + hs + fds
+    if st & 2:
+        lines += ["fd p memfd size=1m",
+                  "send map shmid=0 shm_offset=0x10000 len=0x10000 fd=p need_reply",
+                  "expect reply value=0"]
+    lines.append(f"send raw {wire.hex()}" + (f" fd={fdv}" if fdv else ""))
+    exp = expectation(sig)
+    if exp:
+        lines.append(exp)
+    return "\n".join(lines + ["check alive", ""])
+
+
+def repro_sequence(data, case_id, sig, faults, text=""):
+    body = ["handshake regions=1m,64k,0,2m", "fd a memfd size=4k", "fd b memfd size=64k",
+            "fd c memfd size=1m"]
+    names = {1: "a", 2: "b", 3: "c"}
+    for i in range(0, len(data) - len(data) % 32, 32):
+        op, fd, shmid, bits, aux, a, b, c = struct.unpack("<BBBBIQQQ", data[i:i + 32])
+        body += seq_step_lines(op % 8, names.get(fd % 11), shmid, bits, aux, a, b, c)
+    body += ["control reset", "check alive", ""]
+    at = re.search(r"\(message (\d+)", text)
+    exp = expectation(sig)
+    if exp and at:
+        body = expect_after(body, int(at.group(1)), exp)
+    note = "fuzz_shmem_sequence: the steps, then the device reset every input ends with"
+    return "\n".join(vhu_header(case_id, "backend", sig, faults, note, body) + body)
+
+
+def expect_after(body, n, exp):
+    """Puts exp after send number n, in place of its plain `expect reply`."""
+    out, sends, skip = [], 0, False
+    for line in body:
+        if skip and line == "expect reply":
+            skip = False
+            continue
+        skip = False
+        out.append(line)
+        if line.startswith("send "):
+            sends += 1
+            if sends == n:
+                out.append(exp)
+                skip = True
+    return out
+
+
+def seq_step_lines(op, fdname, shmid, bits, aux, a, b, c):
+    page = 4096
+    if op in (0, 1):
+        raw = bits & 4
+        off, ln, fdo = (a, b, c) if raw else ((a % 640) * page, (b % 33) * page,
+                                               (c % 20) * page)
+        s = f"send {'map' if op == 0 else 'unmap'} shmid={shmid} shm_offset={off:#x} len={ln:#x}"
+        if op == 0:
+            s += f" fd_offset={fdo:#x} flags={'rw' if bits & 1 else 'ro'}"
+            s += f" fd={fdname}" if fdname else ""
+        s += " need_reply" if bits & 2 else ""
+        s += f" size={aux % 40} truncate={aux % 40}" if bits & 64 else ""
+        return [s] + (["expect reply"] if bits & 2 else [])
+    if op == 2:
+        return ["control reset"]
+    if op == 3:
+        return ["control stop"]
+    if op == 4:
+        return ["control start"]
+    return [f"# step {('config', 'negotiate', 'other')[op - 5]} (aux {aux}): "
+            "no case statement says it mid-case"]
+
+
+def repro_backend(data, case_id, sig, faults, text=""):
+    lines = vhu_header(case_id, "frontend", sig, faults,
+                       "fuzz_backend_replies: requests asked of the back-end and the "
+                       "answers given") + ["handshake", "fd x memfd size=64k"]
+    page = 4096
+    for i in range(0, len(data) - len(data) % 16, 16):
+        op, reply, _fd, shmid, bits, value, fdp, off, ln = struct.unpack(
+            "<BBBBBBHII", data[i:i + 16])
+        op %= 7
+        raw = bits & 8
+        if op == 0:
+            need = " need_reply=1" if bits & 2 else " need_reply=0" if bits & 4 else ""
+            lines += [f"control map shmid={shmid} shm_offset={(off if raw else off % 512) * page:#x}"
+                      f" len={(ln if raw else ln % 33) * page:#x}"
+                      f" fd_offset={(fdp if raw else fdp % 16) * page:#x}"
+                      f" flags={'rw' if bits & 1 else 'ro'}{need}",
+                      "expect msg SHMEM_MAP on=backend fds=1"] + reply_lines(reply % 11, value)
+        elif op == 2:
+            lines += ["send GET_SHMEM_CONFIG", "expect shmem-config stable page-multiple"]
+        elif op == 3:
+            lines += ["send SET_STATUS u64=0"]
+        else:
+            lines.append(f"# step {('map', 'unmap', 'config', 'reset', 'negotiate', 'reconnect', 'stray')[op]}"
+                         " (no direct case statement)")
+    return "\n".join(lines + ["check alive", ""])
+
+
+def reply_lines(kind, value):
+    return {0: ["reply value=0"], 1: [f"reply value={value | 1}"], 2: [],
+            3: ["send raw 0a00000005000000080000000000000000000000 on=backend"],
+            4: ["reply value=0 flags=0x1"], 5: ["reply size=4 payload=00000000"],
+            6: ["reply size=16 payload=" + "00" * 16],
+            7: ["send raw 090000000500000008000000000000 on=backend"],
+            8: ["reply value=0 fd=x"], 9: ["close backend"],
+            10: ["reply value=0", "send raw 0900000005000000080000000000000000000000 on=backend"],
+            }[kind]
+
+
+def reproducer(name, data, case_id, sig, faults, text=""):
+    """A .vhu case replaying the input, or None when none says it. text:
+    the finding's output (it may name the message at fault)."""
+    make = {"fuzz_shmem_map": repro_map, "fuzz_shmem_sequence": repro_sequence,
+            "fuzz_backend_replies": repro_backend}.get(name)
+    return make(data, case_id, sig, faults, text) if make else None
+
+
+# ----------------------------------------------------------------- report
+
+def summarize(engine, out, points, seconds):
+    """exec/s, executions and final coverage."""
+    if engine == "afl":
+        st = afl_stats(os.path.join(out["sync"], "main"))
+        execs = sum(int(afl_stats(os.path.join(out["sync"], i)).get("execs_done", 0))
+                    for i in os.listdir(out["sync"])) if os.path.isdir(out["sync"]) else 0
+        return {"executions": execs, "exec_per_sec": round(execs / max(seconds, 1)),
+                "coverage": st.get("bitmap_cvg", "?"), "edges": st.get("edges_found"),
+                "stability": st.get("stability", "?"), "corpus": st.get("corpus_count")}
+    last = points[-1] if points else (0, 0, 0, 0)
+    return {"executions": last[1], "exec_per_sec": round(last[1] / max(last[0], 1)),
+            "coverage": last[2], "corpus": last[3]}
+
+
+def write_report(out, meta, summary, points, findings):
+    report = dict(meta, summary=summary, findings=findings,
+                  coverage=[{"seconds": p[0], "executions": p[1], "coverage": p[2],
+                             "corpus": p[3]} for p in points])
+    with open(os.path.join(out["root"], "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(out["root"], "coverage.csv"), "w") as f:
+        f.write("seconds,executions,coverage,corpus\n")
+        f.writelines(f"{p[0]},{p[1]},{p[2]},{p[3]}\n" for p in points)
+    with open(os.path.join(out["root"], "report.md"), "w") as f:
+        f.write(markdown(meta, summary, points, findings))
+
+
+def markdown(meta, summary, points, findings):
+    lines = [f"# Fuzz campaign: {meta['fuzzer']}", "",
+             f"- engine: {meta['engine']}, {meta['jobs']} job(s), {meta['seconds']} s",
+             f"- faults: {', '.join(meta['faults']) or 'none (fault-free reference)'}",
+             f"- started: {meta['started']}",
+             f"- executions: {summary['executions']} ({summary['exec_per_sec']}/s)",
+             f"- coverage: {summary['coverage']}"
+             + (f", stability {summary['stability']}" if "stability" in summary else ""),
+             f"- findings: {len(findings)} unique", "", "## Coverage over time", "",
+             "| s | executions | coverage | corpus |", "| ---: | ---: | ---: | ---: |"]
+    step = max(1, len(points) // 12)
+    for p in points[::step] + ([points[-1]] if points and (len(points) - 1) % step else []):
+        lines.append(f"| {p[0]} | {p[1]} | {p[2]} | {p[3]} |")
+    lines += ["", "## Findings", ""]
+    if not findings:
+        lines.append("None.")
+    for i, fd in enumerate(findings, 1):
+        lines += [f"### {i}. `{fd['signature']}`", "",
+                  f"- {fd['count']} crashing input(s); kept {fd['input']} ({fd['bytes']} bytes)",
+                  f"- replay: `{fd['replay']}`"]
+        if fd["repro_vhu"]:
+            lines += [f"- case: {fd['repro_vhu']}", f"- run it: `{fd['run_case']}`"]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------- main
+
+def add_arguments(p):
+    p.add_argument("name", nargs="?", help="fuzzer: " + ", ".join(FUZZERS)
+                   + " (the fuzz_ / fuzz_shmem_ prefix may be left out)")
+    p.add_argument("--engine", choices=ENGINES, default="libfuzzer")
+    p.add_argument("--seconds", type=int, default=60, help="campaign length (default 60)")
+    p.add_argument("--jobs", type=int, default=1, help="cores: libFuzzer -fork=N, "
+                   "AFL++ one -M and N-1 -S instances (default 1)")
+    p.add_argument("--fault", action="append", default=[], metavar="NAME",
+                   help="fuzz the reference with this fault (VHU_FAULTS); repeatable")
+    p.add_argument("--out", help="campaign directory (default reports/out/fuzz-NAME-TIME)")
+    p.add_argument("--no-minimize", action="store_true", help="keep crashing inputs as found")
+    p.add_argument("--list", action="store_true", help="list the fuzzers and exit")
+
+
+def make_out(args, name):
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    root = os.path.abspath(args.out or os.path.join(paths.default_out_root(),
+                                                    f"fuzz-{name[5:]}-{stamp}"))
+    out = {k: os.path.join(root, k) for k in ("corpus", "crashes", "logs", "findings",
+                                                "sync")}
+    out["root"] = root
+    for k in ("corpus", "crashes", "logs", "findings"):
+        os.makedirs(out[k], exist_ok=True)
+    return out
+
+
+def main(args):
+    if args.list or not args.name:
+        for n in FUZZERS:
+            print(n + ("  (faults: " + FAULT_ROLE[n] + ")" if n in FAULT_ROLE else ""))
+        return EXIT_OK if args.list else EXIT_USAGE
+    name = fuzzer_name(args.name)
+    faults = check_faults(name, args.fault)
+    if args.seconds < 1 or args.jobs < 1:
+        raise ConfigError("--seconds and --jobs must be at least 1")
+    why = engine_missing(args.engine)
+    if why:
+        raise HarnessError(f"--engine {args.engine}: {why}")
+    out = make_out(args, name)
+    targets = [name] + (["fuzz_shmem_sequence_mutator.so"]
+                        if args.engine == "afl" and name == "fuzz_shmem_sequence" else [])
+    ensure_build(args.engine, targets, os.path.join(out["logs"], "build.log"))
+    if args.engine == "afl" and not engine_missing("libfuzzer"):
+        try:   # symbolized stacks for triage; the campaign does not need it
+            ensure_build("libfuzzer", [name], os.path.join(out["logs"], "build.log"))
+        except HarnessError:
+            pass
+    meta = {"fuzzer": name, "engine": args.engine, "jobs": args.jobs,
+            "seconds": args.seconds, "faults": faults,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    print(f"vhucheck fuzz: {name} ({args.engine}, {args.jobs} job(s), {args.seconds} s"
+          + (f", faults {','.join(faults)}" if faults else "") + f") -> {paths.relpath(out['root'])}",
+          file=sys.stderr)
+    run = run_afl if args.engine == "afl" else run_libfuzzer
+    rc, points = run(name, faults, args.seconds, args.jobs, out)
+    files = crash_files(args.engine, out)
+    findings = triage(args.engine, name, faults, files, out["findings"], not args.no_minimize)
+    summary = summarize(args.engine, out, points, args.seconds)
+    write_report(out, meta, summary, points, findings)
+    print(markdown(meta, summary, points, findings))
+    if rc not in (0, EXIT_CODES["finding"]) and not files and not points:
+        raise HarnessError(f"the engine failed (status {rc}); see {paths.relpath(out['logs'])}")
+    return EXIT_FAIL if findings else EXIT_OK

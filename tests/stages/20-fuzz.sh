@@ -1,0 +1,245 @@
+#!/bin/sh
+# stage: fuzzing
+#
+# sh tests/stages/20-fuzz.sh TOPDIR
+#
+# The fuzz targets of fuzzers/ (docs/fuzzing.md): the libFuzzer and the
+# AFL++ builds, every seed corpus replayed (regression), a short
+# fault-free campaign per target that must find nothing, one cheap
+# fault of the reference that must be found in bounded time, a
+# ./vhucheck fuzz campaign down to its reproducer case, AFL++
+# persistent mode with the custom mutator (stability), and the
+# OSS-Fuzz build.sh run locally. Missing engines are skipped with the
+# reason. Ends with "stage: P passed, F failed, S skipped".
+set -u
+top=${1:?usage: sh tests/stages/20-fuzz.sh TOPDIR}
+cd "$top" || exit 2
+top=$(pwd)
+
+P=0 F=0 S=0
+pass() { P=$((P + 1)); echo "  PASS $*"; }
+fail() { F=$((F + 1)); echo "  FAIL $*"; }
+skip() { S=$((S + 1)); echo "  SKIP $*"; }
+
+FUZZERS="fuzz_proto fuzz_script fuzz_shmem_map fuzz_shmem_sequence fuzz_backend_replies"
+# fuzzers/exitcodes.h: a finding is 76 under libFuzzer and the sanitizers.
+FINDING=76
+TMP=$(mktemp -d /tmp/vhu-fuzz-stage.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+# Runs a command with a time limit (coreutils timeout), its output in a log.
+# bounded SECONDS LOG CMD...: returns the command's status.
+bounded() {
+	secs=$1 log=$2
+	shift 2
+	timeout -k 5 "$secs" "$@" >"$log" 2>&1
+}
+
+# Shows what a failed step printed, enough to act on.
+show() { sed -n '/finding:\|ERROR\|SUMMARY\|error:\|FAILED/p' "$1" | head -8 | sed 's/^/    /'; }
+
+# ---- engines -------------------------------------------------------
+
+libfuzzer_missing() {
+	command -v clang >/dev/null 2>&1 || { echo "clang not found"; return; }
+	printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+		'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);' \
+		'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }' \
+		>"$TMP/probe.c"
+	clang -fsanitize=fuzzer "$TMP/probe.c" -o "$TMP/probe" >/dev/null 2>&1 ||
+		echo "clang's libFuzzer runtime is missing (Debian: libclang-rt-dev)"
+}
+
+afl_missing() {
+	for t in afl-clang-fast afl-fuzz; do
+		command -v $t >/dev/null 2>&1 || { echo "$t not found (Debian: afl++)"; return; }
+	done
+}
+
+# build_engine NAME DIR ENV-ASSIGNMENTS -- MESON-OPTIONS: configures once,
+# builds the fuzzers. The same directories ./vhucheck fuzz uses.
+build_engine() {
+	name=$1 dir=$2 cc=$3
+	shift 3
+	log="$TMP/build-$name.log"
+	if [ ! -f "$dir/build.ninja" ]; then
+		env CC="$cc" AFL_QUIET=1 meson setup "$dir" "$@" >"$log" 2>&1 || return 1
+	fi
+	targets=""
+	for f in $FUZZERS; do targets="$targets fuzzers/$f"; done
+	[ "$name" = afl ] && targets="$targets fuzzers/fuzz_shmem_sequence_mutator.so"
+	# shellcheck disable=SC2086
+	env CC="$cc" AFL_QUIET=1 ninja -C "$dir" -j2 $targets >>"$log" 2>&1
+}
+
+LF_WHY=$(libfuzzer_missing)
+AFL_WHY=$(afl_missing)
+LF=build-libfuzzer AFL=build-afl
+HAVE_LF=no HAVE_AFL=no
+
+echo "  building the fuzzers (libFuzzer: $LF, AFL++: $AFL)"
+if [ -n "$LF_WHY" ]; then
+	skip "libFuzzer build: $LF_WHY"
+elif build_engine libfuzzer $LF clang -Dfuzzers=libfuzzer \
+	-Db_sanitize=address,undefined -Db_lundef=false \
+	"-Dc_args=-fsanitize=fuzzer-no-link -fno-sanitize-recover=all" \
+	-Dc_link_args=-fno-sanitize-recover=all; then
+	pass "libFuzzer build (ASan+UBSan)"
+	HAVE_LF=yes
+else
+	fail "libFuzzer build"; tail -15 "$TMP/build-libfuzzer.log" | sed 's/^/    /'
+fi
+if [ -n "$AFL_WHY" ]; then
+	skip "AFL++ build: $AFL_WHY"
+elif build_engine afl $AFL afl-clang-fast -Dfuzzers=afl; then
+	pass "AFL++ build (persistent mode, custom mutator)"
+	HAVE_AFL=yes
+else
+	fail "AFL++ build"; tail -15 "$TMP/build-afl.log" | sed 's/^/    /'
+	AFL_WHY="the AFL++ build failed"
+fi
+
+# ---- regression: every corpus replayed -----------------------------
+
+for f in $FUZZERS; do
+	log="$TMP/replay-$f.log"
+	if [ $HAVE_LF = yes ]; then
+		bounded 120 "$log" "$LF/fuzzers/$f" -runs=0 "-error_exitcode=$FINDING" \
+			-timeout_exitcode=70 "corpus/$f"
+	elif [ $HAVE_AFL = yes ]; then
+		bounded 120 "$log" "$AFL/fuzzers/$f" "corpus/$f"
+	else
+		skip "replay corpus/$f: no fuzzer build"; continue
+	fi
+	rc=$?
+	n=$(ls "corpus/$f" | wc -l)
+	if [ $rc -eq 0 ]; then pass "replay corpus/$f ($n inputs)"
+	else fail "replay corpus/$f: status $rc"; show "$log"; fi
+done
+
+# ---- fault-free campaigns: nothing may be found --------------------
+
+if [ $HAVE_LF = yes ]; then
+	for f in $FUZZERS; do
+		log="$TMP/fuzz-$f.log"
+		mkdir -p "$TMP/corpus-$f"
+		bounded 60 "$log" "$LF/fuzzers/$f" -max_total_time=3 -seed=1 \
+			"-error_exitcode=$FINDING" -timeout_exitcode=70 -timeout=10 \
+			"-dict=corpus/$f.dict" "-artifact_prefix=$TMP/" \
+			-print_final_stats=1 "$TMP/corpus-$f" "corpus/$f"
+		rc=$?
+		eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+		if [ $rc -eq 0 ]; then pass "fuzz $f 3 s, fault-free: no finding (${eps:-?} exec/s)"
+		else fail "fuzz $f, fault-free: status $rc"; show "$log"; fi
+	done
+else
+	skip "fault-free campaigns: no libFuzzer build"
+fi
+
+# ---- a cheap fault must be found from a benign seed ----------------
+
+if [ $HAVE_LF = yes ]; then
+	mkdir -p "$TMP/seed" "$TMP/fault-corpus"
+	# One valid MAP (fuzz_shmem_map's format): memfd 64k, shmid 0,
+	# 0x2000+0x1000, rw, NEED_REPLY. Every step to len 0 is the fuzzer's.
+	python3 -c 'import struct,sys; sys.stdout.buffer.write(bytes([2,0]) +
+		struct.pack("<III", 9, 9, 40) +
+		struct.pack("<B7sQQQQ", 0, bytes(7), 0, 0x2000, 0x1000, 1))' \
+		>"$TMP/seed/benign"
+	log="$TMP/fault.log"
+	bounded 90 "$log" env VHU_FAULTS=fe_len_zero_accepted "$LF/fuzzers/fuzz_shmem_map" \
+		-seed=1 -max_total_time=60 -runs=500000 "-error_exitcode=$FINDING" \
+		-timeout_exitcode=70 -print_final_stats=1 "-artifact_prefix=$TMP/" \
+		"$TMP/fault-corpus" "$TMP/seed"
+	rc=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	if [ $rc -eq $FINDING ] && grep -q 'finding: .*len 0' "$log"; then
+		pass "fault fe_len_zero_accepted found after ${execs:-?} executions"
+	else
+		fail "fault fe_len_zero_accepted not found (status $rc, ${execs:-?} executions)"
+		show "$log"
+	fi
+else
+	skip "fault finding: no libFuzzer build"
+fi
+
+# ---- ./vhucheck fuzz: a campaign's finding, triaged, replayable -----
+
+if [ $HAVE_LF = yes ]; then
+	log="$TMP/campaign.log"
+	camp="$TMP/campaign"
+	# VHUCHECK_BUILD_DIR: the campaign needs no harness build of its own.
+	bounded 150 "$log" env VHUCHECK_BUILD_DIR="$top/$LF" ./vhucheck fuzz shmem_map --seconds 5 \
+		--fault fe_len_zero_accepted --out "$camp"
+	rc=$?
+	vhu=$(ls "$camp"/findings/*/fuzz_shmem_map_*.vhu 2>/dev/null | head -1)
+	harness=build/harness/vhucheck-harness
+	if [ $rc -ne 1 ] || [ ! -f "$camp/report.md" ] || [ -z "$vhu" ]; then
+		fail "vhucheck fuzz: status $rc, no finding with a reproducer"
+		tail -8 "$log" | sed 's/^/    /'
+	elif [ -x $harness ] && ! $harness --validate "$vhu" >"$TMP/validate.log" 2>&1; then
+		fail "vhucheck fuzz: reproducer $vhu does not parse"
+		sed 's/^/    /' "$TMP/validate.log"
+	else
+		pass "vhucheck fuzz: finding triaged, minimized, reproducer case written" \
+			"$([ -x $harness ] && echo '(valid)')"
+	fi
+else
+	skip "vhucheck fuzz campaign: no libFuzzer build"
+fi
+
+# ---- AFL++: persistent mode, custom mutator, stability -------------
+
+if [ $HAVE_AFL = yes ]; then
+	log="$TMP/afl.log"
+	bounded 90 "$log" env AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 \
+		AFL_QUIET=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+		AFL_CUSTOM_MUTATOR_LIBRARY="$top/$AFL/fuzzers/fuzz_shmem_sequence_mutator.so" \
+		afl-fuzz -i corpus/fuzz_shmem_sequence -o "$TMP/afl" \
+		-V 6 -t 2000 -m none -- "$AFL/fuzzers/fuzz_shmem_sequence"
+	rc=$?
+	stats="$TMP/afl/default/fuzzer_stats"
+	stab=$(sed -n 's/^stability *: *\([0-9]*\).*/\1/p' "$stats" 2>/dev/null)
+	crashes=$(sed -n 's/^saved_crashes *: *//p' "$stats" 2>/dev/null)
+	eps=$(sed -n 's/^execs_per_sec *: *//p' "$stats" 2>/dev/null)
+	if [ $rc -eq 0 ] && [ "${crashes:-x}" = 0 ] && [ "${stab:-0}" -ge 95 ]; then
+		pass "AFL++ fuzz_shmem_sequence 6 s: stability ${stab}%, ${eps} exec/s, no crash"
+	else
+		fail "AFL++ fuzz_shmem_sequence: status $rc, stability ${stab:-?}%, crashes ${crashes:-?}"
+		tail -5 "$log" | sed 's/^/    /'
+	fi
+else
+	skip "AFL++ campaign: $AFL_WHY"
+fi
+
+# ---- OSS-Fuzz build.sh, run locally ---------------------------------
+
+if [ -n "$LF_WHY" ]; then
+	skip "OSS-Fuzz build.sh: $LF_WHY"
+else
+	log="$TMP/oss.log"
+	out="$TMP/oss-out"
+	bounded 150 "$log" env CC=clang CFLAGS="-fsanitize=fuzzer-no-link,address" \
+		LIB_FUZZING_ENGINE=-fsanitize=fuzzer SRC="$TMP/src" OUT="$out" \
+		WORK="$TMP/oss-work" bash fuzzers/oss-fuzz/build.sh
+	rc=$? missing=""
+	for f in $FUZZERS; do
+		for x in "" _seed_corpus.zip .dict .options; do
+			[ -s "$out/$f$x" ] || missing="$missing $f$x"
+		done
+	done
+	if [ $rc -eq 0 ] && [ -z "$missing" ]; then
+		mkdir -p "$TMP/oss-seeds"
+		python3 -m zipfile -e "$out/fuzz_shmem_map_seed_corpus.zip" "$TMP/oss-seeds" &&
+		bounded 60 "$TMP/oss-run.log" "$out/fuzz_shmem_map" -runs=0 "$TMP/oss-seeds"
+		rc=$?
+	fi
+	if [ $rc -eq 0 ] && [ -z "$missing" ]; then
+		pass "OSS-Fuzz build.sh: 5 fuzzers with seed corpora, dictionaries, options"
+	else
+		fail "OSS-Fuzz build.sh: status $rc${missing:+, missing:$missing}"
+		tail -8 "$log" | sed 's/^/    /'
+	fi
+fi
+
+echo "stage: $P passed, $F failed, $S skipped"
