@@ -13,7 +13,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -553,33 +552,19 @@ int chan_recv(struct chan *c, struct chan_msg *m, int64_t deadline)
 
 /* ---- trace lines ---- */
 
-__attribute__((format(printf, 4, 5)))
-static void appendf(char *out, size_t cap, size_t *pos, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(*pos < cap ? out + *pos : NULL, *pos < cap ? cap - *pos : 0,
-		      fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*pos += (size_t)n;
-}
-
 static void fmt_flags(char *out, size_t cap, size_t *pos, uint32_t fl)
 {
 	uint32_t extra = fl & ~PROTO_F_KNOWN;
 
-	appendf(out, cap, pos, "flags=0x%" PRIx32 "(v%" PRIu32, fl,
-		fl & PROTO_VERSION_MASK);
+	proto_appendf(out, cap, pos, "flags=0x%" PRIx32 "(v%" PRIu32, fl,
+		      fl & PROTO_VERSION_MASK);
 	if (fl & PROTO_F_REPLY)
-		appendf(out, cap, pos, ",REPLY");
+		proto_appendf(out, cap, pos, ",REPLY");
 	if (fl & PROTO_F_NEED_REPLY)
-		appendf(out, cap, pos, ",NEED_REPLY");
+		proto_appendf(out, cap, pos, ",NEED_REPLY");
 	if (extra)
-		appendf(out, cap, pos, ",0x%" PRIx32, extra);
-	appendf(out, cap, pos, ")");
+		proto_appendf(out, cap, pos, ",0x%" PRIx32, extra);
+	proto_appendf(out, cap, pos, ")");
 }
 
 static void fmt_msg(char *out, size_t cap, size_t *pos, enum proto_chan kind,
@@ -589,15 +574,15 @@ static void fmt_msg(char *out, size_t cap, size_t *pos, enum proto_chan kind,
 	size_t plen = m->payload_len;
 
 	if (name)
-		appendf(out, cap, pos, "%s ", name);
+		proto_appendf(out, cap, pos, "%s ", name);
 	else
-		appendf(out, cap, pos, "request_%" PRIu32 " ", m->hdr.request);
+		proto_appendf(out, cap, pos, "request_%" PRIu32 " ", m->hdr.request);
 	fmt_flags(out, cap, pos, m->hdr.flags);
-	appendf(out, cap, pos, " size=%" PRIu32 " fds=%u", m->hdr.size, m->nfds);
+	proto_appendf(out, cap, pos, " size=%" PRIu32 " fds=%u", m->hdr.size, m->nfds);
 	if (plen > PROTO_MAX_PAYLOAD)
 		plen = PROTO_MAX_PAYLOAD;
 	if (plen) {
-		appendf(out, cap, pos, " ");
+		proto_appendf(out, cap, pos, " ");
 		*pos += (size_t)proto_format_payload(kind, &m->hdr, m->payload,
 						     plen, *pos < cap ? out + *pos
 								      : NULL,
@@ -609,10 +594,10 @@ static void fmt_msg(char *out, size_t cap, size_t *pos, enum proto_chan kind,
 static void fmt_raw(char *out, size_t cap, size_t *pos,
 		    const struct chan_msg *m)
 {
-	appendf(out, cap, pos, "raw %zu bytes fds=%u hex=", m->payload_len,
-		m->nfds);
+	proto_appendf(out, cap, pos, "raw %zu bytes fds=%u hex=", m->payload_len,
+		      m->nfds);
 	for (size_t i = 0; i < m->payload_len && i < PROTO_HDR_SIZE; i++)
-		appendf(out, cap, pos, "%02x", m->payload[i]);
+		proto_appendf(out, cap, pos, "%02x", m->payload[i]);
 }
 
 int chan_format_trace(char *out, size_t cap, int64_t t0_ms,
@@ -627,24 +612,24 @@ int chan_format_trace(char *out, size_t cap, int64_t t0_ms,
 
 	if (cap)
 		out[0] = '\0';
-	appendf(out, cap, &pos, "+%" PRId64 ".%04" PRId64 "s %s %s ",
-		dt / 1000, dt % 1000 * 10,
-		chan_name ? chan_name : "?", dir == CHAN_DIR_TX ? "->" : "<-");
+	proto_appendf(out, cap, &pos, "+%" PRId64 ".%04" PRId64 "s %s %s ",
+		      dt / 1000, dt % 1000 * 10,
+		      chan_name ? chan_name : "?", dir == CHAN_DIR_TX ? "->" : "<-");
 	if (m->hdr_valid) {
 		fmt_msg(out, cap, &pos, kind, m);
 		if (st != CHAN_OK)
-			appendf(out, cap, &pos, " [%s]", chan_status_name(st));
+			proto_appendf(out, cap, &pos, " [%s]", chan_status_name(st));
 	} else if (dir == CHAN_DIR_TX) {
 		fmt_raw(out, cap, &pos, m);
 		if (st != CHAN_OK)
-			appendf(out, cap, &pos, " [%s]", chan_status_name(st));
+			proto_appendf(out, cap, &pos, " [%s]", chan_status_name(st));
 	} else {
-		appendf(out, cap, &pos, "%s", chan_status_name(st));
+		proto_appendf(out, cap, &pos, "%s", chan_status_name(st));
 		if (m->payload_len)
-			appendf(out, cap, &pos, " after %zu header bytes",
-				m->payload_len);
+			proto_appendf(out, cap, &pos, " after %zu header bytes",
+				      m->payload_len);
 	}
 	if (st == CHAN_ERROR && m->errno_value)
-		appendf(out, cap, &pos, " (%s)", strerror(m->errno_value));
+		proto_appendf(out, cap, &pos, " (%s)", strerror(m->errno_value));
 	return pos > (size_t)INT_MAX ? INT_MAX : (int)pos;
 }

@@ -656,10 +656,7 @@ bool proto_has_reply_body(enum proto_chan chan, uint32_t request)
 
 /* ---- formatting ---- */
 
-/* snprintf that appends at *pos and keeps counting past cap, so the
- * final *pos is the length the whole text would have had. */
-__attribute__((format(printf, 4, 5)))
-static void appendf(char *out, size_t cap, size_t *pos, const char *fmt, ...)
+void proto_appendf(char *out, size_t cap, size_t *pos, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -677,20 +674,20 @@ static void fmt_hex(char *out, size_t cap, size_t *pos, const uint8_t *p,
 {
 	size_t n = len < 64 ? len : 64;
 
-	appendf(out, cap, pos, "hex=");
+	proto_appendf(out, cap, pos, "hex=");
 	for (size_t i = 0; i < n; i++)
-		appendf(out, cap, pos, "%02x", p[i]);
+		proto_appendf(out, cap, pos, "%02x", p[i]);
 	if (len > n)
-		appendf(out, cap, pos, "...");
+		proto_appendf(out, cap, pos, "...");
 }
 
 static void fmt_u64v(char *out, size_t cap, size_t *pos, const char *key,
 		     uint64_t v)
 {
 	if (v < 4096)
-		appendf(out, cap, pos, "%s=%" PRIu64, key, v);
+		proto_appendf(out, cap, pos, "%s=%" PRIu64, key, v);
 	else
-		appendf(out, cap, pos, "%s=0x%" PRIx64, key, v);
+		proto_appendf(out, cap, pos, "%s=0x%" PRIx64, key, v);
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -707,19 +704,19 @@ static void fmt_mmap(char *out, size_t cap, size_t *pos, const uint8_t *p)
 	uint64_t extra;
 
 	proto_mmap_decode(p, PROTO_MMAP_SIZE, &m);
-	appendf(out, cap, pos,
-		"shmid=%u fd_offset=0x%" PRIx64 " shm_offset=0x%" PRIx64
-		" len=0x%" PRIx64 " flags=0x%" PRIx64 "(%s",
-		m.shmid, m.fd_offset, m.shm_offset, m.len, m.flags,
-		(m.flags & PROTO_MMAP_F_RW) ? "RW" : "RO");
+	proto_appendf(out, cap, pos,
+		      "shmid=%u fd_offset=0x%" PRIx64 " shm_offset=0x%" PRIx64
+		      " len=0x%" PRIx64 " flags=0x%" PRIx64 "(%s",
+		      m.shmid, m.fd_offset, m.shm_offset, m.len, m.flags,
+		      (m.flags & PROTO_MMAP_F_RW) ? "RW" : "RO");
 	extra = m.flags & ~(uint64_t)PROTO_MMAP_F_KNOWN;
 	if (extra)
-		appendf(out, cap, pos, "|0x%" PRIx64, extra);
-	appendf(out, cap, pos, ")");
+		proto_appendf(out, cap, pos, "|0x%" PRIx64, extra);
+	proto_appendf(out, cap, pos, ")");
 	if (!all_zero(m.padding, sizeof(m.padding))) {
-		appendf(out, cap, pos, " padding=");
+		proto_appendf(out, cap, pos, " padding=");
 		for (size_t i = 0; i < sizeof(m.padding); i++)
-			appendf(out, cap, pos, "%02x", m.padding[i]);
+			proto_appendf(out, cap, pos, "%02x", m.padding[i]);
 	}
 }
 
@@ -729,36 +726,36 @@ static void fmt_shmcfg(char *out, size_t cap, size_t *pos, const uint8_t *p)
 	bool any = false;
 
 	proto_shmem_config_decode(p, PROTO_SHMEM_CONFIG_SIZE, &c);
-	appendf(out, cap, pos, "nregions=%" PRIu32 " sizes=", c.nregions);
+	proto_appendf(out, cap, pos, "nregions=%" PRIu32 " sizes=", c.nregions);
 	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++) {
 		if (!c.memory_sizes[i])
 			continue;
-		appendf(out, cap, pos, "%s[%u]=0x%" PRIx64, any ? "," : "", i,
-			c.memory_sizes[i]);
+		proto_appendf(out, cap, pos, "%s[%u]=0x%" PRIx64, any ? "," : "", i,
+			      c.memory_sizes[i]);
 		any = true;
 	}
 	if (!any)
-		appendf(out, cap, pos, "none");
+		proto_appendf(out, cap, pos, "none");
 	if (c.padding)
-		appendf(out, cap, pos, " padding=0x%" PRIx32, c.padding);
+		proto_appendf(out, cap, pos, " padding=0x%" PRIx32, c.padding);
 }
 
 static void fmt_region(char *out, size_t cap, size_t *pos,
 		       const struct proto_mem_region *r)
 {
-	appendf(out, cap, pos,
-		"gpa=0x%" PRIx64 " size=0x%" PRIx64 " uva=0x%" PRIx64
-		" mmap_offset=0x%" PRIx64,
-		r->guest_phys_addr, r->memory_size, r->userspace_addr,
-		r->mmap_offset);
+	proto_appendf(out, cap, pos,
+		      "gpa=0x%" PRIx64 " size=0x%" PRIx64 " uva=0x%" PRIx64
+		      " mmap_offset=0x%" PRIx64,
+		      r->guest_phys_addr, r->memory_size, r->userspace_addr,
+		      r->mmap_offset);
 }
 
 static void fmt_memtab(char *out, size_t cap, size_t *pos,
 		       const struct proto_mem_table *t)
 {
-	appendf(out, cap, pos, "nregions=%" PRIu32, t->nregions);
+	proto_appendf(out, cap, pos, "nregions=%" PRIu32, t->nregions);
 	for (unsigned i = 0; i < t->nregions; i++) {
-		appendf(out, cap, pos, " [%u]", i);
+		proto_appendf(out, cap, pos, " [%u]", i);
 		fmt_region(out, cap, pos, &t->regions[i]);
 	}
 }
@@ -766,18 +763,18 @@ static void fmt_memtab(char *out, size_t cap, size_t *pos,
 static void fmt_vaddr(char *out, size_t cap, size_t *pos,
 		      const struct proto_vring_addr *a)
 {
-	appendf(out, cap, pos,
-		"index=%" PRIu32 " flags=0x%" PRIx32 " desc=0x%" PRIx64
-		" used=0x%" PRIx64 " avail=0x%" PRIx64 " log=0x%" PRIx64,
-		a->index, a->flags, a->desc_user_addr, a->used_user_addr,
-		a->avail_user_addr, a->log_guest_addr);
+	proto_appendf(out, cap, pos,
+		      "index=%" PRIu32 " flags=0x%" PRIx32 " desc=0x%" PRIx64
+		      " used=0x%" PRIx64 " avail=0x%" PRIx64 " log=0x%" PRIx64,
+		      a->index, a->flags, a->desc_user_addr, a->used_user_addr,
+		      a->avail_user_addr, a->log_guest_addr);
 }
 
 static void fmt_config(char *out, size_t cap, size_t *pos,
 		       const struct proto_config_space *c)
 {
-	appendf(out, cap, pos, "offset=%" PRIu32 " size=%" PRIu32
-		" flags=0x%" PRIx32 " ", c->offset, c->size, c->flags);
+	proto_appendf(out, cap, pos, "offset=%" PRIu32 " size=%" PRIu32
+		      " flags=0x%" PRIx32 " ", c->offset, c->size, c->flags);
 	fmt_hex(out, cap, pos, c->region, c->size);
 }
 
@@ -791,8 +788,8 @@ static bool fmt_scalar(char *out, size_t cap, size_t *pos, enum ptype t,
 	if (t == PT_VSTATE) {
 		if (proto_vring_state_decode(p, len, &vs) != PROTO_OK)
 			return false;
-		appendf(out, cap, pos, "index=%" PRIu32 " num=%" PRIu32,
-			vs.index, vs.num);
+		proto_appendf(out, cap, pos, "index=%" PRIu32 " num=%" PRIu32,
+			      vs.index, vs.num);
 		return true;
 	}
 	if (proto_u64_decode(p, len, &u) != PROTO_OK)
@@ -800,8 +797,8 @@ static bool fmt_scalar(char *out, size_t cap, size_t *pos, enum ptype t,
 	if (t == PT_U64)
 		fmt_u64v(out, cap, pos, "u64", u);
 	else
-		appendf(out, cap, pos, "u64=0x%" PRIx64 " index=%u%s", u,
-			(unsigned)(u & 0xff), (u & 0x100) ? " nofd" : "");
+		proto_appendf(out, cap, pos, "u64=0x%" PRIx64 " index=%u%s", u,
+			      (unsigned)(u & 0xff), (u & 0x100) ? " nofd" : "");
 	return true;
 }
 
@@ -814,7 +811,7 @@ static bool fmt_memreg(char *out, size_t cap, size_t *pos, const uint8_t *p,
 		return false;
 	fmt_region(out, cap, pos, &r.region);
 	if (r.padding)
-		appendf(out, cap, pos, " padding=0x%" PRIx64, r.padding);
+		proto_appendf(out, cap, pos, " padding=0x%" PRIx64, r.padding);
 	return true;
 }
 

@@ -289,6 +289,12 @@ int proto_expected_fds(enum proto_chan chan, uint32_t request, unsigned *min,
  * REPLY_ACK. */
 bool proto_has_reply_body(enum proto_chan chan, uint32_t request);
 
+/* snprintf that appends at *pos and keeps counting past cap, so the
+ * final *pos is the length the whole text would have had (truncation
+ * shows as *pos >= cap). */
+void proto_appendf(char *out, size_t cap, size_t *pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Pretty-prints a decoded payload ("shmid=0 fd_offset=0x0 ..."), or hex
  * when it does not decode. Always NUL-terminates; returns chars that
  * would have been written (snprintf style). The REPLY flag picks the

@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,20 +381,6 @@ void tracefile_free(struct tracefile_reader *rd)
 
 /* ---- printing ---- */
 
-__attribute__((format(printf, 4, 5)))
-static void appendf(char *out, size_t cap, size_t *pos, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(*pos < cap ? out + *pos : NULL, *pos < cap ? cap - *pos : 0,
-		      fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*pos += (size_t)n;
-}
-
 static const char *arrow(const struct tracefile_rec *r)
 {
 	switch (r->from) {
@@ -412,7 +397,7 @@ static void fmt_flags(char *out, size_t cap, size_t *pos, unsigned fl)
 
 	for (unsigned i = 0; i < 6; i++)
 		if (fl & (1u << i))
-			appendf(out, cap, pos, " [%s]", names[i]);
+			proto_appendf(out, cap, pos, " [%s]", names[i]);
 }
 
 static void fmt_fds(char *out, size_t cap, size_t *pos,
@@ -421,13 +406,13 @@ static void fmt_fds(char *out, size_t cap, size_t *pos,
 	for (unsigned i = 0; i < r->nfds; i++) {
 		const struct tracefile_fd *f = &r->fds[i];
 
-		appendf(out, cap, pos, " fd%u=%s", i, tracefile_fd_kind_name(f->kind));
+		proto_appendf(out, cap, pos, " fd%u=%s", i, tracefile_fd_kind_name(f->kind));
 		if (f->kind == TRACEFILE_FD_MEMFD || f->kind == TRACEFILE_FD_FILE)
-			appendf(out, cap, pos, ":size=0x%" PRIx64, f->size);
+			proto_appendf(out, cap, pos, ":size=0x%" PRIx64, f->size);
 		if (f->seals)
-			appendf(out, cap, pos, ":seals=0x%" PRIx32, f->seals);
+			proto_appendf(out, cap, pos, ":seals=0x%" PRIx32, f->seals);
 		if (f->name[0])
-			appendf(out, cap, pos, ":\"%s\"", f->name);
+			proto_appendf(out, cap, pos, ":\"%s\"", f->name);
 	}
 }
 
@@ -440,22 +425,22 @@ static void fmt_message(char *out, size_t cap, size_t *pos,
 	size_t plen;
 
 	if (r->data_len < PROTO_HDR_SIZE) {
-		appendf(out, cap, pos, "partial header, %zu bytes", r->data_len);
+		proto_appendf(out, cap, pos, "partial header, %zu bytes", r->data_len);
 		return;
 	}
 	proto_hdr_decode(r->data, r->data_len, &h);
 	name = proto_req_name((enum proto_chan)r->chan, h.request);
 	if (name)
-		appendf(out, cap, pos, "%s", name);
+		proto_appendf(out, cap, pos, "%s", name);
 	else
-		appendf(out, cap, pos, "request_%" PRIu32, h.request);
-	appendf(out, cap, pos, " flags=0x%" PRIx32 "%s%s size=%" PRIu32 " fds=%u",
-		h.flags, (h.flags & PROTO_F_REPLY) ? "(REPLY)" : "",
-		(h.flags & PROTO_F_NEED_REPLY) ? "(NEED_REPLY)" : "", h.size,
-		r->nfds);
+		proto_appendf(out, cap, pos, "request_%" PRIu32, h.request);
+	proto_appendf(out, cap, pos, " flags=0x%" PRIx32 "%s%s size=%" PRIu32 " fds=%u",
+		      h.flags, (h.flags & PROTO_F_REPLY) ? "(REPLY)" : "",
+		      (h.flags & PROTO_F_NEED_REPLY) ? "(NEED_REPLY)" : "", h.size,
+		      r->nfds);
 	plen = r->data_len - PROTO_HDR_SIZE;
 	if (plen) {
-		appendf(out, cap, pos, " ");
+		proto_appendf(out, cap, pos, " ");
 		*pos += (size_t)proto_format_payload(
 			(enum proto_chan)r->chan, &h, r->data + PROTO_HDR_SIZE, plen,
 			*pos < cap ? out + *pos : NULL, *pos < cap ? cap - *pos : 0);
@@ -469,16 +454,16 @@ int tracefile_format(const struct tracefile_rec *r, char *out, size_t cap)
 
 	if (cap)
 		out[0] = '\0';
-	appendf(out, cap, &pos, "+%" PRIu64 ".%04" PRIu64 "s %-7s %-6s ",
-		ms / 1000, (r->t_ns / 100000u) % 10000,
-		r->chan == PROTO_CHAN_BACKEND ? "backend" : "main", arrow(r));
+	proto_appendf(out, cap, &pos, "+%" PRIu64 ".%04" PRIu64 "s %-7s %-6s ",
+		      ms / 1000, (r->t_ns / 100000u) % 10000,
+		      r->chan == PROTO_CHAN_BACKEND ? "backend" : "main", arrow(r));
 	if (r->type == TRACEFILE_NOTE)
-		appendf(out, cap, &pos, "# %.*s", (int)r->data_len,
-			(const char *)r->data);
+		proto_appendf(out, cap, &pos, "# %.*s", (int)r->data_len,
+			      (const char *)r->data);
 	else
 		fmt_message(out, cap, &pos, r);
 	if (r->type == TRACEFILE_MSG && r->status != 0)
-		appendf(out, cap, &pos, " [status %" PRId32 "]", r->status);
+		proto_appendf(out, cap, &pos, " [status %" PRId32 "]", r->status);
 	fmt_flags(out, cap, &pos, r->flags);
 	fmt_fds(out, cap, &pos, r);
 	return pos > (size_t)INT_MAX ? INT_MAX : (int)pos;
@@ -488,37 +473,37 @@ int tracefile_format(const struct tracefile_rec *r, char *out, size_t cap)
 
 static void json_str(char *out, size_t cap, size_t *pos, const char *s, size_t n)
 {
-	appendf(out, cap, pos, "\"");
+	proto_appendf(out, cap, pos, "\"");
 	*pos += result_json_escape(s, n, *pos < cap ? out + *pos : NULL,
 				   *pos < cap ? cap - *pos : 0);
-	appendf(out, cap, pos, "\"");
+	proto_appendf(out, cap, pos, "\"");
 }
 
 static void json_fds(char *out, size_t cap, size_t *pos,
 		     const struct tracefile_rec *r)
 {
-	appendf(out, cap, pos, ",\"fds\":[");
+	proto_appendf(out, cap, pos, ",\"fds\":[");
 	for (unsigned i = 0; i < r->nfds; i++) {
 		const struct tracefile_fd *f = &r->fds[i];
 
-		appendf(out, cap, pos,
-			"%s{\"kind\":\"%s\",\"accmode\":%u,\"seals\":%" PRIu32
-			",\"size\":%" PRIu64 ",\"name\":",
-			i ? "," : "", tracefile_fd_kind_name(f->kind), f->accmode,
-			f->seals, f->size);
+		proto_appendf(out, cap, pos,
+			      "%s{\"kind\":\"%s\",\"accmode\":%u,\"seals\":%" PRIu32
+			      ",\"size\":%" PRIu64 ",\"name\":",
+			      i ? "," : "", tracefile_fd_kind_name(f->kind), f->accmode,
+			      f->seals, f->size);
 		json_str(out, cap, pos, f->name, strlen(f->name));
-		appendf(out, cap, pos, "}");
+		proto_appendf(out, cap, pos, "}");
 	}
-	appendf(out, cap, pos, "]");
+	proto_appendf(out, cap, pos, "]");
 }
 
 static void json_hex(char *out, size_t cap, size_t *pos, const uint8_t *p,
 		     size_t n)
 {
-	appendf(out, cap, pos, ",\"hex\":\"");
+	proto_appendf(out, cap, pos, ",\"hex\":\"");
 	for (size_t i = 0; i < n; i++)
-		appendf(out, cap, pos, "%02x", p[i]);
-	appendf(out, cap, pos, "\"");
+		proto_appendf(out, cap, pos, "%02x", p[i]);
+	proto_appendf(out, cap, pos, "\"");
 }
 
 static void json_message(char *out, size_t cap, size_t *pos,
@@ -534,14 +519,14 @@ static void json_message(char *out, size_t cap, size_t *pos,
 	proto_hdr_decode(r->data, r->data_len, &h);
 	name = proto_req_name((enum proto_chan)r->chan, h.request);
 	plen = r->data_len - PROTO_HDR_SIZE;
-	appendf(out, cap, pos,
-		",\"request\":%" PRIu32 ",\"name\":\"%s\",\"hdr_flags\":%" PRIu32
-		",\"size\":%" PRIu32 ",\"payload_len\":%zu,\"is_reply\":%s",
-		h.request, name ? name : "", h.flags, h.size, plen,
-		(h.flags & PROTO_F_REPLY) ? "true" : "false");
+	proto_appendf(out, cap, pos,
+		      ",\"request\":%" PRIu32 ",\"name\":\"%s\",\"hdr_flags\":%" PRIu32
+		      ",\"size\":%" PRIu32 ",\"payload_len\":%zu,\"is_reply\":%s",
+		      h.request, name ? name : "", h.flags, h.size, plen,
+		      (h.flags & PROTO_F_REPLY) ? "true" : "false");
 	proto_format_payload((enum proto_chan)r->chan, &h, r->data + PROTO_HDR_SIZE,
 			     plen, text, sizeof(text));
-	appendf(out, cap, pos, ",\"text\":");
+	proto_appendf(out, cap, pos, ",\"text\":");
 	json_str(out, cap, pos, text, strlen(text));
 }
 
@@ -552,21 +537,21 @@ int tracefile_format_json(const struct tracefile_rec *r, unsigned shmem_bit,
 
 	if (cap)
 		out[0] = '\0';
-	appendf(out, cap, &pos,
-		"{\"type\":\"%s\",\"chan\":\"%s\",\"from\":\"%s\",\"flags\":%u,"
-		"\"status\":%" PRId32 ",\"t_ns\":%" PRIu64 ",\"shmem_bit\":%u",
-		r->type == TRACEFILE_NOTE ? "note" : "msg",
-		r->chan == PROTO_CHAN_BACKEND ? "backend" : "main",
-		tracefile_from_name(r->from), r->flags, r->status, r->t_ns,
-		shmem_bit);
+	proto_appendf(out, cap, &pos,
+		      "{\"type\":\"%s\",\"chan\":\"%s\",\"from\":\"%s\",\"flags\":%u,"
+		      "\"status\":%" PRId32 ",\"t_ns\":%" PRIu64 ",\"shmem_bit\":%u",
+		      r->type == TRACEFILE_NOTE ? "note" : "msg",
+		      r->chan == PROTO_CHAN_BACKEND ? "backend" : "main",
+		      tracefile_from_name(r->from), r->flags, r->status, r->t_ns,
+		      shmem_bit);
 	if (r->type == TRACEFILE_NOTE) {
-		appendf(out, cap, &pos, ",\"note\":");
+		proto_appendf(out, cap, &pos, ",\"note\":");
 		json_str(out, cap, &pos, (const char *)r->data, r->data_len);
 	} else {
 		json_message(out, cap, &pos, r);
 		json_hex(out, cap, &pos, r->data, r->data_len);
 	}
 	json_fds(out, cap, &pos, r);
-	appendf(out, cap, &pos, "}");
+	proto_appendf(out, cap, &pos, "}");
 	return pos > (size_t)INT_MAX ? INT_MAX : (int)pos;
 }

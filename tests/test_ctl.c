@@ -235,22 +235,6 @@ START_TEST(test_answers)
 }
 END_TEST
 
-START_TEST(test_appendf_tracks_truncation)
-{
-	char buf[8];
-	size_t len = 0;
-
-	ctl_appendf(buf, sizeof(buf), &len, "abc");
-	ck_assert_uint_eq(len, 3);
-	ctl_appendf(buf, sizeof(buf), &len, "%d", 12345);
-	ck_assert_uint_eq(len, 8);
-	ck_assert_str_eq(buf, "abc1234");
-	ctl_appendf(buf, sizeof(buf), &len, "more");
-	ck_assert_uint_eq(len, 12);
-	ck_assert_str_eq(buf, "abc1234");
-}
-END_TEST
-
 static Suite *ctl_suite(void)
 {
 	Suite *s = suite_create("ctl");
@@ -266,7 +250,6 @@ static Suite *ctl_suite(void)
 	tcase_add_test(t, test_reader_lines_in_pieces);
 	tcase_add_test(t, test_reader_overlong_line_dropped);
 	tcase_add_test(t, test_answers);
-	tcase_add_test(t, test_appendf_tracks_truncation);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -1219,6 +1219,22 @@ START_TEST(random_inputs_are_survived)
 }
 END_TEST
 
+START_TEST(appendf_tracks_truncation)
+{
+	char buf[8];
+	size_t len = 0;
+
+	proto_appendf(buf, sizeof(buf), &len, "abc");
+	ck_assert_uint_eq(len, 3);
+	proto_appendf(buf, sizeof(buf), &len, "%d", 12345);
+	ck_assert_uint_eq(len, 8);
+	ck_assert_str_eq(buf, "abc1234");
+	proto_appendf(buf, sizeof(buf), &len, "more");
+	ck_assert_uint_eq(len, 12);
+	ck_assert_str_eq(buf, "abc1234");
+}
+END_TEST
+
 static Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -1292,6 +1308,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(fmtc, format_mmap);
 	tcase_add_test(fmtc, format_shmem_config);
 	tcase_add_test(fmtc, format_u64_and_others);
+	tcase_add_test(fmtc, appendf_tracks_truncation);
 	tcase_add_test(fmtc, format_hex_fallback);
 	tcase_add_test(fmtc, format_truncates_snprintf_style);
 	tcase_add_test(fmtc, random_inputs_are_survived);

@@ -317,15 +317,15 @@ static void dump(struct chaos_peer *p)
 	char buf[CTL_LINE_MAX];
 	size_t len = 0;
 
-	ctl_appendf(buf, sizeof(buf), &len, "{\"started\":%s,\"mappings\":[",
-		    (p->status & PROTO_STATUS_DRIVER_OK) ? "true" : "false");
+	proto_appendf(buf, sizeof(buf), &len, "{\"started\":%s,\"mappings\":[",
+		      (p->status & PROTO_STATUS_DRIVER_OK) ? "true" : "false");
 	for (unsigned i = 0; i < p->nmaps; i++)
-		ctl_appendf(buf, sizeof(buf), &len,
-			    "%s{\"shmid\":%u,\"shm_offset\":%llu,\"len\":%llu}",
-			    i ? "," : "", p->maps[i].shmid,
-			    (unsigned long long)p->maps[i].shm_offset,
-			    (unsigned long long)p->maps[i].len);
-	ctl_appendf(buf, sizeof(buf), &len, "],\"fds\":[]}");
+		proto_appendf(buf, sizeof(buf), &len,
+			      "%s{\"shmid\":%u,\"shm_offset\":%llu,\"len\":%llu}",
+			      i ? "," : "", p->maps[i].shmid,
+			      (unsigned long long)p->maps[i].shm_offset,
+			      (unsigned long long)p->maps[i].len);
+	proto_appendf(buf, sizeof(buf), &len, "],\"fds\":[]}");
 	if (len >= sizeof(buf))
 		chaos_peer_err(p, "dump too long");
 	else

@@ -490,33 +490,33 @@ static void cmd_dump(struct lvu *l, bool config_only)
 
 	wait_worker_idle(l);
 
-	ctl_appendf(out, sizeof(out), &n, "{\"regions\":[");
+	proto_appendf(out, sizeof(out), &n, "{\"regions\":[");
 	for (unsigned i = 0; i < l->o->nregions; i++) {
 		if (!l->o->regions[i])
 			continue;
-		ctl_appendf(out, sizeof(out), &n, "%s{\"shmid\":%u,\"size\":%llu}", sep, i,
-			    (unsigned long long)l->o->regions[i]);
+		proto_appendf(out, sizeof(out), &n, "%s{\"shmid\":%u,\"size\":%llu}", sep, i,
+			      (unsigned long long)l->o->regions[i]);
 		sep = ",";
 	}
-	ctl_appendf(out, sizeof(out), &n, "],\"calls\":%u", l->config_calls);
+	proto_appendf(out, sizeof(out), &n, "],\"calls\":%u", l->config_calls);
 	pthread_mutex_lock(&l->worker.lock);
 	if (!config_only) {
-		ctl_appendf(out, sizeof(out), &n, ",\"connected\":%s,\"backend_channel\":%s,"
-			    "\"negotiated\":\"0x%llx\",\"mappings\":[",
-			    l->connected ? "true" : "false",
-			    l->dev.backend_fd >= 0 ? "true" : "false",
-			    (unsigned long long)l->dev.protocol_features);
+		proto_appendf(out, sizeof(out), &n, ",\"connected\":%s,\"backend_channel\":%s,"
+			      "\"negotiated\":\"0x%llx\",\"mappings\":[",
+			      l->connected ? "true" : "false",
+			      l->dev.backend_fd >= 0 ? "true" : "false",
+			      (unsigned long long)l->dev.protocol_features);
 		for (unsigned i = 0; i < l->nmaps; i++)
-			ctl_appendf(out, sizeof(out), &n, "%s{\"shmid\":%u,\"shm_offset\":%llu,"
-				    "\"len\":%llu,\"state\":\"live\"}", i ? "," : "",
-				    l->maps[i].shmid,
-				    (unsigned long long)l->maps[i].shm_offset,
-				    (unsigned long long)l->maps[i].len);
-		ctl_appendf(out, sizeof(out), &n, "],\"waiting\":%s,\"queued\":%u",
-			    l->worker.busy_since_ms ? "true" : "false", l->worker.count);
+			proto_appendf(out, sizeof(out), &n, "%s{\"shmid\":%u,\"shm_offset\":%llu,"
+				      "\"len\":%llu,\"state\":\"live\"}", i ? "," : "",
+				      l->maps[i].shmid,
+				      (unsigned long long)l->maps[i].shm_offset,
+				      (unsigned long long)l->maps[i].len);
+		proto_appendf(out, sizeof(out), &n, "],\"waiting\":%s,\"queued\":%u",
+			      l->worker.busy_since_ms ? "true" : "false", l->worker.count);
 	}
 	pthread_mutex_unlock(&l->worker.lock);
-	ctl_appendf(out, sizeof(out), &n, "}");
+	proto_appendf(out, sizeof(out), &n, "}");
 	if (n >= sizeof(out))
 		answer_err(l, "dump does not fit one line");
 	else

@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -332,17 +331,4 @@ int ctl_send_err(int fd, const char *text, int64_t deadline)
 {
 	return send_answer(fd, "err", text && *text ? text : "failed",
 			   deadline);
-}
-
-void ctl_appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(*len < cap ? buf + *len : NULL,
-		      *len < cap ? cap - *len : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*len += (size_t)n;
 }

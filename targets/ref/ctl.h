@@ -75,9 +75,4 @@ int ctl_reader_next(struct ctl_reader *r, char *line, size_t cap);
 int ctl_send_ok(int fd, const char *text, int64_t deadline);
 int ctl_send_err(int fd, const char *text, int64_t deadline);
 
-/* snprintf appended at *len; keeps *len counting past cap so the caller
- * can detect truncation (*len >= cap). */
-void ctl_appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
 #endif

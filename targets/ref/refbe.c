@@ -1140,31 +1140,31 @@ int refbe_dump(const struct refbe *be, char *out, size_t cap)
 	size_t len = 0;
 	unsigned fds = 0;
 
-	ctl_appendf(out, cap, &len,
-		    "{\"started\":%s,\"connected\":%s,\"backend_channel\":%s,"
-		    "\"negotiated\":\"0x%llx\",\"waiting\":%s,\"queued\":%u,"
-		    "\"mappings\":[",
-		    refbe_started(be) ? "true" : "false",
-		    be->main.fd >= 0 ? "true" : "false",
-		    be->backend.fd >= 0 ? "true" : "false",
-		    (unsigned long long)be->pfeatures,
-		    be->waiting ? "true" : "false", be->nqueue);
+	proto_appendf(out, cap, &len,
+		      "{\"started\":%s,\"connected\":%s,\"backend_channel\":%s,"
+		      "\"negotiated\":\"0x%llx\",\"waiting\":%s,\"queued\":%u,"
+		      "\"mappings\":[",
+		      refbe_started(be) ? "true" : "false",
+		      be->main.fd >= 0 ? "true" : "false",
+		      be->backend.fd >= 0 ? "true" : "false",
+		      (unsigned long long)be->pfeatures,
+		      be->waiting ? "true" : "false", be->nqueue);
 	for (unsigned i = 0; i < be->nmaps; i++) {
 		const struct refbe_mapping *mp = &be->maps[i];
 
 		fds += mp->fd >= 0;
-		ctl_appendf(out, cap, &len,
-			    "%s{\"shmid\":%u,\"shm_offset\":%llu,\"len\":%llu,"
-			    "\"fd_offset\":%llu,\"rw\":%s,\"state\":\"%s\","
-			    "\"fd\":%d}",
-			    i ? "," : "", mp->shmid,
-			    (unsigned long long)mp->shm_offset,
-			    (unsigned long long)mp->len,
-			    (unsigned long long)mp->fd_offset,
-			    mp->rw ? "true" : "false", state_name(mp->state),
-			    mp->fd);
+		proto_appendf(out, cap, &len,
+			      "%s{\"shmid\":%u,\"shm_offset\":%llu,\"len\":%llu,"
+			      "\"fd_offset\":%llu,\"rw\":%s,\"state\":\"%s\","
+			      "\"fd\":%d}",
+			      i ? "," : "", mp->shmid,
+			      (unsigned long long)mp->shm_offset,
+			      (unsigned long long)mp->len,
+			      (unsigned long long)mp->fd_offset,
+			      mp->rw ? "true" : "false", state_name(mp->state),
+			      mp->fd);
 	}
-	ctl_appendf(out, cap, &len, "],\"fds\":%u}", fds);
+	proto_appendf(out, cap, &len, "],\"fds\":%u}", fds);
 	return len < cap ? (int)len : -ENOSPC;
 }
 
@@ -1173,13 +1173,13 @@ int refbe_dump_config(const struct refbe *be, char *out, size_t cap)
 	size_t len = 0;
 	unsigned n = 0;
 
-	ctl_appendf(out, cap, &len, "{\"regions\":[");
+	proto_appendf(out, cap, &len, "{\"regions\":[");
 	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
 		if (be->cfg.sizes[i])
-			ctl_appendf(out, cap, &len,
-				    "%s{\"shmid\":%u,\"size\":%llu}",
-				    n++ ? "," : "", i,
-				    (unsigned long long)be->cfg.sizes[i]);
-	ctl_appendf(out, cap, &len, "],\"calls\":%u}", be->config_calls);
+			proto_appendf(out, cap, &len,
+				      "%s{\"shmid\":%u,\"size\":%llu}",
+				      n++ ? "," : "", i,
+				      (unsigned long long)be->cfg.sizes[i]);
+	proto_appendf(out, cap, &len, "],\"calls\":%u}", be->config_calls);
 	return len < cap ? (int)len : -ENOSPC;
 }

@@ -1392,31 +1392,31 @@ int reffe_dump(const struct reffe *fe, char *out, size_t cap)
 {
 	size_t len = 0;
 
-	ctl_appendf(out, cap, &len,
-		    "{\"started\":%s,\"connected\":%s,\"negotiated\":\"0x%llx\","
-		    "\"regions\":[",
-		    fe->started ? "true" : "false",
-		    reffe_connected(fe) ? "true" : "false",
-		    (unsigned long long)fe->pfeatures);
+	proto_appendf(out, cap, &len,
+		      "{\"started\":%s,\"connected\":%s,\"negotiated\":\"0x%llx\","
+		      "\"regions\":[",
+		      fe->started ? "true" : "false",
+		      reffe_connected(fe) ? "true" : "false",
+		      (unsigned long long)fe->pfeatures);
 	for (unsigned i = 0, n = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
 		if (fe->regions[i].size)
-			ctl_appendf(out, cap, &len,
-				    "%s{\"shmid\":%u,\"size\":%llu}",
-				    n++ ? "," : "", i,
-				    (unsigned long long)fe->regions[i].size);
-	ctl_appendf(out, cap, &len, "],\"mappings\":[");
+			proto_appendf(out, cap, &len,
+				      "%s{\"shmid\":%u,\"size\":%llu}",
+				      n++ ? "," : "", i,
+				      (unsigned long long)fe->regions[i].size);
+	proto_appendf(out, cap, &len, "],\"mappings\":[");
 	for (unsigned i = 0; i < fe->nmaps; i++) {
 		const struct reffe_mapping *mp = &fe->maps[i];
 
-		ctl_appendf(out, cap, &len,
-			    "%s{\"shmid\":%u,\"shm_offset\":%llu,\"len\":%llu,"
-			    "\"fd_offset\":%llu,\"rw\":%s,\"fd\":%d}",
-			    i ? "," : "", mp->shmid,
-			    (unsigned long long)mp->shm_offset,
-			    (unsigned long long)mp->len,
-			    (unsigned long long)mp->fd_offset,
-			    mp->rw ? "true" : "false", mp->fd);
+		proto_appendf(out, cap, &len,
+			      "%s{\"shmid\":%u,\"shm_offset\":%llu,\"len\":%llu,"
+			      "\"fd_offset\":%llu,\"rw\":%s,\"fd\":%d}",
+			      i ? "," : "", mp->shmid,
+			      (unsigned long long)mp->shm_offset,
+			      (unsigned long long)mp->len,
+			      (unsigned long long)mp->fd_offset,
+			      mp->rw ? "true" : "false", mp->fd);
 	}
-	ctl_appendf(out, cap, &len, "],\"fds\":%u}", reffe_kept_fds(fe));
+	proto_appendf(out, cap, &len, "],\"fds\":%u}", reffe_kept_fds(fe));
 	return len < cap ? (int)len : -ENOSPC;
 }
