@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "chaos_act.h"
+#include "refsys.h"
 
 #define MEMFD_MAX (UINT64_C(64) << 20)
 
@@ -64,15 +65,11 @@ bool chaos_peer_has(const struct chaos_peer *p, unsigned bit)
 
 void chaos_peer_say(const struct chaos_peer *p, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
-	if (!p->log.fn)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	refsys_vlog(p->log.fn, p->log.opaque, fmt, ap);
 	va_end(ap);
-	p->log.fn(p->log.opaque, msg);
 }
 
 int chaos_peer_request(struct chaos_peer *p, struct chan *c, uint32_t req,

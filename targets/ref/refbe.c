@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "refsys.h"
 #include "refwait.h"
 
 #define VHOST_F_VERSION_1 32
@@ -29,15 +30,11 @@ enum { VRING_KICK_FD = 0, VRING_CALL_FD = 1, VRING_ERR_FD = 2 };
 __attribute__((format(printf, 2, 3)))
 static void be_log(const struct refbe *be, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
-	if (!be->cfg.log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	refsys_vlog(be->cfg.log, be->cfg.log_opaque, fmt, ap);
 	va_end(ap);
-	be->cfg.log(be->cfg.log_opaque, msg);
 }
 
 static bool fault(const struct refbe *be, enum fault_id f)
@@ -48,27 +45,6 @@ static bool fault(const struct refbe *be, enum fault_id f)
 static bool pfeat(const struct refbe *be, unsigned bit)
 {
 	return bit < 64 && ((be->pfeatures >> bit) & 1);
-}
-
-static uint64_t page_size(void)
-{
-	long p = sysconf(_SC_PAGESIZE);
-
-	return p > 0 ? (uint64_t)p : 4096;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-static int dup_cloexec(int fd)
-{
-	int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-
-	return d < 0 ? -errno : d;
 }
 
 static const char *status_text(int st)
@@ -147,7 +123,7 @@ bool refbe_started(const struct refbe *be)
 
 static void ledger_remove(struct refbe *be, unsigned i)
 {
-	close_fd(&be->maps[i].fd);
+	refsys_close_fd(&be->maps[i].fd);
 	be->maps[i] = be->maps[--be->nmaps];
 }
 
@@ -183,7 +159,7 @@ void refbe_disconnect(struct refbe *be)
 	be->backend_deaf = false;
 	mem_clear(be);
 	for (unsigned i = 0; i < 3; i++)
-		close_fd(&be->vring_fds[i]);
+		refsys_close_fd(&be->vring_fds[i]);
 	be->features = be->pfeatures = 0;
 	be->owner = false;
 	be->config_calls = 0;
@@ -385,12 +361,12 @@ static int h_vring_fd(struct req_ctx *x, unsigned which)
 		return e;
 	if ((v & VRING_INDEX_MASK) != 0)
 		return EINVAL;
-	close_fd(&x->be->vring_fds[which]);
+	refsys_close_fd(&x->be->vring_fds[which]);
 	if (v & VRING_NOFD_MASK)
 		return x->m->nfds ? EINVAL : 0;
 	if (x->m->nfds != 1)
 		return EINVAL;
-	d = dup_cloexec(x->m->fds[0]);
+	d = refsys_dup_cloexec(x->m->fds[0]);
 	if (d < 0)
 		return -d;
 	x->be->vring_fds[which] = d;
@@ -417,7 +393,7 @@ static int h_set_backend_req_fd(struct req_ctx *x)
 		       x->m->nfds, pfeat(be, PROTO_PF_BACKEND_REQ) ? "on" : "off");
 		return EINVAL;
 	}
-	d = dup_cloexec(x->m->fds[0]);
+	d = refsys_dup_cloexec(x->m->fds[0]);
 	if (d < 0)
 		return -d;
 	if (be->backend.fd >= 0)
@@ -450,7 +426,7 @@ void refbe_shmem_config(struct refbe *be, struct proto_shmem_config *out)
 		if (fault(be, FAULT_BE_CONFIG_NOT_PAGE_MULTIPLE))
 			s += BAD_SIZE_DELTA;
 		if (fault(be, FAULT_BE_CONFIG_UNSTABLE))
-			s += page_size() * be->config_calls;
+			s += refsys_page_size() * be->config_calls;
 		out->memory_sizes[i] = s;
 		out->nregions++;
 	}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "refsys.h"
 #include "refwait.h"
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -41,15 +42,11 @@ _Static_assert(offsetof(struct reffe_region, size) == 0,
 __attribute__((format(printf, 2, 3)))
 static void fe_log(const struct reffe *fe, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
-	if (!fe->cfg.log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	refsys_vlog(fe->cfg.log, fe->cfg.log_opaque, fmt, ap);
 	va_end(ap);
-	fe->cfg.log(fe->cfg.log_opaque, msg);
 }
 
 static bool fault(const struct reffe *fe, enum fault_id f)
@@ -65,27 +62,6 @@ static bool pfeat(const struct reffe *fe, unsigned bit)
 static bool shmem_negotiated(const struct reffe *fe)
 {
 	return pfeat(fe, fe->cfg.shmem_bit);
-}
-
-static uint64_t page_size(void)
-{
-	long p = sysconf(_SC_PAGESIZE);
-
-	return p > 0 ? (uint64_t)p : 4096;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-static int dup_cloexec(int fd)
-{
-	int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-
-	return d < 0 ? -errno : d;
 }
 
 static void close_chan(struct chan *c)
@@ -185,7 +161,7 @@ static void region_release(struct reffe_region *r)
 
 static int region_reserve(struct reffe_region *r, uint64_t size)
 {
-	uint64_t page = page_size(), rounded, hi, len;
+	uint64_t page = refsys_page_size(), rounded, hi, len;
 	void *p;
 
 	r->size = size;
@@ -273,7 +249,7 @@ static void mapping_remove(struct reffe *fe, unsigned i)
 
 	if (mp->mapped && r->base)
 		region_clear(r, mp->shm_offset, mp->len);
-	close_fd(&mp->fd);
+	refsys_close_fd(&mp->fd);
 	fe->maps[i] = fe->maps[--fe->nmaps];
 }
 
@@ -298,7 +274,7 @@ static void leak_fd(struct reffe *fe, const struct chan_msg *m)
 
 	if (m->nfds == 0 || fe->nleaked == REFFE_MAX_LEAKED)
 		return;
-	d = dup_cloexec(m->fds[0]);
+	d = refsys_dup_cloexec(m->fds[0]);
 	if (d >= 0)
 		fe->leaked[fe->nleaked++] = d;
 }
@@ -306,7 +282,7 @@ static void leak_fd(struct reffe *fe, const struct chan_msg *m)
 static void announce_clear(struct reffe *fe)
 {
 	for (unsigned i = 0; i < fe->nannounce; i++)
-		close_fd(&fe->announce[i].fd);
+		refsys_close_fd(&fe->announce[i].fd);
 	fe->nannounce = 0;
 }
 
@@ -320,9 +296,9 @@ void reffe_disconnect(struct reffe *fe)
 	if (fe->guest_mem)
 		munmap(fe->guest_mem, (size_t)fe->cfg.guest_mem_size);
 	fe->guest_mem = NULL;
-	close_fd(&fe->guest_fd);
-	close_fd(&fe->kick_fd);
-	close_fd(&fe->call_fd);
+	refsys_close_fd(&fe->guest_fd);
+	refsys_close_fd(&fe->kick_fd);
+	refsys_close_fd(&fe->call_fd);
 	fe->handshake_done = fe->started = false;
 	fe->features = fe->pfeatures = fe->pfeatures_offered = 0;
 	fe->status = 0;
@@ -907,7 +883,7 @@ static void announce_push(struct reffe *fe, enum reffe_announce_kind kind,
 	a = &fe->announce[fe->nannounce++];
 	a->kind = kind;
 	a->region = mapping_region(fe, mp);
-	a->fd = kind == REFFE_ANNOUNCE_ADD ? dup_cloexec(mp->fd) : -1;
+	a->fd = kind == REFFE_ANNOUNCE_ADD ? refsys_dup_cloexec(mp->fd) : -1;
 }
 
 int reffe_flush_announce(struct reffe *fe, int64_t deadline)
@@ -927,7 +903,7 @@ int reffe_flush_announce(struct reffe *fe, int64_t deadline)
 			r = send_mem_reg(fe, a.kind == REFFE_ANNOUNCE_ADD ?
 					 PROTO_ADD_MEM_REG : PROTO_REM_MEM_REG,
 					 &a.region, a.fd, false, deadline, true);
-		close_fd(&a.fd);
+		refsys_close_fd(&a.fd);
 	}
 	if (r < 0) {
 		fe_log(fe, "memory-table update failed: %s", strerror(-r));
@@ -1047,7 +1023,7 @@ static bool out_of_bounds(const struct reffe *fe, uint64_t size,
 static int check_map_range(struct reffe *fe, const struct proto_mmap *mm)
 {
 	const struct reffe_region *r = region_get(fe, mm->shmid);
-	uint64_t page = page_size(), size;
+	uint64_t page = refsys_page_size(), size;
 
 	if (!r && !fault(fe, FAULT_FE_UNKNOWN_SHMID_NULL)) {
 		fe_log(fe, "MAP refused: no region for shmid %u", mm->shmid);
@@ -1143,7 +1119,7 @@ static int do_map(struct reffe *fe, const struct chan_msg *m,
 		fe_log(fe, "MAP refused: %u mappings already", fe->nmaps);
 		return ENOSPC;
 	}
-	fd = dup_cloexec(m->fds[0]);
+	fd = refsys_dup_cloexec(m->fds[0]);
 	if (fd < 0)
 		return -fd;
 	e = mm->len && r->base ? map_into_region(r, mm, rw ? PROT_READ |
