@@ -26,15 +26,8 @@ build=${VHU_REAL_BUILD:-$top/build}
 cd "$top" || exit 2
 . "$top/runner/bootstrap.sh"
 
-if [ ! -f "$build/build.ninja" ]; then
-	vhu_build "$build" >/dev/null 2>&1
-fi
-ninja -C "$build" >/dev/null 2>&1
-if [ ! -x "$build/harness/vhucheck-harness" ] || [ ! -x "$build/targets/vhu-ref-backend" ]; then
-	echo "real targets: $build has no vhucheck-harness or vhu-ref-backend; skipped"
-	echo "stage: 0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+. "$top/tests/lib/stage.sh"
+stage_build_or_skip "real targets" "$build" harness/vhucheck-harness targets/vhu-ref-backend
 
 # qemu-system-x86 brings qemu-system-common (/usr/lib/qemu/virtiofsd);
 # dpdk-testpmd is in dpdk-dev; the vhost PMD and the ring mempool are only

@@ -14,16 +14,8 @@ top=$(cd "${1:-.}" && pwd) || exit 2
 build=${VHU_CHAOS_BUILD:-$top/build}
 cd "$top" || exit 2
 
-if [ ! -f "$build/build.ninja" ]; then
-	. "$top/runner/bootstrap.sh"
-	vhu_build "$build" >/dev/null 2>&1
-fi
-ninja -C "$build" >/dev/null 2>&1
-if [ ! -x "$build/harness/vhucheck-harness" ] || [ ! -x "$build/targets/vhu-chaos" ]; then
-	echo "malformed: $build has no vhucheck-harness or vhu-chaos; skipped"
-	echo "stage: 0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+. "$top/tests/lib/stage.sh"
+stage_build_or_skip "malformed" "$build" harness/vhucheck-harness targets/vhu-chaos
 
 exec python3 - "$top" "$build" <<'PY'
 import json, os, re, shlex, shutil, subprocess, sys, tempfile
