@@ -140,8 +140,11 @@ static bool filter_pass(const struct oracle_map *m,
 	return true;
 }
 
-int oracle_maps_select(const char *text, const struct oracle_filter *f,
-		       struct oracle_map *out, unsigned max)
+/* Walks maps text line by line: counts the mappings keep() accepts and
+ * copies the first max of them to out (out may be NULL). */
+static int maps_walk(const char *text,
+		     bool (*keep)(const struct oracle_map *, const void *),
+		     const void *arg, struct oracle_map *out, unsigned max)
 {
 	struct oracle_map m;
 	int count = 0;
@@ -153,7 +156,7 @@ int oracle_maps_select(const char *text, const struct oracle_filter *f,
 		if (len > 0) {
 			if (oracle_parse_maps_line(text, len, &m) < 0)
 				return -EINVAL;
-			if (filter_pass(&m, f)) {
+			if (keep(&m, arg)) {
 				if (out && (unsigned)count < max)
 					out[count] = m;
 				count++;
@@ -164,24 +167,26 @@ int oracle_maps_select(const char *text, const struct oracle_filter *f,
 	return count;
 }
 
+static bool keep_filtered(const struct oracle_map *m, const void *f)
+{
+	return filter_pass(m, f);
+}
+
+static bool keep_shared(const struct oracle_map *m, const void *unused)
+{
+	(void)unused;
+	return m->perms[3] == 's';
+}
+
+int oracle_maps_select(const char *text, const struct oracle_filter *f,
+		       struct oracle_map *out, unsigned max)
+{
+	return maps_walk(text, keep_filtered, f, out, max);
+}
+
 int oracle_maps_count_shared(const char *text)
 {
-	struct oracle_map m;
-	int count = 0;
-
-	while (*text) {
-		const char *nl = strchr(text, '\n');
-		size_t len = nl ? (size_t)(nl - text) : strlen(text);
-
-		if (len > 0) {
-			if (oracle_parse_maps_line(text, len, &m) < 0)
-				return -EINVAL;
-			if (m.perms[3] == 's')
-				count++;
-		}
-		text += len + (nl ? 1 : 0);
-	}
-	return count;
+	return maps_walk(text, keep_shared, NULL, NULL, 0);
 }
 
 void oracle_memfd_path(const char *memfd_name, char *out, size_t cap)
