@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -139,6 +140,28 @@ void ferig_free(struct ferig *r)
 		if (r->probe[i] >= 0)
 			close(r->probe[i]);
 	r->main_peer = r->zero_fd = r->probe[0] = r->probe[1] = -1;
+}
+
+struct ferig *ferig_new(bool with_main, char *err, size_t errcap)
+{
+	struct ferig *r = malloc(sizeof(*r));
+
+	if (!r) {
+		strncpy(err, "out of memory", errcap - 1);
+		return NULL;
+	}
+	if (ferig_init(r, with_main) != 0) {
+		strncpy(err, r->err, errcap - 1);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void ferig_delete(struct ferig *r)
+{
+	ferig_free(r);
+	free(r);
 }
 
 /* ---- probes of the real memory ---- */

@@ -43,6 +43,10 @@ struct ferig {
  * Faults come from VHU_FAULTS (role frontend). 0 or -errno with r->err. */
 int ferig_init(struct ferig *r, bool with_main);
 void ferig_free(struct ferig *r);
+/* A heap rig through ferig_init, for a fuzzer's fuzz_init: the rig, or
+ * NULL with the reason in err. ferig_delete frees what it made. */
+struct ferig *ferig_new(bool with_main, char *err, size_t errcap);
+void ferig_delete(struct ferig *r);
 
 /* The default regions: shmid 0 1 MiB, 1 64 KiB, 3 2 MiB (2 is size 0). */
 void ferig_default_sizes(uint64_t sizes[PROTO_SHMEM_MAX_REGIONS]);

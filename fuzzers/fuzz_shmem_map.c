@@ -30,24 +30,12 @@
 
 void *fuzz_init(char *err, size_t errcap)
 {
-	struct ferig *r = malloc(sizeof(*r));
-
-	if (!r) {
-		strncpy(err, "out of memory", errcap - 1);
-		return NULL;
-	}
-	if (ferig_init(r, false) != 0) {
-		strncpy(err, r->err, errcap - 1);
-		free(r);
-		return NULL;
-	}
-	return r;
+	return ferig_new(false, err, errcap);
 }
 
 void fuzz_fini(void *state)
 {
-	ferig_free(state);
-	free(state);
+	ferig_delete(state);
 }
 
 /* A live mapping to collide with: overlap, touching and UNMAP cases. */

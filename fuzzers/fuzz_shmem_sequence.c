@@ -23,24 +23,12 @@
 
 void *fuzz_init(char *err, size_t errcap)
 {
-	struct ferig *r = malloc(sizeof(*r));
-
-	if (!r) {
-		strncpy(err, "out of memory", errcap - 1);
-		return NULL;
-	}
-	if (ferig_init(r, true) != 0) {
-		strncpy(err, r->err, errcap - 1);
-		free(r);
-		return NULL;
-	}
-	return r;
+	return ferig_new(true, err, errcap);
 }
 
 void fuzz_fini(void *state)
 {
-	ferig_free(state);
-	free(state);
+	ferig_delete(state);
 }
 
 /* A bad header flag: a REPLY bit, version 2, or an undefined bit. */
