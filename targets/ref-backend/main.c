@@ -72,16 +72,7 @@ static int be_opt(struct be_prog *p, const char *name, const char *arg)
 static int parse_args(struct be_prog *p, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "fd", required_argument, NULL, 0 },
-		{ "socket-path", required_argument, NULL, 0 },
-		{ "control-fd", required_argument, NULL, 0 },
-		{ "fault", required_argument, NULL, 0 },
-		{ "shmem-bit", required_argument, NULL, 0 },
-		{ "disable", required_argument, NULL, 0 },
-		{ "reply-timeout", required_argument, NULL, 0 },
-		{ "no-shmem", no_argument, NULL, 0 },
-		{ "no-reply-ack", no_argument, NULL, 0 },
-		{ "verbose", no_argument, NULL, 0 },
+		REFMAIN_COMMON_OPTIONS,
 		{ "regions", required_argument, NULL, 0 },
 		{ "accept-timeout", required_argument, NULL, 0 },
 		{ "print-capabilities", no_argument, NULL, 'c' },

@@ -77,16 +77,7 @@ static int fe_opt(struct fe_prog *p, const char *name, const char *arg)
 static int parse_args(struct fe_prog *p, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "fd", required_argument, NULL, 0 },
-		{ "socket-path", required_argument, NULL, 0 },
-		{ "control-fd", required_argument, NULL, 0 },
-		{ "fault", required_argument, NULL, 0 },
-		{ "shmem-bit", required_argument, NULL, 0 },
-		{ "disable", required_argument, NULL, 0 },
-		{ "reply-timeout", required_argument, NULL, 0 },
-		{ "no-shmem", no_argument, NULL, 0 },
-		{ "no-reply-ack", no_argument, NULL, 0 },
-		{ "verbose", no_argument, NULL, 0 },
+		REFMAIN_COMMON_OPTIONS,
 		{ "auto-start", no_argument, NULL, 0 },
 		{ "announce", required_argument, NULL, 0 },
 		{ "connect-timeout", required_argument, NULL, 0 },

@@ -31,6 +31,20 @@ struct refmain_opts {
 	struct fault_set faults;
 };
 
+/* The getopt_long entries both programs share; refmain_common_opt()
+ * handles them (flag 0, so the caller dispatches by name). */
+#define REFMAIN_COMMON_OPTIONS \
+	{ "fd", required_argument, NULL, 0 }, \
+	{ "socket-path", required_argument, NULL, 0 }, \
+	{ "control-fd", required_argument, NULL, 0 }, \
+	{ "fault", required_argument, NULL, 0 }, \
+	{ "shmem-bit", required_argument, NULL, 0 }, \
+	{ "disable", required_argument, NULL, 0 }, \
+	{ "reply-timeout", required_argument, NULL, 0 }, \
+	{ "no-shmem", no_argument, NULL, 0 }, \
+	{ "no-reply-ack", no_argument, NULL, 0 }, \
+	{ "verbose", no_argument, NULL, 0 }
+
 void refmain_opts_init(struct refmain_opts *o, const char *prog);
 /* Handles one of the common long options (by name, with its argument).
  * Returns 1 if it was one, 0 if not, -1 on a bad value (message printed). */
