@@ -8,10 +8,28 @@
  *   u8  fd choice        index into the fd menu (fuzzpool.h), mod 11
  *   u8  state            0x01 device stopped, 0x02 a live mapping first
  *                        (shmid 0, 0x10000+0x10000, rw), 0x04 no
- *                        REPLY_ACK, 0x08 no SHMEM negotiated
+ *                        REPLY_ACK, 0x08 no SHMEM negotiated, 0x10 raw
+ *                        padding (no aiming, below)
  *   u32 request, u32 flags, u32 size      the header, sent as is
- *   ... payload           sent as is (size may disagree with it)
+ *   ... payload           sent as is (size may disagree with it), except
+ *                        that a MAP or UNMAP is aimed
  * Regions: shmid 0 1 MiB, 1 64 KiB, 2 none, 3 2 MiB.
+ *
+ * Aiming (syzkaller-style): blind bytes almost never make a range that
+ * touches, straddles or equals the live mapping, or wraps at 2^64, and
+ * those are where the bounds and overlap rules break. In a MAP or UNMAP
+ * payload of at least 32 bytes without 0x10, padding bytes 1 and 2 are
+ * aim bytes (sent as zeros) that rewrite shm_offset (bytes 16..23) and
+ * len (24..31) before sending: low 3 bits an anchor, high 5 bits a
+ * delta of -16..15 pages added to it. shm_offset anchors: 0 the raw
+ * field (no delta), 1 the live mapping's start, 2 its end, 3 the end of
+ * the payload's shmid region, 4 2^64 (wrap), 5 zero, 6 the raw field,
+ * 7 the live mapping's middle. len anchors, from that shm_offset: 0 raw
+ * (no delta), 1 to the mapping's end, 2 to its start, 3 to the region
+ * end, 4 to 2^64, 5 zero, 6 raw, 7 the mapping's length. An anchor on
+ * the live mapping makes it (as 0x02 does). Zero aim bytes change
+ * nothing, so every raw value stays expressible, and with 0x10 so do
+ * the padding bytes themselves.
  *
  * The reply and the handler's state are checked against the shadow
  * model (shadow.h) and the invariants of ferig.h after the message.
@@ -27,6 +45,16 @@
 #define MAP_STATE_PREMAP 0x02u
 #define MAP_STATE_NO_REPLY_ACK 0x04u
 #define MAP_STATE_NO_SHMEM 0x08u
+#define MAP_STATE_RAW_PAD 0x10u
+
+/* The live mapping premap() makes, the anchor of aimed ranges. */
+#define MAP_PREMAP_OFF UINT64_C(0x10000)
+#define MAP_PREMAP_LEN UINT64_C(0x10000)
+#define MAP_PREMAP_END (MAP_PREMAP_OFF + MAP_PREMAP_LEN)
+#define MAP_PAGE UINT64_C(0x1000)
+#define MAP_AIM_AT 1u  /* two padding bytes */
+#define MAP_OFF_AT 16u /* shm_offset and len in struct VhostUserMMap */
+#define MAP_LEN_AT 24u
 
 void *fuzz_init(char *err, size_t errcap)
 {
@@ -41,8 +69,8 @@ void fuzz_fini(void *state)
 /* A live mapping to collide with: overlap, touching and UNMAP cases. */
 static void premap(struct ferig *r)
 {
-	struct proto_mmap m = { .shmid = 0, .shm_offset = 0x10000,
-				.len = 0x10000, .flags = PROTO_MMAP_F_RW };
+	struct proto_mmap m = { .shmid = 0, .shm_offset = MAP_PREMAP_OFF,
+				.len = MAP_PREMAP_LEN, .flags = PROTO_MMAP_F_RW };
 	struct proto_hdr h = { PROTO_BE_SHMEM_MAP,
 			       PROTO_VERSION | PROTO_F_NEED_REPLY,
 			       PROTO_MMAP_SIZE };
@@ -52,12 +80,95 @@ static void premap(struct ferig *r)
 	ferig_backend_msg(r, &h, p, sizeof(p), FUZZPOOL_MEMFD_1M);
 }
 
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	for (unsigned i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The aim byte's delta in bytes, as a two's complement u64. */
+static uint64_t aim_delta(uint8_t aim)
+{
+	return (uint64_t)((int64_t)(aim >> 3) - 16) * MAP_PAGE;
+}
+
+/* A switch, not a table: each anchor is its own edge, so coverage-guided
+ * engines keep an input for every new anchor it tries. */
+static uint64_t aim_offset(uint8_t aim, uint64_t raw, uint64_t region_end)
+{
+	switch (aim & 7) {
+	case 0: return raw;
+	case 1: return MAP_PREMAP_OFF + aim_delta(aim);
+	case 2: return MAP_PREMAP_END + aim_delta(aim);
+	case 3: return region_end + aim_delta(aim);
+	case 4: /* fall through: 2^64 and zero are the same u64 */
+	case 5: return aim_delta(aim);
+	case 6: return raw + aim_delta(aim);
+	default: return MAP_PREMAP_OFF + MAP_PREMAP_LEN / 2 + aim_delta(aim);
+	}
+}
+
+/* Unsigned arithmetic wraps on purpose: "to 2^64" is 0 - off. */
+static uint64_t aim_len(uint8_t aim, uint64_t raw, uint64_t off,
+			uint64_t region_end)
+{
+	switch (aim & 7) {
+	case 0: return raw;
+	case 1: return MAP_PREMAP_END - off + aim_delta(aim);
+	case 2: return MAP_PREMAP_OFF - off + aim_delta(aim);
+	case 3: return region_end - off + aim_delta(aim);
+	case 4: return 0 - off + aim_delta(aim);
+	case 5: return aim_delta(aim);
+	case 6: return raw + aim_delta(aim);
+	default: return MAP_PREMAP_LEN + aim_delta(aim);
+	}
+}
+
+static bool aim_at_premap(uint8_t aim_off, uint8_t aim_ln)
+{
+	unsigned o = aim_off & 7, l = aim_ln & 7;
+
+	return o == 1 || o == 2 || o == 7 || l == 1 || l == 2 || l == 7;
+}
+
+/* A MAP or UNMAP payload, copied to buf and aimed. Returns true when
+ * the aim names the live mapping. */
+static bool aim(const struct ferig *r, const struct proto_hdr *h,
+		const uint8_t *payload, size_t len, uint8_t *buf)
+{
+	uint8_t ao, al;
+	uint64_t end, off;
+
+	memcpy(buf, payload, len);
+	if (len < MAP_LEN_AT + 8 || (h->request != PROTO_BE_SHMEM_MAP &&
+				     h->request != PROTO_BE_SHMEM_UNMAP))
+		return false;
+	ao = buf[MAP_AIM_AT];
+	al = buf[MAP_AIM_AT + 1];
+	buf[MAP_AIM_AT] = buf[MAP_AIM_AT + 1] = 0;
+	end = r->model.sizes[buf[0]];
+	off = aim_offset(ao, get_u64(buf + MAP_OFF_AT), end);
+	put_u64(buf + MAP_OFF_AT, off);
+	put_u64(buf + MAP_LEN_AT, aim_len(al, get_u64(buf + MAP_LEN_AT), off, end));
+	return aim_at_premap(ao, al);
+}
+
 int fuzz_one(void *state, const uint8_t *data, size_t size)
 {
 	struct ferig *r = state;
 	struct cursor c;
 	struct proto_hdr h;
 	unsigned fd_choice, st;
+	uint8_t buf[PROTO_MAX_PAYLOAD + 16u];
 	const uint8_t *payload;
 	size_t len;
 	bool sent;
@@ -69,6 +180,12 @@ int fuzz_one(void *state, const uint8_t *data, size_t size)
 	h.flags = cursor_u32(&c);
 	h.size = cursor_u32(&c);
 	payload = cursor_rest(&c, &len);
+	if (!(st & MAP_STATE_RAW_PAD) && len >= MAP_LEN_AT + 8) {
+		len = len < sizeof(buf) ? len : sizeof(buf);
+		if (aim(r, &h, payload, len, buf))
+			st |= MAP_STATE_PREMAP;
+		payload = buf;
+	}
 	if (st & MAP_STATE_PREMAP)
 		premap(r);
 	ferig_negotiate(r, !(st & MAP_STATE_NO_SHMEM),

@@ -12,7 +12,8 @@ Each fuzz target's input format is documented at the top of its C file;
 this script encodes the same formats:
 
   fuzz_shmem_map        every `send map|unmap|NAME|raw` a back-end case
-                        sends on the back-end channel, as one message
+                        sends on the back-end channel, as one message;
+                        plus aimed ranges (padding bytes 1, 2)
   fuzz_shmem_sequence   every back-end case as a list of 32-byte steps
   fuzz_backend_replies  every front-end case's `control map|unmap`,
                         `reply`, `close backend`, GET_SHMEM_CONFIG, reset
@@ -216,7 +217,7 @@ def seeds_map(cases):
                     out.append(bytes([msg[0], state | (0x02 if mapped else 0)])
                                + msg[1])
                     mapped = mapped or st.words[1] == "map"
-    return out + hand_map()
+    return raw_padding(out) + hand_map()
 
 
 def hand_map():
@@ -242,6 +243,74 @@ def hand_map():
             msg(FD_64K, 0, 9, 9, 60, mm()), msg(FD_64K, 0, 9, 0xd, 40, mm()),
             msg(FD_64K, 0, 9, 0x19, 40, mm()), msg(FD_64K, 0, 9, 2, 40, mm()),
             msg(FD_64K, 0, 4, 9, 8, b"\0" * 8), msg(FD_NONE, 0, 99, 9, 0, b"")]
+    return raw_padding(out) + aimed_map()
+
+
+MAP_RAW_PAD = 0x10  # fuzz_shmem_map.c: else padding bytes 1, 2 aim the range
+
+
+def map_aims(seed):
+    """Whether fuzz_shmem_map rewrites this input's range (aim bytes)."""
+    if len(seed) < 14 + 32 or seed[1] & MAP_RAW_PAD:
+        return False
+    return struct.unpack_from("<I", seed, 2)[0] in (9, 10) and (seed[15] or seed[16])
+
+
+def _aim_delta(a):
+    return ((a >> 3) - 16) * PAGE
+
+
+def map_wire(seed):
+    """(state, wire bytes) fuzz_shmem_map sends for this input, aiming
+    applied (the C is the reference; the reproducer writer needs this).
+    Aiming at the live mapping sets the pre-mapping bit 0x02."""
+    seed = seed + b"\0" * max(0, 14 - len(seed))
+    st, wire = seed[1], bytearray(seed[2:2 + 12 + 4096 + 16])
+    if not map_aims(seed):
+        return st, bytes(wire)
+    m64 = (1 << 64) - 1
+    ao, al = wire[13], wire[14]
+    wire[13] = wire[14] = 0
+    pre, pre_end, size = 0x10000, 0x20000, \
+        (DEFAULT_REGIONS + [0] * 256)[wire[12]]
+    raw_o, raw_l = struct.unpack_from("<QQ", wire, 12 + 16)
+    o = [raw_o, pre, pre_end, size, 0, 0, raw_o, pre + 0x8000][ao & 7]
+    o = (o + (_aim_delta(ao) if ao & 7 else 0)) & m64
+    ln = [raw_l, pre_end - o, pre - o, size - o, -o, 0, raw_l, 0x10000][al & 7]
+    ln = (ln + (_aim_delta(al) if al & 7 else 0)) & m64
+    struct.pack_into("<QQ", wire, 12 + 16, o, ln)
+    if {ao & 7, al & 7} & {1, 2, 7}:
+        st |= 0x02
+    return st, bytes(wire)
+
+
+def raw_padding(seeds):
+    """Seeds written as wire bytes keep their padding as it is."""
+    return [bytes([s[0], s[1] | MAP_RAW_PAD]) + s[2:] if map_aims(s) else s
+            for s in seeds]
+
+
+def aim(anchor, pages=0):
+    return anchor | ((pages + 16) << 3)
+
+
+def aimed_map():
+    """Aimed ranges against the pre-mapping (0x10000+0x10000 of shmid 0)
+    and the region ends: equal, touching, straddling, inside, wrapping."""
+    def msg(fd, state, req, off_aim, len_aim, shmid=0, off=0, ln=0, fl=1):
+        payload = struct.pack("<BBB5sQQQQ", shmid, off_aim, len_aim, b"\0" * 5,
+                              0, off, ln, fl)
+        return bytes([fd, state]) + struct.pack("<III", req, 9, 40) + payload
+    out = []
+    for oa, la in ((aim(1), aim(7)), (aim(2), aim(5, 1)), (aim(5, 15), aim(2)),
+                   (aim(1, -1), aim(5, 2)), (aim(2, -1), aim(5, 2)),
+                   (aim(1, 1), aim(5, 1)), (aim(7), aim(1)), (aim(1), aim(1, -1))):
+        out.append(msg(FD_64K, 0, 9, oa, la))
+        out.append(msg(FD_NONE, 0, 10, oa, la, fl=0))
+    out += [msg(FD_64K, 0, 9, aim(3, -1), aim(5, 1), shmid=s) for s in (0, 1, 3)]
+    out += [msg(FD_64K, 0, 9, aim(3), aim(5, 1)), msg(FD_64K, 0, 9, aim(4, -1), aim(5, 2)),
+            msg(FD_64K, 0, 9, aim(5, 1), aim(4, 1)), msg(FD_64K, 0, 9, aim(6, 1), 0,
+                                                          off=PAGE, ln=PAGE)]
     return out
 
 
@@ -454,6 +523,8 @@ def seeds_proto(map_seeds):
     """Wire bytes of every map seed, through each check of fuzz_proto."""
     out, seen = [], set()
     for s in map_seeds:
+        if map_aims(s):   # their wire bytes are not the input's
+            continue
         wire = s[2:]
         if wire in seen or len(wire) < 12:
             continue
