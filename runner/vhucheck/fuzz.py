@@ -16,6 +16,7 @@ input and the command that replays it) and a campaign report:
 
 import configparser
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -485,9 +486,20 @@ def expectation(sig):
     return None
 
 
+def _gen_corpus():
+    """fuzzers/gen_corpus.py: its map_wire() decodes an input exactly as
+    fuzz_shmem_map does (the aiming selectors included)."""
+    spec = importlib.util.spec_from_file_location(
+        "vhu_gen_corpus", os.path.join(paths.TOP, "fuzzers", "gen_corpus.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def repro_map(data, case_id, sig, faults, text=""):
-    fd, st = (data + b"\0\0")[0], (data + b"\0\0")[1]
-    wire = (data[2:] + b"\0" * 12)[:max(12, len(data) - 2)]
+    fd = (data + b"\0\0")[0]
+    st, sent = _gen_corpus().map_wire(data)
+    wire = (sent + b"\0" * 12)[:max(12, len(data) - 2)]
     hs = ["handshake regions=1m,64k,0,2m"]
     hs[0] += " start=no" if st & 1 else ""
     hs[0] += " reply-ack=off" if st & 4 else ""
