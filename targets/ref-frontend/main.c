@@ -95,13 +95,7 @@ static int parse_args(struct fe_prog *p, int argc, char **argv)
 		if (c != 0 || fe_opt(p, opts[idx].name, optarg) < 0)
 			return -1;
 	}
-	if (optind < argc || (p->o.fd < 0) == (p->o.socket_path == NULL)) {
-		fprintf(stderr, "vhu-ref-frontend: give exactly one of --fd "
-			"and --socket-path (--help)\n");
-		return -1;
-	}
-	if (refmain_check_fd("--fd", p->o.fd) < 0 ||
-	    refmain_check_fd("--control-fd", p->o.control_fd) < 0)
+	if (refmain_check_connection(&p->o, optind, argc) < 0)
 		return -1;
 	p->cfg.shmem_bit = p->o.shmem_bit;
 	p->cfg.reply_timeout_ms = p->o.reply_timeout_ms;

@@ -160,6 +160,20 @@ int refmain_check_fd(const char *what, int fd)
 	return 0;
 }
 
+int refmain_check_connection(const struct refmain_opts *o, int optind_,
+			     int argc)
+{
+	if (optind_ < argc || (o->fd < 0) == (o->socket_path == NULL)) {
+		fprintf(stderr, "%s: give exactly one of --fd and --socket-path "
+			"(--help)\n", o->prog);
+		return -1;
+	}
+	if (refmain_check_fd("--fd", o->fd) < 0 ||
+	    refmain_check_fd("--control-fd", o->control_fd) < 0)
+		return -1;
+	return 0;
+}
+
 void refmain_log(void *opaque, const char *msg)
 {
 	const struct refmain_opts *o = opaque;

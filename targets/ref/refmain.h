@@ -64,6 +64,11 @@ int refmain_signalfd(void);
 bool refmain_signalled(int sfd);
 /* An inherited fd number: must be open. 0 or -1 (message printed). */
 int refmain_check_fd(const char *what, int fd);
+/* After option parsing: no stray arguments, exactly one of --fd and
+ * --socket-path, and the fds given are open. 0 or -1 (message printed:
+ * main's option parsing is the top level here). */
+int refmain_check_connection(const struct refmain_opts *o, int optind_,
+			     int argc);
 
 /* log hook: "prog[pid]: msg" on stderr. opaque: the refmain_opts. */
 void refmain_log(void *opaque, const char *msg);
