@@ -301,7 +301,7 @@ def render(doc):
     title = f"vhucheck · {doc['target']['name']} · {s['passed']}/{s['total']} passed"
     links = [("results.json", "results.json"), ("junit.xml", "junit.xml"),
              ("results.tap", "results.tap"), ("summary.md", "summary.md")]
-    return fill("index.html", {
+    return fill("page.html", {
         **_assets(), "TITLE": esc(title), "GENERATOR": esc(f"{doc['tool']} {doc['version']}"),
         "HEADER": _header(doc), "STATUS": _status(doc) + _faults(doc),
         "FILTERS": _filters(s["verdicts"], {a: len(c) for a, c in areas.items()}),
@@ -367,7 +367,7 @@ def render_matrix(docs, links, started, version):
               f'<h1>Targets × cases</h1><p class="desc">Each cell links to the case in that '
               f'target\'s report; — means the case does not apply to that target\'s role.</p>'
               f'<div class="meta"><span>started <b>{esc(started.replace("T", " "))}</b></span></div>')
-    return fill("matrix.html", {
+    return fill("page.html", {
         **_assets(), "TITLE": "vhucheck · matrix", "GENERATOR": esc(f"vhucheck {version}"),
         "HEADER": header, "STATUS": status,
         "FILTERS": _filters(counts, {a: len(c) for a, c in areas.items()}, "rows",
