@@ -352,6 +352,7 @@ void ferig_device_reset(struct ferig *r)
 	if (n)
 		memcpy(before, r->model.maps, n * sizeof(before[0]));
 	(void)reffe_reset(&r->fe, chan_deadline(0), err, sizeof(err));
+	r->base_live = false;
 	shadow_reset(&r->model);
 	drain_main(r);
 	if (r->fe.nmaps != 0)
@@ -398,25 +399,95 @@ void ferig_shmem_config(struct ferig *r, const uint64_t *sizes,
 				     (unsigned long long)sizes[i]);
 	}
 	shadow_config(&r->model, sizes, usable);
+	r->base_live = false;
 	r->custom_regions = memcmp(sizes, r->default_sizes,
 				   sizeof(r->default_sizes)) != 0;
 	ferig_check(r);
 }
 
+static void make_base(struct ferig *r)
+{
+	struct fault_set faults = r->fe.cfg.faults;
+	struct proto_hdr h = { PROTO_BE_SHMEM_MAP,
+			       PROTO_VERSION | PROTO_F_NEED_REPLY,
+			       PROTO_MMAP_SIZE };
+	uint8_t p[PROTO_MMAP_SIZE];
+
+	proto_mmap_encode(&r->base_mm, p, sizeof(p));
+	fault_set_clear(&r->fe.cfg.faults);
+	(void)ferig_backend_msg(r, &h, p, sizeof(p), r->base_fd_choice);
+	r->fe.cfg.faults = faults;
+	r->nmsg = 0;
+	r->base_live = r->fe.nmaps == 1;
+	if (r->base_live)
+		r->base = r->fe.maps[0];
+	r->base_model = r->model;
+}
+
+void ferig_set_base(struct ferig *r, const struct proto_mmap *mm,
+		    unsigned fd_choice)
+{
+	r->has_base = true;
+	r->base_mm = *mm;
+	r->base_fd_choice = fd_choice;
+	r->base_live = false;
+	ferig_reset_input(r);
+}
+
+/* Whether a back-end message may have changed the base's pages: a MAP or
+ * UNMAP on its region whose range meets the base's, wraps, or cannot be
+ * read whole (a faulty front-end may take stale bytes for the rest). */
+static bool may_touch_base(const struct ferig *r, const struct proto_hdr *h,
+			   const uint8_t *payload, size_t len)
+{
+	struct proto_mmap m;
+	uint64_t base_end = r->base_mm.shm_offset + r->base_mm.len;
+
+	if (h->request != PROTO_BE_SHMEM_MAP &&
+	    h->request != PROTO_BE_SHMEM_UNMAP)
+		return false;
+	if (h->size < PROTO_MMAP_SIZE || len < PROTO_MMAP_SIZE ||
+	    proto_mmap_decode(payload, len, &m) < 0)
+		return true;
+	if (m.shmid != r->base_mm.shmid)
+		return false;
+	return m.shm_offset + m.len < m.shm_offset ||
+	       (m.shm_offset < base_end &&
+		r->base_mm.shm_offset < m.shm_offset + m.len);
+}
+
+/* Keeps the base's mapping (and drops the rest) when it is live and
+ * still recorded as made; drops everything otherwise. */
+static bool drop_all_but_base(struct ferig *r)
+{
+	if (r->has_base && r->base_live &&
+	    reffe_drop_mappings_except(&r->fe, &r->base))
+		return true;
+	reffe_drop_mappings(&r->fe);
+	return false;
+}
+
 void ferig_reset_input(struct ferig *r)
 {
 	struct fault_set faults = r->fe.cfg.faults;
+	bool kept;
 
 	/* Not the device reset under test: this one must work even when a
 	 * fault says otherwise, or one input would leak into the next. */
 	fault_set_clear(&r->fe.cfg.faults);
-	reffe_drop_mappings(&r->fe);
+	kept = drop_all_but_base(r);
 	r->fe.cfg.faults = faults;
 	for (unsigned i = 0; i < r->fe.nleaked; i++)
 		close(r->fe.leaked[i]);
 	r->fe.nleaked = 0;
 	memset(r->fe.stale, 0, sizeof(r->fe.stale));
-	shadow_reset(&r->model);
+	if (kept) {
+		/* As the base's MAP left them, for fe_short_payload_stale. */
+		proto_mmap_encode(&r->base_mm, r->fe.stale, sizeof(r->fe.stale));
+		r->model = r->base_model;
+	} else {
+		shadow_reset(&r->model);
+	}
 	r->nmsg = 0;
 	if (r->custom_regions)
 		ferig_shmem_config(r, r->default_sizes, 3,
@@ -427,6 +498,8 @@ void ferig_reset_input(struct ferig *r)
 	ferig_negotiate(r, true, true);
 	ferig_start(r);
 	drain_main(r);
+	if (r->has_base && !kept)
+		make_base(r);
 }
 
 /* ---- the back-end channel ---- */
@@ -566,6 +639,8 @@ bool ferig_backend_msg(struct ferig *r, const struct proto_hdr *h,
 	exact = complete && h->size == len;
 	if (!fds.sendable || send_msg(r, h, payload, len, fd_choice) != CHAN_OK)
 		return false;
+	if (r->base_live && may_touch_base(r, h, payload, len))
+		r->base_live = false;
 	r->nmsg++;
 	rc = reffe_service_backend(&r->fe, chan_deadline(0));
 	if (complete) {

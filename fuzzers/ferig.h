@@ -35,6 +35,14 @@ struct ferig {
 	bool custom_regions; /* a config step changed the regions */
 	unsigned nmsg;      /* back-end messages sent this input: findings
 			       about a reply name theirs (reproducers) */
+	/* The base state (ferig_set_base): one live mapping every input
+	 * starts from, kept between inputs that cannot have touched it. */
+	bool has_base;
+	bool base_live;     /* made, and nothing may have touched it since */
+	struct proto_mmap base_mm;
+	unsigned base_fd_choice;
+	struct reffe_mapping base;  /* the front-end's record of it */
+	struct shadow base_model;   /* the model right after it was made */
 	char err[256];      /* why the last set-up call failed */
 };
 
@@ -53,8 +61,18 @@ void ferig_default_sizes(uint64_t sizes[PROTO_SHMEM_MAX_REGIONS]);
 
 /* Between inputs: every mapping, kept fd and stale byte gone whatever
  * the faults, everything negotiated, the device started, the default
- * regions in place. Cheap: no region is re-reserved. */
+ * regions in place. Cheap: no region is re-reserved. With a base, its
+ * mapping stays when the input left it alone, else it is made again
+ * here, so the cost and coverage of that belong to the input that
+ * touched it (AFL++ stability). */
 void ferig_reset_input(struct ferig *r);
+
+/* Makes the base: the MAP mm (fds of pool choice fd_choice), sent as a
+ * message with the faults off (it is the rig's set-up, not the thing
+ * under test), then kept across inputs. Spares the inputs that need a
+ * live mapping a MAP round trip and an mmap pair each. */
+void ferig_set_base(struct ferig *r, const struct proto_mmap *mm,
+		    unsigned fd_choice);
 
 void ferig_negotiate(struct ferig *r, bool shmem, bool reply_ack);
 void ferig_start(struct ferig *r);

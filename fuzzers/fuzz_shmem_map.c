@@ -56,28 +56,47 @@
 #define MAP_OFF_AT 16u /* shm_offset and len in struct VhostUserMMap */
 #define MAP_LEN_AT 24u
 
+/* Two rigs: inputs with a live mapping to collide with (0x02, or an aim
+ * at it) go to one whose mapping is made once and kept while inputs
+ * leave it alone (ferig_set_base); the others to one without. Same
+ * state before every input as making the mapping per input would give,
+ * without its MAP round trip and mmap pair. */
+struct map_rigs {
+	struct ferig *plain;
+	struct ferig *premapped;
+};
+
 void *fuzz_init(char *err, size_t errcap)
 {
-	return ferig_new(false, err, errcap);
+	struct proto_mmap m = { .shmid = 0, .shm_offset = MAP_PREMAP_OFF,
+				.len = MAP_PREMAP_LEN, .flags = PROTO_MMAP_F_RW };
+	struct map_rigs *rigs = calloc(1, sizeof(*rigs));
+
+	if (!rigs) {
+		snprintf(err, errcap, "out of memory");
+		return NULL;
+	}
+	rigs->plain = ferig_new(false, err, errcap);
+	rigs->premapped = rigs->plain ? ferig_new(false, err, errcap) : NULL;
+	if (!rigs->premapped) {
+		fuzz_fini(rigs);
+		return NULL;
+	}
+	ferig_set_base(rigs->premapped, &m, FUZZPOOL_MEMFD_1M);
+	return rigs;
 }
 
 void fuzz_fini(void *state)
 {
-	ferig_delete(state);
-}
+	struct map_rigs *rigs = state;
 
-/* A live mapping to collide with: overlap, touching and UNMAP cases. */
-static void premap(struct ferig *r)
-{
-	struct proto_mmap m = { .shmid = 0, .shm_offset = MAP_PREMAP_OFF,
-				.len = MAP_PREMAP_LEN, .flags = PROTO_MMAP_F_RW };
-	struct proto_hdr h = { PROTO_BE_SHMEM_MAP,
-			       PROTO_VERSION | PROTO_F_NEED_REPLY,
-			       PROTO_MMAP_SIZE };
-	uint8_t p[PROTO_MMAP_SIZE];
-
-	proto_mmap_encode(&m, p, sizeof(p));
-	ferig_backend_msg(r, &h, p, sizeof(p), FUZZPOOL_MEMFD_1M);
+	if (!rigs)
+		return;
+	if (rigs->plain)
+		ferig_delete(rigs->plain);
+	if (rigs->premapped)
+		ferig_delete(rigs->premapped);
+	free(rigs);
 }
 
 static uint64_t get_u64(const uint8_t *p)
@@ -164,7 +183,8 @@ static bool aim(const struct ferig *r, const struct proto_hdr *h,
 
 int fuzz_one(void *state, const uint8_t *data, size_t size)
 {
-	struct ferig *r = state;
+	struct map_rigs *rigs = state;
+	struct ferig *r = rigs->plain;
 	struct cursor c;
 	struct proto_hdr h;
 	unsigned fd_choice, st;
@@ -187,7 +207,7 @@ int fuzz_one(void *state, const uint8_t *data, size_t size)
 		payload = buf;
 	}
 	if (st & MAP_STATE_PREMAP)
-		premap(r);
+		r = rigs->premapped;
 	ferig_negotiate(r, !(st & MAP_STATE_NO_SHMEM),
 			!(st & MAP_STATE_NO_REPLY_ACK));
 	if (st & MAP_STATE_STOPPED)

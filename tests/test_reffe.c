@@ -877,6 +877,64 @@ START_TEST(test_reset_removes_all_and_closes_fds)
 }
 END_TEST
 
+/* Maps shmid 0 pages 1..3 (the middle one read-only) and returns the
+ * front-end's record of page 2, the memfd names in names. */
+static struct reffe_mapping map_three(struct fx *f, char names[3][64])
+{
+	struct reffe_mapping keep = { .fd = -1 };
+
+	for (unsigned i = 0; i < 3; i++) {
+		ck_assert_int_eq(map(f, 0, 0x1000 * (i + 1), 0x1000, i != 1), 0);
+		snprintf(names[i], sizeof(names[i]), "%s", f->last_name);
+	}
+	for (unsigned i = 0; i < f->fe->nmaps; i++)
+		if (f->fe->maps[i].shm_offset == 0x2000)
+			keep = f->fe->maps[i];
+	ck_assert_int_ge(keep.fd, 0);
+	return keep;
+}
+
+START_TEST(test_drop_except_keeps_one_mapping_and_its_fd)
+{
+	struct fx *f = fx_new(NULL);
+	int before = fdpool_count_open_fds();
+	struct reffe_mapping keep;
+	char names[3][64], perms[5];
+
+	keep = map_three(f, names);
+	ck_assert(reffe_drop_mappings_except(f->fe, &keep));
+	ck_assert_uint_eq(f->fe->nmaps, 1);
+	ck_assert_uint_eq(f->fe->maps[0].shm_offset, 0x2000);
+	ck_assert_int_eq(f->fe->maps[0].fd, keep.fd);
+	ck_assert_int_eq(fdpool_count_open_fds(), before + 1);
+	ck_assert_int_eq(maps_of(names[0], NULL, NULL), 0);
+	ck_assert_int_eq(maps_of(names[1], perms, NULL), 1);
+	ck_assert_str_eq(perms, "r--s");
+	ck_assert_int_eq(maps_of(names[2], NULL, NULL), 0);
+	/* Its neighbours' pages are free for new mappings again. */
+	ck_assert_int_eq(map(f, 0, 0x1000, 0x1000, 1), 0);
+	fx_free(f);
+}
+END_TEST
+
+START_TEST(test_drop_except_drops_all_when_keep_is_gone)
+{
+	struct fx *f = fx_new("fe_reset_keeps_mappings");
+	int before = fdpool_count_open_fds();
+	struct reffe_mapping keep;
+	char names[3][64];
+
+	keep = map_three(f, names);
+	keep.len = 0x2000; /* no longer what the front-end holds */
+	ck_assert(!reffe_drop_mappings_except(f->fe, &keep));
+	ck_assert_uint_eq(f->fe->nmaps, 0);
+	ck_assert_int_eq(fdpool_count_open_fds(), before);
+	for (unsigned i = 0; i < 3; i++)
+		ck_assert_int_eq(maps_of(names[i], NULL, NULL), 0);
+	fx_free(f);
+}
+END_TEST
+
 START_TEST(test_reset_sends_reset_device)
 {
 	struct fx *f = fx_new(NULL);
@@ -1742,6 +1800,8 @@ static Suite *reffe_suite(void)
 	tcase_add_test(life, test_without_shmem_rejected);
 	tcase_add_test(life, test_map_without_backend_send_fd_rejected);
 	tcase_add_test(life, test_reset_removes_all_and_closes_fds);
+	tcase_add_test(life, test_drop_except_keeps_one_mapping_and_its_fd);
+	tcase_add_test(life, test_drop_except_drops_all_when_keep_is_gone);
 	tcase_add_test(life, test_reset_sends_reset_device);
 	tcase_add_test(life, test_many_cycles_no_leak);
 	tcase_add_test(life, test_dump_json);

@@ -57,7 +57,7 @@ SETUP = {
                    "-Dc_link_args=-fno-sanitize-recover=all"]),
     "afl": ({"CC": "afl-clang-fast", "AFL_QUIET": "1"}, ["-Dfuzzers=afl"]),
 }
-AFL_ENV = {"AFL_NO_UI": "1", "AFL_SKIP_CPUFREQ": "1", "AFL_NO_AFFINITY": "1",
+AFL_ENV = {"AFL_NO_UI": "1", "AFL_SKIP_CPUFREQ": "1", "AFL_TRY_AFFINITY": "1",
            "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_QUIET": "1",
            "AFL_SHUFFLE_QUEUE": "0"}
 SKIP_FRAMES = re.compile(r"^(abort|raise|__GI_|__pthread|pthread_kill|fuzz_finding|"

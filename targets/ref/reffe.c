@@ -259,6 +259,31 @@ static void drop_all(struct reffe *fe)
 		mapping_remove(fe, fe->nmaps - 1);
 }
 
+static bool mapping_same(const struct reffe_mapping *a,
+			 const struct reffe_mapping *b)
+{
+	return a->shmid == b->shmid && a->rw == b->rw &&
+	       a->mapped == b->mapped && a->shm_offset == b->shm_offset &&
+	       a->len == b->len && a->fd_offset == b->fd_offset &&
+	       a->fd == b->fd;
+}
+
+bool reffe_drop_mappings_except(struct reffe *fe,
+				const struct reffe_mapping *keep)
+{
+	bool kept = false;
+
+	/* Downwards: mapping_remove() moves the last entry into the hole,
+	 * and above i only the kept one can remain. */
+	for (unsigned i = fe->nmaps; i-- > 0;) {
+		if (!kept && mapping_same(&fe->maps[i], keep))
+			kept = true;
+		else
+			mapping_remove(fe, i);
+	}
+	return kept;
+}
+
 void reffe_drop_mappings(struct reffe *fe)
 {
 	if (fault(fe, FAULT_FE_RESET_KEEPS_MAPPINGS)) {
@@ -1106,7 +1131,9 @@ static int map_into_region(const struct reffe_region *r,
 	return 0;
 }
 
-static int do_map(struct reffe *fe, const struct chan_msg *m,
+/* The mapping keeps the message's fd itself (taken, not dup'ed, as a
+ * front-end that owns what it was sent does): one fd per live mapping. */
+static int do_map(struct reffe *fe, struct chan_msg *m,
 		  const struct proto_mmap *mm, struct reffe_mapping **out)
 {
 	const struct reffe_region *r = &fe->regions[mm->shmid];
@@ -1119,17 +1146,15 @@ static int do_map(struct reffe *fe, const struct chan_msg *m,
 		fe_log(fe, "MAP refused: %u mappings already", fe->nmaps);
 		return ENOSPC;
 	}
-	fd = refsys_dup_cloexec(m->fds[0]);
-	if (fd < 0)
-		return -fd;
 	e = mm->len && r->base ? map_into_region(r, mm, rw ? PROT_READ |
-						 PROT_WRITE : PROT_READ, fd)
+						 PROT_WRITE : PROT_READ,
+						 m->fds[0])
 			       : 0;
 	if (e) {
 		fe_log(fe, "MAP refused: mmap: %s", strerror(e));
-		close(fd);
 		return e;
 	}
+	fd = chan_msg_take_fd(m, 0);
 	mp = &fe->maps[fe->nmaps++];
 	*mp = (struct reffe_mapping){ mm->shmid, rw, mm->len && r->base,
 				      mm->shm_offset, mm->len, mm->fd_offset,
@@ -1138,7 +1163,7 @@ static int do_map(struct reffe *fe, const struct chan_msg *m,
 	return 0;
 }
 
-static int handle_map(struct reffe *fe, const struct chan_msg *m,
+static int handle_map(struct reffe *fe, struct chan_msg *m,
 		      struct reffe_mapping **out)
 {
 	struct proto_mmap mm;
@@ -1270,7 +1295,7 @@ static int check_request_hdr(const struct reffe *fe, const struct proto_hdr *h)
 	return 0;
 }
 
-int reffe_handle_backend_msg(struct reffe *fe, const struct chan_msg *m)
+int reffe_handle_backend_msg(struct reffe *fe, struct chan_msg *m)
 {
 	struct reffe_mapping *mp = NULL, removed = { .mapped = false };
 	int status = check_request_hdr(fe, &m->hdr), r;

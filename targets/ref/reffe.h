@@ -72,7 +72,7 @@ struct reffe_mapping {
 	uint64_t shm_offset;
 	uint64_t len;
 	uint64_t fd_offset;
-	int fd;                    /* our dup of the back-end's fd */
+	int fd;                    /* the back-end's fd, taken from its message */
 };
 
 enum reffe_announce_kind {
@@ -156,13 +156,18 @@ int reffe_reset(struct reffe *fe, int64_t deadline, char *err, size_t errcap);
 /* Removes every mapping and closes every kept fd (honours
  * fe_reset_keeps_mappings). */
 void reffe_drop_mappings(struct reffe *fe);
+/* Removes every mapping but the one equal to *keep (range, rights, fd),
+ * whatever the faults: a fuzz rig's base state survives the inputs that
+ * left it alone. Returns whether *keep was there to be kept. */
+bool reffe_drop_mappings_except(struct reffe *fe,
+				const struct reffe_mapping *keep);
 
 /* Handles one back-end channel message (SHMEM_MAP, SHMEM_UNMAP, anything
- * else) and sends the reply it calls for. fds in m are not taken: the
- * ones kept are dup'ed. Returns 0, -ECANCELED (reply not sent, the
+ * else) and sends the reply it calls for. The fd of an accepted MAP is
+ * taken from m (chan_msg_take_fd); m still owns the others. Returns 0, -ECANCELED (reply not sent, the
  * program is ending), or -errno when the reply could not be sent (the
  * channel is then closed). */
-int reffe_handle_backend_msg(struct reffe *fe, const struct chan_msg *m);
+int reffe_handle_backend_msg(struct reffe *fe, struct chan_msg *m);
 /* Receives one message on the back-end channel and handles it.
  * 0 handled, 1 the channel is gone (EOF, framing lost), -ETIMEDOUT,
  * -ECANCELED. */
