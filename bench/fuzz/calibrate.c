@@ -6,18 +6,26 @@
  * a 52-byte message with one fd through sendmsg()/SCM_RIGHTS on a unix
  * socketpair, received as header (with the fd) then payload, the fd
  * closed, a 20-byte reply sent back and read. No handler, no checks.
+ *
+ * With "mmap", each round trip also does what a front-end that really
+ * maps the fd cannot avoid: fstat() it, mmap() one page of it over a
+ * PROT_NONE reservation (MAP_FIXED) and put PROT_NONE back. That is the
+ * ceiling for a MAP the front-end accepts, as the plain round trip is
+ * for one it refuses.
  * Prints one JSON line: {"roundtrips":N,"seconds":S,"per_sec":R}.
  *
- * usage: calibrate [SECONDS]   (default 2)
+ * usage: calibrate [SECONDS [mmap]]   (default 2, no mmap)
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +77,21 @@ static int recv_msg(int sock, uint8_t *buf, size_t hdr, size_t body, int *fd)
 	return 0;
 }
 
+/* The accepted MAP's own work, and its undo. */
+static int map_and_undo(int fd, uint8_t *reserve)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 ||
+	    mmap(reserve + 4096, 4096, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
+	    mmap(reserve + 4096, 4096, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+		 -1, 0) == MAP_FAILED)
+		return -1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 2.0, t0, t;
@@ -76,8 +99,13 @@ int main(int argc, char **argv)
 	uint8_t reply[20] = { 9, 0, 0, 0, 5, 0, 0, 0, 8 };
 	unsigned long n = 0;
 	int sv[2], memfd, fd;
+	bool with_mmap = argc > 2 && strcmp(argv[2], "mmap") == 0;
+	uint8_t *reserve = mmap(NULL, 1 << 20, PROT_NONE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				-1, 0);
 
-	if (secs <= 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+	if (secs <= 0 || reserve == MAP_FAILED ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return 2;
 	memfd = memfd_create("calibrate", MFD_CLOEXEC);
 	if (memfd < 0 || ftruncate(memfd, 4096) < 0)
@@ -87,6 +115,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 256; i++, n++) {
 			if (send_with_fd(sv[1], msg, sizeof(msg), memfd) ||
 			    recv_msg(sv[0], buf, 12, 40, &fd))
+				return 3;
+			if (with_mmap && map_and_undo(fd, reserve) < 0)
 				return 3;
 			close(fd);
 			if (send_with_fd(sv[0], reply, sizeof(reply), -1) ||

@@ -75,14 +75,36 @@ def run_bounded(args, env, timeout):
 
 # ------------------------------------------------------------ calibrator
 
-def calibrate(out_dir, seconds):
+def build_calibrator(out_dir):
     src = os.path.join(paths.top(), "bench", "fuzz", "calibrate.c")
     exe = os.path.join(out_dir, "calibrate")
     cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if subprocess.run([cc, "-O2", "-std=c11", "-o", exe, src]).returncode:
         raise HarnessError(f"cannot build {paths.relpath(src)}")
-    r = subprocess.run([exe, str(seconds)], stdout=subprocess.PIPE, text=True, check=True)
-    return json.loads(r.stdout)
+    return exe
+
+
+def calibrate(exe, seconds, with_mmap=False):
+    """Round trips per second: the plain one, or with the mmap pair an
+    accepted MAP cannot avoid (bench/fuzz/calibrate.c)."""
+    args = [exe, str(seconds)] + (["mmap"] if with_mmap else [])
+    r = subprocess.run(args, stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(r.stdout)["per_sec"]
+
+
+def side_by_side(exe, measure, with_mmap=False):
+    """(rate, calibrator rate): the calibrator runs for a second right
+    before and right after the measurement and the two are averaged, so
+    that a ratio compares rates taken under the same load (a shared VM
+    moves both by tens of percent over minutes)."""
+    before = calibrate(exe, 1, with_mmap)
+    rate = measure()
+    after = calibrate(exe, 1, with_mmap)
+    return rate, (before + after) / 2
+
+
+def ratio(rate, calib):
+    return round(rate / calib, 3) if rate and calib else None
 
 
 # ------------------------------------------------------------------ speed
@@ -108,22 +130,65 @@ def target_speed(name, repeat=100):
     return int(m.group(1)) if m else None
 
 
-def map_input_speeds(work, repeat=50000):
-    """fuzz_shmem_map's own rate on one accepted and one refused MAP: what
-    the rig costs beside the calibrator's round trip, and what the
-    handler's mmap work adds."""
+# The inputs map_input_speeds replays: one accepted MAP (shmid 0,
+# 0x2000+0x1000, rw, memfd), the same refused (len 0), and the accepted
+# one beside the live mapping of state 0x02 (the rig that keeps it).
+def map_inputs():
     accepted = benign_seed("fuzz_shmem_map")
-    refused = accepted[:2 + 12 + 24] + b"\0" * 8 + accepted[2 + 12 + 32:]  # len 0
-    rates = {}
-    for label, data in (("accepted MAP", accepted), ("refused MAP (len 0)", refused)):
-        path = os.path.join(work, "map-" + label.split()[0])
+    refused = accepted[:2 + 12 + 24] + b"\0" * 8 + accepted[2 + 12 + 32:]
+    beside = accepted[:1] + b"\x02" + accepted[2:]
+    return [("MAP accepted", accepted, True), ("MAP refused (len 0)", refused, False),
+            ("MAP accepted beside a live mapping (0x02)", beside, True)]
+
+
+def replay_rate(path, repeat):
+    env = dict(fuzz.fault_env([]), VHU_FUZZ_REPEAT=str(repeat))
+    _, text = run_bounded([fuzz.binary("afl", "fuzz_shmem_map"), path], env, 600)
+    m = re.search(r"runs, (\d+)/s\)", text)
+    return int(m.group(1)) if m else None
+
+
+def map_input_speeds(exe, work, rounds=3, repeat=50000):
+    """fuzz_shmem_map alone (AFL++ build, no engine) on single inputs, each
+    beside the plain calibrator and, for accepted MAPs, the one with the
+    mmap pair: median over rounds of rate and ratios."""
+    rows = []
+    for label, data, accepted in map_inputs():
+        path = os.path.join(work, "map-input")
         with open(path, "wb") as f:
             f.write(data)
-        env = dict(fuzz.fault_env([]), VHU_FUZZ_REPEAT=str(repeat))
-        _, text = run_bounded([fuzz.binary("afl", "fuzz_shmem_map"), path], env, 600)
-        m = re.search(r"runs, (\d+)/s\)", text)
-        rates[label] = int(m.group(1)) if m else None
-    return rates
+        rates, plain, mapped = [], [], []
+        for _ in range(rounds):
+            rate, calib = side_by_side(exe, lambda: replay_rate(path, repeat))
+            rates.append(rate or 0)
+            plain.append(ratio(rate, calib) or 0)
+            if accepted:
+                mapped.append(ratio(*side_by_side(
+                    exe, lambda: replay_rate(path, repeat), with_mmap=True)) or 0)
+        rows.append({"input": label, "per_sec": int(statistics.median(rates)),
+                     "vs_calibrator": statistics.median(plain),
+                     "vs_calibrator_mmap": statistics.median(mapped) if mapped else None})
+    return rows
+
+
+def fuzzer_speed(name, exe, seconds, work):
+    """exec/s of the target alone and under each engine; for
+    fuzz_shmem_map (one message per input, comparable with one round
+    trip) each beside the calibrator."""
+    afl = {}
+    measures = {"target": lambda: target_speed(name),
+                "libfuzzer": lambda: libfuzzer_speed(name, seconds, work),
+                "afl": lambda: afl.setdefault("r", afl_speed(name, seconds, work))[0]}
+    row = {}
+    for k, measure in measures.items():
+        if name == "fuzz_shmem_map":
+            row[k], calib = side_by_side(exe, measure)
+            row.setdefault("vs_calibrator", {})[k] = ratio(row[k], calib)
+        else:
+            row[k] = measure()
+    row["stability"] = afl.get("r", (None, None))[1]
+    print(f"bench fuzz: {name}: {row}", file=sys.stderr)
+    return row
 
 
 def afl_speed(name, seconds, work):
@@ -211,13 +276,18 @@ def time_to_findings(engine, names, faults_filter, runs, budget, jobs, work):
 
 # ---------------------------------------------------------------- output
 
+def pct(r):
+    return f"{100 * r:.0f}%" if r else "-"
+
+
 def markdown(calib, speed, rows, meta, map_rates=None):
-    c = calib["per_sec"]
     lines = ["# Fuzzer benchmark", "",
              f"{meta['date']}, {meta['cores']} cores; time-to-finding: {meta['engine']}, "
              f"{meta['runs']} runs of at most {meta['budget']} s from one benign seed.", "",
              f"Calibrator (socketpair + SCM_RIGHTS round trip, no handler): "
-             f"**{c:.0f}/s**", "",
+             f"**{calib['per_sec']:.0f}/s**; with the mmap pair an accepted MAP "
+             f"cannot avoid: {calib['mmap_per_sec']:.0f}/s. Every ratio below is "
+             "against the calibrator run right before and after that measurement.", "",
              "exec/s on one core. *target*: the AFL++ build replaying its corpus with "
              "no engine (the fuzz target's own cost); libFuzzer: the ASan+UBSan "
              "campaign build; AFL++: persistent mode, no sanitizer.", "",
@@ -227,16 +297,17 @@ def markdown(calib, speed, rows, meta, map_rates=None):
     for n, s in speed.items():
         # One message per input only in fuzz_shmem_map: the others'
         # inputs are sequences, not comparable with one round trip.
-        ratio = " / ".join(f"{100 * s[k] / c:.0f}%" if s.get(k) else "-"
-                           for k in ("target", "libfuzzer", "afl")) \
-            if n == "fuzz_shmem_map" else "-"
+        vs = s.get("vs_calibrator")
+        cell = " / ".join(pct(vs.get(k)) for k in ("target", "libfuzzer", "afl")) if vs else "-"
         lines.append(f"| {n} | {s.get('target') or '-'} | {s.get('libfuzzer') or '-'} | "
-                     f"{s.get('afl') or '-'} | {s.get('stability') or '-'} | {ratio} |")
+                     f"{s.get('afl') or '-'} | {s.get('stability') or '-'} | {cell} |")
     if map_rates:
-        lines += ["", "fuzz_shmem_map alone (AFL++ build, no engine), one input replayed:", "",
-                  "| input | runs/s | vs calibrator |", "| --- | ---: | ---: |"]
-        lines += [f"| {k} | {v or '-'} | {f'{100 * v / c:.0f}%' if v else '-'} |"
-                  for k, v in map_rates.items()]
+        lines += ["", "fuzz_shmem_map alone (AFL++ build, no engine), one input replayed "
+                  "(median of 3 rounds):", "",
+                  "| input | runs/s | vs calibrator | vs calibrator with mmap |",
+                  "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {r['input']} | {r['per_sec']} | {pct(r['vs_calibrator'])} | "
+                  f"{pct(r['vs_calibrator_mmap'])} |" for r in map_rates]
     lines += ["", "| fuzzer | fault | found | median execs to finding | median s |",
               "| --- | --- | ---: | ---: | ---: |"]
     for r in rows:
@@ -284,14 +355,10 @@ def main(args):
     build_all(names, ["libfuzzer", "afl"], os.path.join(out, "build.log"))
     work = tempfile.mkdtemp(prefix="vhu-bench-fuzz-")
     try:
-        calib = calibrate(out, 2)
-        speed = {}
-        for n in names:
-            afl_eps, stab = afl_speed(n, args.speed_seconds, work)
-            speed[n] = {"libfuzzer": libfuzzer_speed(n, args.speed_seconds, work),
-                        "afl": afl_eps, "stability": stab, "target": target_speed(n)}
-            print(f"bench fuzz: {n}: {speed[n]}", file=sys.stderr)
-        map_rates = map_input_speeds(work) if "fuzz_shmem_map" in names else {}
+        exe = build_calibrator(out)
+        calib = {"per_sec": calibrate(exe, 2), "mmap_per_sec": calibrate(exe, 2, True)}
+        speed = {n: fuzzer_speed(n, exe, args.speed_seconds, work) for n in names}
+        map_rates = map_input_speeds(exe, work) if "fuzz_shmem_map" in names else []
         rows = time_to_findings(args.engine, [n for n in names if n in fuzz.FAULT_ROLE],
                                 set(args.fault), args.runs, args.budget, args.jobs, work)
     finally:

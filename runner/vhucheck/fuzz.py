@@ -8,7 +8,9 @@ input and the command that replays it) and a campaign report:
 
     reports/out/fuzz-NAME-TIME/
         report.md, report.json    exec/s, coverage over time, findings
-        coverage.csv              seconds, executions, coverage
+        coverage.csv              seconds, executions, coverage (the engine's points)
+        edges.csv                 seconds, edges, entries: every corpus entry
+                                  replayed in order (runner/vhucheck/fuzzcov.py)
         findings/N-<sig>/         input, minimized, stack.txt, repro.vhu
         corpus/                   the campaign's corpus (seeded from corpus/NAME)
         logs/                     engine and build logs
@@ -29,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from vhucheck import catalogue, paths
+from vhucheck import catalogue, fuzzcov, paths
 from vhucheck.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ConfigError, HarnessError
 
 HELP = "fuzz campaigns over the harness's decoders and the reference targets"
@@ -636,20 +638,40 @@ def summarize(engine, out, points, seconds):
             "coverage": last[2], "corpus": last[3]}
 
 
-def write_report(out, meta, summary, points, findings):
+def write_report(out, meta, summary, points, findings, edges=None):
     report = dict(meta, summary=summary, findings=findings,
                   coverage=[{"seconds": p[0], "executions": p[1], "coverage": p[2],
-                             "corpus": p[3]} for p in points])
+                             "corpus": p[3]} for p in points],
+                  edges=[{"seconds": e[0], "edges": e[1], "entries": e[2]}
+                         for e in edges or []])
     with open(os.path.join(out["root"], "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     with open(os.path.join(out["root"], "coverage.csv"), "w") as f:
         f.write("seconds,executions,coverage,corpus\n")
         f.writelines(f"{p[0]},{p[1]},{p[2]},{p[3]}\n" for p in points)
+    if edges:
+        with open(os.path.join(out["root"], "edges.csv"), "w") as f:
+            f.write("seconds,edges,entries\n")
+            f.writelines(f"{e[0]},{e[1]},{e[2]}\n" for e in edges)
     with open(os.path.join(out["root"], "report.md"), "w") as f:
-        f.write(markdown(meta, summary, points, findings))
+        f.write(markdown(meta, summary, points, findings, edges))
 
 
-def markdown(meta, summary, points, findings):
+def edges_markdown(edges):
+    if not edges:
+        return ["", "## Edges over time", "",
+                "Not measured (needs afl-showmap and the AFL++ build); the engine's "
+                "own points are above."]
+    lines = ["", "## Edges over time", "",
+             f"Every corpus entry (of every instance), in the order it was made, "
+             f"replayed through the AFL++ build (afl-showmap): {len(edges)} points "
+             f"in edges.csv, {edges[-1][1]} edges at the end.", "",
+             "| s | edges | entries |", "| ---: | ---: | ---: |"]
+    lines += [f"| {e[0]:g} | {e[1]} | {e[2]} |" for e in fuzzcov.sample(edges)]
+    return lines
+
+
+def markdown(meta, summary, points, findings, edges=None):
     lines = [f"# Fuzz campaign: {meta['fuzzer']}", "",
              f"- engine: {meta['engine']}, {meta['jobs']} job(s), {meta['seconds']} s",
              f"- faults: {', '.join(meta['faults']) or 'none (fault-free reference)'}",
@@ -662,6 +684,7 @@ def markdown(meta, summary, points, findings):
     step = max(1, len(points) // 12)
     for p in points[::step] + ([points[-1]] if points and (len(points) - 1) % step else []):
         lines.append(f"| {p[0]} | {p[1]} | {p[2]} | {p[3]} |")
+    lines += edges_markdown(edges)
     lines += ["", "## Findings", ""]
     if not findings:
         lines.append("None.")
@@ -689,6 +712,18 @@ def add_arguments(p):
     p.add_argument("--out", help="campaign directory (default reports/out/fuzz-NAME-TIME)")
     p.add_argument("--no-minimize", action="store_true", help="keep crashing inputs as found")
     p.add_argument("--list", action="store_true", help="list the fuzzers and exit")
+
+
+def campaign_edges(engine, name, faults, out, started):
+    """fuzzcov's curve; builds the AFL++ build for it when AFL++ is here."""
+    if engine_missing("afl"):
+        return None
+    try:
+        ensure_build("afl", [name], os.path.join(out["logs"], "build.log"))
+    except HarnessError:
+        return None
+    return fuzzcov.campaign_edges(engine, out, corpus_dir(name), started,
+                                  binary("afl", name), fault_env(faults))
 
 
 def make_out(args, name):
@@ -731,12 +766,14 @@ def main(args):
           + (f", faults {','.join(faults)}" if faults else "") + f") -> {paths.relpath(out['root'])}",
           file=sys.stderr)
     run = run_afl if args.engine == "afl" else run_libfuzzer
+    started = time.time()
     rc, points = run(name, faults, args.seconds, args.jobs, out)
     files = crash_files(args.engine, out)
     findings = triage(args.engine, name, faults, files, out["findings"], not args.no_minimize)
     summary = summarize(args.engine, out, points, args.seconds)
-    write_report(out, meta, summary, points, findings)
-    print(markdown(meta, summary, points, findings))
+    edges = campaign_edges(args.engine, name, faults, out, started)
+    write_report(out, meta, summary, points, findings, edges)
+    print(markdown(meta, summary, points, findings, edges))
     if rc not in (0, EXIT_CODES["finding"]) and not files and not points:
         raise HarnessError(f"the engine failed (status {rc}); see {paths.relpath(out['logs'])}")
     return EXIT_FAIL if findings else EXIT_OK

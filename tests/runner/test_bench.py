@@ -217,3 +217,76 @@ class TestOnARealBuild(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestBenchFuzz(unittest.TestCase):
+    """bench fuzz's calibrators (built from bench/fuzz/calibrate.c with
+    the system compiler), side-by-side ratios and its markdown."""
+
+    def setUp(self):
+        from vhucheck import bench_fuzz
+        self.F = bench_fuzz
+        self.tmp = tempfile.TemporaryDirectory(prefix="vhucheck-bench-fuzz-")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_calibrators_run(self):
+        """Both modes build and report a rate (no timing is asserted: that
+        is the benchmark's job, not a unit test's)."""
+        if not (shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")):
+            self.skipTest("no C compiler")
+        exe = self.F.build_calibrator(self.tmp.name)
+        self.assertGreater(self.F.calibrate(exe, 0.2), 0)
+        self.assertGreater(self.F.calibrate(exe, 0.2, with_mmap=True), 0)
+
+    def test_side_by_side_averages_before_and_after(self):
+        calls = []
+        rates = iter([100.0, 300.0])
+
+        def fake_calibrate(exe, seconds, with_mmap=False):
+            calls.append(("calib", with_mmap))
+            return next(rates)
+
+        saved = self.F.calibrate
+        self.F.calibrate = fake_calibrate
+        try:
+            got = self.F.side_by_side("exe", lambda: calls.append("measure") or 50, True)
+        finally:
+            self.F.calibrate = saved
+        self.assertEqual(got, (50, 200.0))
+        self.assertEqual(calls, [("calib", True), "measure", ("calib", True)])
+        self.assertEqual(self.F.ratio(50, 200.0), 0.25)
+        self.assertIsNone(self.F.ratio(None, 200.0))
+
+    def test_map_inputs_differ_only_where_meant(self):
+        (_, acc, a1), (_, ref, a2), (_, beside, a3) = self.F.map_inputs()
+        self.assertEqual((a1, a2, a3), (True, False, True))
+        self.assertEqual(len(acc), len(ref))
+        self.assertEqual([i for i in range(len(acc)) if acc[i] != ref[i]], [38 + 1])
+        self.assertEqual([i for i in range(len(acc)) if acc[i] != beside[i]], [1])
+
+    def test_markdown_shows_each_ratio(self):
+        calib = {"per_sec": 100000, "mmap_per_sec": 50000}
+        speed = {"fuzz_shmem_map": {"target": 60000, "libfuzzer": 30000, "afl": 20000,
+                                    "stability": "99.70%",
+                                    "vs_calibrator": {"target": 0.6, "libfuzzer": 0.3,
+                                                      "afl": 0.2}},
+                 "fuzz_proto": {"target": 2000000, "libfuzzer": 100000, "afl": 36000,
+                                "stability": "99.80%"}}
+        maps = [{"input": "MAP accepted", "per_sec": 55000, "vs_calibrator": 0.5,
+                 "vs_calibrator_mmap": 0.97},
+                {"input": "MAP refused (len 0)", "per_sec": 90000, "vs_calibrator": 0.9,
+                 "vs_calibrator_mmap": None}]
+        rows = [{"fuzzer": "fuzz_shmem_map", "fault": "fe_bounds_wrap", "runs": 5,
+                 "found": 5, "median_execs": 1234, "median_seconds": 0.5}]
+        meta = {"date": "2026-11-21 10:00", "cores": 2, "engine": "libfuzzer",
+                "runs": 5, "budget": 20}
+        md = self.F.markdown(calib, speed, rows, meta, maps)
+        self.assertIn("**100000/s**", md)
+        self.assertIn("50000/s", md)
+        self.assertIn("| fuzz_shmem_map | 60000 | 30000 | 20000 | 99.70% | 60% / 30% / 20% |", md)
+        self.assertIn("| fuzz_proto | 2000000 | 100000 | 36000 | 99.80% | - |", md)
+        self.assertIn("| MAP accepted | 55000 | 50% | 97% |", md)
+        self.assertIn("| MAP refused (len 0) | 90000 | 90% | - |", md)
+        self.assertIn("| fuzz_shmem_map | fe_bounds_wrap | 5/5 | 1234 | 0.5 |", md)

@@ -8,7 +8,8 @@
 # fault-free campaign per target that must find nothing, one cheap
 # fault of the reference that must be found in bounded time, a
 # ./vhucheck fuzz campaign down to its reproducer case, AFL++
-# persistent mode with the custom mutator (stability), and the
+# persistent mode with the custom mutator (stability), an AFL++
+# campaign's edges over time checked against afl-showmap, and the
 # OSS-Fuzz build.sh run locally. Missing engines are skipped with the
 # reason. Ends with "stage: P passed, F failed, S skipped".
 set -u
@@ -227,6 +228,41 @@ if [ $HAVE_AFL = yes ]; then
 	fi
 else
 	skip "AFL++ campaign: $AFL_WHY"
+fi
+
+# ---- ./vhucheck fuzz --engine afl: two instances, edges over time ---
+# The campaign's edges.csv must end on the count afl-showmap -C gives for
+# every queue entry of both instances, and the main instance must stay
+# stable (fuzz_shmem_map keeps a live mapping between inputs).
+
+if [ $HAVE_AFL = yes ]; then
+	log="$TMP/afl-campaign.log"
+	camp="$TMP/afl-campaign"
+	bounded 150 "$log" env VHUCHECK_BUILD_DIR="$top/build" ./vhucheck fuzz shmem_map \
+		--engine afl --jobs 2 --seconds 8 --out "$camp"
+	rc=$?
+	mkdir -p "$TMP/queues"
+	n=0
+	for q in "$camp"/sync/*/queue/id:*; do
+		[ -f "$q" ] || continue
+		n=$((n + 1))
+		cp "$q" "$TMP/queues/$n"
+	done
+	afl-showmap -q -C -e -i "$TMP/queues" -o "$TMP/queues.map" -t 2000 -m none \
+		-- "$AFL/fuzzers/fuzz_shmem_map" >/dev/null 2>&1
+	want=$(grep -c : "$TMP/queues.map" 2>/dev/null)
+	got=$(tail -1 "$camp/edges.csv" 2>/dev/null | cut -d, -f2)
+	rows=$(($(wc -l <"$camp/edges.csv" 2>/dev/null || echo 1) - 1))
+	stab=$(sed -n 's/^stability *: *\([0-9]*\).*/\1/p' "$camp/sync/main/fuzzer_stats" 2>/dev/null)
+	if [ $rc -eq 0 ] && [ -n "$got" ] && [ "$got" = "${want:-x}" ] && [ "${stab:-0}" -ge 95 ]; then
+		pass "vhucheck fuzz --engine afl --jobs 2: $n queue entries, $rows points," \
+			"$got edges = afl-showmap -C; stability ${stab}%"
+	else
+		fail "vhucheck fuzz --engine afl: status $rc, edges ${got:-none} vs afl-showmap ${want:-?}, stability ${stab:-?}%"
+		tail -5 "$log" | sed 's/^/    /'
+	fi
+else
+	skip "vhucheck fuzz --engine afl: $AFL_WHY"
 fi
 
 # ---- OSS-Fuzz build.sh, run locally ---------------------------------
