@@ -17,6 +17,7 @@ input and the command that replays it) and a campaign report:
 """
 
 import configparser
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -41,7 +42,8 @@ examples:
   vhucheck fuzz shmem_map --seconds 300 --jobs 2
   vhucheck fuzz fuzz_shmem_sequence --engine afl --fault fe_unmap_partial
   vhucheck fuzz --list
-exit status: 0 no finding, 1 findings, 2 usage, 3 build or engine failure."""
+exit status: 0 no finding, 1 findings, 2 usage, 3 build or engine failure,
+130/143 interrupted by SIGINT/SIGTERM (found inputs triaged, report written)."""
 
 FUZZERS = ("fuzz_proto", "fuzz_script", "fuzz_shmem_map", "fuzz_shmem_sequence",
            "fuzz_backend_replies")
@@ -213,6 +215,53 @@ def parse_libfuzzer_log(text):
     return points
 
 
+# How long an engine gets to stop on SIGINT (writing its stats, killing
+# its jobs) before it is killed.
+STOP_GRACE_S = 20
+
+
+def stop_engines(procs):
+    """SIGINT to each engine's process group, then SIGKILL after the grace."""
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C raises KeyboardInterrupt."""
+    signum = signal.SIGTERM
+
+
+def wait_engines(procs, limit_s):
+    """(status, signal): the first non-zero status of procs, each in its
+    own session, and 0, or the signal (SIGINT, SIGTERM) that interrupted
+    us. Past limit_s (a hang) they are killed; interrupted, they are
+    stopped and the campaign ends early with what it has (the caller
+    still triages and reports)."""
+    deadline = time.monotonic() + limit_s
+    rc = 0
+    try:
+        for p in procs:
+            try:
+                rc = rc or p.wait(timeout=max(1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+                rc = rc or EXIT_CODES["timeout"]
+    except KeyboardInterrupt as e:
+        stop_engines(procs)
+        return rc, int(getattr(e, "signum", signal.SIGINT))
+    return rc, 0
+
+
 def run_libfuzzer(name, faults, seconds, jobs, out):
     b = binary("libfuzzer", name)
     args = libfuzzer_args(name, b, out["corpus"], seconds, jobs, out["crashes"])
@@ -220,16 +269,13 @@ def run_libfuzzer(name, faults, seconds, jobs, out):
     with open(log, "w") as f:
         f.write("$ " + shlex.join(args) + "\n")
         f.flush()
-        try:   # -max_total_time ends it; this only guards against a hang
-            rc = subprocess.run(args, cwd=out["root"], env=fault_env(faults), stdout=f,
-                                stderr=subprocess.STDOUT,
-                                timeout=seconds * 2 + 120).returncode
-        except subprocess.TimeoutExpired:
-            f.write("vhucheck fuzz: libFuzzer overran its time; killed\n")
-            rc = EXIT_CODES["timeout"]
+        p = subprocess.Popen(args, cwd=out["root"], env=fault_env(faults), stdout=f,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        # -max_total_time ends it; the limit only guards against a hang
+        rc, interrupted = wait_engines([p], seconds * 2 + 120)
     with open(log, errors="replace") as f:
         points = parse_libfuzzer_log(f.read())
-    return rc, points
+    return rc, points, interrupted
 
 
 # ------------------------------------------------------------------ AFL++
@@ -253,26 +299,34 @@ def afl_args(name, instance, main, sync, seconds):
 
 def run_afl(name, faults, seconds, jobs, out):
     """-M main plus -S s1.. on a shared sync dir; all end after -V."""
-    sync, procs = out["sync"], []
+    sync, procs, logs = out["sync"], [], []
     env = afl_env(name, faults)
     for i in range(jobs):
         inst = "main" if i == 0 else f"s{i}"
         log = open(os.path.join(out["logs"], f"afl-{inst}.log"), "w")
+        logs.append(log)
         args = afl_args(name, inst, i == 0, sync, seconds)
         log.write("$ " + shlex.join(args) + "\n")
         log.flush()
-        procs.append((subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True), log))
-    deadline = time.monotonic() + seconds + 120
-    rc = 0
-    for p, log in procs:
-        try:
-            rc = rc or p.wait(timeout=max(1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            rc = rc or p.wait()
+        procs.append(subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True))
+    rc, interrupted = wait_engines(procs, seconds + 120)
+    for log in logs:
         log.close()
-    return rc, afl_points(os.path.join(sync, "main"))
+    return rc, afl_points(os.path.join(sync, "main")), interrupted
+
+
+@contextlib.contextmanager
+def sigterm_interrupts():
+    """SIGTERM (a CI job's time limit, kill) ends a campaign the way Ctrl-C
+    does: engines stopped, findings triaged, the report written."""
+    def on_term(signum, frame):
+        raise Terminated
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def afl_stats(instance_dir):
@@ -767,13 +821,24 @@ def main(args):
           file=sys.stderr)
     run = run_afl if args.engine == "afl" else run_libfuzzer
     started = time.time()
-    rc, points = run(name, faults, args.seconds, args.jobs, out)
+    with sigterm_interrupts():
+        rc, points, interrupted = run(name, faults, args.seconds, args.jobs, out)
+    if interrupted:
+        # What was found so far still counts; minimizing would keep the
+        # user waiting, so the inputs are kept as found.
+        meta["interrupted_after_s"] = round(time.time() - started, 1)
+        print(f"vhucheck fuzz: interrupted after {meta['interrupted_after_s']} s; "
+              "triaging what was found", file=sys.stderr)
     files = crash_files(args.engine, out)
-    findings = triage(args.engine, name, faults, files, out["findings"], not args.no_minimize)
-    summary = summarize(args.engine, out, points, args.seconds)
+    findings = triage(args.engine, name, faults, files, out["findings"],
+                      not args.no_minimize and not interrupted)
+    summary = summarize(args.engine, out, points, time.time() - started
+                        if interrupted else args.seconds)
     edges = campaign_edges(args.engine, name, faults, out, started)
     write_report(out, meta, summary, points, findings, edges)
     print(markdown(meta, summary, points, findings, edges))
+    if interrupted:
+        return 128 + interrupted
     if rc not in (0, EXIT_CODES["finding"]) and not files and not points:
         raise HarnessError(f"the engine failed (status {rc}); see {paths.relpath(out['logs'])}")
     return EXIT_FAIL if findings else EXIT_OK

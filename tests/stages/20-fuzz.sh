@@ -206,6 +206,38 @@ else
 	skip "vhucheck fuzz campaign: no libFuzzer build"
 fi
 
+# ---- an interrupted campaign still triages and reports --------------
+# SIGTERM after a few seconds of a 120 s campaign on a fault found in
+# well under a second: exit 143, the engine stopped, the finding triaged,
+# the report written.
+
+if [ $HAVE_LF = yes ]; then
+	log="$TMP/interrupt.log"
+	camp="$TMP/interrupted"
+	env VHUCHECK_BUILD_DIR="$top/$LF" ./vhucheck fuzz shmem_map --seconds 120 \
+		--fault fe_len_zero_accepted --out "$camp" >"$log" 2>&1 &
+	pid=$!
+	sleep 8
+	kill -TERM $pid
+	t0=$(date +%s)
+	( sleep 60; kill -KILL $pid 2>/dev/null ) &
+	guard=$!
+	wait $pid
+	rc=$?
+	kill $guard 2>/dev/null
+	took=$(($(date +%s) - t0))
+	left=$(pgrep -f "$camp/" | wc -l)
+	if [ $rc -eq 143 ] && grep -q '"interrupted_after_s"' "$camp/report.json" 2>/dev/null &&
+		ls "$camp"/findings/*/fuzz_shmem_map_*.vhu >/dev/null 2>&1 && [ "$left" -eq 0 ]; then
+		pass "vhucheck fuzz, SIGTERM mid-campaign: exit 143 after ${took} s, finding triaged, report written"
+	else
+		fail "vhucheck fuzz, SIGTERM: status $rc, $left engine process(es) left, report: $(ls "$camp" 2>/dev/null | tr '\n' ' ')"
+		tail -5 "$log" | sed 's/^/    /'
+	fi
+else
+	skip "interrupted campaign: no libFuzzer build"
+fi
+
 # ---- AFL++: persistent mode, custom mutator, stability -------------
 
 if [ $HAVE_AFL = yes ]; then
