@@ -38,8 +38,8 @@ static uint64_t cursor_le(struct cursor *c, unsigned n)
 	uint64_t v = 0;
 
 	cursor_bytes(c, b, n);
-	for (unsigned i = n; i-- > 0;)
-		v = (v << 8) | b[i];
+	for (unsigned i = n; i > 0; i--)
+		v = (v << 8) | b[i - 1];
 	return v;
 }
 

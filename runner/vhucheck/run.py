@@ -3,6 +3,7 @@
 import datetime
 import os
 import shlex
+import shutil
 import signal
 import sys
 
@@ -68,6 +69,9 @@ def add_arguments(p):
     p.add_argument("--verbose", "-v", action="store_true", help="one line per case as it ends")
     p.add_argument("--dry-run", action="store_true",
                    help="print the harness command lines and exit")
+    p.add_argument("--command", metavar="CMD", type=options.nonempty,
+                   help="the implementation's command line for the exec-backend and "
+                        "exec-frontend targets (sets VHUCHECK_EXEC_COMMAND)")
 
 
 # ---- planning: everything that can be wrong is found before anything runs ----
@@ -158,10 +162,42 @@ def out_dir(args, profiles, stamp):
     return out, not args.out, label
 
 
+EXEC_VAR = "VHUCHECK_EXEC_COMMAND"
+
+
+def check_exec_command(profiles, command):
+    """The exec-* targets run whatever VHUCHECK_EXEC_COMMAND says; --command
+    sets it. A missing command, or one naming no program, is one error
+    before anything runs instead of an ERROR in every case."""
+    users = [p.name for p in profiles if p.command and EXEC_VAR in p.command]
+    if command is not None:
+        if not users:
+            raise ConfigError("--command: only targets that run $VHUCHECK_EXEC_COMMAND "
+                              "(exec-backend, exec-frontend) take a command")
+        os.environ[EXEC_VAR] = command
+    if not users:
+        return
+    cmd = os.environ.get(EXEC_VAR, "").strip()
+    if not cmd:
+        raise ConfigError(f"{users[0]}: no command line: pass --command '...' "
+                          f"or set {EXEC_VAR}")
+    try:
+        prog = shlex.split(cmd)[0]
+    except (ValueError, IndexError) as e:
+        raise ConfigError(f"--command: cannot split {cmd!r}: {e}") from None
+    if not (shutil.which(prog) or (os.sep in prog and os.access(prog, os.X_OK))):
+        raise ConfigError(f"--command: {prog}: no such program (not on PATH, "
+                          "or not executable)")
+    if "exec-frontend" in users and "{socket}" not in cmd:
+        raise ConfigError("exec-frontend: the command line must say where the socket "
+                          "goes with {socket} (the harness listens there)")
+
+
 def make_plans(args):
     """Validate everything and return the plans (one per target)."""
     explicit = bool(args.target)
     profiles = resolve_targets(args.target)
+    check_exec_command(profiles, args.command)
     profiles, faults = assign_faults(profiles, args.fault, explicit)
     cases = suite.discover()
     chosen = select_cases(profiles, cases, args.cases, args.exclude, explicit)

@@ -90,7 +90,8 @@ class Base(unittest.TestCase):
         self.suites = make_suite(self.dir, SMALL_SUITE)
         self.env = env_for(VHUCHECK_SUITES=self.suites,
                            VHUCHECK_FAULTS=write(self.dir, "catalogue.ini", CATALOGUE),
-                           VHUCHECK_HARNESS=os.path.join(self.dir, "no-harness"))
+                           VHUCHECK_HARNESS=os.path.join(self.dir, "no-harness"),
+                           VHUCHECK_EXEC_COMMAND=None)
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -222,6 +223,15 @@ class TestOptions(Base):
             (["compare", afile, afile], "not readable JSON"),
             (["list", "--cases", "zzz*"], "matches no case"),
             (["list", "--role", "client"], "invalid choice"),
+            (["run", "--command", "true", "--dry-run"], "only targets that run $VHUCHECK_EXEC_COMMAND"),
+            (["run", "--target", "exec-backend", "--dry-run"], "no command line: pass --command"),
+            (["run", "--target", "exec-backend", "--command", "", "--dry-run"], "must not be empty"),
+            (["run", "--target", "exec-backend", "--command", "/nonexistent/daemon -v",
+              "--dry-run"], "/nonexistent/daemon: no such program"),
+            (["run", "--target", "exec-backend", "--command", "'unbalanced", "--dry-run"],
+             "cannot split"),
+            (["run", "--target", "exec-frontend", "--command", "true", "--dry-run"],
+             "must say where the socket goes with {socket}"),
         ]
         self.assertGreaterEqual(len(cases), 25)
         for args, fragment in cases:
@@ -286,6 +296,18 @@ class TestOptions(Base):
         rc, out, err = run_cli("run", "--out", os.path.join(self.dir, "o"), env=self.env)
         self.assertEqual(rc, 3, err)
         self.assertIn("no harness binary", err)
+
+    def test_command_checked_then_accepted(self):
+        """A command naming a real program passes the check (the dry run
+        prints the plan); the environment's own value is checked the same
+        way when --command is absent."""
+        rc, out, err = run_cli("run", "--target", "exec-backend", "--command", "cat -u",
+                               "--dry-run", env=self.env)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("# exec-backend: 2 cases", out)
+        env = dict(self.env, VHUCHECK_EXEC_COMMAND="/nonexistent/fe {socket}")
+        self.assert_usage(["run", "--target", "exec-frontend", "--dry-run"],
+                          "/nonexistent/fe: no such program", env=env)
 
     def test_fault_goes_to_the_matching_reference(self):
         rc, out, err = run_cli("run", "--fault", "fe_no_overlap_check", "--dry-run", env=self.env)

@@ -10,7 +10,8 @@
 # ./vhucheck fuzz campaign down to its reproducer case, AFL++
 # persistent mode with the custom mutator (stability), an AFL++
 # campaign's edges over time checked against afl-showmap, and the
-# OSS-Fuzz build.sh run locally. Missing engines are skipped with the
+# OSS-Fuzz build.sh run locally for the address, undefined and coverage
+# builds (the ClusterFuzzLite matrix). Missing engines are skipped with the
 # reason. Ends with "stage: P passed, F failed, S skipped".
 set -u
 top=${1:?usage: sh tests/stages/20-fuzz.sh TOPDIR}
@@ -298,33 +299,62 @@ else
 fi
 
 # ---- OSS-Fuzz build.sh, run locally ---------------------------------
+# The three builds the ClusterFuzzLite example (docs/ci/clusterfuzzlite.yml)
+# asks for, with the compiler flags OSS-Fuzz's base-builder sets for each
+# sanitizer; every seed corpus zip replayed by the fuzzer it belongs to,
+# under the runtime options OSS-Fuzz's base-runner sets (unsigned
+# wrap-around is silenced there: the targets' range arithmetic wraps on
+# purpose, and C defines it).
 
-if [ -n "$LF_WHY" ]; then
-	skip "OSS-Fuzz build.sh: $LF_WHY"
-else
-	log="$TMP/oss.log"
-	out="$TMP/oss-out"
-	bounded 150 "$log" env CC=clang CFLAGS="-fsanitize=fuzzer-no-link,address" \
-		LIB_FUZZING_ENGINE=-fsanitize=fuzzer SRC="$TMP/src" OUT="$out" \
-		WORK="$TMP/oss-work" bash fuzzers/oss-fuzz/build.sh
-	rc=$? missing=""
+UB_CHECKS=array-bounds,bool,builtin,enum,float-divide-by-zero,function,integer-divide-by-zero,null,object-size,return,returns-nonnull-attribute,shift,signed-integer-overflow,unreachable,vla-bound
+oss_flags() {
+	case $1 in
+	address) echo "-fsanitize=address -fsanitize-address-use-after-scope" ;;
+	undefined) echo "-fsanitize=$UB_CHECKS,unsigned-integer-overflow -fno-sanitize-recover=$UB_CHECKS" ;;
+	coverage) echo "-fprofile-instr-generate -fcoverage-mapping -pthread" ;;
+	esac
+}
+
+oss_build() {
+	san=$1 log="$TMP/oss-$1.log" out="$TMP/oss-out-$1"
+	# A coverage build's programs (meson runs a few) write profiles where
+	# LLVM_PROFILE_FILE says: never into the source tree.
+	bounded 300 "$log" env CC=clang CFLAGS="$(oss_flags "$san") -fsanitize=fuzzer-no-link" \
+		LLVM_PROFILE_FILE="$TMP/oss-$san-build-%p.profraw" \
+		LIB_FUZZING_ENGINE=-fsanitize=fuzzer SRC="$TMP/src-$san" OUT="$out" \
+		WORK="$TMP/oss-work-$san" bash fuzzers/oss-fuzz/build.sh
+	rc=$? missing="" bad=""
 	for f in $FUZZERS; do
 		for x in "" _seed_corpus.zip .dict .options; do
 			[ -s "$out/$f$x" ] || missing="$missing $f$x"
 		done
 	done
-	if [ $rc -eq 0 ] && [ -z "$missing" ]; then
-		mkdir -p "$TMP/oss-seeds"
-		python3 -m zipfile -e "$out/fuzz_shmem_map_seed_corpus.zip" "$TMP/oss-seeds" &&
-		bounded 60 "$TMP/oss-run.log" "$out/fuzz_shmem_map" -runs=0 "$TMP/oss-seeds"
-		rc=$?
-	fi
-	if [ $rc -eq 0 ] && [ -z "$missing" ]; then
-		pass "OSS-Fuzz build.sh: 5 fuzzers with seed corpora, dictionaries, options"
-	else
-		fail "OSS-Fuzz build.sh: status $rc${missing:+, missing:$missing}"
+	[ $rc -eq 0 ] && [ -z "$missing" ] || {
+		fail "OSS-Fuzz build.sh ($san): status $rc${missing:+, missing:$missing}"
 		tail -8 "$log" | sed 's/^/    /'
+		return
+	}
+	for f in $FUZZERS; do
+		seeds="$TMP/oss-seeds-$san-$f"
+		mkdir -p "$seeds"
+		python3 -m zipfile -e "$out/${f}_seed_corpus.zip" "$seeds" &&
+		(cd "$TMP" && bounded 120 "$TMP/oss-run-$san-$f.log" env \
+			UBSAN_OPTIONS=silence_unsigned_overflow=1:halt_on_error=1 \
+			LLVM_PROFILE_FILE="$TMP/oss-$san-%p.profraw" \
+			"$out/$f" -runs=0 "$seeds") || bad="$bad $f"
+	done
+	if [ -z "$bad" ]; then
+		pass "OSS-Fuzz build.sh ($san): 5 fuzzers with seed corpora, dictionaries, options; every seed replays clean"
+	else
+		fail "OSS-Fuzz build.sh ($san): seeds of$bad do not replay clean"
+		for f in $bad; do show "$TMP/oss-run-$san-$f.log"; done
 	fi
+}
+
+if [ -n "$LF_WHY" ]; then
+	skip "OSS-Fuzz build.sh: $LF_WHY"
+else
+	for san in address undefined coverage; do oss_build $san; done
 fi
 
 echo "stage: $P passed, $F failed, $S skipped"
