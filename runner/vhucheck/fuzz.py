@@ -498,7 +498,7 @@ def write_finding(engine, name, faults, n, sig, items, tbin, findings_dir, do_mi
 # ------------------------------------------------------------ reproducers
 
 FD_KINDS = [None, ("memfd", "4k"), ("memfd", "64k"), ("memfd", "1m"),
-            ("memfd-sealed", "64k"), ("memfd-empty", "0"), ("rdonly-file", "64k"),
+            ("memfd-sealed", "64k"), ("memfd-empty", None), ("rdonly-file", "64k"),
             ("pipe", None), ("socket", None), ("closed", None), None]
 
 
@@ -513,23 +513,42 @@ def vhu_fds(choice):
     return [f"fd a {kind}" + (f" size={size}" if size else "")], "a"
 
 
-def vhu_header(case_id, role, sig, faults, note, body=()):
-    requires = "SHMEM REPLY_ACK BACKEND_REQ BACKEND_SEND_FD"
+# The rule of a corpus input replayed as a case (sig None): by the
+# harness's role, what the target must survive (digest 8 and 10).
+CORPUS_RULE = {
+    "backend": "8, 10: a robust front-end survives whatever the back-end channel "
+               "carries (a fuzz corpus input)",
+    "frontend": "9: a robust back-end survives whatever replies and requests the "
+                "front-end sends (a fuzz corpus input)"}
+
+
+def vhu_header(case_id, role, sig, faults, note, body=(),
+               requires="SHMEM REPLY_ACK BACKEND_REQ BACKEND_SEND_FD"):
+    """The case header of a finding's reproducer, or with sig None of a
+    corpus input replayed as a case (fuzzcases)."""
     if role == "frontend" or any(line.startswith("control ") for line in body):
         requires += " control"
-    lines = [f"# Reproducer of a fuzz finding: {sig}"]
+    if sig is None:
+        lines = ["# A fuzz corpus input as a case (vhucheck fuzz --to-cases)"]
+        title, rule = f"fuzz corpus input {case_id}", CORPUS_RULE[role]
+    else:
+        lines = [f"# Reproducer of a fuzz finding: {sig}"]
+        title, rule = f"fuzz finding {case_id}", f"fuzz: {sig[:200]}"
     if faults:
         lines.append(f"# found with VHU_FAULTS={','.join(faults)}: run it against "
                      f"the reference with --fault {' --fault '.join(faults)}")
     lines += [f"# {note}" if note else "#",
-              f"id        {case_id}", f"title     fuzz finding {case_id}",
-              f"role      {role}", f"rule      fuzz: {sig[:200]}", "level     MUST",
+              f"id        {case_id}", f"title     {title}",
+              f"role      {role}", f"rule      {rule}", "level     MUST",
               f"requires  {requires}", ""]
     return lines
 
 
 def expectation(sig):
-    """The expectation a map finding's words call for, if any."""
+    """The expectation a map finding's words call for, if any (none for a
+    corpus input: sig None)."""
+    if sig is None:
+        return None
     table = ((r"no reply to request", "expect reply"),
              (r"the model accepted it", "expect reply value=0"),
              (r"reply value N to request N.*, the model", "expect reply value=nonzero"),
@@ -553,25 +572,36 @@ def _gen_corpus():
 
 
 def repro_map(data, case_id, sig, faults, text=""):
+    """fuzz_shmem_map's state bits as the case's handshake and steps: the
+    rig makes its live mapping (0x02) on a started device with everything
+    negotiated, then stops the device (0x01) or renegotiates (0x04, 0x08)."""
     fd = (data + b"\0\0")[0]
     st, sent = _gen_corpus().map_wire(data)
     wire = (sent + b"\0" * 12)[:max(12, len(data) - 2)]
-    hs = ["handshake regions=1m,64k,0,2m"]
-    hs[0] += " start=no" if st & 1 else ""
-    hs[0] += " reply-ack=off" if st & 4 else ""
-    hs[0] += " shmem=off" if st & 8 else ""
+    stopped, premap, no_ack, no_shmem = st & 1, st & 2, st & 4, st & 8
+    hs = "handshake regions=1m,64k,0,2m"
+    hs += " start=no" if stopped and not premap else ""
+    hs += " reply-ack=off" if no_ack else ""
+    hs += " shmem=off" if no_shmem else ""
     fds, fdv = vhu_fds(fd)
-    lines = vhu_header(case_id, "backend", sig, faults,
-                       "fuzz_shmem_map: one back-end channel message") + hs + fds
-    if st & 2:
-        lines += ["fd p memfd size=1m",
-                  "send map shmid=0 shm_offset=0x10000 len=0x10000 fd=p need_reply",
-                  "expect reply value=0"]
-    lines.append(f"send raw {wire.hex()}" + (f" fd={fdv}" if fdv else ""))
+    body = [hs] + fds
+    if premap and no_shmem:
+        body.append("# state 0x02 with 0x08: the rig's live mapping was made before "
+                    "SHMEM was renegotiated away, which a case cannot do; left out")
+    elif premap:
+        body += ["fd p memfd size=1m",
+                 "send map shmid=0 shm_offset=0x10000 len=0x10000 fd=p"
+                 + ("" if no_ack else " need_reply")]
+        body += [] if no_ack else ["expect reply value=0"]
+        body += ["control stop"] if stopped else []
+    body.append(f"send raw {wire.hex()}" + (f" fd={fdv}" if fdv else ""))
     exp = expectation(sig)
-    if exp:
-        lines.append(exp)
-    return "\n".join(lines + ["check alive", ""])
+    body += ([exp] if exp else []) + ["check alive", ""]
+    requires = "BACKEND_REQ BACKEND_SEND_FD" + ("" if no_shmem else " SHMEM") + \
+        ("" if no_ack else " REPLY_ACK")
+    return "\n".join(vhu_header(case_id, "backend", sig, faults,
+                                "fuzz_shmem_map: one back-end channel message", body,
+                                requires) + body)
 
 
 def repro_sequence(data, case_id, sig, faults, text=""):
@@ -766,6 +796,12 @@ def add_arguments(p):
     p.add_argument("--out", help="campaign directory (default reports/out/fuzz-NAME-TIME)")
     p.add_argument("--no-minimize", action="store_true", help="keep crashing inputs as found")
     p.add_argument("--list", action="store_true", help="list the fuzzers and exit")
+    p.add_argument("--to-cases", metavar="DIR",
+                   help="no campaign: write every corpus input as a .vhu case under DIR, "
+                        "to replay against a real implementation (docs/fuzzing.md)")
+    p.add_argument("--corpus", metavar="DIR",
+                   help="with --to-cases: the corpus to translate (default corpus/NAME; "
+                        "a campaign's corpus/ or sync/main/queue/ work too)")
 
 
 def campaign_edges(engine, name, faults, out, started):
@@ -778,6 +814,18 @@ def campaign_edges(engine, name, faults, out, started):
         return None
     return fuzzcov.campaign_edges(engine, out, corpus_dir(name), started,
                                   binary("afl", name), fault_env(faults))
+
+
+def to_cases(name, args):
+    from vhucheck import fuzzcases
+    corpus = args.corpus or corpus_dir(name)
+    written, skipped, dups = fuzzcases.write_cases(name, corpus, args.to_cases)
+    print(f"vhucheck fuzz: {written} cases from {paths.relpath(corpus)} in "
+          f"{paths.relpath(args.to_cases)} ({skipped} inputs with no message, "
+          f"{dups} duplicates)", file=sys.stderr)
+    print(f"run them: VHUCHECK_SUITES={shlex.quote(paths.relpath(args.to_cases))} "
+          "./vhucheck run --target TARGET", file=sys.stderr)
+    return EXIT_OK
 
 
 def make_out(args, name):
@@ -798,6 +846,10 @@ def main(args):
             print(n + ("  (faults: " + FAULT_ROLE[n] + ")" if n in FAULT_ROLE else ""))
         return EXIT_OK if args.list else EXIT_USAGE
     name = fuzzer_name(args.name)
+    if args.to_cases:
+        return to_cases(name, args)
+    if args.corpus:
+        raise ConfigError("--corpus goes with --to-cases (a campaign starts from corpus/NAME)")
     faults = check_faults(name, args.fault)
     if args.seconds < 1 or args.jobs < 1:
         raise ConfigError("--seconds and --jobs must be at least 1")
