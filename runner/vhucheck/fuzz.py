@@ -799,6 +799,9 @@ def add_arguments(p):
     p.add_argument("--to-cases", metavar="DIR",
                    help="no campaign: write every corpus input as a .vhu case under DIR, "
                         "to replay against a real implementation (docs/fuzzing.md)")
+    p.add_argument("--regions", metavar="SIZES",
+                   help="with --to-cases: the cases' region sizes instead of the rigs' "
+                        "1m,64k,0,2m (e.g. 1m,1m,0,2m for QEMU v11)")
     p.add_argument("--corpus", metavar="DIR",
                    help="with --to-cases: the corpus to translate (default corpus/NAME; "
                         "a campaign's corpus/ or sync/main/queue/ work too)")
@@ -819,7 +822,7 @@ def campaign_edges(engine, name, faults, out, started):
 def to_cases(name, args):
     from vhucheck import fuzzcases
     corpus = args.corpus or corpus_dir(name)
-    written, skipped, dups = fuzzcases.write_cases(name, corpus, args.to_cases)
+    written, skipped, dups = fuzzcases.write_cases(name, corpus, args.to_cases, args.regions)
     print(f"vhucheck fuzz: {written} cases from {paths.relpath(corpus)} in "
           f"{paths.relpath(args.to_cases)} ({skipped} inputs with no message, "
           f"{dups} duplicates)", file=sys.stderr)
@@ -848,8 +851,9 @@ def main(args):
     name = fuzzer_name(args.name)
     if args.to_cases:
         return to_cases(name, args)
-    if args.corpus:
-        raise ConfigError("--corpus goes with --to-cases (a campaign starts from corpus/NAME)")
+    if args.corpus or args.regions:
+        raise ConfigError("--corpus and --regions go with --to-cases "
+                          "(a campaign starts from corpus/NAME)")
     faults = check_faults(name, args.fault)
     if args.seconds < 1 or args.jobs < 1:
         raise ConfigError("--seconds and --jobs must be at least 1")

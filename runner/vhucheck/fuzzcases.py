@@ -14,7 +14,11 @@ themselves:
     ./vhucheck fuzz shmem_map --to-cases /tmp/fc --corpus reports/out/fuzz-.../corpus
     VHUCHECK_SUITES=/tmp/fc ./vhucheck run --target qemu-shmem
 
-Inputs with no message are skipped and counted; identical cases are
+A target that refuses the rigs' regions (1m,64k,0,2m) gets others with
+--regions (QEMU with the v11 series aborts unless they add up to a power
+of two, and with more than four: --regions 1m,1m,0,2m); the inputs' bytes
+stay as the fuzzer sent them, so ranges aimed at shmid 1's end then land
+inside it. Inputs with no message are skipped and counted; identical cases are
 written once. The front-end fuzzers only: fuzz_backend_replies' inputs
 ask the back-end for its MAPs over the control channel, which no real
 back-end speaks (and fuzz_proto's and fuzz_script's are no messages).
@@ -22,6 +26,7 @@ back-end speaks (and fuzz_proto's and fuzz_script's are no messages).
 
 import hashlib
 import os
+import re
 
 from vhucheck import fuzz
 from vhucheck.errors import ConfigError
@@ -46,19 +51,35 @@ def inputs(corpus):
                 yield f, fh.read()
 
 
-def translate(name, data):
+# The fuzz rigs' regions (ferig_default_sizes), as the cases say them.
+RIG_REGIONS = "regions=1m,64k,0,2m"
+REGIONS_LIST = re.compile(r"^(0|[1-9][0-9]*[kmg]?|0x[0-9a-f]+)(,(0|[1-9][0-9]*[kmg]?|0x[0-9a-f]+))*$")
+
+
+def check_regions(regions):
+    if regions is not None and not REGIONS_LIST.match(regions):
+        raise ConfigError(f"--regions {regions!r}: not a list of sizes like 1m,1m,0,2m")
+    return regions
+
+
+def translate(name, data, regions=None):
     """The case text for one input, or None. The id comes from the body,
-    written with a placeholder first."""
+    written with a placeholder first. regions: the handshake's sizes in
+    place of the rigs' (a target may refuse theirs: QEMU v11 aborts unless
+    they add up to a power of two)."""
     draft = fuzz.reproducer(name, data, PLACEHOLDER, None, [])
     if draft is None or "\nsend " not in draft and "\ncontrol " not in draft:
         return None, None
+    if regions:
+        draft = draft.replace(RIG_REGIONS, f"regions={regions}")
     cid = case_id(name, draft)
     return cid, draft.replace(PLACEHOLDER, cid)
 
 
-def write_cases(name, corpus, dest):
+def write_cases(name, corpus, dest, regions=None):
     """Writes dest/Z-fuzz-<target>/<id>.vhu for each input; returns
     (written, skipped, duplicates)."""
+    check_regions(regions)
     if name not in ("fuzz_shmem_map", "fuzz_shmem_sequence"):
         raise ConfigError(f"--to-cases: {name}'s inputs do not translate to cases for a "
                           "real target (fuzz_shmem_map's and fuzz_shmem_sequence's do; "
@@ -68,7 +89,7 @@ def write_cases(name, corpus, dest):
     os.makedirs(area, exist_ok=True)
     written, skipped, dups, seen = 0, 0, 0, set()
     for _, data in inputs(corpus):
-        cid, text = translate(name, data)
+        cid, text = translate(name, data, regions)
         if cid is None:
             skipped += 1
             continue

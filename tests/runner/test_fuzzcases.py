@@ -54,6 +54,13 @@ class TestTranslation(unittest.TestCase):
         self.assertEqual(steps, ["send map", "control stop", "send raw"])
         self.assertIn("control", field(text, "requires").split())
 
+    def test_regions_replace_the_rigs(self):
+        cid, text = fuzzcases.translate("fuzz_shmem_map", map_input(2), "1m,1m,0,2m")
+        self.assertIn("handshake regions=1m,1m,0,2m\n", text)
+        self.assertNotIn("64k,0,2m", text)
+        self.assertNotEqual(cid, fuzzcases.translate("fuzz_shmem_map", map_input(2))[0])
+        self.assertEqual(fuzzcases.check_regions("0x100000,0,2m"), "0x100000,0,2m")
+
     def test_stopped_alone_never_starts(self):
         _, text = fuzzcases.translate("fuzz_shmem_map", map_input(1))
         self.assertIn("start=no", text)
@@ -119,7 +126,10 @@ class TestWrite(unittest.TestCase):
         self.assertIn("no such directory", err)
         rc, _, err = run_cli("fuzz", "shmem_map", "--corpus", self.d, env=env)
         self.assertEqual(rc, 2)
-        self.assertIn("--corpus goes with --to-cases", err)
+        self.assertIn("--corpus and --regions go with --to-cases", err)
+        rc, _, err = run_cli("fuzz", "shmem_map", "--to-cases", self.d, "--regions", "1m;2m", env=env)
+        self.assertEqual(rc, 2)
+        self.assertIn("not a list of sizes", err)
 
     @unittest.skipUnless(BUILD, "no build with the harness and the references")
     def test_whole_corpus_passes_on_the_reference(self):
