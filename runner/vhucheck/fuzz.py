@@ -803,8 +803,17 @@ def add_arguments(p):
                    help="with --to-cases: the cases' region sizes instead of the rigs' "
                         "1m,64k,0,2m (e.g. 1m,1m,0,2m for QEMU v11)")
     p.add_argument("--corpus", metavar="DIR",
-                   help="with --to-cases: the corpus to translate (default corpus/NAME; "
-                        "a campaign's corpus/ or sync/main/queue/ work too)")
+                   help="with --to-cases or --against: the corpus to translate or mutate "
+                        "(default corpus/NAME; a campaign's corpus/ or sync/main/queue/ "
+                        "work too)")
+    p.add_argument("--against", metavar="TARGET",
+                   help="black-box fuzzing of a real implementation (a profile, as for "
+                        "run --target): mutated inputs as cases, in batches, for --seconds; "
+                        "every CRASH/TIMEOUT/DEADLOCK kept by signature (docs/fuzzing.md)")
+    p.add_argument("--batch", type=int, default=20, metavar="N",
+                   help="with --against: cases per vhucheck run (default 20)")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="with --against: the mutation seed (default: random, in the report)")
 
 
 def campaign_edges(engine, name, faults, out, started):
@@ -831,6 +840,27 @@ def to_cases(name, args):
     return EXIT_OK
 
 
+def against(name, args):
+    from vhucheck import fuzzreal
+    if args.seconds < 1 or args.jobs < 1 or args.batch < 1:
+        raise ConfigError("--seconds, --jobs and --batch must be at least 1")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(args.against))
+    out = os.path.abspath(args.out or os.path.join(paths.default_out_root(),
+                                                   f"fuzz-against-{target}-{stamp}"))
+    os.makedirs(os.path.join(out, "findings"), exist_ok=True)
+    print(f"vhucheck fuzz: {name} against {args.against}, {args.seconds} s, batches of "
+          f"{args.batch} -> {paths.relpath(out)}", file=sys.stderr)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (os.path.join(paths.top(), "runner"), os.environ.get("PYTHONPATH")) if p))
+    with sigterm_interrupts():
+        camp, interrupted = fuzzreal.campaign(name, args, args.corpus or corpus_dir(name),
+                                              out, env)
+    if interrupted:
+        return 128 + interrupted
+    return EXIT_FAIL if camp.findings else EXIT_OK
+
+
 def make_out(args, name):
     stamp = time.strftime("%Y%m%d-%H%M%S")
     root = os.path.abspath(args.out or os.path.join(paths.default_out_root(),
@@ -849,10 +879,14 @@ def main(args):
             print(n + ("  (faults: " + FAULT_ROLE[n] + ")" if n in FAULT_ROLE else ""))
         return EXIT_OK if args.list else EXIT_USAGE
     name = fuzzer_name(args.name)
+    if args.to_cases and args.against:
+        raise ConfigError("--to-cases and --against: one or the other")
     if args.to_cases:
         return to_cases(name, args)
+    if args.against:
+        return against(name, args)
     if args.corpus or args.regions:
-        raise ConfigError("--corpus and --regions go with --to-cases "
+        raise ConfigError("--corpus and --regions go with --to-cases or --against "
                           "(a campaign starts from corpus/NAME)")
     faults = check_faults(name, args.fault)
     if args.seconds < 1 or args.jobs < 1:
