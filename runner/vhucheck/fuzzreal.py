@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 
-from vhucheck import fuzzcases, paths
+from vhucheck import fuzz, fuzzcases, paths
 from vhucheck.errors import ConfigError, HarnessError
 
 BAD = ("CRASH", "TIMEOUT", "DEADLOCK")
@@ -49,6 +49,7 @@ MAP_HDR = 2
 MAP_PAYLOAD = 14
 MAP_FIELDS = (8, 16, 24, 32)      # fd_offset, shm_offset, len, flags
 SEQ_RECORD = 32
+BATCH_AREA = "Z-fuzz"            # the batch suite's one area
 
 
 def _u64_at(data, at, value):
@@ -156,12 +157,7 @@ def run_batch(target, suite_dir, out_dir, jobs, faults, env, limit_s):
         p.communicate()
         raise HarnessError(f"vhucheck run on a batch overran {limit_s} s") from None
     except KeyboardInterrupt:
-        os.killpg(p.pid, signal.SIGINT)     # it writes what finished, then exits
-        try:
-            p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
+        fuzz.stop_engines([p])     # SIGINT: it writes what finished, then exits
         raise
     if p.returncode in (2, 3):
         raise HarnessError(f"vhucheck run on a batch: {err.strip().splitlines()[-1:]}")
@@ -178,10 +174,9 @@ def keep_finding(findings, case, suite_dir, found_dir):
     h = hashlib.sha1(sig.encode()).hexdigest()[:8]
     d = os.path.join(found_dir, f"{len(findings) + 1:02d}-{h}")
     os.makedirs(d, exist_ok=True)
-    src = [os.path.join(r, f) for r, _, fs in os.walk(suite_dir) for f in fs
-           if f == case["id"] + ".vhu"]
-    if src:
-        shutil.copy(src[0], d)
+    src = os.path.join(suite_dir, BATCH_AREA, case["id"] + ".vhu")
+    if os.path.exists(src):
+        shutil.copy(src, d)
     with open(os.path.join(d, "stderr.txt"), "w") as f:
         f.write(case.get("stderr_tail") or "")
     findings[sig] = {"signature": sig, "count": 1, "case": case["id"],
@@ -234,7 +229,7 @@ class Campaign:
 
 def write_batch(rng, name, seeds, regions, size, suite_dir):
     shutil.rmtree(suite_dir, ignore_errors=True)
-    area = os.path.join(suite_dir, "Z-fuzz")
+    area = os.path.join(suite_dir, BATCH_AREA)
     os.makedirs(area)
     n = 0
     while n < size:
