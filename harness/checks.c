@@ -269,6 +269,33 @@ static void chk_ledger(struct run *x)
 			 l->requests, l->first);
 }
 
+/* Each MAP the front-end acked 0 is memory the back-end may be handed
+ * addresses into; when the front-end announces mappings at all, the
+ * regions it added to the back-end's memory table since the first MAP
+ * cover them. A MAP it could not announce (no slot left) is one it
+ * should have refused (digest 6: MAY fail when out of resources). */
+static int probe_memtable(struct run *x, char *expected, char *obs, size_t cap)
+{
+	int64_t added = x->s.memtable_regions -
+			(x->memtable_based ? x->memtable_base : x->s.memtable_regions);
+
+	snprintf(expected, 256, "the back-end's memory table grew by at least "
+		 "the %lld live MAP(s) the front-end acked 0 (max-slots %llu)",
+		 (long long)x->maps_acked,
+		 (unsigned long long)x->s.offer.max_mem_slots);
+	snprintf(obs, cap, "it grew by %lld region(s) to %lld (%u memory-table "
+		 "message(s) in all)", (long long)added,
+		 (long long)x->s.memtable_regions, x->s.memtable_msgs);
+	if ((x->s.negotiated >> PROTO_PF_CONFIGURE_MEM_SLOTS & 1) &&
+	    x->s.memtable_regions > (int64_t)x->s.offer.max_mem_slots) {
+		snprintf(obs + strlen(obs), cap - strlen(obs), ", more than the "
+			 "%llu slots the back-end has",
+			 (unsigned long long)x->s.offer.max_mem_slots);
+		return 0;
+	}
+	return added >= x->maps_acked;
+}
+
 void checks_run(struct run *x)
 {
 	switch (x->st->op) {
@@ -280,6 +307,7 @@ void checks_run(struct run *x)
 	case SCRIPT_CHECK_FINDINGS_NONE: chk_findings(x); break;
 	case SCRIPT_CHECK_FINDING: chk_finding(x); break;
 	case SCRIPT_CHECK_LEDGER: chk_ledger(x); break;
+	case SCRIPT_CHECK_MEMTABLE: settle(x, probe_memtable); break;
 	default: break;
 	}
 }

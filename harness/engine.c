@@ -15,6 +15,7 @@
 #include "expect.h"
 #include "handshake.h"
 #include "ledger.h"
+#include "refusal.h"
 #include "run.h"
 
 /* How long after closing its channels the harness waits for the target
@@ -253,6 +254,22 @@ static void step_reply(struct run *x)
 	x->reply_to = -1;
 }
 
+/* The first handshake is where the target meets the case's
+ * configuration: a case marked `refusal` accepts a clean refusal there. */
+static void step_handshake(struct run *x)
+{
+	unsigned nfail = x->r->nfailures;
+	bool first = !x->handshaken;
+
+	x->handshaken = true;
+	if (x->c->role == SCRIPT_ROLE_BACKEND)
+		handshake_backend(x);
+	else
+		handshake_frontend(x);
+	if (first)
+		refusal_judge(x, nfail);
+}
+
 /* ---- running the steps ---- */
 
 static void exec_step(struct run *x)
@@ -261,16 +278,17 @@ static void exec_step(struct run *x)
 	case SCRIPT_FD: step_fd(x); break;
 	case SCRIPT_SLEEP: step_sleep(x); break;
 	case SCRIPT_CONTROL: step_control(x); break;
-	case SCRIPT_HANDSHAKE:
-		if (x->c->role == SCRIPT_ROLE_BACKEND)
-			handshake_backend(x);
-		else
-			handshake_frontend(x);
-		break;
+	case SCRIPT_HANDSHAKE: step_handshake(x); break;
 	case SCRIPT_SEND: step_send(x); break;
 	case SCRIPT_REPLY: step_reply(x); break;
 	case SCRIPT_CLOSE_BACKEND: step_close_backend(x); break;
 	case SCRIPT_MARK: checks_mark(x); break;
+	case SCRIPT_HOLD:
+		sess_hold(&x->s, x->st->u.hold.req, x->st->u.hold.nreq);
+		sess_note(&x->s, "line %u: holding the answers to %s until "
+			  "'release main'", x->st->line, x->st->u.hold.text);
+		break;
+	case SCRIPT_RELEASE: sess_release(&x->s); break;
 	case SCRIPT_REPEAT:
 	case SCRIPT_END: break;
 	default:
@@ -568,6 +586,7 @@ static bool setup(struct run *x, int64_t t0)
 		  e->cancel_fd, e->target_cmd ? &x->tgt : NULL, trace);
 	x->s.t0 = t0;
 	x->s.case_deadline = deadline;
+	x->s.single_thread = x->c->single_thread;
 	x->s.shmem_bit = handshake_case_bit(x);
 	if (x->c->role == SCRIPT_ROLE_BACKEND)
 		handshake_first_offer(x);
@@ -698,6 +717,22 @@ static enum result_verdict grade_verdict(const char *grade)
 	return RESULT_INFO;
 }
 
+/* UNSUPPORTED is normally decided before anything is judged. Found
+ * later (a control command the target cannot carry out, a requirement of
+ * a later handshake) it stops the case but does not hide what already
+ * failed: the target broke a rule before we reached our limit. Its reason
+ * then goes to the trace, and the failures decide as usual. */
+static bool unsupported_yields(struct run *x, enum result_verdict judged)
+{
+	if (!x->aborted || x->abort_verdict != RESULT_UNSUPPORTED ||
+	    judged == RESULT_PASS)
+		return false;
+	sess_note(&x->s, "%s: the case stopped here; what failed before stands",
+		  x->r->reason);
+	x->r->reason[0] = '\0';
+	return true;
+}
+
 /* Precedence: an abort's verdict, else the worst failure's grade. */
 static void decide(struct run *x)
 {
@@ -715,7 +750,7 @@ static void decide(struct run *x)
 			top = &r->failures[i];
 		}
 	}
-	if (x->aborted)
+	if (x->aborted && !unsupported_yields(x, v))
 		v = result_verdict_max(v, x->abort_verdict);
 	r->verdict = v;
 	if (v == RESULT_UNSUPPORTED || v == RESULT_PASS)

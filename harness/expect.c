@@ -8,14 +8,17 @@
 #include "chan.h"
 
 /* A held main-channel request that itself waits for an answer. */
-static const struct sess_rec *held_waiting_request(const struct session *s)
+static const struct sess_rec *held_waiting_request(const struct session *s,
+						   unsigned *idx)
 {
 	for (unsigned i = 0; i < s->nqueue; i++) {
 		const struct sess_rec *q = &s->log[s->queue[i]];
 
 		if (proto_has_reply_body(PROTO_CHAN_MAIN, q->hdr.request) ||
-		    (q->hdr.flags & PROTO_F_NEED_REPLY))
+		    (q->hdr.flags & PROTO_F_NEED_REPLY)) {
+			*idx = s->queue[i];
 			return q;
+		}
 	}
 	return NULL;
 }
@@ -30,19 +33,30 @@ static void end_blocking(struct run *x, enum script_chan c)
 /* The reply never came while the target waits on a held request. */
 static bool detect_deadlock(struct run *x, enum script_chan c)
 {
-	char name[32];
+	char name[32], qname[32];
+	const char *n, *qn;
 	const struct sess_rec *q;
+	unsigned qi;
 
 	if (x->c->role != SCRIPT_ROLE_BACKEND || c != SCRIPT_BACKEND ||
-	    !x->s.blocked || !(q = held_waiting_request(&x->s)))
+	    !x->s.blocked || !(q = held_waiting_request(&x->s, &qi)))
 		return false;
-	run_abort(x, RESULT_DEADLOCK, "line %u: no reply to %s while the "
-		  "front-end waits for its own %s on the main channel",
-		  x->st->line, run_req_name(SCRIPT_BACKEND, x->last_req[c], name,
-					    sizeof(name)),
-		  proto_req_name(PROTO_CHAN_MAIN, q->hdr.request)
-			  ? proto_req_name(PROTO_CHAN_MAIN, q->hdr.request)
-			  : "request");
+	n = run_req_name(SCRIPT_BACKEND, x->last_req[c], name, sizeof(name));
+	qn = run_req_name(SCRIPT_MAIN, q->hdr.request, qname, sizeof(qname));
+
+	if (qi < x->last_send_seq)
+		/* It was pending before our request went out: the front-end
+		 * does not serve the back-end channel while it waits. */
+		run_abort(x, RESULT_DEADLOCK, "line %u: no reply to %s: the "
+			  "front-end waits for the answer to its own %s (held "
+			  "unanswered) and does not serve the back-end channel "
+			  "meanwhile, so a single-threaded back-end with a request "
+			  "in flight waits forever", x->st->line, n, qn);
+	else
+		run_abort(x, RESULT_DEADLOCK, "line %u: no reply to %s: the "
+			  "front-end sent %s first and waits for its answer (held, "
+			  "as a back-end blocked on its reply would) instead of "
+			  "replying first (digest 9)", x->st->line, n, qn);
 	snprintf(x->r->observed, sizeof(x->r->observed),
 		 "main: %s\nbackend: %s", x->s.last_line[SCRIPT_MAIN],
 		 x->s.last_line[SCRIPT_BACKEND]);
@@ -104,6 +118,21 @@ static void judge_reply(struct run *x, const struct sess_rec *rec, char *why,
 		snprintf(why, cap, "value %llu", (unsigned long long)v);
 }
 
+/* A MAP (or UNMAP) the front-end acked 0 is a mapping it holds. */
+static void count_ack(struct run *x, const struct sess_rec *rec)
+{
+	uint64_t v;
+
+	if (x->c->role != SCRIPT_ROLE_BACKEND || rec->chan != SCRIPT_BACKEND ||
+	    !(rec->hdr.flags & PROTO_F_REPLY) || rec->payload_len < 8 ||
+	    proto_u64_decode(rec->payload, 8, &v) != PROTO_OK || v != 0)
+		return;
+	if (rec->hdr.request == PROTO_BE_SHMEM_MAP)
+		x->maps_acked++;
+	else if (rec->hdr.request == PROTO_BE_SHMEM_UNMAP && x->maps_acked > 0)
+		x->maps_acked--;
+}
+
 static void exp_reply(struct run *x)
 {
 	enum script_chan c = x->st->on;
@@ -135,6 +164,7 @@ static void exp_reply(struct run *x)
 	} else {
 		judge_reply(x, rec, why, sizeof(why));
 		run_describe_rec(rec, d, sizeof(d));
+		count_ack(x, rec);
 		if (why[0])
 			run_fail(x, expected, "%s: %s", why, d);
 		sess_consume(&x->s, c);
@@ -145,8 +175,8 @@ static void exp_reply(struct run *x)
 
 /* The first unconsumed message of that request on channel c, or NULL;
  * *ended when the channel's end comes first. */
-static int find_msg(const struct session *s, enum script_chan c, uint32_t req,
-		    bool *ended)
+static int find_msg(const struct session *s, enum script_chan c,
+		    const uint32_t *req, unsigned nreq, bool *ended)
 {
 	*ended = false;
 	for (unsigned i = s->cursor[c]; i < s->nlog; i++) {
@@ -158,15 +188,17 @@ static int find_msg(const struct session *s, enum script_chan c, uint32_t req,
 			*ended = true;
 			return -1;
 		}
-		if (r->hdr.request == req)
-			return (int)i;
+		for (unsigned k = 0; k < nreq; k++)
+			if (r->hdr.request == req[k])
+				return (int)i;
 	}
 	return -1;
 }
 
 struct msg_want {
 	enum script_chan chan;
-	uint32_t req;
+	const uint32_t *req;
+	unsigned nreq;
 };
 
 static bool msg_arrived(struct session *s, void *arg)
@@ -174,7 +206,7 @@ static bool msg_arrived(struct session *s, void *arg)
 	const struct msg_want *mw = arg;
 	bool ended;
 
-	return find_msg(s, mw->chan, mw->req, &ended) >= 0 || ended;
+	return find_msg(s, mw->chan, mw->req, mw->nreq, &ended) >= 0 || ended;
 }
 
 /* expect no-reply / no-msg: nothing (of that request) unconsumed or
@@ -183,7 +215,7 @@ static void exp_quiet(struct run *x)
 {
 	const struct script_expect_msg *em = &x->st->u.em;
 	bool named = x->st->op == SCRIPT_EXPECT_NO_MSG && em->has_request;
-	struct msg_want mw = { x->st->on, em->request };
+	struct msg_want mw = { x->st->on, em->req, em->nreq };
 	enum sess_wait w = sess_pump(&x->s, run_deadline(x),
 				     named ? msg_arrived : run_has_record,
 				     named ? (void *)&mw : (void *)&mw.chan);
@@ -194,7 +226,7 @@ static void exp_quiet(struct run *x)
 	if (!run_wait_ok(x, w))
 		return;
 	if (named) {
-		i = find_msg(&x->s, mw.chan, mw.req, &ended);
+		i = find_msg(&x->s, mw.chan, mw.req, mw.nreq, &ended);
 	} else {
 		const struct sess_rec *rec = sess_peek(&x->s, mw.chan);
 
@@ -202,8 +234,8 @@ static void exp_quiet(struct run *x)
 	}
 	if (i >= 0) {
 		snprintf(expected, sizeof(expected), "no %s on the %s channel "
-			 "for %lld ms", named ? run_req_name(mw.chan, mw.req, name,
-							     sizeof(name))
+			 "for %lld ms", named ? run_req_name(mw.chan, x->s.log[i].hdr.request,
+							     name, sizeof(name))
 				 : "message",
 			 script_chan_name(mw.chan),
 			 (long long)run_scaled(x, x->st->within_ms));
@@ -229,20 +261,33 @@ static void judge_msg(struct run *x, const struct sess_rec *rec,
 		run_fail(x, expected, "flags 0x%x: %s", rec->hdr.flags, d);
 }
 
+/* "SET_MEM_TABLE|ADD_MEM_REG" */
+static void names_text(enum script_chan c, const struct script_expect_msg *em,
+		       char *out, size_t cap)
+{
+	size_t len = 0;
+	char name[32];
+
+	out[0] = '\0';
+	for (unsigned k = 0; k < em->nreq && len < cap; k++)
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", k ? "|" : "",
+					run_req_name(c, em->req[k], name, sizeof(name)));
+}
+
 static void exp_msg(struct run *x)
 {
 	const struct script_expect_msg *em = &x->st->u.em;
-	struct msg_want mw = { x->st->on, em->request };
+	struct msg_want mw = { x->st->on, em->req, em->nreq };
 	enum sess_wait w = sess_pump(&x->s, run_deadline(x), msg_arrived, &mw);
-	char expected[200], name[32], d[200];
+	char expected[200], name[128], d[200];
 	const struct sess_rec *other;
 	bool ended;
 	int i;
 
 	if (!run_wait_ok(x, w))
 		return;
-	snprintf(expected, sizeof(expected), "%s on the %s channel", 
-		 run_req_name(mw.chan, mw.req, name, sizeof(name)),
+	names_text(mw.chan, em, name, sizeof(name));
+	snprintf(expected, sizeof(expected), "%s on the %s channel", name,
 		 script_chan_name(mw.chan));
 	if (em->has_fds)
 		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected),
@@ -253,7 +298,7 @@ static void exp_msg(struct run *x)
 	if (em->has_flags)
 		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected),
 			 ", flags 0x%x", em->flags);
-	i = find_msg(&x->s, mw.chan, mw.req, &ended);
+	i = find_msg(&x->s, mw.chan, mw.req, mw.nreq, &ended);
 	if (i < 0) {
 		other = sess_peek(&x->s, mw.chan);
 		if (other)

@@ -86,7 +86,7 @@ static void configure_offer(struct run *x, const struct script_step *st)
 	o->features = 1ull << PROTO_F_PROTOCOL_FEATURES | 1ull << 32;
 	o->pfeatures = harness_pfeatures(bit, hs->shmem != SCRIPT_SHMEM_OFF) &
 		       ~hs->pf_off;
-	o->max_mem_slots = 32;
+	o->max_mem_slots = hs->has_max_slots ? hs->max_slots : 509;
 	memset(&o->cfg, 0, sizeof(o->cfg));
 	for (unsigned i = 0; i < hs->nsizes && i < PROTO_SHMEM_MAX_REGIONS; i++)
 		o->cfg.memory_sizes[i] = st->list[i];

@@ -46,6 +46,19 @@ void run_abort(struct run *x, enum result_verdict v, const char *fmt,
 	va_end(ap);
 }
 
+/* A `require` step failed: the event the rule needs did not happen.
+ * Nothing judged so far failed: the rule was not exercised
+ * (UNSUPPORTED); else what failed stands. Either way the case stops. */
+static void not_exercised(struct run *x, const char *expected,
+			  const char *observed)
+{
+	x->stop = true;
+	if (x->r->nfailures > 0)
+		return;
+	run_abort(x, RESULT_UNSUPPORTED, "not exercised: line %u: %s did not "
+		  "happen (%s)", x->st->line, expected, observed);
+}
+
 /* A failed expectation of the current step, graded by it; before the
  * first step (at launch), by the case's level, and the case stops. */
 void run_fail(struct run *x, const char *expected, const char *fmt, ...)
@@ -54,6 +67,15 @@ void run_fail(struct run *x, const char *expected, const char *fmt, ...)
 	struct result_failure *f;
 	va_list ap;
 
+	if (x->st && x->st->is_require) {
+		char obs[300];
+
+		va_start(ap, fmt);
+		vsnprintf(obs, sizeof(obs), fmt, ap);
+		va_end(ap);
+		not_exercised(x, expected, obs);
+		return;
+	}
 	if (!x->st || x->st->is_assert)
 		x->stop = true;
 	if (r->nfailures == RESULT_MAX_FAILURES) {
@@ -148,12 +170,30 @@ static bool answer_is(const char *answer, const char *word)
 	       (answer[n] == '\0' || answer[n] == ' ');
 }
 
+/* The WHY of `err unsupported: WHY` (docs/architecture.md, "The control
+ * channel"): the target understands the command but cannot carry it out.
+ * NULL for any other answer; a missing WHY is said so. */
+static const char *unsupported_why(const char *answer)
+{
+	static const char tag[] = "err unsupported";
+	const char *p = answer + sizeof(tag) - 1;
+
+	if (strncmp(answer, tag, sizeof(tag) - 1) != 0 ||
+	    (*p != ':' && *p != '\0'))
+		return NULL;
+	if (*p == ':')
+		p++;
+	p += strspn(p, " \t");
+	return *p ? p : "(no reason given)";
+}
+
 /* One control command; false when it did not get the answer wanted. */
 bool run_control(struct run *x, const char *line, enum script_ctl_expect want,
 		 int64_t deadline)
 {
 	enum sess_wait w = sess_control(&x->s, line, deadline);
 	char expected[320], obs[256];
+	const char *why;
 
 	if (!run_wait_ok(x, w))
 		return false;
@@ -163,6 +203,13 @@ bool run_control(struct run *x, const char *line, enum script_ctl_expect want,
 		run_nothing_seen(x, w, obs, sizeof(obs));
 		run_fail(x, expected, "%s", x->s.ctl_fd < 0 ? "the control channel closed"
 				 : obs);
+		return false;
+	}
+	/* Our limit, not the target's failure: whatever expect= wanted. */
+	why = unsupported_why(x->s.ctl_answer);
+	if (why) {
+		run_abort(x, RESULT_UNSUPPORTED, "control %.*s: unsupported by the "
+			  "target: %.300s", (int)strcspn(line, " "), line, why);
 		return false;
 	}
 	if (!answer_is(x->s.ctl_answer, want == SCRIPT_CTL_OK ? "ok" : "err")) {
@@ -263,6 +310,11 @@ void run_note_sent(struct run *x, enum script_chan c, uint32_t req,
 	if (x->c->role == SCRIPT_ROLE_BACKEND && c == SCRIPT_BACKEND &&
 	    (flags & PROTO_F_NEED_REPLY))
 		x->s.blocked = true;
+	if (x->c->role == SCRIPT_ROLE_BACKEND && req == PROTO_BE_SHMEM_MAP &&
+	    !x->memtable_based) {
+		x->memtable_based = true;
+		x->memtable_base = x->s.memtable_regions;
+	}
 }
 
 bool run_chan_present(struct run *x, enum script_chan c)

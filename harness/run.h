@@ -42,6 +42,7 @@ struct run {
 	bool keep_stderr;
 
 	const struct script_step *st;
+	bool handshaken;            /* a handshake step ran (refusal.h) */
 	uint64_t *loops;
 	bool stop;
 	bool aborted;               /* verdict decided by run_abort() */
@@ -62,6 +63,12 @@ struct run {
 	uint32_t optional[2][RUN_MAX_OPTIONAL];
 	unsigned noptional[2];
 	int reply_to;               /* frontend: log index `reply` answers */
+
+	/* harness as back-end: MAPs (less UNMAPs) the front-end acked 0,
+	 * and its memory table when the first MAP went out */
+	int64_t maps_acked;
+	bool memtable_based;
+	int64_t memtable_base;
 
 	bool marked;
 	unsigned mark_fds;

@@ -35,6 +35,18 @@ const char *script_finding_name(int code)
 	return proto_finding_name((enum proto_finding_code)code);
 }
 
+static const char *const refusal_names[] = {
+	[SCRIPT_REFUSAL_NONE] = "", [SCRIPT_REFUSAL_PASS] = "PASS",
+	[SCRIPT_REFUSAL_NON_STRICT] = "NON-STRICT",
+	[SCRIPT_REFUSAL_INFO] = "INFO",
+};
+
+const char *script_refusal_name(enum script_refusal r)
+{
+	return (unsigned)r < sizeof(refusal_names) / sizeof(refusal_names[0])
+		       ? refusal_names[r] : "";
+}
+
 const char *script_grade_name(enum script_grade g)
 {
 	switch (g) {
@@ -60,6 +72,8 @@ static const char *const op_names[] = {
 	[SCRIPT_REPLY] = "reply",
 	[SCRIPT_CLOSE_BACKEND] = "close backend",
 	[SCRIPT_MARK] = "mark",
+	[SCRIPT_HOLD] = "hold",
+	[SCRIPT_RELEASE] = "release",
 	[SCRIPT_EXPECT_REPLY] = "expect reply",
 	[SCRIPT_EXPECT_NO_REPLY] = "expect no-reply",
 	[SCRIPT_EXPECT_MSG] = "expect msg",
@@ -75,6 +89,7 @@ static const char *const op_names[] = {
 	[SCRIPT_CHECK_FINDINGS_NONE] = "check findings none",
 	[SCRIPT_CHECK_FINDING] = "check finding",
 	[SCRIPT_CHECK_LEDGER] = "check ledger",
+	[SCRIPT_CHECK_MEMTABLE] = "check memtable",
 };
 
 const char *script_op_name(enum script_op op)
@@ -157,7 +172,7 @@ struct args {
 };
 
 enum hdr_key { HK_ID, HK_TITLE, HK_ROLE, HK_RULE, HK_LEVEL, HK_REASON,
-	       HK_TIMEOUT, HK_MAX };
+	       HK_TIMEOUT, HK_MODEL, HK_REFUSAL, HK_MAX };
 
 struct pctx {
 	const char *path;
@@ -177,7 +192,7 @@ struct pctx {
 	bool marked;
 	bool has_send;
 	enum script_chan last_send_chan;
-	unsigned control_line, pid_line, proto_req_line;
+	unsigned control_line, pid_line, proto_req_line, refusal_line;
 	struct script_step *st;   /* the step being parsed */
 };
 
@@ -735,6 +750,8 @@ static bool parse_handshake_layout(struct pctx *p, struct args *a)
 		hs->nsizes = 1;
 	}
 	hs->has_nregions = arg_u32(p, a, "nregions", false, &hs->nregions, &bad);
+	hs->has_max_slots = arg_num(p, a, "max-slots", false, 0xffffffffu,
+				    &hs->max_slots, &bad);
 	hs->has_config_size = arg_u32(p, a, "config-size", false,
 				      &hs->config_size, &bad);
 	hs->has_config_request = arg_u32(p, a, "config-request", false,
@@ -1010,6 +1027,34 @@ static bool parse_mark(struct pctx *p, unsigned n)
 	return need_pid(p);
 }
 
+/* NAME|NAME...: up to SCRIPT_ORDER_MAX_NAMES requests. */
+static bool parse_names(struct pctx *p, const char *word, uint32_t *req,
+			unsigned *n)
+{
+	char buf[160], *save = NULL, *tok;
+
+	*n = 0;
+	if (strlen(word) >= sizeof(buf)) {
+		perr(p, "'%s': too long", word);
+		return false;
+	}
+	snprintf(buf, sizeof(buf), "%s", word);
+	for (tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
+		if (*n == SCRIPT_ORDER_MAX_NAMES) {
+			perr(p, "more than %u names in '%s'",
+			     SCRIPT_ORDER_MAX_NAMES, word);
+			return false;
+		}
+		if (!resolve_request(p, tok, &req[(*n)++]))
+			return false;
+	}
+	if (*n == 0) {
+		perr(p, "'%s' names no request", word);
+		return false;
+	}
+	return true;
+}
+
 /* ---- expectations and checks ---- */
 
 static bool parse_expect_reply(struct pctx *p, struct args *a)
@@ -1052,15 +1097,16 @@ static bool parse_expect_msg(struct pctx *p, char **w, unsigned n,
 	uint64_t fds;
 
 	if (n < 1 || strchr(w[0], '=')) {
-		perr(p, "usage: expect msg NAME [on=main|backend] [fds=N] "
+		perr(p, "usage: expect msg NAME[|NAME...] [on=main|backend] [fds=N] "
 			"[size=N] [flags=N] [within=MS]");
 		return false;
 	}
 	if (!split_args(p, w + 1, n - 1, a) ||
 	    !take_on(p, a, default_msg_chan(p)) || !take_within(p, a, 500))
 		return false;
-	if (!resolve_request(p, w[0], &em->request))
+	if (!parse_names(p, w[0], em->req, &em->nreq))
 		return false;
+	em->request = em->req[0];
 	em->has_fds = arg_num(p, a, "fds", false, 253, &fds, &bad);
 	em->fds = (unsigned)fds;
 	em->has_size = arg_u32(p, a, "size", true, &em->size, &bad);
@@ -1080,7 +1126,40 @@ static bool parse_expect_no_msg(struct pctx *p, char **w, unsigned n,
 	    !parse_expect_quiet(p, a, default_msg_chan(p)))
 		return false;
 	em->has_request = first == 1;
-	return !first || resolve_request(p, w[0], &em->request);
+	if (first && !parse_names(p, w[0], em->req, &em->nreq))
+		return false;
+	em->request = em->req[0];
+	return true;
+}
+
+/* hold main NAME[|NAME...]: those main-channel requests stay unanswered
+ * until `release main`, so that a case can probe what the front-end
+ * does while its own request waits. */
+static bool parse_hold(struct pctx *p, char **w, unsigned n)
+{
+	struct script_order_item *it = &p->st->u.hold;
+
+	if (!need_role(p, SCRIPT_ROLE_BACKEND, "hold"))
+		return false;
+	if (n != 2 || strcmp(w[0], "main") != 0) {
+		perr(p, "usage: hold main NAME[|NAME...]");
+		return false;
+	}
+	snprintf(it->text, sizeof(it->text), "%s", w[1]);
+	it->chan = SCRIPT_MAIN;
+	p->st->on = SCRIPT_MAIN;
+	return parse_names(p, w[1], it->req, &it->nreq);
+}
+
+static bool parse_release(struct pctx *p, char **w, unsigned n)
+{
+	if (!need_role(p, SCRIPT_ROLE_BACKEND, "release"))
+		return false;
+	if (n != 1 || strcmp(w[0], "main") != 0) {
+		perr(p, "usage: release main");
+		return false;
+	}
+	return true;
 }
 
 /* "backend:reply" or "main:SET_MEM_TABLE|ADD_MEM_REG". */
@@ -1293,6 +1372,7 @@ static const struct graded_kind graded_kinds[] = {
 	{ "findings", SCRIPT_CHECK_FINDINGS_NONE, true },
 	{ "finding", SCRIPT_CHECK_FINDING, true },
 	{ "ledger", SCRIPT_CHECK_LEDGER, true },
+	{ "memtable", SCRIPT_CHECK_MEMTABLE, true },
 };
 
 /* The arguments of one graded step (w: after its kind word). */
@@ -1337,6 +1417,9 @@ static bool parse_graded_args(struct pctx *p, char **w, unsigned n,
 	case SCRIPT_CHECK_LEDGER:
 		return need_role(p, SCRIPT_ROLE_FRONTEND, "check ledger") &&
 		       split_args(p, w, n, a);
+	case SCRIPT_CHECK_MEMTABLE:
+		return need_role(p, SCRIPT_ROLE_BACKEND, "check memtable") &&
+		       split_args(p, w, n, a) && take_within(p, a, 500);
 	default:
 		return split_args(p, w, n, a);
 	}
@@ -1362,6 +1445,7 @@ static bool parse_graded(struct pctx *p, const char *kw, char **w, unsigned n)
 	}
 	p->st->op = k->op;
 	p->st->is_assert = kw[0] == 'a';
+	p->st->is_require = kw[0] == 'r';
 	if (!parse_graded_args(p, w + 1, n - 1, &a) || !take_grade(p, &a))
 		return false;
 	return args_all_used(p, &a, script_op_name(k->op));
@@ -1473,6 +1557,20 @@ static bool parse_timeout(struct pctx *p, const char *v)
 	return true;
 }
 
+/* The verdict a clean refusal gets: the spelling of reports. */
+static bool parse_refusal(struct pctx *p, const char *v)
+{
+	for (unsigned i = SCRIPT_REFUSAL_PASS;
+	     i < sizeof(refusal_names) / sizeof(refusal_names[0]); i++) {
+		if (strcmp(v, refusal_names[i]) == 0) {
+			p->c->refusal = (enum script_refusal)i;
+			return true;
+		}
+	}
+	perr(p, "refusal '%s': expected PASS, NON-STRICT or INFO", v);
+	return false;
+}
+
 static bool parse_word_header(struct pctx *p, enum hdr_key k, const char *v)
 {
 	static const char *const levels[] = { "MUST", "SHOULD", "INFO" };
@@ -1497,6 +1595,16 @@ static bool parse_word_header(struct pctx *p, enum hdr_key k, const char *v)
 		}
 		perr(p, "level '%s': expected MUST, SHOULD or INFO", v);
 		return false;
+	case HK_MODEL:
+		if (strcmp(v, "threaded") == 0 || strcmp(v, "single-thread") == 0) {
+			p->c->single_thread = v[0] == 's';
+			return true;
+		}
+		perr(p, "model '%s': expected threaded or single-thread", v);
+		return false;
+	case HK_REFUSAL:
+		p->refusal_line = p->line;
+		return parse_refusal(p, v);
 	default:
 		return parse_timeout(p, v);
 	}
@@ -1505,7 +1613,7 @@ static bool parse_word_header(struct pctx *p, enum hdr_key k, const char *v)
 static const char *const hdr_names[HK_MAX] = {
 	[HK_ID] = "id", [HK_TITLE] = "title", [HK_ROLE] = "role",
 	[HK_RULE] = "rule", [HK_LEVEL] = "level", [HK_REASON] = "reason",
-	[HK_TIMEOUT] = "timeout",
+	[HK_TIMEOUT] = "timeout", [HK_MODEL] = "model", [HK_REFUSAL] = "refusal",
 };
 
 static int header_key(const char *kw)
@@ -1607,6 +1715,8 @@ static bool parse_step(struct pctx *p, const char *kw, char **w, unsigned n)
 		{ "close", SCRIPT_CLOSE_BACKEND }, { "mark", SCRIPT_MARK },
 		{ "expect", SCRIPT_EXPECT_REPLY }, { "check", SCRIPT_CHECK_ALIVE },
 		{ "assert", SCRIPT_EXPECT_REPLY },
+		{ "require", SCRIPT_EXPECT_REPLY },
+		{ "hold", SCRIPT_HOLD }, { "release", SCRIPT_RELEASE },
 	};
 	size_t i;
 
@@ -1637,6 +1747,8 @@ static bool parse_step(struct pctx *p, const char *kw, char **w, unsigned n)
 	case SCRIPT_REPLY: return parse_reply(p, w, n);
 	case SCRIPT_CLOSE_BACKEND: return parse_close(p, w, n);
 	case SCRIPT_MARK: return parse_mark(p, n);
+	case SCRIPT_HOLD: return parse_hold(p, w, n);
+	case SCRIPT_RELEASE: return parse_release(p, w, n);
 	default: return parse_graded(p, kw, w, n);
 	}
 }
@@ -1723,6 +1835,13 @@ static void final_checks(struct pctx *p)
 		p->line = p->proto_req_line;
 		perr(p, "requires protocol features but the case has no handshake "
 			"step to negotiate them");
+	}
+	/* A refusal is judged at the first handshake: without one there
+	 * is no configuration to refuse. */
+	if (c->refusal != SCRIPT_REFUSAL_NONE && !c->has_handshake) {
+		p->line = p->refusal_line;
+		perr(p, "'refusal' needs a handshake step (the configuration "
+			"the target may refuse)");
 	}
 }
 

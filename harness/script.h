@@ -26,6 +26,17 @@ const char *script_role_name(enum script_role r);
 enum script_grade { SCRIPT_MUST = 0, SCRIPT_SHOULD = 1, SCRIPT_INFO = 2 };
 const char *script_grade_name(enum script_grade g); /* "MUST", ... */
 
+/* `refusal VERDICT`: the case's configuration is one the spec lets the
+ * target refuse; a clean refusal (a normal exit or the connection closed
+ * during the first handshake, before the device started) gets VERDICT. */
+enum script_refusal {
+	SCRIPT_REFUSAL_NONE = 0,        /* a refusal fails like anything else */
+	SCRIPT_REFUSAL_PASS,
+	SCRIPT_REFUSAL_NON_STRICT,
+	SCRIPT_REFUSAL_INFO,
+};
+const char *script_refusal_name(enum script_refusal r); /* "PASS", ... */
+
 /* Finding codes: the validator's (enum proto_finding_code), and from
  * 1000 on the harness's own observations. */
 #define SCRIPT_FIND_UNSOLICITED_REPLY 1000 /* a reply nobody asked for */
@@ -47,6 +58,8 @@ enum script_op {
 	SCRIPT_REPLY,
 	SCRIPT_CLOSE_BACKEND,
 	SCRIPT_MARK,
+	SCRIPT_HOLD,
+	SCRIPT_RELEASE,
 	/* graded: expectations and checks */
 	SCRIPT_EXPECT_REPLY,
 	SCRIPT_EXPECT_NO_REPLY,
@@ -63,6 +76,7 @@ enum script_op {
 	SCRIPT_CHECK_FINDINGS_NONE,
 	SCRIPT_CHECK_FINDING,
 	SCRIPT_CHECK_LEDGER,
+	SCRIPT_CHECK_MEMTABLE,
 };
 /* "expect reply", "check mapped", ... */
 const char *script_op_name(enum script_op op);
@@ -98,6 +112,8 @@ struct script_handshake {
 	bool has_nregions;
 	uint32_t nregions;
 	uint64_t mem;           /* frontend: memory table size */
+	bool has_max_slots;     /* backend: the GET_MAX_MEM_SLOTS answer */
+	uint64_t max_slots;
 	/* backend: how the GET_SHMEM_CONFIG reply deviates (robustness) */
 	bool has_config_size, has_config_request, has_config_flags,
 	     has_config_padding;
@@ -141,15 +157,17 @@ struct script_expect_reply {
 	uint32_t flags, size;
 };
 
+#define SCRIPT_ORDER_MAX_NAMES 4u
 struct script_expect_msg {
 	bool has_request;       /* expect no-msg: NAME is optional */
-	uint32_t request;
+	uint32_t request;       /* the first of req[] */
+	unsigned nreq;          /* expect msg NAME|NAME: any of them */
+	uint32_t req[SCRIPT_ORDER_MAX_NAMES];
 	bool has_fds, has_size, has_flags;
 	unsigned fds;
 	uint32_t size, flags;
 };
 
-#define SCRIPT_ORDER_MAX_NAMES 4u
 /* One side of `expect order`: chan:reply or chan:NAME|NAME. */
 struct script_order_item {
 	enum script_chan chan;
@@ -178,6 +196,10 @@ struct script_step {
 	unsigned line;
 	enum script_grade grade;  /* graded ops: grade= or the case level */
 	bool is_assert;           /* `assert`: a failure stops the case */
+	/* `require`: the event the rule needs; when it fails the rule was
+	 * not exercised: UNSUPPORTED (unless something failed already),
+	 * and the case stops. */
+	bool is_require;
 	enum script_chan on;
 	int64_t within_ms;        /* waits: the window, before scaling */
 	unsigned jump;            /* repeat: index of its end; end: of its repeat */
@@ -198,6 +220,7 @@ struct script_step {
 		} order;
 		struct script_shmem_cfg sc;
 		struct script_check chk;
+		struct script_order_item hold; /* hold: main:NAME|NAME */
 	} u;
 };
 
@@ -218,6 +241,12 @@ struct script_case {
 	bool requires_socket;   /* launched with {socket}: can reconnect */
 	char requires_text[256]; /* the words, for reports */
 	bool has_handshake;
+	enum script_refusal refusal;
+	/* `model single-thread`: as back-end, hold every main-channel
+	 * answer while a back-end request awaits its reply (a back-end
+	 * that serves both channels on one thread); default: answer them
+	 * (one thread per channel). */
+	bool single_thread;
 	struct script_step *steps;
 	unsigned nsteps;
 };

@@ -362,6 +362,23 @@ static void apply_request(struct session *s, const struct sess_rec *r,
 	case PROTO_RESET_OWNER:
 		s->status = 0;
 		break;
+	case PROTO_SET_MEM_TABLE:
+		s->memtable_msgs++;
+		if (r->payload_len >= 4) {
+			uint32_t n;
+
+			memcpy(&n, r->payload, 4);
+			s->memtable_regions = n;
+		}
+		break;
+	case PROTO_ADD_MEM_REG:
+		s->memtable_msgs++;
+		s->memtable_regions++;
+		break;
+	case PROTO_REM_MEM_REG:
+		s->memtable_msgs++;
+		s->memtable_regions--;
+		break;
 	case PROTO_SET_BACKEND_REQ_FD:
 		if (m->nfds >= 1) {
 			int fd = chan_msg_take_fd(m, 0);
@@ -377,6 +394,21 @@ static void apply_request(struct session *s, const struct sess_rec *r,
 	}
 }
 
+bool sess_held(const struct session *s, const struct sess_rec *r)
+{
+	for (unsigned i = 0; i < s->nhold; i++)
+		if (r->hdr.request == s->hold_req[i])
+			return true;
+	return false;
+}
+
+/* Whether the answer to r waits: held by the case, or the back-end is
+ * single-threaded and blocked on its own request. */
+static bool must_wait(const struct session *s, const struct sess_rec *r)
+{
+	return (s->blocked && s->single_thread) || sess_held(s, r);
+}
+
 static void serve_request(struct session *s, unsigned idx, struct chan_msg *m)
 {
 	const struct sess_rec *r = &s->log[idx];
@@ -386,25 +418,54 @@ static void serve_request(struct session *s, unsigned idx, struct chan_msg *m)
 	apply_request(s, r, m);
 	if (!needs_answer(r))
 		return;
-	if (!s->blocked) {
+	if (!must_wait(s, r)) {
 		answer(s, r);
 	} else if (s->nqueue < SESS_MAX_QUEUE) {
 		s->queue[s->nqueue++] = idx;
-		sess_note(s, "holding the answer to %s: awaiting a back-end reply",
+		sess_note(s, "holding the answer to %s: %s",
 			  proto_req_name(PROTO_CHAN_MAIN, r->hdr.request)
 				  ? proto_req_name(PROTO_CHAN_MAIN, r->hdr.request)
-				  : "a request");
+				  : "a request",
+			  sess_held(s, r) ? "held by the case until 'release main'"
+					  : "a single-threaded back-end awaiting its reply");
 	}
+}
+
+/* Answers what no longer has to wait, in arrival order. */
+static void flush_queue(struct session *s)
+{
+	unsigned n = s->nqueue, kept = 0;
+	unsigned q[SESS_MAX_QUEUE];
+
+	memcpy(q, s->queue, n * sizeof(q[0]));
+	s->nqueue = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (must_wait(s, &s->log[q[i]]))
+			s->queue[kept++] = q[i];
+		else
+			answer(s, &s->log[q[i]]);
+	}
+	s->nqueue = kept;
 }
 
 void sess_unblock(struct session *s)
 {
-	unsigned n = s->nqueue;
-
 	s->blocked = false;
-	s->nqueue = 0;
-	for (unsigned i = 0; i < n; i++)
-		answer(s, &s->log[s->queue[i]]);
+	flush_queue(s);
+}
+
+void sess_hold(struct session *s, const uint32_t *req, unsigned n)
+{
+	if (n > SCRIPT_ORDER_MAX_NAMES)
+		n = SCRIPT_ORDER_MAX_NAMES;
+	memcpy(s->hold_req, req, n * sizeof(req[0]));
+	s->nhold = n;
+}
+
+void sess_release(struct session *s)
+{
+	s->nhold = 0;
+	flush_queue(s);
 }
 
 /* ---- receiving ---- */

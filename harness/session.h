@@ -98,9 +98,20 @@ struct session {
 	uint64_t negotiated;
 	uint64_t status;
 	bool driver_ok;
-	bool blocked;           /* awaiting a back-end reply: main requests wait */
+	/* A back-end request awaits its reply. Main-channel answers wait
+	 * then only with single_thread (a back-end serving both channels on
+	 * one thread); by default they go out at once. */
+	bool blocked;
+	bool single_thread;
+	/* `hold main NAMES`: answers to these requests wait for release */
+	unsigned nhold;
+	uint32_t hold_req[SCRIPT_ORDER_MAX_NAMES];
 	unsigned nqueue;
-	unsigned queue[SESS_MAX_QUEUE]; /* log indices */
+	unsigned queue[SESS_MAX_QUEUE]; /* log indices of unanswered requests */
+	/* The back-end's memory table as the front-end told it: regions of
+	 * the last SET_MEM_TABLE, plus ADD_MEM_REG, less REM_MEM_REG. */
+	int64_t memtable_regions;
+	unsigned memtable_msgs;
 
 	/* harness as front-end */
 	struct ledger ledger;
@@ -160,8 +171,14 @@ int sess_send_raw(struct session *s, enum script_chan c, const void *buf,
 enum sess_wait sess_control(struct session *s, const char *line,
 			    int64_t deadline);
 
-/* Back-end role: answers main requests queued while blocked. */
+/* Back-end role: the back-end request's wait ended; answers the main
+ * requests queued for it (those a `hold` names stay held). */
 void sess_unblock(struct session *s);
+/* Back-end role: `hold main NAMES` (n names) and `release main`. */
+void sess_hold(struct session *s, const uint32_t *req, unsigned n);
+void sess_release(struct session *s);
+/* Whether request r's answer is held by a `hold`. */
+bool sess_held(const struct session *s, const struct sess_rec *r);
 
 /* A finding of the harness's own (code SCRIPT_FIND_*) about record r,
  * kept with the validator's. */

@@ -404,7 +404,8 @@ END_TEST
 
 START_TEST(deadlock_is_detected)
 {
-	struct outcome *o = run_fe_peer("deadlock", BE_HDR MAP_CASE
+	struct outcome *o = run_fe_peer("deadlock", BE_HDR
+					"model single-thread\n" MAP_CASE
 					"expect reply within=150\n");
 
 	assert_verdict(o, RESULT_DEADLOCK);
@@ -421,12 +422,94 @@ START_TEST(held_requests_are_answered_after_the_window)
 	/* The front-end waits on its ADD_MEM_REG before replying: held
 	 * during the no-reply window, answered after it, then the MAP reply
 	 * comes. */
-	struct outcome *o = run_fe_peer("deadlock", BE_HDR MAP_CASE
+	struct outcome *o = run_fe_peer("deadlock", BE_HDR
+					"model single-thread\n" MAP_CASE
 					"expect no-reply within=50\n"
 					"expect reply value=0 within=500\n"
 					"expect order main:ADD_MEM_REG backend:reply\n");
 
 	assert_verdict(o, RESULT_PASS);
+	free(o);
+}
+END_TEST
+
+START_TEST(threaded_model_serves_main_while_waiting)
+{
+	/* By default the harness is a back-end with a thread per channel:
+	 * the ADD_MEM_REG is answered while the MAP waits, so a front-end
+	 * that updates first is judged on order, never by a race. */
+	struct outcome *o = run_fe_peer("deadlock", BE_HDR MAP_CASE
+					"expect reply value=0 within=500\n"
+					"expect order main:ADD_MEM_REG backend:reply\n");
+
+	assert_verdict(o, RESULT_PASS);
+	free(o);
+}
+END_TEST
+
+START_TEST(hold_makes_an_update_first_a_deadlock)
+{
+	struct outcome *o = run_fe_peer("deadlock", BE_HDR
+					"handshake\nfd a memfd\n"
+					"hold main ADD_MEM_REG\n"
+					"send map fd=a need_reply\n"
+					"expect reply within=150\n");
+
+	assert_verdict(o, RESULT_DEADLOCK);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "sent ADD_MEM_REG first"));
+	free(o);
+}
+END_TEST
+
+START_TEST(require_unmet_is_not_exercised)
+{
+	/* The good front-end sends no memory-table update: a rule that
+	 * needs one was not exercised, whatever comes after. */
+	struct outcome *o = run_fe_peer("good", BE_HDR MAP_CASE
+					"expect reply value=0\n"
+					"require msg SET_MEM_TABLE|ADD_MEM_REG within=50\n"
+					"expect order backend:reply main:ADD_MEM_REG\n");
+
+	assert_verdict(o, RESULT_UNSUPPORTED);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "not exercised: line 11"));
+	ck_assert_uint_eq(o->r.nfailures, 0);
+	free(o);
+}
+END_TEST
+
+START_TEST(require_after_a_failure_keeps_it)
+{
+	struct outcome *o = run_fe_peer("good", BE_HDR MAP_CASE
+					"expect reply value=nonzero\n"
+					"require msg ADD_MEM_REG within=50\n");
+
+	assert_verdict(o, RESULT_FAIL);
+	ck_assert_uint_eq(o->r.nfailures, 1);
+	free(o);
+}
+END_TEST
+
+START_TEST(require_met_goes_on)
+{
+	struct outcome *o = run_fe_peer("deadlock", BE_HDR MAP_CASE
+					"expect reply value=0 within=500\n"
+					"require msg ADD_MEM_REG within=500\n"
+					"check memtable\n");
+
+	assert_verdict(o, RESULT_PASS);
+	free(o);
+}
+END_TEST
+
+START_TEST(memtable_short_of_acked_maps_fails)
+{
+	/* MAP acked 0, no region ever added for it. */
+	struct outcome *o = run_fe_peer("good", BE_HDR MAP_CASE
+					"expect reply value=0\n"
+					"check memtable within=20\n");
+
+	assert_verdict(o, RESULT_FAIL);
+	ck_assert_ptr_nonnull(strstr(o->r.observed, "grew by 0"));
 	free(o);
 }
 END_TEST
@@ -804,6 +887,12 @@ static Suite *engine_suite(void)
 	tcase_add_test(be, grades_make_non_strict_and_info);
 	tcase_add_test(be, assert_stops_the_case);
 	tcase_add_test(be, deadlock_is_detected);
+	tcase_add_test(be, threaded_model_serves_main_while_waiting);
+	tcase_add_test(be, hold_makes_an_update_first_a_deadlock);
+	tcase_add_test(be, require_unmet_is_not_exercised);
+	tcase_add_test(be, require_after_a_failure_keeps_it);
+	tcase_add_test(be, require_met_goes_on);
+	tcase_add_test(be, memtable_short_of_acked_maps_fails);
 	tcase_add_test(be, held_requests_are_answered_after_the_window);
 	tcase_add_test(be, crash_is_reported_with_signal);
 	tcase_add_test(be, crash_on_disconnect_is_reported);

@@ -1055,9 +1055,36 @@ static struct fx *fx_announcing(const char *faults)
 	struct fx *f = fx_new(faults);
 
 	f->fe->cfg.announce = true;
+	/* What GET_MAX_MEM_SLOTS would have said at the handshake. */
+	f->fe->max_mem_slots = 4;
 	fx_attach_main(f);
 	return f;
 }
+
+START_TEST(test_map_refused_when_memtable_full)
+{
+	struct fx *f = fx_announcing(NULL);
+
+	/* The guest RAM takes one slot of four: three MAPs fit. */
+	ck_assert_int_eq(map(f, 0, 0x3000, 0x1000, 1), 0);
+	ck_assert_int_eq(map(f, 0, 0x5000, 0x1000, 1), 0);
+	ck_assert_int_eq(map(f, 0, 0x7000, 0x1000, 1), 0);
+	ck_assert_int_eq(map(f, 0, 0x9000, 0x1000, 1), ENOSPC);
+	fx_free(f);
+}
+END_TEST
+
+START_TEST(test_fault_memtable_overcommit)
+{
+	struct fx *f = fx_announcing("fe_memtable_overcommit");
+
+	ck_assert_int_eq(map(f, 0, 0x3000, 0x1000, 1), 0);
+	ck_assert_int_eq(map(f, 0, 0x5000, 0x1000, 1), 0);
+	ck_assert_int_eq(map(f, 0, 0x7000, 0x1000, 1), 0);
+	ck_assert_int_eq(map(f, 0, 0x9000, 0x1000, 1), 0);
+	fx_free(f);
+}
+END_TEST
 
 static void reply_u64_main(struct fx *f, uint32_t req, uint64_t v)
 {
@@ -1809,6 +1836,7 @@ static Suite *reffe_suite(void)
 	tcase_add_test(life, test_config_malformed_refused);
 	tcase_add_test(life, test_config_huge_size_unusable_not_fatal);
 	tcase_add_test(life, test_announce_after_reply);
+	tcase_add_test(life, test_map_refused_when_memtable_full);
 	tcase_add_test(life, test_reply_before_memtable_update);
 	tcase_add_test(life, test_handshake_with_refbe);
 	tcase_add_test(life, test_handshake_without_shmem_offered);
@@ -1828,6 +1856,7 @@ static Suite *reffe_suite(void)
 	tcase_add_test(faults, test_fault_reply_wrong_flags);
 	tcase_add_test(faults, test_fault_reply_wrong_size);
 	tcase_add_test(faults, test_fault_memtable_before_reply);
+	tcase_add_test(faults, test_fault_memtable_overcommit);
 	tcase_add_test(faults, test_fault_unmap_ignores_len);
 	tcase_add_test(faults, test_fault_unmap_partial);
 	tcase_add_test(faults, test_fault_reset_keeps_mappings);

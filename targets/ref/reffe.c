@@ -94,7 +94,7 @@ void reffe_config_default(struct reffe_config *cfg)
 	cfg->announce = false;
 	cfg->guest_mem_size = UINT64_C(1) << 20;
 	cfg->reply_timeout_ms = 1000;
-	cfg->deadlock_wait_ms = 2000;
+	cfg->deadlock_wait_ms = 4000;
 	cfg->cancel_fd = -1;
 	fault_set_clear(&cfg->faults);
 }
@@ -908,12 +908,73 @@ static void announce_push(struct reffe *fe, enum reffe_announce_kind kind,
 	a = &fe->announce[fe->nannounce++];
 	a->kind = kind;
 	a->region = mapping_region(fe, mp);
-	a->fd = kind == REFFE_ANNOUNCE_ADD ? refsys_dup_cloexec(mp->fd) : -1;
+	/* No copy of the fd: the live mapping's own goes out at the
+	 * flush, so that the announce holds no fd of its own (a back-end
+	 * counting our fds sees only the mappings). */
+	a->fd = -1;
+}
+
+/* The live mapping an ADD announces, or NULL when it is gone. */
+static const struct reffe_mapping *announced_mapping(const struct reffe *fe,
+						     const struct proto_mem_region *g)
+{
+	for (unsigned i = 0; i < fe->nmaps; i++) {
+		const struct reffe_mapping *mp = &fe->maps[i];
+		struct proto_mem_region m;
+
+		if (!mp->mapped)
+			continue;
+		m = mapping_region(fe, mp);
+		if (m.guest_phys_addr == g->guest_phys_addr &&
+		    m.memory_size == g->memory_size)
+			return mp;
+	}
+	return NULL;
+}
+
+/* A mapping removed before its ADD went out: neither goes out. */
+static void announce_drop_rem(struct reffe *fe, const struct proto_mem_region *g)
+{
+	for (unsigned i = 0; i < fe->nannounce; i++) {
+		struct reffe_announce *a = &fe->announce[i];
+
+		if (a->kind == REFFE_ANNOUNCE_REM &&
+		    a->region.guest_phys_addr == g->guest_phys_addr &&
+		    a->region.memory_size == g->memory_size) {
+			memmove(a, a + 1, (--fe->nannounce - i) * sizeof(*a));
+			return;
+		}
+	}
+}
+
+static int flush_one(struct reffe *fe, const struct reffe_announce *a,
+		     int64_t deadline, bool serve)
+{
+	const struct reffe_mapping *mp;
+
+	if (a->kind == REFFE_ANNOUNCE_TABLE)
+		return send_mem_table(fe, true, false, deadline, serve);
+	if (a->kind == REFFE_ANNOUNCE_REM)
+		return send_mem_reg(fe, PROTO_REM_MEM_REG, &a->region, -1, false,
+				    deadline, serve);
+	mp = announced_mapping(fe, &a->region);
+	if (!mp) {
+		announce_drop_rem(fe, &a->region);
+		return 0;
+	}
+	return send_mem_reg(fe, PROTO_ADD_MEM_REG, &a->region, mp->fd, false,
+			    deadline, serve);
 }
 
 int reffe_flush_announce(struct reffe *fe, int64_t deadline)
 {
+	bool serve = !fault(fe, FAULT_FE_MEMTABLE_BLOCKS_BACKEND);
 	int r = 0;
+
+	/* A front-end that blocks on its update waits as long as a
+	 * deadlocked one would, well past the harness's window. */
+	if (!serve)
+		deadline = chan_deadline(fe->cfg.deadlock_wait_ms);
 
 	/* Replies were sent before anything was queued; serving the
 	 * back-end channel while waiting may queue more. */
@@ -922,13 +983,7 @@ int reffe_flush_announce(struct reffe *fe, int64_t deadline)
 
 		memmove(&fe->announce[0], &fe->announce[1],
 			--fe->nannounce * sizeof(a));
-		if (a.kind == REFFE_ANNOUNCE_TABLE)
-			r = send_mem_table(fe, true, false, deadline, true);
-		else
-			r = send_mem_reg(fe, a.kind == REFFE_ANNOUNCE_ADD ?
-					 PROTO_ADD_MEM_REG : PROTO_REM_MEM_REG,
-					 &a.region, a.fd, false, deadline, true);
-		refsys_close_fd(&a.fd);
+		r = flush_one(fe, &a, deadline, serve);
 	}
 	if (r < 0) {
 		fe_log(fe, "memory-table update failed: %s", strerror(-r));
@@ -1163,6 +1218,27 @@ static int do_map(struct reffe *fe, struct chan_msg *m,
 	return 0;
 }
 
+/* When mappings are announced, each needs a slot in the back-end's
+ * memory table (GET_MAX_MEM_SLOTS, else the 8 of SET_MEM_TABLE, one
+ * taken by the guest RAM): a MAP that could not be announced is refused
+ * (out of resources, digest 6) rather than acked and left unknown. */
+static int check_map_slot(const struct reffe *fe)
+{
+	unsigned limit = pfeat(fe, PROTO_PF_CONFIGURE_MEM_SLOTS)
+				 ? fe->max_mem_slots : PROTO_MAX_MEM_REGIONS;
+	unsigned used = 1;
+
+	if (!fe->cfg.announce || fault(fe, FAULT_FE_MEMTABLE_OVERCOMMIT))
+		return 0;
+	for (unsigned i = 0; i < fe->nmaps; i++)
+		used += fe->maps[i].mapped;
+	if (used < limit)
+		return 0;
+	fe_log(fe, "MAP refused: the back-end's memory table is full (%u of "
+	       "%u slots)", used, limit);
+	return ENOSPC;
+}
+
 static int handle_map(struct reffe *fe, struct chan_msg *m,
 		      struct reffe_mapping **out)
 {
@@ -1175,6 +1251,8 @@ static int handle_map(struct reffe *fe, struct chan_msg *m,
 		e = check_map_range(fe, &mm);
 	if (!e)
 		e = check_map_fd(fe, m, &mm);
+	if (!e)
+		e = check_map_slot(fe);
 	if (!e)
 		e = do_map(fe, m, &mm, out);
 	if (e && fault(fe, FAULT_FE_FD_LEAK_ON_ERROR))
