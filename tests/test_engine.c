@@ -321,6 +321,8 @@ static struct outcome *run_be_peer(const char *mode, const char *text)
 
 #define BE_HDR "id t\ntitle t\nrole backend\nrule r\nlevel MUST\n" \
 	       "requires SHMEM REPLY_ACK BACKEND_REQ\n"
+#define BE_HDR_PID "id t\ntitle t\nrole backend\nrule r\nlevel MUST\n" \
+	       "requires SHMEM REPLY_ACK BACKEND_REQ pid\n"
 #define FE_HDR "id t\ntitle t\nrole frontend\nrule r\nlevel MUST\n" \
 	       "requires SHMEM BACKEND_REQ\n"
 #define MAP_CASE "handshake\nfd a memfd\nsend map fd=a need_reply\n"
@@ -473,6 +475,21 @@ START_TEST(require_unmet_is_not_exercised)
 	assert_verdict(o, RESULT_UNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(o->r.reason, "not exercised: line 11"));
 	ck_assert_uint_eq(o->r.nfailures, 0);
+	free(o);
+}
+END_TEST
+
+START_TEST(require_mapped_unmet_is_not_exercised)
+{
+	/* The fake front-end acks the MAP but maps nothing: an unmap or
+	 * reset check after it would hold vacuously. */
+	struct outcome *o = run_fe_peer("good", BE_HDR_PID MAP_CASE
+					"expect reply value=0\n"
+					"require mapped a\n"
+					"check unmapped a\n");
+
+	assert_verdict(o, RESULT_UNSUPPORTED);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "not exercised"));
 	free(o);
 }
 END_TEST
@@ -891,6 +908,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(be, hold_makes_an_update_first_a_deadlock);
 	tcase_add_test(be, require_unmet_is_not_exercised);
 	tcase_add_test(be, require_after_a_failure_keeps_it);
+	tcase_add_test(be, require_mapped_unmet_is_not_exercised);
 	tcase_add_test(be, require_met_goes_on);
 	tcase_add_test(be, memtable_short_of_acked_maps_fails);
 	tcase_add_test(be, held_requests_are_answered_after_the_window);

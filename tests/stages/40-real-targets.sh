@@ -375,6 +375,7 @@ def main():
         judge_run("dpdk-testpmd", "dpdk-testpmd", all_unsupported=True)
     if os.environ.get("VHUCHECK_QEMU"):
         judge_run("qemu-shmem", "qemu-shmem", budget=SLOW_BUDGET_S)
+        judge_run("qemu-shmem-unmapped", "qemu-shmem-unmapped", budget=SLOW_BUDGET_S)
     else:
         T.skip("qemu-shmem", "VHUCHECK_QEMU is not set (a qemu-system-x86_64 with the SHMEM "
                "series; docs/targets.md)")
