@@ -14,7 +14,7 @@
   var q = document.getElementById("q");
   var shown = document.getElementById("shown");
   var empty = document.getElementById("empty");
-  var FAILING = ["FAIL", "CRASH", "TIMEOUT", "DEADLOCK", "ERROR"];
+  var FAILING = ["FAIL", "CRASH", "TIMEOUT", "DEADLOCK", "ERROR", "FLAKY"];
   var diffBtn = document.querySelector("[data-act=diff]");
 
   function pressed(b) { return b.getAttribute("aria-pressed") === "true"; }

@@ -12,7 +12,9 @@ Figures (docs/bench.md explains each):
   generated cases (``check alive``: launch, connect, stop) against each
   reference, with the runner's own command line;
 * the raw cost of a reference target: spawn it, exchange the first
-  vhost-user message, close, SIGTERM, reap; no harness, SPAWNS times.
+  vhost-user message, close, SIGTERM, reap; no harness, SPAWNS times;
+* with --repeat N, determinism: one more ``./vhucheck run -j N --repeat
+  N`` over both references, its wall time and its FLAKY cases.
 
 Writes last-run.md and last-run.json (default: bench/suite/) and prints
 the markdown.
@@ -67,6 +69,9 @@ def add_arguments(p):
                    help="empty cases per reference in the harness calibrator (default 100)")
     p.add_argument("--spawns", type=options.positive_int, default=200, metavar="N",
                    help="spawn+stop cycles per reference in the raw calibrator (default 200)")
+    p.add_argument("--repeat", type=options.repeat, metavar="N",
+                   help="also run the whole suite once with `run --repeat N` and count the "
+                        "FLAKY cases (default: off)")
     p.add_argument("--out", metavar="DIR", type=options.nonempty,
                    help="where last-run.md and last-run.json go (default bench/suite)")
 
@@ -127,6 +132,29 @@ def suite_run(work, jobs, k, suites=None, tag="suite"):
     cases, case_ms, slowest = read_run(out)
     shutil.rmtree(out, ignore_errors=True)
     return {"wall_s": wall, "cases": cases, "case_ms": case_ms, "slowest": slowest}
+
+
+def repeat_run(work, jobs, n):
+    """One `./vhucheck run -j jobs --repeat n`: its wall time and FLAKY cases.
+    Exit 1 is fine here (a FLAKY case is what is counted); anything else
+    means the run itself went wrong."""
+    out = os.path.join(work, f"repeat-j{jobs}")
+    argv = [os.path.join(paths.top(), "vhucheck"), "run", "-j", str(jobs), "--repeat", str(n),
+            "--out", out]
+    wall, rc = timed_run(argv, vhucheck_env(), out + ".log", RUN_TIMEOUT_S * n)
+    if rc not in (0, 1):
+        raise SuiteFailed(f"bench suite: `vhucheck run -j {jobs} --repeat {n}` exited {rc} "
+                          f"(output: {out}.log, report: {out})")
+    cases, flaky = 0, []
+    for name in REFS:
+        with open(os.path.join(out, name, "results.json"), encoding="utf-8") as f:
+            doc = json.load(f)
+        cases += doc["summary"]["total"]
+        flaky += [{"target": name, "id": c["id"], "verdicts": c.get("verdicts", [])}
+                  for c in doc["cases"] if c["verdict"] == V.FLAKY]
+    shutil.rmtree(out, ignore_errors=True)
+    return {"jobs": jobs, "repeat": n, "wall_s": round(wall, 3), "cases": cases,
+            "exit": rc, "flaky": flaky}
 
 
 def summarize_runs(runs, jobs):
@@ -321,6 +349,18 @@ def _ms(d):
     return f"{d['median']:.2f} ms | {d['min']:.2f} | {d['max']:.2f}"
 
 
+def _repeat_lines(rep):
+    """The determinism figure (bench suite --repeat N), or nothing."""
+    if not rep:
+        return []
+    lines = ["", f"Determinism: the whole suite once with `--repeat {rep['repeat']}` at "
+                 f"`-j {rep['jobs']}`, {rep['wall_s']:.2f} s: **{len(rep['flaky'])} flaky** of "
+                 f"{rep['cases']} cases ({rep['repeat']} runs each)."]
+    for f in rep["flaky"]:
+        lines.append(f"- `{f['id']}` ({f['target']}): {', '.join(f['verdicts'])}")
+    return lines
+
+
 def markdown(doc):
     par, ser, r = doc["parallel"], doc["serial"], doc["ratios"]
     m = doc["meta"]
@@ -359,6 +399,7 @@ def markdown(doc):
         "the wall time is inside cases (harness-timed).",
         f"- Goal: whole suite against both references <= {GOAL_S:g} s: {goal} "
         f"({par['wall_s']['median']:.2f} s).",
+        *_repeat_lines(doc.get("repeat")),
         "", f"Slowest cases at `-j 1` (median ms):", "",
         "| case | target | ms |", "| --- | --- | ---: |"]
     lines += [f"| `{c['id']}` | {c['target']} | {c['ms']:.1f} |" for c in ser["slowest"]]
@@ -397,10 +438,16 @@ def measure(args, work):
     spawn = spawn_floor(args.spawns)
     note("spawn+stop: " + ", ".join(f"{n} {spawn[n]['total_ms']['median']:.2f} ms"
                                      for n in REFS))
-    return {"parallel": summarize_runs(runs[args.jobs], args.jobs),
-            "serial": summarize_runs(runs[1], 1),
-            "runner_floor": {"runs": args.runs, "wall_s": spread(floor)},
-            "harness_empty_case": harness, "spawn": spawn}
+    doc = {"parallel": summarize_runs(runs[args.jobs], args.jobs),
+           "serial": summarize_runs(runs[1], 1),
+           "runner_floor": {"runs": args.runs, "wall_s": spread(floor)},
+           "harness_empty_case": harness, "spawn": spawn}
+    if getattr(args, "repeat", None):
+        rep = repeat_run(work, args.jobs, args.repeat)
+        note(f"repeat {rep['repeat']}: {len(rep['flaky'])} flaky of {rep['cases']} cases "
+             f"in {rep['wall_s']:.2f} s")
+        doc["repeat"] = rep
+    return doc
 
 
 def main(args):

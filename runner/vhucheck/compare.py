@@ -3,13 +3,17 @@
 import json
 
 from vhucheck import verdicts as V
+from vhucheck.repeat import flip_text
 from vhucheck.resultfile import load_dir
 
 HELP = "compare two runs: regressions and fixes"
 DESCRIPTION = """\
 Compare two runs case by case (results.json files or report dirs, of one
 or several targets). A regression is a case that passed in OLD and fails
-in NEW; a fix the other way round. Exit 1 when there is a regression."""
+in NEW; a fix the other way round. FLAKY (run --repeat: the verdict changed
+between runs) counts as failing: PASS -> FLAKY is a regression. The cases
+FLAKY in NEW are also listed on their own, with what they flipped between.
+Exit 1 when there is a regression."""
 
 
 def add_arguments(p):
@@ -18,18 +22,25 @@ def add_arguments(p):
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
 
-def _index(path):
+def _index(path, flips=None):
+    """{(target, id): verdict}; flips, when given, gets the run verdicts of
+    every FLAKY case."""
     out = {}
     for _, doc in load_dir(path):
         for c in doc["cases"]:
-            out[(doc["target"]["name"], c["id"])] = c["verdict"]
+            key = (doc["target"]["name"], c["id"])
+            out[key] = c["verdict"]
+            if flips is not None and c["verdict"] == V.FLAKY:
+                flips[key] = [v for v in c.get("verdicts") or () if isinstance(v, str)]
     return out
 
 
 def diff(old, new):
     """Changes between two {(target, id): verdict} maps, each a sorted list
-    of (target, id, old verdict, new verdict)."""
-    groups = {"regressions": [], "fixes": [], "changed": [], "new": [], "removed": []}
+    of (target, id, old verdict, new verdict); "flaky" lists the cases
+    FLAKY in new (whatever they were in old), not a change of its own."""
+    groups = {"regressions": [], "fixes": [], "changed": [], "new": [], "removed": [],
+              "flaky": []}
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
         row = (key[0], key[1], a, b)
@@ -43,29 +54,41 @@ def diff(old, new):
             groups["fixes"].append(row)
         elif a != b:
             groups["changed"].append(row)
+        if b == V.FLAKY:
+            groups["flaky"].append(row)
     return groups
 
 
-def _text(groups):
+def _flip(flips, t, cid):
+    runs = flips.get((t, cid))
+    return f" ({flip_text(runs)})" if runs and len(set(runs)) > 1 else ""
+
+
+def _text(groups, flips):
     lines = []
     for name, rows in groups.items():
         if not rows:
             continue
-        lines.append(f"{name} ({len(rows)}):")
+        lines.append(f"{name} in NEW ({len(rows)}):" if name == "flaky" else
+                     f"{name} ({len(rows)}):")
         for t, cid, a, b in rows:
-            lines.append(f"  {t:<16} {cid:<48} {a or '-':>11} -> {b or '-'}")
+            tail = _flip(flips, t, cid) if name == "flaky" else ""
+            lines.append(f"  {t:<16} {cid:<48} {a or '-':>11} -> {b or '-'}{tail}")
     lines.append("compare: " + ", ".join(f"{len(r)} {n}" for n, r in groups.items()))
     return "\n".join(lines)
 
 
-def _markdown(groups):
+def _markdown(groups, flips):
     lines = ["## vhucheck compare", "",
              " · ".join(f"**{len(r)}** {n}" for n, r in groups.items()), ""]
     for name, rows in groups.items():
         if rows and name != "new":
-            lines += [f"### {name.capitalize()}", "", "| target | case | old | new |",
+            title = "Flaky in NEW" if name == "flaky" else name.capitalize()
+            lines += [f"### {title}", "", "| target | case | old | new |",
                       "| --- | --- | --- | --- |"]
-            lines += [f"| {t} | `{cid}` | {a or '—'} | {b or '—'} |" for t, cid, a, b in rows]
+            lines += [f"| {t} | `{cid}` | {a or '—'} | {b or '—'}"
+                      f"{_flip(flips, t, cid) if name == 'flaky' else ''} |"
+                      for t, cid, a, b in rows]
             lines.append("")
     new_bad = [r for r in groups["new"] if not V.is_passing(r[3])]
     if groups["new"]:
@@ -75,10 +98,15 @@ def _markdown(groups):
 
 
 def main(args):
-    groups = diff(_index(args.old), _index(args.new))
+    flips = {}
+    groups = diff(_index(args.old), _index(args.new, flips))
     if args.format == "json":
-        print(json.dumps({k: [dict(zip(("target", "id", "old", "new"), r)) for r in v]
-                          for k, v in groups.items()}, indent=1))
+        def row(name, r):
+            d = dict(zip(("target", "id", "old", "new"), r))
+            if name == "flaky":
+                d["verdicts"] = flips.get(r[:2], [])
+            return d
+        print(json.dumps({k: [row(k, r) for r in v] for k, v in groups.items()}, indent=1))
     else:
-        print(_markdown(groups) if args.format == "markdown" else _text(groups))
+        print(_markdown(groups, flips) if args.format == "markdown" else _text(groups, flips))
     return 1 if groups["regressions"] else 0

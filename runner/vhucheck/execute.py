@@ -33,6 +33,7 @@ class Plan:
     faults: tuple = ()      # catalogue.Fault
     strict: bool = False
     per_case_bit: bool = False  # {shmem_bit} left for the harness to fill per case
+    repeat: int = 1         # runs of the whole selection (run --repeat; repeat.py)
 
 
 class Stop:
@@ -144,12 +145,12 @@ def validate(plan, out):
             for cid, msgs in errors.items()}
 
 
-def supervise(shares, stop, progress, plan):
+def supervise(shares, stop, progress, plan, label=None):
     """Poll the shares until all have ended, one overran, or a signal came.
     Whatever happens (a harness that cannot start, a full disk), every
     harness started is stopped and its sessions swept."""
     def on_line(line):
-        progress.case_done(plan.profile.name, line)
+        progress.case_done(label or plan.profile.name, line)
 
     env = harness_env(plan)
     try:
@@ -205,25 +206,29 @@ def collect(shares, interrupted):
     return lines, not_run
 
 
-def run_target(plan, out, stop, progress):
-    """Run every case of plan on its target; the result document."""
+def run_target(plan, out, stop, progress, base=None, label=None):
+    """Run every case of plan on its target; the result document. Traces
+    and logs go under out; paths in the document are relative to base (the
+    report dir; default out). label names the run on the progress line."""
     _prepare_dir(out)
+    base = base or out
+    label = label or plan.profile.name
     started, t0 = now_iso(), time.monotonic()
     broken = validate(plan, out)
     runnable = dataclasses.replace(plan, cases=[c for c in plan.cases if c.id not in broken])
     shares = make_shares(runnable, out) if runnable.cases else []
-    progress.begin(plan.profile.name, len(plan.cases))
+    progress.begin(label, len(plan.cases))
     for line in broken.values():
-        progress.case_done(plan.profile.name, line)
-    supervise(shares, stop, progress, plan)
+        progress.case_done(label, line)
+    supervise(shares, stop, progress, plan, label)
     interrupted = stop.signum is not None
     lines, not_run = collect(shares, interrupted)
     lines.update(broken)
     order = {c.id: k for k, c in enumerate(plan.cases)}
     not_run.sort(key=order.get)
-    cases = [results.case_record(c, lines[c.id], out, plan.expect)
+    cases = [results.case_record(c, lines[c.id], base, plan.expect)
              for c in plan.cases if c.id in lines]
-    progress.end(plan.profile.name)
+    progress.end(label)
     return results.document(
         version=plan.version, target=target_info(plan), settings=settings(plan),
         cases=cases, not_run=not_run,
@@ -252,7 +257,8 @@ def settings(plan):
             "cases": list(plan.include), "exclude": list(plan.exclude),
             "expectations": paths.relpath(plan.expect.path) if plan.expect.path else None,
             "strict_expect": plan.strict, "harness": paths.relpath(plan.harness),
-            "build_dir": paths.relpath(plan.build), "selected": len(plan.cases)}
+            "build_dir": paths.relpath(plan.build), "selected": len(plan.cases),
+            "repeat": plan.repeat}
 
 
 def not_passing(doc):

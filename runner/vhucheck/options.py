@@ -17,6 +17,22 @@ def positive_int(text):
     return value
 
 
+MAX_REPEAT = 1000
+
+
+def repeat(text):
+    """--repeat N: runs of the whole selection, 1..MAX_REPEAT."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    if value > MAX_REPEAT:
+        raise argparse.ArgumentTypeError(f"{value} is more than {MAX_REPEAT} runs")
+    return value
+
+
 def multiplier(text):
     try:
         value = float(text)

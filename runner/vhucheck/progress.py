@@ -13,7 +13,7 @@ from vhucheck import verdicts as V
 
 COLOURS = {"PASS": "32", "INFO": "36", "NON-STRICT": "33", "UNSUPPORTED": "90",
            "FAIL": "31;1", "CRASH": "35;1", "TIMEOUT": "31", "DEADLOCK": "31",
-           "ERROR": "41;97"}
+           "ERROR": "41;97", "FLAKY": "45;97"}
 
 
 class Progress:
@@ -27,7 +27,7 @@ class Progress:
     def begin(self, target, total):
         self.target, self.total = target, total
         self.done = 0
-        self.buckets = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0}
+        self.buckets = dict.fromkeys(V.BUCKETS, 0)
         self.slowest = None
         self.t0 = time.monotonic()
         self.draw(force=True)

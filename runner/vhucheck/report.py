@@ -44,6 +44,17 @@ def _toml_str(s):
     return '"' + "".join(c if c >= " " else f"\\u{ord(c):04x}" for c in out) + '"'
 
 
+def _verdicts(case):
+    """TOML for the verdict(s) a baseline accepts: a FLAKY case's entry
+    lists FLAKY and every verdict of its runs, so that a run without
+    --repeat that lands on any of them passes the gate too."""
+    if case["verdict"] != results.V.FLAKY:
+        return _toml_str(case["verdict"])
+    runs = sorted({v for v in case.get("verdicts") or () if isinstance(v, str)},
+                  key=results.V.severity)
+    return "[" + ", ".join(_toml_str(v) for v in [case["verdict"], *runs]) + "]"
+
+
 def baseline(entries):
     """An expectations file (TOML text) accepting every non-passing verdict."""
     lines = ["# vhucheck expectations: written by `vhucheck report --baseline`.",
@@ -55,7 +66,7 @@ def baseline(entries):
         lines.append(f"[{_toml_str(doc['target']['name'])}]")
         for c in bad:
             why = c.get("reason") or c.get("observed") or "baseline"
-            lines.append(f"{c['id']} = {{ verdict = {_toml_str(c['verdict'])}, "
+            lines.append(f"{c['id']} = {{ verdict = {_verdicts(c)}, "
                          f"reason = {_toml_str('baseline: ' + why)} }}")
         lines.append("")
     return "\n".join(lines)

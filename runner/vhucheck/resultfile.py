@@ -27,7 +27,9 @@ CASE_SHAPE = {"id": str, "title": str, "area": str, "level": str, "rule": str,
 CASE_OPTIONAL = {"failures": list, "findings": list, "trace": dict, "target": dict,
                  "expectation": dict, "gate": str, "reason": str, "expected": str,
                  "observed": str, "duration_ms": NUMBER, "requires": list, "script": str,
-                 "stderr_tail": str}
+                 "stderr_tail": str, "verdicts": list, "runs": list, "details_run": int}
+# Optional summary keys (added after schema 1 was first written).
+SUMMARY_OPTIONAL = {"flaky": int}
 SUBDIR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -64,7 +66,7 @@ def check_doc(path, doc):
                           f"reads {results.SCHEMA}")
     check_shape(path, "", doc, SHAPE)
     check_shape(path, "target: ", doc["target"], TARGET_SHAPE)
-    check_shape(path, "summary: ", doc["summary"], SUMMARY_SHAPE)
+    check_shape(path, "summary: ", doc["summary"], SUMMARY_SHAPE, SUMMARY_OPTIONAL)
     check_shape(path, "summary.gate: ", doc["summary"]["gate"], GATE_SHAPE)
     for n, c in enumerate(doc["cases"]):
         if not isinstance(c, dict):
@@ -72,9 +74,12 @@ def check_doc(path, doc):
         check_shape(path, f"cases[{n}] ", c, CASE_SHAPE, CASE_OPTIONAL)
         if c["verdict"] not in V.ALL:
             raise ConfigError(f"{path}: cases[{n}] ({c['id']}): unknown verdict {c['verdict']!r}")
-        for key in ("failures", "findings"):
+        for key in ("failures", "findings", "runs"):
             if any(not isinstance(f, dict) for f in c.get(key) or ()):
                 raise ConfigError(f"{path}: cases[{n}] ({c['id']}): '{key}' must hold objects")
+        if any(v not in V.HARNESS for v in c.get("verdicts") or ()):
+            raise ConfigError(f"{path}: cases[{n}] ({c['id']}): 'verdicts' must hold "
+                              "verdict names (no FLAKY)")
 
 
 def load_doc(path):

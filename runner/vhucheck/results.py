@@ -80,7 +80,7 @@ def case_record(case, line, base, expect):
     runner's own ERROR for an unreported case) and the gate."""
     verdict = line.get("verdict")
     reason = _text(line.get("reason"))
-    if verdict not in V.ALL:
+    if verdict not in V.HARNESS:
         reason = f"the harness reported an unknown verdict {verdict!r}; {reason}".strip()
         verdict = V.ERROR
     target = line.get("target") if isinstance(line.get("target"), dict) else {}
@@ -122,7 +122,7 @@ def case_record(case, line, base, expect):
 def summarize(cases, not_run, stale, strict):
     """Counts per verdict, the passed/failed/skipped buckets and the gate."""
     verdicts = V.counts(c["verdict"] for c in cases)
-    buckets = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0}
+    buckets = dict.fromkeys(V.BUCKETS, 0)
     for c in cases:
         buckets[V.BUCKET[c["verdict"]]] += 1
     gate = {
@@ -138,12 +138,14 @@ def summarize(cases, not_run, stale, strict):
 
 def exit_code(doc):
     """0 all passing or as expected; 1 regressions (and, strict, unexpected
-    passes); 3 a harness fault or an unexpected ERROR verdict; 128+signal
-    when interrupted."""
+    passes); 3 a harness fault or an unexpected ERROR verdict (also in one
+    run of a FLAKY case); 128+signal when interrupted."""
     if doc.get("interrupted"):
         return EXIT_SIGNAL_BASE + int(doc.get("signal") or 2)
     harness_fault = any(s.get("fault") for s in doc.get("harness", {}).get("shares", []))
-    unexpected_error = any(c["verdict"] == V.ERROR and c["gate"] != X.EXPECTED
+    unexpected_error = any(c["gate"] != X.EXPECTED and
+                           (c["verdict"] == V.ERROR or (c["verdict"] == V.FLAKY and
+                                                        V.ERROR in c.get("verdicts", ())))
                            for c in doc["cases"])
     if harness_fault or unexpected_error:
         return EXIT_HARNESS
@@ -208,6 +210,8 @@ def one_line(doc):
     parts.append(f"{s['skipped']} skipped")
     if s["errors"]:
         parts.append(f"{s['errors']} error" + ("s" if s["errors"] > 1 else ""))
+    if s.get("flaky") or doc["settings"].get("repeat", 1) > 1:
+        parts.append(f"{s.get('flaky', 0)} flaky")
     if s["not_run"]:
         parts.append(f"{s['not_run']} not run")
     g = s["gate"]

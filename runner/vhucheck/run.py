@@ -8,7 +8,7 @@ import signal
 import sys
 
 from vhucheck import (__version__, catalogue, execute, expectations, options, outdir, paths,
-                      profile as P, results, suite, supervisor)
+                      profile as P, repeat, results, suite, supervisor)
 from vhucheck.errors import ConfigError, EXIT_FAIL, EXIT_HARNESS, EXIT_OK, HarnessError
 from vhucheck.progress import COLOURS, Progress
 from vhucheck.render import atomic, write_matrix, write_target
@@ -24,7 +24,8 @@ EPILOG = """\
 exit status:
   0    every verdict passes (PASS, INFO, UNSUPPORTED, NON-STRICT), or every
        failure is one the expectations file lists
-  1    failures (regressions against the expectations file)
+  1    failures (regressions against the expectations file); with
+       --repeat, a FLAKY case the expectations file does not list
   2    usage or configuration error (nothing was run)
   3    harness error: the harness crashed, hung or exited 3, or a case ERROR
   130  interrupted by SIGINT (143: SIGTERM); partial reports are written
@@ -33,7 +34,8 @@ examples:
   ./vhucheck run                                  both reference targets
   ./vhucheck run --target ref-frontend --cases 'shmem_map_*' -j 4
   ./vhucheck run --target qemu.toml --expect qemu-known.toml --out out/
-  ./vhucheck run --fault fe_map_rw_for_ro         inject a fault into a reference"""
+  ./vhucheck run --fault fe_map_rw_for_ro         inject a fault into a reference
+  ./vhucheck run --repeat 5 -j 2                  every case 5 times: FLAKY when it flips"""
 
 DEFAULT_TARGETS = ("ref-frontend", "ref-backend")
 
@@ -58,6 +60,9 @@ def add_arguments(p):
     p.add_argument("-j", "--jobs", type=options.positive_int, metavar="N",
                    default=os.cpu_count() or 1,
                    help="harness processes in parallel (default: %(default)s, the CPU count)")
+    p.add_argument("--repeat", type=options.repeat, metavar="N", default=1,
+                   help="run the whole selection N times in a row; a case whose verdict "
+                        "changes between runs is FLAKY (default 1)")
     p.add_argument("--timeout-multiplier", type=options.multiplier, metavar="X", default=1.0,
                    help="scale every case deadline (multiplies the profile's own)")
     p.add_argument("--expect", metavar="FILE",
@@ -218,7 +223,7 @@ def make_plans(args):
             multiplier=p.timeout_multiplier * args.timeout_multiplier, jobs=args.jobs,
             include=tuple(args.cases), exclude=tuple(args.exclude),
             faults=tuple(faults.get(p.name, ())), strict=args.strict_expect,
-            per_case_bit=P.per_case_bit(p)))
+            per_case_bit=P.per_case_bit(p), repeat=args.repeat))
     return plans
 
 
@@ -227,7 +232,9 @@ def make_plans(args):
 def dry_run(plans):
     for plan in plans:
         shares = execute.make_shares(plan, os.path.join("OUT", plan.profile.name))
-        print(f"# {plan.profile.name}: {len(plan.cases)} cases, {len(shares)} harness processes")
+        runs = f", {plan.repeat} runs in a row" if plan.repeat > 1 else ""
+        print(f"# {plan.profile.name}: {len(plan.cases)} cases, {len(shares)} harness "
+              f"processes{runs}")
         for s in shares:
             print(shlex.join(s.argv))
     return EXIT_OK
@@ -282,7 +289,7 @@ class Signals:
             signal.signal(sig, old)
 
 
-def run_plans(plans, out, several, verbose):
+def run_plans(plans, out, several, verbose, runs=1):
     stop = execute.Stop()
     progress = Progress(verbose=verbose)
     tty = sys.stdout.isatty()
@@ -293,7 +300,7 @@ def run_plans(plans, out, several, verbose):
         for plan in plans:
             sub = plan.profile.name if several else ""
             target_out = os.path.join(out, sub) if sub else out
-            doc = execute.run_target(plan, target_out, stop, progress)
+            doc = repeat.run_target(plan, target_out, stop, progress)
             write_target(target_out, doc)
             docs.append(doc)
             subdirs.append(sub)
@@ -305,6 +312,9 @@ def run_plans(plans, out, several, verbose):
             write_matrix(out, docs, subdirs, started, docs[0]["version"],
                          [p.profile.name for p in plans if p.profile.name not in done])
             print(f"report: {paths.relpath(os.path.join(out, 'matrix.html'))}")
+    line = repeat.console_line(docs, runs)
+    if line:
+        print(line)
     if stop.signum:
         print(f"vhucheck: interrupted by {signal.Signals(stop.signum).name}; partial reports "
               f"in {paths.relpath(out)}", file=sys.stderr)
@@ -320,7 +330,7 @@ def main(args):
     execute.check_harness(plans[0].harness)
     outdir.prepare(out, label)
     try:
-        code = run_plans(plans, out, len(plans) > 1, args.verbose)
+        code = run_plans(plans, out, len(plans) > 1, args.verbose, args.repeat)
     except OSError as e:
         # Checked writable before the run: this is the disk filling up, or
         # the dir removed under us; the harness processes are gone already.

@@ -1,4 +1,7 @@
-"""Verdict names, which count as passing, and their order of severity."""
+"""Verdict names, which count as passing, and their order of severity.
+
+FLAKY is the runner's, never the harness's: with ``run --repeat N`` a case
+whose verdict changed between the runs is FLAKY (repeat.py)."""
 
 PASS = "PASS"
 FAIL = "FAIL"
@@ -9,14 +12,18 @@ TIMEOUT = "TIMEOUT"
 DEADLOCK = "DEADLOCK"
 CRASH = "CRASH"
 ERROR = "ERROR"
+FLAKY = "FLAKY"
 
 # Most severe first: the harness's precedence, UNSUPPORTED (decided before
-# judging) placed with the passing ones. Reports list counts in this order.
-ORDER = (ERROR, CRASH, DEADLOCK, TIMEOUT, FAIL, NON_STRICT, INFO, UNSUPPORTED, PASS)
+# judging) placed with the passing ones, FLAKY (a verdict that would not
+# hold still) after ERROR. Reports list counts in this order.
+ORDER = (ERROR, FLAKY, CRASH, DEADLOCK, TIMEOUT, FAIL, NON_STRICT, INFO, UNSUPPORTED, PASS)
 ALL = frozenset(ORDER)
+# What a harness result line may say: everything but FLAKY.
+HARNESS = ALL - {FLAKY}
 
 PASSING = frozenset((PASS, INFO, UNSUPPORTED, NON_STRICT))
-FAILING = frozenset((FAIL, CRASH, TIMEOUT, DEADLOCK, ERROR))
+FAILING = frozenset((FAIL, CRASH, TIMEOUT, DEADLOCK, ERROR, FLAKY))
 
 # Words for the one-line summary: how each verdict is counted.
 BUCKET = {
@@ -24,7 +31,9 @@ BUCKET = {
     UNSUPPORTED: "skipped",
     FAIL: "failed", CRASH: "failed", TIMEOUT: "failed", DEADLOCK: "failed",
     ERROR: "errors",
+    FLAKY: "flaky",
 }
+BUCKETS = ("passed", "failed", "skipped", "errors", "flaky")
 
 
 def is_passing(verdict):

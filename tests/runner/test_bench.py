@@ -137,6 +137,16 @@ class TestFigures(unittest.TestCase):
         self.assertIn("| `slow_one` | ref-frontend | 1000.0 |", md)
         doc["parallel"]["wall_s"]["median"] = 12.0
         self.assertIn("<= 10 s: **missed** (12.00 s)", B.markdown(doc))
+        self.assertNotIn("Determinism", md)
+
+    def test_markdown_repeat(self):
+        doc = made_up()
+        doc["repeat"] = {"jobs": 2, "repeat": 3, "wall_s": 12.5, "cases": 200, "exit": 1,
+                         "flaky": [{"target": "ref-frontend", "id": "racy",
+                                    "verdicts": ["PASS", "DEADLOCK", "PASS"]}]}
+        md = B.markdown(doc)
+        self.assertIn("`--repeat 3` at `-j 2`, 12.50 s: **1 flaky** of 200 cases", md)
+        self.assertIn("- `racy` (ref-frontend): PASS, DEADLOCK, PASS", md)
 
     def test_empty_cases_parse(self):
         with tempfile.TemporaryDirectory() as d:
@@ -195,6 +205,22 @@ class TestOnARealBuild(unittest.TestCase):
         for key in ("runner_floor", "harness_empty_case", "spawn", "ratios", "meta"):
             self.assertIn(key, doc)
         self.assertIn("bench suite: run 2/2 -j 1:", se)
+
+    def test_repeat_counts_flaky(self):
+        small = B.empty_suite(os.path.join(self.dir, "suites"), 2)
+        out = os.path.join(self.dir, "out")
+        env = env_for(VHUCHECK_BUILD_DIR=BUILD, VHUCHECK_SUITES=small, VHUCHECK_HARNESS=None)
+        rc, so, se = run_cli("bench", "suite", "--runs", "1", "--empty-cases", "2",
+                             "--spawns", "2", "--repeat", "2", "--out", out, env=env,
+                             timeout=300)
+        self.assertEqual(rc, 0, se)
+        with open(os.path.join(out, "last-run.json")) as f:
+            rep = json.load(f)["repeat"]
+        self.assertEqual((rep["repeat"], rep["cases"], rep["flaky"]), (2, 4, []))
+        self.assertIn("**0 flaky** of 4 cases (2 runs each)", so)
+        self.assertIn("bench suite: repeat 2: 0 flaky of 4 cases", se)
+        rc, so, se = run_cli("bench", "suite", "--repeat", "0", env=env)
+        self.assertEqual(rc, 2, se)
 
     def test_failing_run_is_exit_1(self):
         """A suite that does not pass is not measured."""

@@ -34,8 +34,9 @@ def matrix_files(docs, subdirs, started, version, not_run=()):
              "started": started, "interrupted": any(d.get("interrupted") for d in docs),
              "targets": [{"name": d["target"]["name"], "dir": sub,
                           "exit_code": d["summary"]["exit_code"],
-                          "summary": {k: d["summary"][k] for k in
-                                      ("total", "passed", "failed", "skipped", "errors", "not_run")}}
+                          "summary": {k: d["summary"].get(k, 0) for k in
+                                      ("total", "passed", "failed", "skipped", "errors",
+                                       "flaky", "not_run")}}
                          for d, sub in zip(docs, subdirs)],
              "targets_not_run": list(not_run)}
     return [("junit.xml", junit.render(docs)),

@@ -63,6 +63,8 @@ def _header(doc):
             ("SHMEM bit", s["shmem_bit"]), ("timeouts", f"×{s['timeout_multiplier']:g}"),
             ("jobs", s["jobs"]), ("took", f"{doc['duration_ms'] / 1000:.1f} s"),
             ("started", doc["started"].replace("T", " "))]
+    if s.get("repeat", 1) > 1:
+        meta.append(("runs of each case", s["repeat"]))
     if t.get("faults"):
         meta.append(("faults", ", ".join(t["faults"])))
     if s.get("expectations"):
@@ -79,7 +81,9 @@ def _status(doc):
     g = s["gate"]
     total = s["total"]
     if doc.get("interrupted"):
-        cls, big = "warn", f"Interrupted — {s['not_run']} cases not run"
+        runs = doc.get("runs") or ()
+        where = f" in run {len(runs)} of {doc['settings'].get('repeat')}" if runs else ""
+        cls, big = "warn", f"Interrupted{where} — {s['not_run']} cases not run"
     elif s.get("exit_code") == 3:
         cls, big = "bad", "Harness error — some cases could not be judged"
     elif g["regressions"]:
@@ -93,6 +97,8 @@ def _status(doc):
         cls, big = "", f"All {total} cases pass" if total else "No case ran"
     sub = (f"{s['passed']} passed · {s['failed']} failed · {s['skipped']} skipped"
            + (f" · {s['errors']} errors" if s["errors"] else ""))
+    if s.get("flaky") or doc["settings"].get("repeat", 1) > 1:
+        sub += f" · {s.get('flaky', 0)} flaky"
     if g["unexpected_passes"]:
         sub += f" · {len(g['unexpected_passes'])} unexpected passes"
     if g["stale"]:
@@ -218,6 +224,29 @@ def _findings(case):
     return f'<h4>findings</h4><ul class="findings">{items}</ul>' if items else ""
 
 
+def _runs(case):
+    """Every run's verdict of a case run with --repeat: a table for a FLAKY
+    case, one line for a stable one."""
+    verdicts = case.get("verdicts") or []
+    if len(verdicts) < 2:
+        return ""
+    if not case.get("runs"):
+        return f'<p class="why">The same verdict in all {len(verdicts)} runs.</p>'
+    rows = []
+    for r in case["runs"]:
+        v = r.get("verdict", "")
+        ms = r.get("duration_ms")
+        dur = f"{ms:.1f} ms" if isinstance(ms, (int, float)) else "—"
+        mark = " ← details below" if r.get("run") == case.get("details_run") else ""
+        rows.append(f'<tr><td class="mono">{esc(r.get("run", ""))}</td><td><span class="badge '
+                    f'v-{esc(v)}">{esc(v)}</span></td><td class="mono">{esc(dur)}</td>'
+                    f'<td>{esc(r.get("reason", ""))}{esc(mark)}</td>'
+                    f'<td class="mono">{esc(r.get("trace") or "")}</td></tr>')
+    return ('<h4>runs</h4><table class="fl"><thead><tr><th>run</th><th>verdict</th>'
+            '<th>took</th><th>reason</th><th>trace</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
 def _expectation(case):
     e = case.get("expectation")
     gate = case.get("gate")
@@ -235,6 +264,7 @@ def _case_body(case):
     parts = [_rule(case)]
     if case.get("reason"):
         parts.append(f'<p class="reason">{esc(case["reason"])}</p>')
+    parts.append(_runs(case))
     if case.get("expected") or case.get("observed"):
         bad = " bad" if not V.is_passing(case["verdict"]) else ""
         parts.append(f'<div class="eo"><div class="exp"><h4>expected</h4><pre>{esc(case["expected"])}</pre></div>'

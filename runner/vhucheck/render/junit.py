@@ -1,7 +1,9 @@
 """junit.xml for GitLab, Jenkins and friends: one <testsuite> per area,
 named target.area (also the classname of its test cases).
 
-FAIL, CRASH, TIMEOUT, DEADLOCK and ERROR are <failure type="VERDICT">;
+FAIL, CRASH, TIMEOUT, DEADLOCK, ERROR and FLAKY (run --repeat: the
+verdict changed between runs; its message says between which) are
+<failure type="VERDICT">;
 UNSUPPORTED is <skipped>; so is a failure the expectations file expects
 (like pytest's xfail), with a message saying so. The wire trace goes into
 <system-out>, the target's stderr tail into <system-err>.
@@ -10,7 +12,7 @@ UNSUPPORTED is <skipped>; so is a failure the expectations file expects
 import xml.etree.ElementTree as ET
 
 from vhucheck import expectations as X, verdicts as V
-from vhucheck.render.text import duration_s, failure_message, xml_safe
+from vhucheck.render.text import duration_s, failure_message, first_line, xml_safe
 
 
 def _outcome(case):
@@ -29,6 +31,11 @@ def _outcome(case):
 def _details(case):
     lines = [f"{case['id']}: {case['title']}", f"rule ({case['level']}): {case['rule']}",
              f"verdict: {case['verdict']}" + (f" ({case['reason']})" if case.get("reason") else "")]
+    if len(case.get("verdicts") or ()) > 1:
+        lines.append("runs: " + ", ".join(case["verdicts"]))
+    for r in case.get("runs") or ():
+        lines.append(f"  run {r.get('run', '?')}: {r.get('verdict', '?')}"
+                     + (f" ({first_line(r['reason'], 200)})" if r.get("reason") else ""))
     if case.get("expected") or case.get("observed"):
         lines.append(f"expected: {case.get('expected', '')}")
         lines.append(f"observed: {case.get('observed', '')}")

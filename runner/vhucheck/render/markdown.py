@@ -11,7 +11,9 @@ def _gate_line(doc):
     s = doc["summary"]
     g = s["gate"]
     if doc.get("interrupted"):
-        return f"{ICON['warn']} interrupted: {s['not_run']} cases not run"
+        runs = doc.get("runs") or ()
+        where = f" in run {len(runs)} of {doc['settings'].get('repeat')}" if runs else ""
+        return f"{ICON['warn']} interrupted{where}: {s['not_run']} cases not run"
     if s.get("exit_code") == 3:
         return f"{ICON['fail']} harness error (see the ERROR cases)"
     if g["regressions"]:
@@ -52,12 +54,18 @@ def _failure_rows(cases):
     return rows
 
 
+def _flaky_words(doc):
+    """', K flaky' when the run repeated (or a FLAKY case is there)."""
+    n = doc["summary"].get("flaky", 0)
+    return f", {n} flaky" if n or doc["settings"].get("repeat", 1) > 1 else ""
+
+
 def target_section(doc, level="##", link=""):
     name = doc["target"]["name"]
     s = doc["summary"]
     out = [f"{level} vhucheck: `{name}` — {s['passed']} passed, {s['failed']} failed, "
-           f"{s['skipped']} skipped" + (f", {s['errors']} errors" if s["errors"] else ""),
-           "", _gate_line(doc), ""]
+           f"{s['skipped']} skipped" + (f", {s['errors']} errors" if s["errors"] else "")
+           + _flaky_words(doc), "", _gate_line(doc), ""]
     out += _counts(doc) + [""]
     bad = [c for c in doc["cases"] if not V.is_passing(c["verdict"])]
     regress = [c for c in bad if c["gate"] == X.REGRESSION]
@@ -88,7 +96,9 @@ def target_section(doc, level="##", link=""):
     settings = doc["settings"]
     out.append(f"<sub>{doc['tool']} {doc['version']} · {doc['target']['role']} target, "
                f"harness as {doc['target']['harness_role']} · SHMEM bit {settings['shmem_bit']}"
-               f" · {doc['duration_ms'] / 1000:.1f}s · {doc['started']}"
+               + (f" · {settings['repeat']} runs of each case" if settings.get("repeat", 1) > 1
+                  else "")
+               + f" · {doc['duration_ms'] / 1000:.1f}s · {doc['started']}"
                + (f" · [report]({link})" if link else "") + "</sub>")
     return out
 
@@ -98,12 +108,14 @@ def render(doc):
 
 
 def render_matrix(docs, links):
-    out = ["## vhucheck matrix", "", "| target | role | passed | failed | skipped | errors | gate |",
-           "| --- | --- | --- | --- | --- | --- | --- |"]
+    out = ["## vhucheck matrix", "",
+           "| target | role | passed | failed | skipped | errors | flaky | gate |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for d in docs:
         s = d["summary"]
         out.append(f"| `{d['target']['name']}` | {d['target']['role']} | {s['passed']} | "
-                   f"{s['failed']} | {s['skipped']} | {s['errors']} | {_gate_line(d)} |")
+                   f"{s['failed']} | {s['skipped']} | {s['errors']} | {s.get('flaky', 0)} | "
+                   f"{_gate_line(d)} |")
     out.append("")
     for d, link in zip(docs, links):
         out += target_section(d, "###", link) + [""]

@@ -2,6 +2,8 @@
 
 `not ok` for failing verdicts, `# SKIP` for UNSUPPORTED, `# TODO` for a
 failure the expectations file expects (TAP's own word for a known gap).
+A FLAKY case (run --repeat) is `not ok ... (FLAKY)` with every run's
+verdict in its YAML block (`verdicts`, `runs`).
 Each not-ok carries a YAML block; values are JSON strings, which YAML
 reads as they are.
 """
@@ -17,7 +19,8 @@ def _desc(case):
 
 
 def _yaml(case):
-    keys = ("verdict", "reason", "level", "rule", "expected", "observed", "duration_ms", "file")
+    keys = ("verdict", "reason", "verdicts", "level", "rule", "expected", "observed",
+            "duration_ms", "file")
     out = ["  ---"]
     for k in keys:
         if case.get(k) not in (None, ""):
@@ -26,6 +29,10 @@ def _yaml(case):
         out.append("  failures:")
         for f in case["failures"]:
             out.append("    - " + json.dumps(f, ensure_ascii=False, sort_keys=True))
+    if case.get("runs"):
+        out.append("  runs:")
+        for r in case["runs"]:
+            out.append("    - " + json.dumps(r, ensure_ascii=False, sort_keys=True))
     if case.get("trace"):
         out.append(f"  trace: {json.dumps(case['trace'].get('path', ''))}")
     out.append("  ...")
@@ -41,11 +48,13 @@ def render(doc):
             line += f" # SKIP {case.get('reason') or 'unsupported'}".replace("\n", " ")
         elif case.get("gate") == X.EXPECTED and not V.is_passing(verdict):
             line += f" # TODO expected {verdict}: {case['expectation']['reason']}".replace("\n", " ")
-        elif verdict in (V.NON_STRICT, V.INFO):
+        elif verdict in (V.NON_STRICT, V.INFO, V.FLAKY):
             line += f" ({verdict})"
         lines.append(line)
         if not V.is_passing(verdict):
             lines += _yaml(case)
     if doc.get("interrupted"):
-        lines.append(f"Bail out! interrupted; {len(doc.get('not_run', []))} cases not run")
+        runs = doc.get("runs") or ()
+        where = f" in run {len(runs)} of {doc['settings'].get('repeat')}" if runs else ""
+        lines.append(f"Bail out! interrupted{where}; {len(doc.get('not_run', []))} cases not run")
     return "\n".join(lines) + "\n"

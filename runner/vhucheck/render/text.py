@@ -41,8 +41,9 @@ def failure_message(case):
     if case.get("reason"):
         parts.append(first_line(case["reason"]))
     exp, obs = first_failure(case)
-    if exp or obs:
-        parts.append(f"expected {exp or '?'}, observed {obs or '?'}")
+    said = f"expected {exp or '?'}, observed {obs or '?'}"
+    if (exp or obs) and said not in parts[-1]:     # a FLAKY reason may hold it already
+        parts.append(said)
     return ": ".join(parts[:2]) + (f" ({parts[2]})" if len(parts) > 2 else "")
 
 
