@@ -1,7 +1,8 @@
 """The case catalogue: headers of the ``.vhu`` files under ``suites/``.
 
 Only the header is read here (id, title, role, rule, level, reason,
-requires, timeout): enough to list, select and label cases. The steps are
+requires, timeout; refusal and model are known, so that the header goes
+on past them): enough to list, select and label cases. The steps are
 the harness's business; a script error there becomes that case's ERROR.
 """
 
@@ -13,7 +14,8 @@ import re
 from vhucheck import paths
 from vhucheck.errors import ConfigError
 
-HEADER_KEYS = ("id", "title", "role", "rule", "level", "reason", "requires", "timeout")
+HEADER_KEYS = ("id", "title", "role", "rule", "level", "reason", "requires", "timeout",
+               "refusal", "model")
 REQUIRED_KEYS = ("id", "title", "role", "rule", "level")
 TEXT_KEYS = ("title", "rule", "reason")
 ROLES = ("backend", "frontend")

@@ -346,7 +346,8 @@ static void reset(struct chaos_peer *p)
 static void reconnect(struct chaos_peer *p)
 {
 	if (!p->socket_path) {
-		chaos_peer_err(p, "reconnect needs --socket-path");
+		/* A limit of this mode, not a misbehaviour. */
+		chaos_peer_err(p, "unsupported: reconnect needs --socket-path");
 		return;
 	}
 	chaos_peer_ok(p, NULL);

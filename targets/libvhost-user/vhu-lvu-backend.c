@@ -450,9 +450,11 @@ static void cmd_map(struct lvu *l, const struct ctl_cmd *cmd, bool is_map)
 		return;
 	}
 	if (!need_reply && l->dev.protocol_features & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)) {
-		/* Sending it with NEED_REPLY anyway would answer another question. */
-		answer_err(l, "need_reply=0: libvhost-user always sets NEED_REPLY once "
-			   "REPLY_ACK is negotiated");
+		/* Sending it with NEED_REPLY anyway would answer another
+		 * question; the library's limit is not a fault to judge. */
+		ctl_send_unsupported(l->o->control_fd, "need_reply=0: libvhost-user "
+				     "always sets NEED_REPLY once REPLY_ACK is negotiated",
+				     chan_now_ms() + LVU_CTL_TIMEOUT_MS);
 		return;
 	}
 	j = (struct lvu_job){ is_map, -1, (uint8_t)a.shmid, a.shm_offset, a.len,

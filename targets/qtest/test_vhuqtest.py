@@ -16,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from vhuqtest import pci, qtest, virtio  # noqa: E402
+from vhuqtest import main as driver, pci, qtest, virtio  # noqa: E402
 
 SLOT = 3
 BARS = {1: (0x1000, False), 2: (0x100000, True), 4: (0x4000, True)}  # size, 64-bit
@@ -263,6 +263,34 @@ class VirtioTests(unittest.TestCase):
     def test_no_virtio_function_is_an_error(self):
         with self.assertRaisesRegex(virtio.VirtioError, "no virtio PCI function"):
             virtio.find(self.qt, device_id=0x1041)
+
+
+class ControlTests(unittest.TestCase):
+    """Answers on vhucheck's control channel: what QEMU cannot do is
+    `err unsupported: WHY` (the harness's UNSUPPORTED), never a plain err
+    (a FAIL) nor an ok that does nothing."""
+
+    def ask(self, line, qmp=None):
+        a, b = socket.socketpair()
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        d = driver.Driver(opts=None, qt=None, qmp=qmp)
+        self.assertTrue(d.command(a.fileno(), line))
+        b.settimeout(1.0)
+        return b.recv(4096).decode()
+
+    def test_reconnect_is_unsupported(self):
+        text = self.ask("reconnect")
+        self.assertRegex(text, r"^err unsupported: \S.*\n$")
+        self.assertIn("re-open a vhost-user connection", text)
+
+    def test_stop_without_qmp_is_unsupported(self):
+        self.assertRegex(self.ask("stop"), r"^err unsupported: stop needs QMP")
+
+    def test_unknown_command_is_a_plain_err(self):
+        text = self.ask("bogus")
+        self.assertTrue(text.startswith("err unknown command 'bogus'"), text)
+        self.assertNotIn("unsupported:", text)
 
 
 if __name__ == "__main__":

@@ -171,7 +171,11 @@ static bool on_control(void *opaque, const struct ctl_cmd *cmd, int ctl_fd)
 		lifecycle_cmd(p, cmd->name, ctl_fd);
 	} else if (strcmp(cmd->name, "reconnect") == 0) {
 		if (!p->o.socket_path) {
-			refmain_err(ctl_fd, "reconnect needs --socket-path");
+			/* Handed one connected socket (--fd), it has nothing
+			 * to open a new connection to. */
+			refmain_unsupported(ctl_fd, "reconnect needs --socket-path; "
+					    "this front-end was given a connected "
+					    "socket (--fd)");
 			return true;
 		}
 		refmain_ok(ctl_fd, NULL);

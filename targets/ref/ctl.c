@@ -332,3 +332,12 @@ int ctl_send_err(int fd, const char *text, int64_t deadline)
 	return send_answer(fd, "err", text && *text ? text : "failed",
 			   deadline);
 }
+
+int ctl_send_unsupported(int fd, const char *why, int64_t deadline)
+{
+	char text[CTL_LINE_MAX];
+
+	snprintf(text, sizeof(text), "unsupported: %s",
+		 why && *why ? why : "not in this mode");
+	return send_answer(fd, "err", text, deadline);
+}

@@ -4,7 +4,8 @@
  * (docs/architecture.md, "The control channel").
  *
  * A request is one line `cmd k=v k2=v2 bare ...`; an answer is one line
- * `ok [text]` or `err text`. Numbers are decimal or 0x hex, with optional
+ * `ok [text]`, `err text`, or `err unsupported: why` (understood, but not
+ * possible for this target). Numbers are decimal or 0x hex, with optional
  * binary size suffixes k, m, g (either case), as in .vhu files.
  */
 #ifndef VHU_CTL_H
@@ -74,5 +75,10 @@ int ctl_reader_next(struct ctl_reader *r, char *line, size_t cap);
  * socket to take it until the deadline. 0 or -errno. */
 int ctl_send_ok(int fd, const char *text, int64_t deadline);
 int ctl_send_err(int fd, const char *text, int64_t deadline);
+/* `err unsupported: why`: the command is understood but this target, in
+ * this mode, cannot carry it out. The harness then judges the case
+ * UNSUPPORTED instead of failing it (our limit is not a fault of the
+ * implementation under test). */
+int ctl_send_unsupported(int fd, const char *why, int64_t deadline);
 
 #endif

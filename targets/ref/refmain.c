@@ -201,6 +201,11 @@ void refmain_err(int ctl_fd, const char *text)
 	ctl_send_err(ctl_fd, text, chan_deadline(CTL_ANSWER_MS));
 }
 
+void refmain_unsupported(int ctl_fd, const char *why)
+{
+	ctl_send_unsupported(ctl_fd, why, chan_deadline(CTL_ANSWER_MS));
+}
+
 static bool dispatch_line(const char *line, refmain_ctl_fn fn, void *opaque,
 			  int ctl_fd)
 {

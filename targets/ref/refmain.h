@@ -91,5 +91,7 @@ int refmain_serve_control(struct ctl_reader *r, refmain_ctl_fn fn,
 /* Answers with the control deadline all programs use. */
 void refmain_ok(int ctl_fd, const char *text);
 void refmain_err(int ctl_fd, const char *text);
+/* A command this program cannot carry out in the mode it runs in. */
+void refmain_unsupported(int ctl_fd, const char *why);
 
 #endif

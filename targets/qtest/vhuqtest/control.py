@@ -3,6 +3,8 @@
 channel: ``start`` brings the virtio device to DRIVER_OK through qtest,
 ``stop``/``start`` pause and resume the VM through QMP, ``reset`` writes
 device status 0, ``dump`` answers once everything asked before is done.
+What QEMU offers no way to do (``reconnect``, ``stop`` without QMP) is
+answered ``err unsupported: WHY``.
 
 Every answer is sent before the command acts, as the protocol requires."""
 
@@ -36,6 +38,13 @@ def answer(fd, ok, text=""):
     data = line.encode()
     while data:
         data = data[os.write(fd, data):]
+
+
+def unsupported(fd, why):
+    """`err unsupported: WHY`: the command is understood but cannot be
+    carried out with QEMU; the harness judges the case UNSUPPORTED, not
+    FAIL (a limit of the driver is no fault of QEMU's)."""
+    answer(fd, False, "unsupported: " + why)
 
 
 FRONTEND_COMMANDS = ("start", "stop", "reset", "reconnect", "dump", "quit")

@@ -160,20 +160,29 @@ class Driver:
             self.error = f"{name}: {e}"
             log(self.error)
 
+    def cannot(self, name):
+        """Why a front-end command cannot be carried out here, or None."""
+        if name == "reconnect":
+            return ("QEMU offers no way to drop and re-open a vhost-user "
+                    "connection on request")
+        if name == "stop" and self.qmp is None:
+            return "stop needs QMP (vhu-qtest was started with --no-qmp)"
+        return None
+
     def command(self, fd, line):
         """One control line. Returns False to end (quit)."""
         words = line.split()
         if not words:
             return True
         name = words[0]
-        if name in ("start", "stop", "reset"):
+        why = self.cannot(name)
+        if why:
+            control.unsupported(fd, why)
+        elif name in ("start", "stop", "reset"):
             control.answer(fd, True)
             self.act(name)
         elif name == "dump":
             control.answer(fd, True, self.dump())
-        elif name == "reconnect":
-            control.answer(fd, False, "reconnect: QEMU offers no way to drop and "
-                                      "re-open a vhost-user connection on request")
         elif name == "quit":
             control.answer(fd, True)
             os.kill(os.getppid(), signal.SIGTERM)      # QEMU: we are its guest
