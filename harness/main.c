@@ -4,7 +4,8 @@
  * case (docs/architecture.md, "vhucheck-harness").
  *
  * Exit: 0 every case ran (whatever the verdicts), 2 usage or script
- * errors (nothing run), 3 harness fault, 130 interrupted.
+ * errors (nothing run), 3 harness fault, 130 interrupted. With
+ * --check-cases nothing runs: 0 no finding, 2 findings (casecheck.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "casecheck.h"
 #include "engine.h"
 #include "proto.h"
 #include "result.h"
@@ -28,6 +30,7 @@ struct opts {
 	struct engine_env env;
 	bool has_role;
 	bool validate;
+	bool check;             /* --check-cases: validate, then the model */
 	const char *json;
 	int ncases;
 	char **cases;
@@ -43,10 +46,14 @@ static void usage(FILE *f)
 		"         [--shmem-bit N] [--timeout-multiplier X]\n"
 		"         [--trace-dir DIR] [--json FILE] CASE.vhu ...\n"
 		"       vhucheck-harness --validate CASE.vhu ...\n"
+		"       vhucheck-harness --check-cases CASE.vhu ...\n"
 		"\n"
 		"--role is the role the HARNESS plays. One JSON line per case on\n"
 		"stdout or in --json FILE. Exit: 0 all cases ran, 2 usage or script\n"
-		"errors (nothing run), 3 harness fault, 130 interrupted.\n");
+		"errors (nothing run), 3 harness fault, 130 interrupted.\n"
+		"--check-cases: each MAP/UNMAP reply a case expects, against the\n"
+		"spec's model; findings as file:line: message on stderr, exit 0\n"
+		"none, 2 findings or script errors.\n");
 }
 
 static bool parse_number(const char *s, unsigned long long max,
@@ -123,6 +130,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "trace-dir", required_argument, NULL, 0 },
 		{ "json", required_argument, NULL, 0 },
 		{ "validate", no_argument, NULL, 'V' },
+		{ "check-cases", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -133,10 +141,12 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		}
-		if (c == 'V')
+		if (c == 'V' || c == 'K') {
 			o->validate = true;
-		else if (c != 0 || !take_opt(o, longopts[idx].name, optarg))
+			o->check |= c == 'K';
+		} else if (c != 0 || !take_opt(o, longopts[idx].name, optarg)) {
 			return EXIT_USAGE;
+		}
 	}
 	o->cases = argv + optind;
 	o->ncases = argc - optind;
@@ -282,6 +292,37 @@ static int run(struct opts *o, struct script_case *cases)
 	return code;
 }
 
+/* --check-cases: the findings of every case; 0 none, 2 some, 3 fault. */
+static int check_cases(const struct opts *o, const struct script_case *cases)
+{
+	struct casecheck_report *r = malloc(sizeof(*r));
+	unsigned findings = 0, judged = 0, open = 0;
+	char err[256];
+	int code = 0;
+
+	if (!r)
+		return EXIT_FAULT;
+	for (int i = 0; i < o->ncases && code != EXIT_FAULT; i++) {
+		if (casecheck_case(&cases[i], r, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vhucheck-harness: %s\n", err);
+			code = EXIT_FAULT;
+		}
+		for (unsigned j = 0; j < r->nfindings; j++)
+			fprintf(stderr, "%s:%u: %s\n", o->cases[i], r->f[j].line,
+				r->f[j].msg);
+		if (r->dropped)
+			fprintf(stderr, "%s: %u more finding(s)\n", o->cases[i],
+				r->dropped);
+		findings += r->nfindings + r->dropped;
+		judged += r->judged;
+		open += r->open;
+	}
+	free(r);
+	printf("%d case(s) checked: %u expectation(s) judged, %u left open, "
+	       "%u finding(s)\n", o->ncases, judged, open, findings);
+	return code ? code : findings ? EXIT_USAGE : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .env = { .shmem_bit = PROTO_SHMEM_BIT_DEFAULT, .timeout_mult = 1.0,
@@ -297,6 +338,8 @@ int main(int argc, char **argv)
 		return EXIT_FAULT;
 	if (!parse_cases(&o, cases)) {
 		code = EXIT_USAGE;
+	} else if (o.check) {
+		code = check_cases(&o, cases);
 	} else if (o.validate) {
 		fprintf(stderr, "%d case(s) valid\n", o.ncases);
 	} else {
