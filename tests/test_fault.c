@@ -180,6 +180,9 @@ static void cat_key(struct cat_section *c, const char *k, const char *v)
 		c->has_rule = *v != '\0';
 	else if (strcmp(k, "cases") == 0)
 		c->ncases = count_words(v);
+	else if (strcmp(k, "grade") == 0)
+		ck_assert_msg(strcmp(v, "SHOULD") == 0, "[%s]: grade '%s', only "
+			      "SHOULD", c->name, v);
 	else
 		ck_abort_msg("[%s]: unknown key '%s'", c->name, k);
 }
