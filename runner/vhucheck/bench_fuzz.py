@@ -34,7 +34,8 @@ DESCRIPTION = __doc__
 
 # Faults each fuzzer can reach by design (docs/fuzzing.md explains the rest).
 MAP_REACH_EXCLUDES = {"fe_memtable_before_reply", "fe_reset_keeps_mappings",
-                      "fe_abort_nregions"}
+                      "fe_abort_nregions", "fe_memtable_blocks_backend",
+                      "fe_memtable_overcommit"}
 
 
 def reach(name, faults):

@@ -217,6 +217,10 @@ NOT_ON_THE_WIRE = {
     "fe_ro_mapped_rw": "the mapping's protection is inside the front-end; only /proc shows it",
     "fe_short_payload_stale": "needs a MAP shorter than 40 bytes, which a real back-end never sends",
     "be_eof_as_success": "the back-end's belief after EOF is not on the wire",
+    "fe_memtable_blocks_backend": "needs a back-end that holds the memory-table answer while its "
+                                  "own request waits; a relay forwards whatever the back-end does",
+    "fe_memtable_overcommit": "needs more mappings than the back-end's slots; the monitor's "
+                              "scripted sessions stay within them",
 }
 
 
