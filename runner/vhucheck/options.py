@@ -5,16 +5,21 @@ import argparse
 import math
 
 
-def positive_int(text):
+def _count(text, most, what):
+    """A whole number 1..most; `what` names the unit in the message."""
     try:
         value = int(text, 10)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    if value > 1024:
-        raise argparse.ArgumentTypeError(f"{value} is more than 1024 harness processes")
+    if value > most:
+        raise argparse.ArgumentTypeError(f"{value} is more than {most} {what}")
     return value
+
+
+def positive_int(text):
+    return _count(text, 1024, "harness processes")
 
 
 MAX_REPEAT = 1000
@@ -22,15 +27,7 @@ MAX_REPEAT = 1000
 
 def repeat(text):
     """--repeat N: runs of the whole selection, 1..MAX_REPEAT."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    if value > MAX_REPEAT:
-        raise argparse.ArgumentTypeError(f"{value} is more than {MAX_REPEAT} runs")
-    return value
+    return _count(text, MAX_REPEAT, "runs")
 
 
 def multiplier(text):
