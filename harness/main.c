@@ -5,7 +5,8 @@
  *
  * Exit: 0 every case ran (whatever the verdicts), 2 usage or script
  * errors (nothing run), 3 harness fault, 130 interrupted. With
- * --check-cases nothing runs: 0 no finding, 2 findings (casecheck.h).
+ * --check-cases nothing runs: 0 no finding, 2 findings (casecheck.h,
+ * reqcheck.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include "casecheck.h"
 #include "engine.h"
 #include "proto.h"
+#include "reqcheck.h"
 #include "result.h"
 #include "script.h"
 #include "target.h"
@@ -52,7 +54,8 @@ static void usage(FILE *f)
 		"stdout or in --json FILE. Exit: 0 all cases ran, 2 usage or script\n"
 		"errors (nothing run), 3 harness fault, 130 interrupted.\n"
 		"--check-cases: each MAP/UNMAP reply a case expects, against the\n"
-		"spec's model; findings as file:line: message on stderr, exit 0\n"
+		"spec's model, and each case's requires against its steps;\n"
+		"findings as file:line: message on stderr, exit 0\n"
 		"none, 2 findings or script errors.\n");
 }
 
@@ -292,6 +295,19 @@ static int run(struct opts *o, struct script_case *cases)
 	return code;
 }
 
+/* The requires findings of one case, printed; how many. */
+static unsigned report_requires(const char *file, const struct script_case *c)
+{
+	struct reqcheck_report rr;
+
+	reqcheck_case(c, &rr);
+	for (unsigned j = 0; j < rr.nfindings; j++)
+		fprintf(stderr, "%s:%u: %s\n", file, rr.f[j].line, rr.f[j].msg);
+	if (rr.dropped)
+		fprintf(stderr, "%s: %u more finding(s)\n", file, rr.dropped);
+	return rr.nfindings + rr.dropped;
+}
+
 /* --check-cases: the findings of every case; 0 none, 2 some, 3 fault. */
 static int check_cases(const struct opts *o, const struct script_case *cases)
 {
@@ -314,6 +330,7 @@ static int check_cases(const struct opts *o, const struct script_case *cases)
 			fprintf(stderr, "%s: %u more finding(s)\n", o->cases[i],
 				r->dropped);
 		findings += r->nfindings + r->dropped;
+		findings += report_requires(o->cases[i], &cases[i]);
 		judged += r->judged;
 		open += r->open;
 	}

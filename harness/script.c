@@ -1521,10 +1521,16 @@ static bool parse_requires(struct pctx *p, char **w, unsigned n)
 
 		if (strcasecmp(w[i], "control") == 0) {
 			c->requires_control = true;
+			if (!c->control_line)
+				c->control_line = p->line;
 		} else if (strcasecmp(w[i], "pid") == 0) {
 			c->requires_pid = true;
+			if (!c->pid_line)
+				c->pid_line = p->line;
 		} else if (strcasecmp(w[i], "socket") == 0) {
 			c->requires_socket = true;
+			if (!c->socket_line)
+				c->socket_line = p->line;
 		} else if (strcasecmp(w[i], "SHMEM") == 0) {
 			c->requires_shmem = true;
 			p->proto_req_line = p->line;

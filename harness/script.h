@@ -239,6 +239,9 @@ struct script_case {
 	bool requires_control;
 	bool requires_pid;
 	bool requires_socket;   /* launched with {socket}: can reconnect */
+	/* The `requires` lines naming control, pid, socket (0: not
+	 * required), for the findings of reqcheck.h. */
+	unsigned control_line, pid_line, socket_line;
 	char requires_text[256]; /* the words, for reports */
 	bool has_handshake;
 	enum script_refusal refusal;
