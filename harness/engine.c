@@ -296,6 +296,7 @@ static void exec_step(struct run *x)
 			checks_run(x);
 		else
 			expect_run(x);
+	case SCRIPT_EXPECT_RESULT: control_expect_result(x); break;
 		break;
 	}
 }

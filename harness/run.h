@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "control.h"
 #include "engine.h"
 #include "fdpool.h"
 #include "proto.h"
@@ -35,6 +36,7 @@ struct run {
 	struct fdpool pool;
 	bool pool_ready;
 	bool speaks_control;
+	struct control_state ctl;   /* control protocol version, pending answer */
 	pid_t pid;                  /* for /proc oracles, 0 unknown */
 	int sock_listen_fd;         /* {socket} we listen on, or -1 */
 	char sock_path[300];

@@ -90,6 +90,7 @@ static const char *const op_names[] = {
 	[SCRIPT_CHECK_FINDING] = "check finding",
 	[SCRIPT_CHECK_LEDGER] = "check ledger",
 	[SCRIPT_CHECK_MEMTABLE] = "check memtable",
+	[SCRIPT_EXPECT_RESULT] = "expect result",
 };
 
 const char *script_op_name(enum script_op op)
@@ -1360,6 +1361,28 @@ static const struct graded_kind graded_kinds[] = {
 	{ "reply", SCRIPT_EXPECT_REPLY, false },
 	{ "no-reply", SCRIPT_EXPECT_NO_REPLY, false },
 	{ "msg", SCRIPT_EXPECT_MSG, false },
+/* expect result ok|fail|sent|any [within=MS] (docs/control.md) */
+static bool parse_expect_result(struct pctx *p, char **w, unsigned n,
+				struct args *a)
+{
+	static const char *const words[] = { "ok", "fail", "sent", "any" };
+	unsigned i = 0;
+
+	while (n >= 1 && i < 4 && strcmp(w[0], words[i]) != 0)
+		i++;
+	if (n < 1 || i == 4) {
+		perr(p, "usage: expect result ok|fail|sent|any [within=MS]");
+		return false;
+	}
+	if (!p->c->requires_control) {
+		perr(p, "'expect result' needs 'requires control' in the header");
+		return false;
+	}
+	p->st->u.result = (enum script_result)i;
+	return need_role(p, SCRIPT_ROLE_FRONTEND, "expect result") &&
+	       split_args(p, w + 1, n - 1, a) && take_within(p, a, 1000);
+}
+
 	{ "no-msg", SCRIPT_EXPECT_NO_MSG, false },
 	{ "eof", SCRIPT_EXPECT_EOF, false },
 	{ "order", SCRIPT_EXPECT_ORDER, false },
@@ -1374,6 +1397,7 @@ static const struct graded_kind graded_kinds[] = {
 	{ "ledger", SCRIPT_CHECK_LEDGER, true },
 	{ "memtable", SCRIPT_CHECK_MEMTABLE, true },
 };
+	{ "result", SCRIPT_EXPECT_RESULT, false },
 
 /* The arguments of one graded step (w: after its kind word). */
 static bool parse_graded_args(struct pctx *p, char **w, unsigned n,
@@ -1430,6 +1454,8 @@ static bool parse_graded(struct pctx *p, const char *kw, char **w, unsigned n)
 {
 	const struct graded_kind *k = NULL;
 	struct args a;
+	case SCRIPT_EXPECT_RESULT:
+		return parse_expect_result(p, w, n, a);
 
 	for (size_t i = 0; n > 0 && i < sizeof(graded_kinds) / sizeof(graded_kinds[0]); i++)
 		if (strcmp(graded_kinds[i].name, w[0]) == 0)

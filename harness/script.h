@@ -77,6 +77,7 @@ enum script_op {
 	SCRIPT_CHECK_FINDING,
 	SCRIPT_CHECK_LEDGER,
 	SCRIPT_CHECK_MEMTABLE,
+	SCRIPT_EXPECT_RESULT,     /* the outcome a v2 target reported */
 };
 /* "expect reply", "check mapped", ... */
 const char *script_op_name(enum script_op op);
@@ -178,6 +179,11 @@ struct script_order_item {
 };
 
 struct script_shmem_cfg {
+/* expect result: what the target's pending map/unmap answer must say
+ * (docs/control.md). */
+enum script_result { SCRIPT_RESULT_OK = 0, SCRIPT_RESULT_FAIL,
+		     SCRIPT_RESULT_SENT, SCRIPT_RESULT_ANY };
+
 	bool nregions_match, page_multiple, stable, has_regions;
 	unsigned nsizes;        /* regions=: sizes in step->list */
 };
@@ -222,6 +228,7 @@ struct script_step {
 		struct script_check chk;
 		struct script_order_item hold; /* hold: main:NAME|NAME */
 	} u;
+		enum script_result result;
 };
 
 struct script_case {

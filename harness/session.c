@@ -582,7 +582,8 @@ static void ctl_take_lines(struct session *s)
 {
 	char *nl;
 
-	while ((nl = memchr(s->ctl_buf, '\n', s->ctl_len)) != NULL) {
+	while (!(s->ctl_queue && s->ctl_has_answer) &&
+	       (nl = memchr(s->ctl_buf, '\n', s->ctl_len)) != NULL) {
 		size_t n = (size_t)(nl - s->ctl_buf);
 
 		*nl = '\0';
@@ -601,6 +602,12 @@ static void ctl_take_lines(struct session *s)
 		sess_note(s, "control: a line longer than %zu bytes", sizeof(s->ctl_buf));
 		s->ctl_len = 0;
 	}
+}
+
+void sess_ctl_next(struct session *s)
+{
+	s->ctl_has_answer = false;
+	ctl_take_lines(s);
 }
 
 static void ctl_read(struct session *s)
@@ -628,6 +635,14 @@ static bool ctl_answered(struct session *s, void *arg)
 enum sess_wait sess_control(struct session *s, const char *line,
 			    int64_t deadline)
 {
+	enum sess_wait w = sess_control_send(s, line, deadline);
+
+	return w != SESS_MET ? w : sess_pump(s, deadline, ctl_answered, NULL);
+}
+
+enum sess_wait sess_control_send(struct session *s, const char *line,
+				 int64_t deadline)
+{
 	char buf[SESS_CTL_BUF];
 	size_t len = (size_t)snprintf(buf, sizeof(buf), "%s\n", line), off = 0;
 
@@ -654,7 +669,7 @@ enum sess_wait sess_control(struct session *s, const char *line,
 			return SESS_GONE;
 		}
 	}
-	return sess_pump(s, deadline, ctl_answered, NULL);
+	return SESS_MET;
 }
 
 /* ---- the pump ---- */

@@ -74,6 +74,9 @@ struct session {
 	char ctl_buf[SESS_CTL_BUF];
 	bool ctl_has_answer;
 	char ctl_answer[SESS_CTL_BUF];
+	/* Answers to queued commands (control.h): a line after an answer not
+	 * yet taken waits in ctl_buf for sess_ctl_next(). */
+	bool ctl_queue;
 	struct target *tgt;     /* NULL: not launched by us */
 	int cancel_fd;
 	bool cancelled;
@@ -170,6 +173,13 @@ int sess_send_raw(struct session *s, enum script_chan c, const void *buf,
 /* One line on the control channel and its answer in s->ctl_answer. */
 enum sess_wait sess_control(struct session *s, const char *line,
 			    int64_t deadline);
+/* The answer in ctl_answer was taken: the next line read (or already
+ * waiting, see ctl_queue) becomes the answer. */
+void sess_ctl_next(struct session *s);
+/* Only sends the line (SESS_MET when it went out); the answer is read
+ * by sess_pump() into s->ctl_answer. */
+enum sess_wait sess_control_send(struct session *s, const char *line,
+				 int64_t deadline);
 
 /* Back-end role: the back-end request's wait ended; answers the main
  * requests queued for it (those a `hold` names stay held). */

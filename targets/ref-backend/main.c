@@ -32,6 +32,8 @@ struct be_prog {
 	struct ctl_reader ctl;
 	struct refwait_gate main_gate;    /* half-sent messages wait here */
 	struct refwait_gate backend_gate;
+	int ctl_version;           /* 1, or what `version` agreed on */
+	unsigned answers_due;      /* v2 map/unmap answered when done */
 };
 
 static void usage(void)
@@ -102,6 +104,37 @@ static int parse_args(struct be_prog *p, int argc, char **argv)
 				 &p->cfg.pfeat_offer);
 }
 
+/* Why a call failed, for `ok result=fail reason=...`. */
+static const char *fail_reason(int outcome)
+{
+	switch (outcome) {
+	case REFBE_REFUSED: return "the front-end replied non-zero";
+	case REFBE_NO_REPLY: return "no reply within --reply-timeout";
+	case REFBE_BAD_REPLY: return "malformed reply (request, flags or size)";
+	case REFBE_EOF: return "the back-end channel closed before the reply";
+	case REFBE_SEND_FAILED: return "the request could not be sent";
+	default: return "unknown outcome";
+	}
+}
+
+/* refbe's on_done: in version 2 the map/unmap answer is the outcome. */
+static void on_done(void *opaque, bool map, int outcome, bool sent_only)
+{
+	struct be_prog *p = opaque;
+	char text[160];
+
+	(void)map;
+	if (p->answers_due == 0)
+		return;
+	p->answers_due--;
+	if (outcome == REFBE_DONE)
+		snprintf(text, sizeof(text), "result=%s", sent_only ? "sent" : "0");
+	else
+		snprintf(text, sizeof(text), "result=fail reason=%s",
+			 fail_reason(outcome));
+	refmain_ok(p->ctl.fd, text);
+}
+
 static bool on_map(struct be_prog *p, const struct ctl_cmd *cmd, int ctl_fd,
 		   bool map)
 {
@@ -118,8 +151,18 @@ static bool on_map(struct be_prog *p, const struct ctl_cmd *cmd, int ctl_fd,
 		refmain_err(ctl_fd, err);
 		return true;
 	}
-	/* The answer first: the harness reads it, then the back-end
-	 * channel. */
+	if (p->ctl_version >= 2) {
+		/* Version 2: answered by on_done once the call is done. */
+		p->answers_due++;
+		r = refbe_submit(&p->be, &req, map);
+		if (r < 0) {
+			p->answers_due--;
+			refmain_err(ctl_fd, "refused: request not queued");
+		}
+		return true;
+	}
+	/* Version 1: the answer first; the harness reads it, then the
+	 * back-end channel. */
 	refmain_ok(ctl_fd, NULL);
 	r = refbe_submit(&p->be, &req, map);
 	if (r < 0)
@@ -134,6 +177,13 @@ static bool on_control(void *opaque, const struct ctl_cmd *cmd, int ctl_fd)
 
 	if (strcmp(cmd->name, "map") == 0 || strcmp(cmd->name, "unmap") == 0)
 		return on_map(p, cmd, ctl_fd, cmd->name[0] == 'm');
+	if (strcmp(cmd->name, "version") == 0) {
+		int v = refmain_on_version(cmd, ctl_fd);
+
+		if (v > 0)
+			p->ctl_version = v;
+		return true;
+	}
 	if (strcmp(cmd->name, "dump") == 0 ||
 	    strcmp(cmd->name, "get-config") == 0) {
 		int n = cmd->name[0] == 'd'
@@ -175,6 +225,10 @@ static void accept_one(struct be_prog *p)
 static bool main_gone(struct be_prog *p)
 {
 	refbe_disconnect(&p->be);
+	/* Calls dropped with the connection still get their answer. */
+	for (; p->answers_due; p->answers_due--)
+		refmain_ok(p->ctl.fd, "result=fail reason=the connection closed "
+			   "before the call was done");
 	return p->listen_fd >= 0;
 }
 
@@ -308,6 +362,9 @@ int main(int argc, char **argv)
 	if (p.o.verbose) {
 		p.cfg.trace = refmain_trace;
 		p.cfg.trace_opaque = &p.o;
+	p.cfg.on_done = on_done;
+	p.cfg.done_opaque = &p;
+	p.ctl_version = 1;
 	}
 	if (setup(&p) < 0)
 		return 1;

@@ -180,6 +180,9 @@ static bool on_control(void *opaque, const struct ctl_cmd *cmd, int ctl_fd)
 		}
 		refmain_ok(ctl_fd, NULL);
 		do_reconnect(p);
+	} else if (strcmp(cmd->name, "version") == 0) {
+		/* Version 2 changed only back-end commands. */
+		refmain_on_version(cmd, ctl_fd);
 	} else if (strcmp(cmd->name, "dump") == 0) {
 		if (reffe_dump(&p->fe, buf, sizeof(buf)) < 0)
 			refmain_err(ctl_fd, "dump too long");

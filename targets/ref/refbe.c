@@ -777,10 +777,14 @@ const char *refbe_outcome_name(enum refbe_outcome o)
 
 static void pump(struct refbe *be);
 
-/* The ledger follows the outcome of a request. */
-static void complete(struct refbe *be, const struct refbe_op *op, int outcome)
+/* The ledger follows the outcome of a request; the program hears it. */
+static void complete_as(struct refbe *be, const struct refbe_op *op,
+			int outcome, bool sent_only)
 {
 	int i = ledger_by_seq(be, op->seq);
+
+	if (be->cfg.on_done)
+		be->cfg.on_done(be->cfg.done_opaque, op->map, outcome, sent_only);
 
 	be_log(be, "%s shmid %u 0x%llx+0x%llx: %s", op->map ? "MAP" : "UNMAP",
 	       op->req.shmid, (unsigned long long)op->req.shm_offset,
@@ -795,6 +799,11 @@ static void complete(struct refbe *be, const struct refbe_op *op, int outcome)
 		ledger_remove(be, (unsigned)i);
 	else
 		be->maps[i].state = REFBE_MAP_LIVE;
+}
+
+static void complete(struct refbe *be, const struct refbe_op *op, int outcome)
+{
+	complete_as(be, op, outcome, false);
 }
 
 static void finish_inflight(struct refbe *be, int outcome)
@@ -995,7 +1004,7 @@ static int send_op(struct refbe *be, const struct refbe_op *op)
 		return 0;
 	}
 	if (!need || fault(be, FAULT_BE_NO_WAIT_FOR_REPLY)) {
-		complete(be, op, REFBE_DONE);
+		complete_as(be, op, REFBE_DONE, !need);
 		return 0;
 	}
 	return 1;

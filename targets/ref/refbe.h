@@ -43,6 +43,11 @@ struct refbe_config {
 	void *log_opaque;
 	chan_trace_fn trace;
 	void *trace_opaque;
+	/* A MAP/UNMAP is done: outcome (enum refbe_outcome) as the back-end
+	 * concluded it; sent_only when no reply was asked for. May be NULL.
+	 * The program answers its control command here (docs/control.md). */
+	void (*on_done)(void *opaque, bool map, int outcome, bool sent_only);
+	void *done_opaque;
 };
 
 /* shmem_bit 22, every feature it knows, one region of 1 MiB, 1000 ms,

@@ -206,6 +206,24 @@ void refmain_unsupported(int ctl_fd, const char *why)
 	ctl_send_unsupported(ctl_fd, why, chan_deadline(CTL_ANSWER_MS));
 }
 
+int refmain_on_version(const struct ctl_cmd *cmd, int ctl_fd)
+{
+	char text[32];
+	uint64_t asked;
+	unsigned v;
+
+	if (cmd->nargs != 1 || cmd->args[0].has_val ||
+	    ctl_parse_u64(cmd->args[0].key, &asked) < 0 || asked == 0) {
+		refmain_err(ctl_fd, "version: usage: version N (N >= 1)");
+		return -1;
+	}
+	/* Each side speaks every version up to its own: the lower one. */
+	v = asked < REFMAIN_CTL_VERSION ? (unsigned)asked : REFMAIN_CTL_VERSION;
+	snprintf(text, sizeof(text), "version=%u", v);
+	refmain_ok(ctl_fd, text);
+	return (int)v;
+}
+
 static bool dispatch_line(const char *line, refmain_ctl_fn fn, void *opaque,
 			  int ctl_fd)
 {

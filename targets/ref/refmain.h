@@ -88,6 +88,12 @@ typedef bool (*refmain_ctl_fn)(void *opaque, const struct ctl_cmd *cmd,
 int refmain_serve_control(struct ctl_reader *r, refmain_ctl_fn fn,
 			  void *opaque);
 
+/* The control protocol version these programs speak (docs/control.md). */
+#define REFMAIN_CTL_VERSION 2u
+/* `version N`: answers `ok version=V`, V the lower of N and
+ * REFMAIN_CTL_VERSION, and returns V; a bad N is answered `err` (-1). */
+int refmain_on_version(const struct ctl_cmd *cmd, int ctl_fd);
+
 /* Answers with the control deadline all programs use. */
 void refmain_ok(int ctl_fd, const char *text);
 void refmain_err(int ctl_fd, const char *text);
