@@ -291,12 +291,12 @@ static void exec_step(struct run *x)
 	case SCRIPT_RELEASE: sess_release(&x->s); break;
 	case SCRIPT_REPEAT:
 	case SCRIPT_END: break;
+	case SCRIPT_EXPECT_RESULT: control_expect_result(x); break;
 	default:
 		if (x->st->op >= SCRIPT_CHECK_ALIVE)
 			checks_run(x);
 		else
 			expect_run(x);
-	case SCRIPT_EXPECT_RESULT: control_expect_result(x); break;
 		break;
 	}
 }

@@ -1351,16 +1351,6 @@ static bool parse_check_finding(struct pctx *p, char **w, unsigned n,
 	return false;
 }
 
-struct graded_kind {
-	const char *name;
-	enum script_op op;
-	bool is_check;
-};
-
-static const struct graded_kind graded_kinds[] = {
-	{ "reply", SCRIPT_EXPECT_REPLY, false },
-	{ "no-reply", SCRIPT_EXPECT_NO_REPLY, false },
-	{ "msg", SCRIPT_EXPECT_MSG, false },
 /* expect result ok|fail|sent|any [within=MS] (docs/control.md) */
 static bool parse_expect_result(struct pctx *p, char **w, unsigned n,
 				struct args *a)
@@ -1383,10 +1373,21 @@ static bool parse_expect_result(struct pctx *p, char **w, unsigned n,
 	       split_args(p, w + 1, n - 1, a) && take_within(p, a, 1000);
 }
 
+struct graded_kind {
+	const char *name;
+	enum script_op op;
+	bool is_check;
+};
+
+static const struct graded_kind graded_kinds[] = {
+	{ "reply", SCRIPT_EXPECT_REPLY, false },
+	{ "no-reply", SCRIPT_EXPECT_NO_REPLY, false },
+	{ "msg", SCRIPT_EXPECT_MSG, false },
 	{ "no-msg", SCRIPT_EXPECT_NO_MSG, false },
 	{ "eof", SCRIPT_EXPECT_EOF, false },
 	{ "order", SCRIPT_EXPECT_ORDER, false },
 	{ "shmem-config", SCRIPT_EXPECT_SHMEM_CONFIG, false },
+	{ "result", SCRIPT_EXPECT_RESULT, false },
 	{ "alive", SCRIPT_CHECK_ALIVE, true },
 	{ "mapped", SCRIPT_CHECK_MAPPED, true },
 	{ "unmapped", SCRIPT_CHECK_UNMAPPED, true },
@@ -1397,7 +1398,6 @@ static bool parse_expect_result(struct pctx *p, char **w, unsigned n,
 	{ "ledger", SCRIPT_CHECK_LEDGER, true },
 	{ "memtable", SCRIPT_CHECK_MEMTABLE, true },
 };
-	{ "result", SCRIPT_EXPECT_RESULT, false },
 
 /* The arguments of one graded step (w: after its kind word). */
 static bool parse_graded_args(struct pctx *p, char **w, unsigned n,
@@ -1444,6 +1444,8 @@ static bool parse_graded_args(struct pctx *p, char **w, unsigned n,
 	case SCRIPT_CHECK_MEMTABLE:
 		return need_role(p, SCRIPT_ROLE_BACKEND, "check memtable") &&
 		       split_args(p, w, n, a) && take_within(p, a, 500);
+	case SCRIPT_EXPECT_RESULT:
+		return parse_expect_result(p, w, n, a);
 	default:
 		return split_args(p, w, n, a);
 	}
@@ -1454,8 +1456,6 @@ static bool parse_graded(struct pctx *p, const char *kw, char **w, unsigned n)
 {
 	const struct graded_kind *k = NULL;
 	struct args a;
-	case SCRIPT_EXPECT_RESULT:
-		return parse_expect_result(p, w, n, a);
 
 	for (size_t i = 0; n > 0 && i < sizeof(graded_kinds) / sizeof(graded_kinds[0]); i++)
 		if (strcmp(graded_kinds[i].name, w[0]) == 0)

@@ -178,12 +178,12 @@ struct script_order_item {
 	char text[96];          /* as written, for reports */
 };
 
-struct script_shmem_cfg {
 /* expect result: what the target's pending map/unmap answer must say
  * (docs/control.md). */
 enum script_result { SCRIPT_RESULT_OK = 0, SCRIPT_RESULT_FAIL,
 		     SCRIPT_RESULT_SENT, SCRIPT_RESULT_ANY };
 
+struct script_shmem_cfg {
 	bool nregions_match, page_multiple, stable, has_regions;
 	unsigned nsizes;        /* regions=: sizes in step->list */
 };
@@ -227,8 +227,8 @@ struct script_step {
 		struct script_shmem_cfg sc;
 		struct script_check chk;
 		struct script_order_item hold; /* hold: main:NAME|NAME */
-	} u;
 		enum script_result result;
+	} u;
 };
 
 struct script_case {

@@ -359,12 +359,12 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	p.cfg.log = refmain_log;
 	p.cfg.log_opaque = &p.o;
-	if (p.o.verbose) {
-		p.cfg.trace = refmain_trace;
-		p.cfg.trace_opaque = &p.o;
 	p.cfg.on_done = on_done;
 	p.cfg.done_opaque = &p;
 	p.ctl_version = 1;
+	if (p.o.verbose) {
+		p.cfg.trace = refmain_trace;
+		p.cfg.trace_opaque = &p.o;
 	}
 	if (setup(&p) < 0)
 		return 1;
