@@ -105,8 +105,22 @@ void chaos_be_on_main(struct chaos_peer *p, struct chan_msg *m)
 		chaos_peer_reply_u64(p, &p->main, m->hdr.request, 0);
 }
 
+/* Version 2: a map/unmap is answered when its reply comes (the chaos
+ * back-end takes any reply of 8 bytes with value 0 as success). */
+static void answer_outcome(struct chaos_peer *p, const struct chan_msg *m)
+{
+	bool ok = m->payload_len == 8 && u64_of(m) == 0;
+
+	if (p->answers_due == 0)
+		return;
+	p->answers_due--;
+	chaos_peer_ok(p, ok ? "result=0" : "result=fail reason=reply not 0");
+}
+
 void chaos_be_on_backend(struct chaos_peer *p, struct chan_msg *m)
 {
+	if (m->hdr.flags & PROTO_F_REPLY)
+		answer_outcome(p, m);
 	if (!(m->hdr.flags & PROTO_F_REPLY))
 		chaos_peer_say(p, "back-end channel: request %u from the "
 			       "front-end, ignored", m->hdr.request);
@@ -172,12 +186,18 @@ static void send_map(struct chaos_peer *p, const struct ctl_cmd *cmd, bool map)
 		mm.fd_offset = mm.flags = 0;
 	else if ((fd = chaos_peer_memfd("vhu-chaos-map", mm.fd_offset + mm.len)) < 0)
 		fd = -1;
-	chaos_peer_ok(p, NULL);
+	if (p->ctl_version < 2)
+		chaos_peer_ok(p, NULL);
 	proto_mmap_encode(&mm, b, sizeof(b));
 	chaos_peer_request(p, &p->backend,
 			   map ? PROTO_BE_SHMEM_MAP : PROTO_BE_SHMEM_UNMAP,
 			   need ? PROTO_F_NEED_REPLY : 0, b, sizeof(b), &fd,
 			   fd >= 0 ? 1 : 0);
+	/* Version 2: the outcome once known; without a reply, at once. */
+	if (p->ctl_version >= 2 && need)
+		p->answers_due++;
+	else if (p->ctl_version >= 2)
+		chaos_peer_ok(p, "result=sent");
 	if (fd >= 0)
 		close(fd);
 }
@@ -188,6 +208,8 @@ void chaos_be_on_control(struct chaos_peer *p, const struct ctl_cmd *cmd)
 
 	if (strcmp(cmd->name, "map") == 0 || strcmp(cmd->name, "unmap") == 0) {
 		send_map(p, cmd, cmd->name[0] == 'm');
+	} else if (strcmp(cmd->name, "version") == 0) {
+		chaos_peer_on_version(p, cmd);
 	} else if (strcmp(cmd->name, "get-config") == 0) {
 		snprintf(text, sizeof(text), "{\"nregions\":1,\"sizes\":[%u]}",
 			 CHAOS_PEER_REGION_SIZE);

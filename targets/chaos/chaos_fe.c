@@ -378,6 +378,8 @@ void chaos_fe_on_control(struct chaos_peer *p, const struct ctl_cmd *cmd)
 			reset(p);
 	} else if (strcmp(n, "reconnect") == 0) {
 		reconnect(p);
+	} else if (strcmp(n, "version") == 0) {
+		chaos_peer_on_version(p, cmd);
 	} else if (strcmp(n, "dump") == 0) {
 		dump(p);
 	} else if (strcmp(n, "quit") == 0) {

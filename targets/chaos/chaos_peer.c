@@ -44,6 +44,21 @@ void chaos_peer_free(struct chaos_peer *p)
 	chaos_wire_free(&p->wire);
 }
 
+void chaos_peer_on_version(struct chaos_peer *p, const struct ctl_cmd *cmd)
+{
+	uint64_t asked;
+	char text[32];
+
+	if (cmd->nargs != 1 || cmd->args[0].has_val ||
+	    ctl_parse_u64(cmd->args[0].key, &asked) < 0 || asked == 0) {
+		chaos_peer_err(p, "version: usage: version N (N >= 1)");
+		return;
+	}
+	p->ctl_version = asked < 2 ? 1 : 2;
+	snprintf(text, sizeof(text), "version=%d", p->ctl_version);
+	chaos_peer_ok(p, text);
+}
+
 uint64_t chaos_peer_supported(unsigned shmem_bit)
 {
 	static const unsigned bits[] = {

@@ -44,6 +44,8 @@ struct chaos_peer {
 	uint64_t pfeat;            /* negotiated protocol features */
 	uint64_t status;
 	bool quit;                 /* `quit` asked for the end */
+	int ctl_version;           /* control protocol: 1, or 2 after `version` */
+	unsigned answers_due;      /* v2: map/unmap answered at their reply */
 	/* front-end: the back-end's region sizes and our live mappings */
 	uint64_t region_size[PROTO_SHMEM_MAX_REGIONS];
 	unsigned nmaps;
@@ -57,6 +59,9 @@ void chaos_peer_free(struct chaos_peer *p);
 
 /* The protocol features vhu-chaos supports with SHMEM at shmem_bit. */
 uint64_t chaos_peer_supported(unsigned shmem_bit);
+/* `version N` (docs/control.md): answers `ok version=2` (or N when
+ * lower) and keeps it. */
+void chaos_peer_on_version(struct chaos_peer *p, const struct ctl_cmd *cmd);
 bool chaos_peer_has(const struct chaos_peer *p, unsigned pfeat_bit);
 
 __attribute__((format(printf, 2, 3)))

@@ -292,6 +292,13 @@ class ControlTests(unittest.TestCase):
         self.assertTrue(text.startswith("err unknown command 'bogus'"), text)
         self.assertNotIn("unsupported:", text)
 
+    def test_version_2(self):
+        """docs/control.md: a front-end answers `ok version=2`."""
+        self.assertEqual(self.ask("version 2"), "ok version=2\n")
+        self.assertEqual(self.ask("version 1"), "ok version=1\n")
+        self.assertEqual(self.ask("version 7"), "ok version=2\n")
+        self.assertTrue(self.ask("version x").startswith("err "))
+
 
 if __name__ == "__main__":
     unittest.main()

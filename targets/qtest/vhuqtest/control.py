@@ -47,7 +47,20 @@ def unsupported(fd, why):
     answer(fd, False, "unsupported: " + why)
 
 
-FRONTEND_COMMANDS = ("start", "stop", "reset", "reconnect", "dump", "quit")
+FRONTEND_COMMANDS = ("version", "start", "stop", "reset", "reconnect", "dump",
+                     "quit")
+
+# The control protocol version spoken (docs/control.md); version 2 changed
+# only back-end commands.
+VERSION = 2
+
+
+def answer_version(fd, args):
+    """`version N`: `ok version=V`, V the lower of N and VERSION."""
+    if len(args) != 1 or not args[0].isdigit() or int(args[0]) < 1:
+        answer(fd, False, "version: usage: version N (N >= 1)")
+        return
+    answer(fd, True, f"version={min(int(args[0]), VERSION)}")
 
 
 def dump_json(state):

@@ -181,6 +181,8 @@ class Driver:
         elif name in ("start", "stop", "reset"):
             control.answer(fd, True)
             self.act(name)
+        elif name == "version":
+            control.answer_version(fd, words[1:])
         elif name == "dump":
             control.answer(fd, True, self.dump())
         elif name == "quit":
