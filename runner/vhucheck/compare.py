@@ -3,6 +3,7 @@
 import json
 
 from vhucheck import verdicts as V
+from vhucheck.errors import ConfigError
 from vhucheck.repeat import flip_text
 from vhucheck.resultfile import load_dir
 
@@ -13,6 +14,9 @@ or several targets). A regression is a case that passed in OLD and fails
 in NEW; a fix the other way round. FLAKY (run --repeat: the verdict changed
 between runs) counts as failing: PASS -> FLAKY is a regression. The cases
 FLAKY in NEW are also listed on their own, with what they flipped between.
+Cases are matched by target name and case id; --pair A=B matches the
+target A of OLD with the target B of NEW (two profiles of one program,
+qemu-shmem against qemu-shmem-unmapped), shown as A=B.
 Exit 1 when there is a regression."""
 
 
@@ -20,6 +24,43 @@ def add_arguments(p):
     p.add_argument("old", metavar="OLD.json", help="the earlier run (file or report dir)")
     p.add_argument("new", metavar="NEW.json", help="the later run (file or report dir)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    p.add_argument("--pair", action="append", default=[], metavar="A=B",
+                   help="compare target A of OLD with target B of NEW (repeatable)")
+
+
+def parse_pairs(specs):
+    """[(A, B), ...] from --pair A=B options; a target in at most one pair
+    on each side."""
+    pairs = []
+    for spec in specs:
+        a, eq, b = spec.partition("=")
+        if not eq or not a.strip() or not b.strip() or "=" in b:
+            raise ConfigError(f"--pair {spec}: expected OLD_TARGET=NEW_TARGET")
+        a, b = a.strip(), b.strip()
+        taken = [n for n, used in ((a, [p[0] for p in pairs]), (b, [p[1] for p in pairs]))
+                 if n in used]
+        if taken:
+            raise ConfigError(f"--pair {spec}: {taken[0]} is already paired")
+        pairs.append((a, b))
+    return pairs
+
+
+def check_pairs(pairs, old, new):
+    """A paired name that is no target of its run is a usage error."""
+    for side, index, names in (("OLD", old, [p[0] for p in pairs]),
+                               ("NEW", new, [p[1] for p in pairs])):
+        have = sorted({t for t, _ in index})
+        for name in names:
+            if name not in have:
+                raise ConfigError(f"--pair: no target {name!r} in {side} "
+                                  f"(its targets: {', '.join(have) or 'none'})")
+
+
+def rename_paired(index, pairs, side):
+    """{(target, id): x} with the paired targets of that side (0 OLD, 1
+    NEW) named "A=B", so that the cases of a pair line up."""
+    label = {p[side]: f"{p[0]}={p[1]}" for p in pairs}
+    return {(label.get(t, t), cid): v for (t, cid), v in index.items()}
 
 
 def _index(path, flips=None):
@@ -98,8 +139,14 @@ def _markdown(groups, flips):
 
 
 def main(args):
+    pairs = parse_pairs(args.pair)
     flips = {}
-    groups = diff(_index(args.old), _index(args.new, flips))
+    old, new = _index(args.old), _index(args.new, flips)
+    if pairs:
+        check_pairs(pairs, old, new)
+        old, new = rename_paired(old, pairs, 0), rename_paired(new, pairs, 1)
+        flips = rename_paired(flips, pairs, 1)
+    groups = diff(old, new)
     if args.format == "json":
         def row(name, r):
             d = dict(zip(("target", "id", "old", "new"), r))

@@ -1,5 +1,6 @@
 """vhucheck run: run the cases against one or more targets, write reports."""
 
+import dataclasses
 import datetime
 import os
 import shlex
@@ -170,10 +171,31 @@ def out_dir(args, profiles, stamp):
 EXEC_VAR = "VHUCHECK_EXEC_COMMAND"
 
 
+def exec_channels(profile, cmd):
+    """An exec-* profile whose harness command offers what cmd (the user's
+    command) uses: its script takes NAME {NAME} pairs after $0 and fills
+    them in cmd, and the harness creates a channel only for a placeholder
+    in its own command. So {control} adds "control {control}" (without it
+    the cases that require control are UNSUPPORTED, not failed by a
+    program that never reads the channel), {shmem_bit} adds "shmem_bit
+    {shmem_bit}" (each case's own bit, as for the references), and {fd}
+    replaces "socket {socket}" with "fd {fd}" (a connected socket)."""
+    command = profile.command
+    if "{fd}" in cmd:
+        if "{socket}" in cmd:
+            raise ConfigError("--command: uses both {fd} and {socket}; pick one channel")
+        command = command.replace(" socket {socket}", " fd {fd}")
+    for name in ("control", "shmem_bit"):
+        if "{%s}" % name in cmd:
+            command += f" {name} {{{name}}}"
+    return dataclasses.replace(profile, command=command)
+
+
 def check_exec_command(profiles, command):
     """The exec-* targets run whatever VHUCHECK_EXEC_COMMAND says; --command
     sets it. A missing command, or one naming no program, is one error
-    before anything runs instead of an ERROR in every case."""
+    before anything runs instead of an ERROR in every case. Returns the
+    profiles, the exec-* ones with the channels the command uses."""
     users = [p.name for p in profiles if p.command and EXEC_VAR in p.command]
     if command is not None:
         if not users:
@@ -181,7 +203,7 @@ def check_exec_command(profiles, command):
                               "(exec-backend, exec-frontend) take a command")
         os.environ[EXEC_VAR] = command
     if not users:
-        return
+        return profiles
     cmd = os.environ.get(EXEC_VAR, "").strip()
     if not cmd:
         raise ConfigError(f"{users[0]}: no command line: pass --command '...' "
@@ -193,16 +215,17 @@ def check_exec_command(profiles, command):
     if not (shutil.which(prog) or (os.sep in prog and os.access(prog, os.X_OK))):
         raise ConfigError(f"--command: {prog}: no such program (not on PATH, "
                           "or not executable)")
-    if "exec-frontend" in users and "{socket}" not in cmd:
+    if "exec-frontend" in users and "{socket}" not in cmd and "{fd}" not in cmd:
         raise ConfigError("exec-frontend: the command line must say where the socket "
-                          "goes with {socket} (the harness listens there)")
+                          "goes with {socket} (the harness listens there) or {fd}")
+    return [exec_channels(p, cmd) if p.name in users else p for p in profiles]
 
 
 def make_plans(args):
     """Validate everything and return the plans (one per target)."""
     explicit = bool(args.target)
     profiles = resolve_targets(args.target)
-    check_exec_command(profiles, args.command)
+    profiles = check_exec_command(profiles, args.command)
     profiles, faults = assign_faults(profiles, args.fault, explicit)
     cases = suite.discover()
     chosen = select_cases(profiles, cases, args.cases, args.exclude, explicit)

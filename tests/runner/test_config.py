@@ -4,6 +4,7 @@ is refused before anything runs, with one line naming the file and key
 
 import os
 import shlex
+import subprocess
 import tempfile
 import unittest
 
@@ -308,6 +309,52 @@ class TestOptions(Base):
         env = dict(self.env, VHUCHECK_EXEC_COMMAND="/nonexistent/fe {socket}")
         self.assert_usage(["run", "--target", "exec-frontend", "--dry-run"],
                           "/nonexistent/fe: no such program", env=env)
+
+    def test_exec_command_channels(self):
+        """The harness gets a control channel, or a connected fd, only
+        when the user's command asks for it ({control}, {fd})."""
+        def plan(target, cmd):
+            rc, out, err = run_cli("run", "--target", target, "--command", cmd,
+                                   "--dry-run", env=self.env)
+            self.assertEqual(rc, 0, err)
+            return out
+        out = plan("exec-backend", "cat --socket-path={socket}")
+        self.assertIn("exec-backend socket {socket}'", out)
+        self.assertNotIn("{control}", out)
+        out = plan("exec-backend", "cat --socket-path={socket} --control-fd={control}")
+        self.assertIn("exec-backend socket {socket} control {control}'", out)
+        out = plan("exec-backend", "cat --fd={fd} --control-fd={control}")
+        self.assertIn("exec-backend fd {fd} control {control}'", out)
+        self.assertNotIn("{socket}", out.split("sh -c")[1].split("exec-backend fd")[1])
+        out = plan("exec-backend", "cat --shmem-bit={shmem_bit}")
+        self.assertIn("exec-backend socket {socket} shmem_bit {shmem_bit}'", out)
+        out = plan("exec-frontend", "cat --fd={fd}")
+        self.assertIn("exec-frontend fd {fd}'", out)
+        self.assert_usage(["run", "--target", "exec-backend", "--command",
+                           "cat --fd={fd} --socket-path={socket}", "--dry-run"],
+                          "uses both {fd} and {socket}")
+
+    def test_exec_script_fills_placeholders(self):
+        """The profiles' scripts, run as the harness would run them (its
+        placeholders filled), fill the user's command and exec it."""
+        def run_script(name, cmd, *pairs):
+            prof = profile.resolve(name)
+            argv = shlex.split(prof.command)
+            self.assertEqual(argv[-2:], ["socket", "{socket}"])
+            argv = argv[:-2] + list(pairs)
+            return subprocess.run(argv, env=dict(os.environ, VHUCHECK_EXEC_COMMAND=cmd),
+                                  capture_output=True, text=True, timeout=30)
+        r = run_script("exec-backend", "echo -v", "socket", "/t/s.sock")
+        self.assertEqual(r.stdout, "-v --socket-path=/t/s.sock\n", r.stderr)
+        r = run_script("exec-backend", "echo --fd={fd} --control-fd={control} {control}",
+                       "fd", "5", "control", "7")
+        self.assertEqual(r.stdout, "--fd=5 --control-fd=7 7\n", r.stderr)
+        r = run_script("exec-frontend", "echo --sock={socket} --ctl={control}",
+                       "socket", "/t/s", "control", "9")
+        self.assertEqual(r.stdout, "--sock=/t/s --ctl=9\n", r.stderr)
+        r = run_script("exec-frontend", "echo nothing", "socket", "/t/s")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("{socket} or {fd}", r.stderr)
 
     def test_fault_goes_to_the_matching_reference(self):
         rc, out, err = run_cli("run", "--fault", "fe_no_overlap_check", "--dry-run", env=self.env)

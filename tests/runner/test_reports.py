@@ -349,6 +349,53 @@ class TestReportAndCompare(Base):
         rc, out, err = run_cli("compare", o, n, "--format", "markdown")
         self.assertIn("### Regressions", out)
 
+    def test_compare_pair(self):
+        """--pair A=B lines up target A of OLD with target B of NEW; without
+        it the two are unrelated (every case removed and new)."""
+        cs = synth.fake_cases(3)
+        for sub, name, vs in (("o", "qemu-shmem", [V.PASS, V.FAIL, V.PASS]),
+                              ("n", "qemu-shmem-unmapped", [V.FAIL, V.PASS, V.PASS])):
+            write_target(os.path.join(self.dir, sub),
+                         synth.document(os.path.join(self.dir, sub), name=name,
+                                        verdicts=vs, case_list=cs))
+        o, n = os.path.join(self.dir, "o"), os.path.join(self.dir, "n")
+        rc, out, err = run_cli("compare", o, n, "--format", "json")
+        self.assertEqual(rc, 0, err)
+        got = json.loads(out)
+        self.assertEqual((len(got["removed"]), len(got["new"]), got["regressions"]), (3, 3, []))
+        rc, out, err = run_cli("compare", o, n, "--pair", "qemu-shmem=qemu-shmem-unmapped",
+                               "--format", "json")
+        self.assertEqual(rc, 1, err)
+        got = json.loads(out)
+        self.assertEqual([(r["target"], r["id"]) for r in got["regressions"]],
+                         [("qemu-shmem=qemu-shmem-unmapped", "synthetic_case_0")])
+        self.assertEqual([r["id"] for r in got["fixes"]], ["synthetic_case_1"])
+        self.assertEqual((got["removed"], got["new"]), ([], []))
+        rc, out, err = run_cli("compare", o, n, "--pair=qemu-shmem = qemu-shmem-unmapped")
+        self.assertEqual(rc, 1, err)          # spaces around the names are allowed
+        self.assertRegex(out, r"regressions \(1\):\n  qemu-shmem=qemu-shmem-unmapped")
+
+    def test_compare_pair_errors(self):
+        """A bad --pair is one line and exit 2, before anything is printed."""
+        write_target(os.path.join(self.dir, "o"),
+                     synth.document(os.path.join(self.dir, "o"), case_list=synth.fake_cases(2)))
+        o = os.path.join(self.dir, "o")
+        for pair, msg in (("ref-frontend", "expected OLD_TARGET=NEW_TARGET"),
+                          ("=x", "expected OLD_TARGET=NEW_TARGET"),
+                          ("a=b=c", "expected OLD_TARGET=NEW_TARGET"),
+                          ("nosuch=ref-frontend", "no target 'nosuch' in OLD (its targets: "
+                                                  "ref-frontend)"),
+                          ("ref-frontend=nosuch", "no target 'nosuch' in NEW")):
+            with self.subTest(pair=pair):
+                rc, out, err = run_cli("compare", o, o, "--pair", pair)
+                self.assertEqual((rc, out), (2, ""), err)
+                self.assertIn(msg, err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+        rc, out, err = run_cli("compare", o, o, "--pair", "ref-frontend=ref-frontend",
+                               "--pair", "ref-frontend=x")
+        self.assertEqual(rc, 2)
+        self.assertIn("ref-frontend is already paired", err)
+
 
 def _mutate(doc, path, value):
     """Set doc[path...] = value (value None with a str key: delete it)."""

@@ -1,11 +1,13 @@
 #!/bin/sh
-# stage: cases checked by the model (MAP/UNMAP expectations against the spec)
+# stage: cases checked by the model (MAP/UNMAP expectations against the
+# spec) and their requires against their steps
 #
 # vhucheck-harness --check-cases recomputes, from each case's own
 # handshake and earlier steps, whether the spec makes every expected
 # MAP/UNMAP reply succeed or fail (docs/writing-cases.md, "Checking
 # cases"), and reports each expectation that says otherwise as
-# file:line: message. No target runs. One test per case file: passed
+# file:line: message; likewise a `requires` no step needs (control, pid,
+# socket) or a handshake cannot meet. No target runs. One test per case file: passed
 # when it parses and the checker finds nothing in it.
 #
 # usage: sh tests/stages/15-casecheck.sh TOPDIR
