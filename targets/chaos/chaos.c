@@ -74,7 +74,7 @@ static void usage(void)
 	       "  --role=R            the role of this program\n"
 	       "  --fd=N              use the connected socket N\n"
 	       "  --socket-path=PATH  connect (front-end) or listen (back-end)\n"
-	       "  --control-fd=N      control channel (docs/architecture.md)\n"
+	       "  --control-fd=N      control channel (docs/control.md)\n"
 	       "  --shmem-bit=N       protocol feature bit of SHMEM (%d)\n"
 	       "  --mode=NAME         what to do wrong (--list-modes); random:\n"
 	       "                      picked from the seed; cycle: each mode in\n"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ctl: the control-channel line protocol of the reference targets
- * (docs/architecture.md, "The control channel").
+ * (docs/control.md, the only specification of it).
  *
  * A request is one line `cmd k=v k2=v2 bare ...`; an answer is one line
  * `ok [text]`, `err text`, or `err unsupported: why` (understood, but not

@@ -115,7 +115,7 @@ void refmain_usage_common(enum fault_role role)
 	fault_list_names(role, names, sizeof(names));
 	printf("  --fd=N               use the connected socket N\n"
 	       "  --socket-path=PATH   unix socket path (see above)\n"
-	       "  --control-fd=N       control channel (docs/architecture.md)\n"
+	       "  --control-fd=N       control channel (docs/control.md)\n"
 	       "  --shmem-bit=N        protocol feature bit of SHMEM (default %d)\n"
 	       "  --no-shmem           do not negotiate SHMEM\n"
 	       "  --no-reply-ack       do not negotiate REPLY_ACK\n"

@@ -1,9 +1,8 @@
-"""The front-end side of vhucheck's control channel (docs/architecture.md,
-"The control channel"), played on behalf of a QEMU that has no such
-channel: ``start`` brings the virtio device to DRIVER_OK through qtest,
-``stop``/``start`` pause and resume the VM through QMP, ``reset`` writes
-device status 0, ``dump`` answers once everything asked before is done.
-What QEMU offers no way to do (``reconnect``, ``stop`` without QMP) is
+"""The front-end side of vhucheck's control channel (docs/control.md),
+played on behalf of a QEMU that has no such channel: ``start`` brings the
+virtio device to DRIVER_OK through qtest, ``stop``/``start`` pause and
+resume the VM through QMP, ``reset`` writes device status 0, ``dump``
+answers once everything asked before is done. What QEMU offers no way to do (``reconnect``, ``stop`` without QMP) is
 answered ``err unsupported: WHY``.
 
 Every answer is sent before the command acts, as the protocol requires."""
