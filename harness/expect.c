@@ -63,6 +63,37 @@ static bool detect_deadlock(struct run *x, enum script_chan c)
 	return true;
 }
 
+/* Harness as front-end: the target's back-end request matched by `expect
+ * msg` that we have not answered yet (NEED_REPLY set, channel open). */
+static const struct sess_rec *unanswered_be_request(const struct run *x)
+{
+	const struct sess_rec *r;
+
+	if (x->c->role != SCRIPT_ROLE_FRONTEND || x->reply_to < 0 ||
+	    x->s.ch[SCRIPT_BACKEND].fd < 0)
+		return NULL;
+	r = &x->s.log[x->reply_to];
+	return r->hdr.flags & PROTO_F_NEED_REPLY ? r : NULL;
+}
+
+/* Appends to d which channel starved, when a main-channel reply did not
+ * come while the target's own back-end request waits for ours. Digest 9
+ * puts that wait on the front-end (reply first), so it stays a graded
+ * failure, not DEADLOCK; the reason says what a device would hit. */
+static void note_starved(const struct run *x, enum script_chan c, char *d,
+			 size_t cap)
+{
+	const struct sess_rec *be = c == SCRIPT_MAIN ? unanswered_be_request(x) : NULL;
+	size_t len = strlen(d);
+	char name[32];
+
+	if (be && len < cap)
+		snprintf(d + len, cap - len, "; the main channel starved: the "
+			 "back-end's %s (NEED_REPLY) still waits for our reply and the "
+			 "back-end does not serve the main channel meanwhile",
+			 run_req_name(SCRIPT_BACKEND, be->hdr.request, name, sizeof(name)));
+}
+
 static void describe_expect_reply(struct run *x, char *out, size_t cap)
 {
 	const struct script_expect_reply *er = &x->st->u.er;
@@ -138,7 +169,7 @@ static void exp_reply(struct run *x)
 	enum script_chan c = x->st->on;
 	int64_t deadline = run_deadline(x);
 	const struct sess_rec *rec;
-	char expected[256], why[96], d[200];
+	char expected[256], why[96], d[400];
 	enum sess_wait w;
 
 	/* A reply to an earlier request without NEED_REPLY is not this one:
@@ -157,6 +188,7 @@ static void exp_reply(struct run *x)
 	describe_expect_reply(x, expected, sizeof(expected));
 	if (!rec) {
 		run_nothing_seen(x, w, d, sizeof(d));
+		note_starved(x, c, d, sizeof(d));
 		run_fail(x, expected, "%s", d);
 	} else if (rec->eof) {
 		run_describe_rec(rec, d, sizeof(d));
