@@ -17,6 +17,7 @@
 #include "ledger.h"
 #include "refusal.h"
 #include "run.h"
+#include "splitsend.h"
 
 /* How long after closing its channels the harness waits for the target
  * to end by itself before it stops it. */
@@ -245,8 +246,12 @@ static void step_reply(struct run *x)
 	h.request = req->hdr.request;
 	h.flags = rp->has_flags ? rp->flags : PROTO_VERSION | PROTO_F_REPLY;
 	h.size = rp->has_size ? rp->size : (uint32_t)len;
-	sess_send(&x->s, x->st->on, &h, payload, len, fd >= 0 ? &fd : NULL,
-		  fd >= 0 ? 1 : 0);
+	if (rp->has_split)
+		splitsend_msg(x, x->st->on, &h, payload, len, fd >= 0 ? &fd : NULL,
+			      fd >= 0 ? 1 : 0, rp->split, rp->pause_ms);
+	else
+		sess_send(&x->s, x->st->on, &h, payload, len,
+			  fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
 	if ((req->hdr.request == PROTO_BE_SHMEM_MAP ||
 	     req->hdr.request == PROTO_BE_SHMEM_UNMAP) && !rp->has_payload &&
 	    rp->value != 0)

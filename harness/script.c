@@ -982,6 +982,16 @@ static bool parse_reply(struct pctx *p, char **w, unsigned n)
 	arg_num(p, &a, "value", true, UINT64_MAX, &r->value, &bad);
 	r->has_flags = arg_u32(p, &a, "flags", false, &r->flags, &bad);
 	r->has_size = arg_u32(p, &a, "size", true, &r->size, &bad);
+	r->has_split = arg_u32(p, &a, "split", false, &r->split, &bad);
+	if (arg_u32(p, &a, "pause", false, &r->pause_ms, &bad) &&
+	    (!r->has_split || r->pause_ms > MAX_WINDOW_MS)) {
+		perr(p, "pause= needs split= and at most %u ms", MAX_WINDOW_MS);
+		return false;
+	}
+	if (r->has_split && (r->split == 0 || r->split >= PROTO_HDR_SIZE + MAX_DATA)) {
+		perr(p, "split=%u: 1 to the message's length less one", r->split);
+		return false;
+	}
 	v = arg_val(p, &a, "payload", &bad);
 	if (v) {
 		if (!parse_hex(p, "payload", v, MAX_DATA, &p->st->data,

@@ -144,9 +144,10 @@ struct script_send {
 };
 
 struct script_reply {
-	bool has_flags, has_size, has_payload, has_fd;
+	bool has_flags, has_size, has_payload, has_fd, has_split;
 	uint64_t value;
 	uint32_t flags, size;
+	uint32_t split, pause_ms; /* first `split` bytes, `pause_ms`, the rest */
 	char fd[FDPOOL_NAME_MAX];
 };
 

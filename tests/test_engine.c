@@ -13,6 +13,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "chan.h"
@@ -239,7 +240,42 @@ static void be_peer_map(struct chan *bc)
 	close(fd);
 }
 
-/* A back-end: answers the handshake; in "map" mode sends one MAP. */
+/* "split" mode: the MAP's reply must come in two reads, the first of
+ * exactly SPLIT_AT bytes (the harness pauses before the rest), and be a
+ * whole reply 0 once joined. Exits 20-22 when not. */
+#define SPLIT_AT 5
+static void be_peer_read_split(struct chan *bc)
+{
+	uint8_t b[PROTO_HDR_SIZE + 8] = { 0 };
+	struct proto_hdr h;
+	size_t got;
+	ssize_t n = recv(bc->fd, b, sizeof(b), 0);
+	uint64_t v = 1;
+
+	if (n != SPLIT_AT)
+		_exit(20);
+	for (got = (size_t)n; got < sizeof(b); got += (size_t)n) {
+		n = recv(bc->fd, b + got, sizeof(b) - got, 0);
+		if (n <= 0)
+			_exit(21);
+	}
+	if (proto_hdr_decode(b, sizeof(b), &h) != PROTO_OK ||
+	    h.request != PROTO_BE_SHMEM_MAP || h.flags != 5 || h.size != 8 ||
+	    proto_u64_decode(b + PROTO_HDR_SIZE, 8, &v) != PROTO_OK || v != 0)
+		_exit(22);
+}
+
+/* Whether the back-end channel has something before the main one. */
+static bool be_peer_backend_first(const struct chan *mc, const struct chan *bc)
+{
+	struct pollfd p[2] = { { .fd = mc->fd, .events = POLLIN },
+			       { .fd = bc->fd, .events = POLLIN } };
+
+	return poll(p, 2, PEER_WAIT_MS) > 0 && (p[1].revents & POLLIN);
+}
+
+/* A back-end: answers the handshake; in "map" mode sends one MAP; in
+ * "split" mode also reads its reply (be_peer_read_split). */
 static int be_peer(int fd, const char *mode)
 {
 	struct chan mc, bc = { .fd = -1 };
@@ -249,6 +285,11 @@ static int be_peer(int fd, const char *mode)
 
 	chan_init(&mc, fd, "main", PROTO_CHAN_MAIN);
 	for (;;) {
+		if (mapped && bc.fd >= 0 && strcmp(mode, "split") == 0 &&
+		    be_peer_backend_first(&mc, &bc)) {
+			be_peer_read_split(&bc);
+			continue;
+		}
 		chan_msg_init(&m);
 		if (chan_recv(&mc, &m, chan_deadline(PEER_WAIT_MS)) != CHAN_OK)
 			return 0;
@@ -257,7 +298,7 @@ static int be_peer(int fd, const char *mode)
 				  PROTO_CHAN_BACKEND);
 		be_peer_answer(&mc, &bc, &m, mode, &configs);
 		if (m.hdr.request == PROTO_SET_VRING_ENABLE && !mapped &&
-		    strcmp(mode, "map") == 0) {
+		    (strcmp(mode, "map") == 0 || strcmp(mode, "split") == 0)) {
 			be_peer_map(&bc);
 			mapped = true;
 		}
@@ -814,6 +855,21 @@ START_TEST(frontend_map_and_ledger)
 }
 END_TEST
 
+/* The reply's first 5 bytes, a pause, the rest: the peer reads them in
+ * two reads (it exits otherwise, and `check alive` fails). */
+START_TEST(reply_split_arrives_in_two_reads)
+{
+	struct outcome *o = run_be_peer("split", FE_HDR "handshake\n"
+					"expect msg SHMEM_MAP fds=1\n"
+					"reply value=0 split=5 pause=200\n"
+					"send GET_FEATURES on=main\nexpect reply value=nonzero\n"
+					"check alive\n");
+
+	assert_verdict(o, RESULT_PASS);
+	free(o);
+}
+END_TEST
+
 /* ---- the session alone ---- */
 
 /* A main-channel message and a back-end reply both waiting: one look
@@ -928,6 +984,7 @@ static Suite *engine_suite(void)
 	suite_add_tcase(s, be);
 	tcase_add_test(fe, frontend_config_stable);
 	tcase_add_test(fe, frontend_map_and_ledger);
+	tcase_add_test(fe, reply_split_arrives_in_two_reads);
 	suite_add_tcase(s, fe);
 	tcase_add_test(ss, ready_at_once_backend_first_same_round);
 	suite_add_tcase(s, ss);

@@ -163,6 +163,26 @@ START_TEST(good_backend_case)
 }
 END_TEST
 
+START_TEST(reply_split_and_pause)
+{
+	struct script_case c;
+
+	parse_ok(HDR_FE "reply value=0 split=6 pause=50\nreply size=8 payload=00000000\n",
+		 &c);
+	ck_assert(c.steps[0].u.reply.has_split);
+	ck_assert_uint_eq(c.steps[0].u.reply.split, 6);
+	ck_assert_uint_eq(c.steps[0].u.reply.pause_ms, 50);
+	ck_assert(!c.steps[1].u.reply.has_split);
+	ck_assert(c.steps[1].u.reply.has_size && c.steps[1].u.reply.size == 8);
+	ck_assert_uint_eq(c.steps[1].data_len, 4);
+	script_free(&c);
+	parse_err(HDR_FE "reply pause=50\n", 6, "pause= needs split=");
+	parse_err(HDR_FE "reply split=4 pause=600001\n", 6, "pause= needs split=");
+	parse_err(HDR_FE "reply split=0\n", 6, "split=0: 1 to");
+	parse_err(HDR_FE "reply split=x\n", 6, "not a number");
+}
+END_TEST
+
 START_TEST(good_frontend_case)
 {
 	struct script_case c;
@@ -638,6 +658,7 @@ static Suite *script_suite(void)
 
 	tcase_add_test(good, good_backend_case);
 	tcase_add_test(good, good_frontend_case);
+	tcase_add_test(good, reply_split_and_pause);
 	tcase_add_test(good, repeat_nesting_jumps);
 	tcase_add_test(good, send_forms);
 	tcase_add_test(good, default_channels);

@@ -253,7 +253,10 @@ static bool read_now(struct be_prog *p, struct refwait_gate *g,
 
 	if (f->fd < 0 || !(f->revents || f->events == POLLRDHUP))
 		return false;
-	r = refwait_gate_check(g, f->fd, p->cfg.reply_timeout_ms);
+	r = refwait_gate_check(g, f->fd, g == &p->backend_gate
+				   ? refbe_partial_patience(&p->be,
+							    p->cfg.reply_timeout_ms)
+				   : p->cfg.reply_timeout_ms);
 	*deadline = chan_deadline(r == REFWAIT_READ_OVERDUE
 					  ? -1 : p->cfg.reply_timeout_ms);
 	return r != REFWAIT_LATER;

@@ -79,6 +79,20 @@ static const struct fault_info fault_table[FAULT_COUNT] = {
 		"GET_SHMEM_CONFIG sizes are not page multiples" },
 	[FAULT_BE_CONFIG_UNSTABLE] = { "be_config_unstable", BE,
 		"GET_SHMEM_CONFIG sizes change between calls" },
+	[FAULT_BE_SHORT_REPLY_AS_SUCCESS] = { "be_short_reply_as_success", BE,
+		"a reply shorter than the u64 is read as value 0 (success)" },
+	[FAULT_BE_PARTIAL_REPLY_AS_SUCCESS] = { "be_partial_reply_as_success", BE,
+		"a reply whose payload stops short is taken as it stands (success)" },
+	[FAULT_BE_SPLIT_HEADER_LOST] = { "be_split_header_lost", BE,
+		"a reply header in two writes is read as a bad reply; framing lost" },
+	[FAULT_BE_REPLY_FLAGS_UNCHECKED] = { "be_reply_flags_unchecked", BE,
+		"reply flags not checked: no REPLY bit or version 0 taken" },
+	[FAULT_BE_REPLY_ID_UNCHECKED] = { "be_reply_id_unchecked", BE,
+		"reply request id not checked: another request's reply taken" },
+	[FAULT_BE_KEEPS_REPLY_FDS] = { "be_keeps_reply_fds", BE,
+		"fds that came on a reply are kept open" },
+	[FAULT_BE_NO_REPLY_AS_SUCCESS] = { "be_no_reply_as_success", BE,
+		"no reply within its time limit is taken as success" },
 };
 
 void fault_set_clear(struct fault_set *s)

@@ -826,24 +826,45 @@ static int eof_outcome(struct refbe *be, const char *why)
 	return REFBE_EOF;
 }
 
-/* Strict reply check (digest 9 and 12H). */
-static int judge_reply(struct refbe *be, const struct chan_msg *m,
-		       uint32_t req)
+/* be_keeps_reply_fds: the fds are taken from the message and never
+ * closed (the leak is the fault). */
+static void keep_fds(struct chan_msg *m)
 {
-	uint64_t v;
+	for (unsigned i = 0; i < m->nfds; i++)
+		(void)chan_msg_take_fd(m, i);
+}
+
+/* The bugs that read a reply shorter than the u64 anyway: the value
+ * from the bytes that came, the rest zero. */
+static int value_of_what_came(const struct chan_msg *m)
+{
+	uint64_t v = 0;
+
+	if (m->payload_len)
+		memcpy(&v, m->payload, m->payload_len < 8 ? m->payload_len : 8);
+	return v ? REFBE_REFUSED : REFBE_DONE;
+}
+
+/* Strict reply check (digest 9 and 12H). */
+static int judge_reply(struct refbe *be, struct chan_msg *m, uint32_t req)
+{
+	uint64_t v = 0;
 
 	if (m->payload_len < 8 && fault(be, FAULT_BE_ABORT_SHORT_REPLY))
 		abort();
-	if (m->hdr.request != req) {
+	if (m->hdr.request != req && !fault(be, FAULT_BE_REPLY_ID_UNCHECKED)) {
 		be_log(be, "reply for request %u, not %u", m->hdr.request, req);
 		return REFBE_BAD_REPLY;
 	}
-	if ((m->hdr.flags & PROTO_VERSION_MASK) != PROTO_VERSION ||
-	    !(m->hdr.flags & PROTO_F_REPLY) ||
-	    (m->hdr.flags & ~(PROTO_VERSION_MASK | PROTO_F_REPLY))) {
+	if (!fault(be, FAULT_BE_REPLY_FLAGS_UNCHECKED) &&
+	    ((m->hdr.flags & PROTO_VERSION_MASK) != PROTO_VERSION ||
+	     !(m->hdr.flags & PROTO_F_REPLY) ||
+	     (m->hdr.flags & ~(PROTO_VERSION_MASK | PROTO_F_REPLY)))) {
 		be_log(be, "reply flags 0x%x, not 0x5", m->hdr.flags);
 		return REFBE_BAD_REPLY;
 	}
+	if (m->payload_len < 8 && fault(be, FAULT_BE_SHORT_REPLY_AS_SUCCESS))
+		return value_of_what_came(m);
 	if (m->hdr.size != 8 || m->payload_len != 8 ||
 	    proto_u64_decode(m->payload, 8, &v) != PROTO_OK) {
 		be_log(be, "reply of %u bytes, not 8", m->hdr.size);
@@ -851,18 +872,35 @@ static int judge_reply(struct refbe *be, const struct chan_msg *m,
 	}
 	/* fds on a reply are a violation, but its value still says what
 	 * the front-end did: believe it, close the fds (release does). */
-	if (m->nfds)
+	if (m->nfds && fault(be, FAULT_BE_KEEPS_REPLY_FDS))
+		keep_fds(m);
+	else if (m->nfds)
 		be_log(be, "reply carried %u fds (closed)", m->nfds);
 	return v ? REFBE_REFUSED : REFBE_DONE;
 }
 
 /* A receive that did not give a whole message, while a reply was due. */
-static int failed_reply(struct refbe *be, const struct chan_msg *m, int st)
+static int failed_reply(struct refbe *be, struct chan_msg *m, int st)
 {
 	bool partial = m->hdr_valid || m->payload_len;
 
 	if (st == CHAN_TIMEOUT && !partial)
 		return -1; /* nothing yet: keep waiting */
+	if (st == CHAN_TIMEOUT && !m->hdr_valid &&
+	    fault(be, FAULT_BE_SPLIT_HEADER_LOST)) {
+		/* The bug: one read for the header; what it got is not a
+		 * reply, and the rest will be read as a new message. */
+		be_log(be, "reply header of %zu bytes; bad reply", m->payload_len);
+		return REFBE_BAD_REPLY;
+	}
+	if (st == CHAN_TIMEOUT && m->hdr_valid &&
+	    fault(be, FAULT_BE_PARTIAL_REPLY_AS_SUCCESS)) {
+		/* The bug: what one read gave is the reply; the bytes still
+		 * to come will start the next message. */
+		be_log(be, "reply of %zu of %u bytes taken", m->payload_len,
+		       m->hdr.size);
+		return value_of_what_came(m);
+	}
 	if ((st == CHAN_TIMEOUT || st == CHAN_TRUNC_PAYLOAD ||
 	     st == CHAN_TRUNC_HEADER) && m->payload_len < 8 &&
 	    fault(be, FAULT_BE_ABORT_SHORT_REPLY))
@@ -1055,6 +1093,13 @@ int refbe_submit(struct refbe *be, const struct refbe_map_req *req, bool map)
 	return 0;
 }
 
+int refbe_partial_patience(const struct refbe *be, int limit_ms)
+{
+	return fault(be, FAULT_BE_SPLIT_HEADER_LOST) ||
+			       fault(be, FAULT_BE_PARTIAL_REPLY_AS_SUCCESS)
+		       ? 0 : limit_ms;
+}
+
 bool refbe_waiting(const struct refbe *be, int64_t *deadline)
 {
 	if (be->waiting && deadline)
@@ -1067,7 +1112,8 @@ void refbe_check_timeout(struct refbe *be)
 	if (!be->waiting || chan_now_ms() < be->reply_deadline)
 		return;
 	be_log(be, "no reply in %d ms", be->cfg.reply_timeout_ms);
-	finish_inflight(be, REFBE_NO_REPLY);
+	finish_inflight(be, fault(be, FAULT_BE_NO_REPLY_AS_SUCCESS)
+				    ? REFBE_DONE : REFBE_NO_REPLY);
 }
 
 int refbe_wait_idle(struct refbe *be, int64_t deadline)

@@ -196,6 +196,10 @@ const char *refbe_outcome_name(enum refbe_outcome o);
  * can be sent: everything up to the first request that waits for a
  * reply. 0 or -errno. */
 int refbe_submit(struct refbe *be, const struct refbe_map_req *req, bool map);
+/* How long a half-arrived message on the back-end channel is left to
+ * complete before it is read: limit_ms, or 0 under the faults that read
+ * whatever arrived (be_split_header_lost, be_partial_reply_as_success). */
+int refbe_partial_patience(const struct refbe *be, int limit_ms);
 /* True while a reply is awaited; *deadline (may be NULL) when it is due. */
 bool refbe_waiting(const struct refbe *be, int64_t *deadline);
 /* Gives up on an awaited reply once its deadline has passed

@@ -217,6 +217,18 @@ NOT_ON_THE_WIRE = {
     "fe_ro_mapped_rw": "the mapping's protection is inside the front-end; only /proc shows it",
     "fe_short_payload_stale": "needs a MAP shorter than 40 bytes, which a real back-end never sends",
     "be_eof_as_success": "the back-end's belief after EOF is not on the wire",
+    "be_short_reply_as_success": "the back-end's belief after a short reply is not on the wire",
+    "be_partial_reply_as_success": "needs a reply that stops short with the channel open, which "
+                                   "the reference front-end never sends; the belief is not on "
+                                   "the wire",
+    "be_split_header_lost": "needs a reply header in two writes, which the reference front-end "
+                            "never sends",
+    "be_reply_flags_unchecked": "the back-end's belief after a reply with bad flags is not on "
+                                "the wire",
+    "be_reply_id_unchecked": "the back-end's belief after a reply with another id is not on "
+                             "the wire",
+    "be_keeps_reply_fds": "an fd kept inside the back-end; only /proc shows it",
+    "be_no_reply_as_success": "the back-end's belief after no reply is not on the wire",
     "fe_memtable_blocks_backend": "needs a back-end that holds the memory-table answer while its "
                                   "own request waits; a relay forwards whatever the back-end does",
     "fe_memtable_overcommit": "needs more mappings than the back-end's slots; the monitor's "
