@@ -109,9 +109,9 @@ void lvu_call(struct lvu *l, const struct lvu_job *j)
 	if (!j->answer)
 		return;
 	describe(l, j, ok, panics, text, sizeof(text), &is_err);
-	for (char *c = text; *c; c++)
-		if (*c == '\n' || *c == '\r')
-			*c = ' ';   /* panic texts may end in a newline */
+	for (char *p = text; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';   /* panic texts may end in a newline */
 	lvu_answer(l, !is_err, text);
 }
 

@@ -383,7 +383,9 @@ def main():
         T.skip("libvhost-user", "VHU_LIBVHOST_USER is not set (a libvhost-user tree with "
                "vu_shmem_map)" if not LVU_BUILD else "the -Dlibvhost_user build failed")
     else:
-        judge_run("libvhost-user", "libvhost-user", env={"build": LVU_BUILD})
+        # One profile per adapter mode (docs/targets.md, "libvhost-user").
+        for prof in ("libvhost-user", "libvhost-user-sigpipe-ignore", "libvhost-user-worker"):
+            judge_run(prof, prof, env={"build": LVU_BUILD})
     lvu = os.path.join(LVU_BUILD, "targets", "vhu-lvu-backend")
     if os.environ.get("VHUCHECK_QEMU") and os.path.exists(lvu):
         interop(tmp, os.environ["VHUCHECK_QEMU"], lvu)
