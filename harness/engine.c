@@ -829,6 +829,12 @@ static double now_exact_ms(void)
 int engine_run(struct engine_env *e, const struct script_case *c,
 	       struct result *r)
 {
+	return engine_run_then(e, c, r, NULL, NULL);
+}
+
+int engine_run_then(struct engine_env *e, const struct script_case *c,
+		    struct result *r, engine_then_fn then, void *arg)
+{
 	struct run *x = calloc(1, sizeof(*x));
 	double t_start = now_exact_ms();
 	int rc;
@@ -850,8 +856,11 @@ int engine_run(struct engine_env *e, const struct script_case *c,
 							    "{control}");
 	target_init(&x->tgt);
 	sess_init(&x->s, c->role, -1, -1, -1, -1, NULL, NULL);
-	if (precheck(x) && setup(x, chan_now_ms()))
+	if (precheck(x) && setup(x, chan_now_ms())) {
 		exec_steps(x);
+		if (then && !x->stop)
+			then(x, arg);
+	}
 	finish_target(x);
 	decide(x);
 	copy_findings(x);

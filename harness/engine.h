@@ -57,4 +57,12 @@ enum engine_rc {
 int engine_run(struct engine_env *e, const struct script_case *c,
 	       struct result *r);
 
+struct run;
+/* Called with the live case after its steps, when they did not stop it. */
+typedef void (*engine_then_fn)(struct run *x, void *arg);
+/* engine_run(), and then(x, arg) before the target is stopped: a check
+ * that launches and handshakes as a case does (ctlcheck.h). */
+int engine_run_then(struct engine_env *e, const struct script_case *c,
+		    struct result *r, engine_then_fn then, void *arg);
+
 #endif

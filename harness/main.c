@@ -6,7 +6,8 @@
  * Exit: 0 every case ran (whatever the verdicts), 2 usage or script
  * errors (nothing run), 3 harness fault, 130 interrupted. With
  * --check-cases nothing runs: 0 no finding, 2 findings (casecheck.h,
- * reqcheck.h).
+ * reqcheck.h). --check-control runs no case: 0 every item of the
+ * target's control channel fine, 1 not (ctlcheck.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "casecheck.h"
+#include "ctlcheck.h"
 #include "engine.h"
 #include "proto.h"
 #include "reqcheck.h"
@@ -33,6 +35,7 @@ struct opts {
 	bool has_role;
 	bool validate;
 	bool check;             /* --check-cases: validate, then the model */
+	bool check_control;     /* --check-control: no case, the target's channel */
 	const char *json;
 	int ncases;
 	char **cases;
@@ -49,6 +52,9 @@ static void usage(FILE *f)
 		"         [--trace-dir DIR] [--json FILE] CASE.vhu ...\n"
 		"       vhucheck-harness --validate CASE.vhu ...\n"
 		"       vhucheck-harness --check-cases CASE.vhu ...\n"
+		"       vhucheck-harness --check-control --role backend|frontend\n"
+		"         --target-cmd 'CMD with {control}' [--shmem-bit N]\n"
+		"         [--timeout-multiplier X] [--trace-dir DIR]\n"
 		"\n"
 		"--role is the role the HARNESS plays. One JSON line per case on\n"
 		"stdout or in --json FILE. Exit: 0 all cases ran, 2 usage or script\n"
@@ -56,7 +62,10 @@ static void usage(FILE *f)
 		"--check-cases: each MAP/UNMAP reply a case expects, against the\n"
 		"spec's model, and each case's requires against its steps;\n"
 		"findings as file:line: message on stderr, exit 0\n"
-		"none, 2 findings or script errors.\n");
+		"none, 2 findings or script errors.\n"
+		"--check-control: exercises the target's control channel\n"
+		"(docs/control.md), one line per item on stdout; exit 0 every\n"
+		"item fine, 1 not, 2 usage, 3 harness fault.\n");
 }
 
 static bool parse_number(const char *s, unsigned long long max,
@@ -134,6 +143,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "json", required_argument, NULL, 0 },
 		{ "validate", no_argument, NULL, 'V' },
 		{ "check-cases", no_argument, NULL, 'K' },
+		{ "check-control", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -144,7 +154,9 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		}
-		if (c == 'V' || c == 'K') {
+		if (c == 'C') {
+			o->check_control = true;
+		} else if (c == 'V' || c == 'K') {
 			o->validate = true;
 			o->check |= c == 'K';
 		} else if (c != 0 || !take_opt(o, longopts[idx].name, optarg)) {
@@ -153,7 +165,11 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	}
 	o->cases = argv + optind;
 	o->ncases = argc - optind;
-	if (o->ncases == 0) {
+	if (o->check_control && (o->ncases > 0 || o->validate)) {
+		fprintf(stderr, "vhucheck-harness: --check-control takes no case\n");
+		return EXIT_USAGE;
+	}
+	if (o->ncases == 0 && !o->check_control) {
 		fprintf(stderr, "vhucheck-harness: no case files\n");
 		return EXIT_USAGE;
 	}
@@ -295,6 +311,35 @@ static int run(struct opts *o, struct script_case *cases)
 	return code;
 }
 
+/* --check-control: 0 every item fine, 1 not, 2 usage, 3 fault. */
+static int check_control(struct opts *o)
+{
+	struct ctlcheck_report *rep = malloc(sizeof(*rep));
+	char err[512];
+	int rc, code;
+
+	if (!rep)
+		return EXIT_FAULT;
+	o->env.cancel_fd = signals_to_fd();
+	rc = engine_env_open(&o->env, err, sizeof(err));
+	if (rc == 0) {
+		rc = ctlcheck_run(&o->env, rep, err, sizeof(err));
+		engine_env_close(&o->env);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "vhucheck-harness: %s\n", err);
+		code = rc == -EINVAL ? EXIT_USAGE : rc == -EINTR ? EXIT_INTERRUPTED
+								: EXIT_FAULT;
+	} else {
+		ctlcheck_print(rep, stdout);
+		code = ctlcheck_passed(rep) ? 0 : 1;
+	}
+	if (o->env.cancel_fd >= 0)
+		close(o->env.cancel_fd);
+	free(rep);
+	return code;
+}
+
 /* The requires findings of one case, printed; how many. */
 static unsigned report_requires(const char *file, const struct script_case *c)
 {
@@ -350,6 +395,12 @@ int main(int argc, char **argv)
 	if (code != 0)
 		return code < 0 ? 0 : code;
 	fill_std_fds();
+	if (o.check_control) {
+		if (target_setup() < 0)
+			fprintf(stderr, "vhucheck-harness: cannot become a subreaper: "
+				"%s\n", strerror(errno));
+		return check_control(&o);
+	}
 	cases = calloc((size_t)o.ncases, sizeof(*cases));
 	if (!cases)
 		return EXIT_FAULT;

@@ -2,22 +2,36 @@
 
 import sys
 
-from vhucheck import paths, profile as P
+from vhucheck import ctlcheck, paths, profile as P
 from vhucheck.errors import ConfigError
 
 HELP = "list the target profiles (targets/profiles/*.toml)"
 DESCRIPTION = """\
 List and validate the target profiles. A profile names the program under
 test, its role, how it is launched or reached, and its settings; see
-docs/runner.md for the schema. Exits 2 when a profile is invalid."""
+docs/runner.md for the schema. Exits 2 when a profile is invalid.
+
+--check PROFILE launches the target once, as a case would, and exercises
+its control channel (docs/control.md): one line per command, ok, missing,
+unsupported or wrong. Exits 0 when every item is fine, 1 otherwise."""
 
 
 def add_arguments(p):
     p.add_argument("profiles", nargs="*", metavar="PROFILE.toml",
                    help="validate these files instead of the shipped ones")
+    p.add_argument("--check", metavar="NAME|PROFILE.toml",
+                   help="exercise this target's control channel (docs/control.md)")
+    p.add_argument("--command", metavar="CMD",
+                   help="with --check: the command line for exec-backend / exec-frontend")
 
 
 def main(args):
+    if args.check:
+        if args.profiles:
+            raise ConfigError("--check takes one profile: no other PROFILE.toml")
+        return ctlcheck.check(args.check, args.command)
+    if args.command is not None:
+        raise ConfigError("--command: only with --check")
     files = args.profiles or P.shipped()
     if not files:
         raise ConfigError(f"{paths.relpath(paths.profiles_dir())}: no profile (*.toml)")
