@@ -267,6 +267,7 @@ static const char *const want_text[] = {
 	[SCRIPT_RESULT_FAIL] = "ok result=fail",
 	[SCRIPT_RESULT_SENT] = "ok result=sent",
 	[SCRIPT_RESULT_ANY] = "ok result=0|fail|sent",
+	[SCRIPT_RESULT_NOT_OK] = "no ok result=0 (fail, or no outcome yet)",
 };
 
 static bool outcome_wanted(enum script_result want, enum control_outcome o)
@@ -276,56 +277,92 @@ static bool outcome_wanted(enum script_result want, enum control_outcome o)
 	case SCRIPT_RESULT_FAIL: return o == CONTROL_OUTCOME_FAIL;
 	case SCRIPT_RESULT_SENT: return o == CONTROL_OUTCOME_SENT;
 	case SCRIPT_RESULT_ANY: return o != CONTROL_OUTCOME_BAD;
+	case SCRIPT_RESULT_NOT_OK: return o == CONTROL_OUTCOME_FAIL;
 	}
 	return false;
 }
 
-/* The oldest kept answer, waited for; NULL when the case stops or the
- * step failed. */
-static struct control_answer *oldest_answer(struct run *x)
+/* Answers judged before they came leave once they came. */
+static void drop_judged(struct run *x)
 {
+	while (x->ctl.n > 0 && x->ctl.a[0].judged && x->ctl.a[0].came)
+		memmove(&x->ctl.a[0], &x->ctl.a[1],
+			--x->ctl.n * sizeof(x->ctl.a[0]));
+}
+
+/* The oldest kept answer, waited for; NULL when the case stops, the
+ * step failed, or (not-ok) no outcome came in the window. */
+static int first_open(const struct run *x)
+{
+	for (unsigned i = 0; i < x->ctl.n; i++)
+		if (!x->ctl.a[i].judged)
+			return (int)i;
+	return -1;
+}
+
+static int oldest_answer(struct run *x)
+{
+	int k;
+
 	if (x->ctl.version == 1) {
 		/* Our limit: an earlier failure stands (decided at the end). */
 		run_abort(x, RESULT_UNSUPPORTED, "the target speaks control "
 			  "protocol 1: it reports no outcome");
-		return NULL;
+		return -1;
 	}
-	if (x->ctl.n == 0) {
+	drop_judged(x);
+	if ((k = first_open(x)) < 0) {
 		run_abort(x, RESULT_ERROR, "line %u: 'expect result' without a "
 			  "control map or unmap before it", x->st->line);
-		return NULL;
+		return -1;
 	}
-	if (!x->ctl.a[0].came) {
+	if (!x->ctl.a[k].came) {
 		enum sess_wait w = sess_pump(&x->s, run_deadline(x), all_came, x);
 		char obs[256];
 
-		if (!x->ctl.a[0].came) {
+		drop_judged(x);
+		k = first_open(x);
+		if (k < 0)
+			return -1; /* cannot be: only judged answers go */
+		if (!x->ctl.a[k].came) {
 			if (!run_wait_ok(x, w))
-				return NULL;
+				return -1;
+			if (x->st->u.result == SCRIPT_RESULT_NOT_OK) {
+				/* Still waiting is not success; its late
+				 * answer is taken and dropped. */
+				x->ctl.a[k].judged = true;
+				sess_note(&x->s, "line %u: no outcome for '%.300s' "
+					  "yet: not reported as success",
+					  x->st->line, x->ctl.a[k].cmd);
+				return -1;
+			}
 			run_nothing_seen(x, w, obs, sizeof(obs));
 			run_fail(x, "an answer carrying the outcome (docs/control.md)",
-				 "'%.300s': %s", x->ctl.a[0].cmd, x->s.ctl_fd < 0
+				 "'%.300s': %s", x->ctl.a[k].cmd, x->s.ctl_fd < 0
 				 ? "the control channel closed" : obs);
-			return NULL;
+			return -1;
 		}
 	}
-	return &x->ctl.a[0];
+	return k;
 }
 
 void control_expect_result(struct run *x)
 {
 	enum script_result want = x->st->u.result;
-	struct control_answer *a = oldest_answer(x);
+	int k = oldest_answer(x);
+	struct control_answer *a;
 	char expected[400], text[512], cmd[256];
 	enum control_outcome o;
 
-	if (!a)
+	if (k < 0)
 		return;
+	a = &x->ctl.a[k];
 	run_copy_cut(cmd, sizeof(cmd), a->cmd);
 	snprintf(expected, sizeof(expected), "'%.300s' answered %s", a->cmd,
 		 want_text[want]);
 	run_copy_cut(text, sizeof(text), a->text);
-	memmove(&x->ctl.a[0], &x->ctl.a[1], --x->ctl.n * sizeof(x->ctl.a[0]));
+	memmove(&x->ctl.a[k], &x->ctl.a[k + 1],
+		(--x->ctl.n - (unsigned)k) * sizeof(x->ctl.a[0]));
 	o = control_parse_outcome(text, NULL);
 	if (o == CONTROL_OUTCOME_BAD && strncmp(text, "err unsupported", 15) == 0) {
 		run_abort(x, RESULT_UNSUPPORTED, "control %.*s: unsupported by "

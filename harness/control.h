@@ -34,6 +34,9 @@ enum control_outcome {
 struct control_answer {
 	char cmd[256];          /* the command, for reports */
 	bool came;
+	/* judged by `expect result not-ok` before it came: kept only to
+	 * take its answer when it comes late */
+	bool judged;
 	char text[512];         /* its answer, once it came */
 };
 

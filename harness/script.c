@@ -1361,17 +1361,18 @@ static bool parse_check_finding(struct pctx *p, char **w, unsigned n,
 	return false;
 }
 
-/* expect result ok|fail|sent|any [within=MS] (docs/control.md) */
+/* expect result ok|fail|sent|any|not-ok [within=MS] (docs/control.md) */
 static bool parse_expect_result(struct pctx *p, char **w, unsigned n,
 				struct args *a)
 {
-	static const char *const words[] = { "ok", "fail", "sent", "any" };
+	static const char *const words[] = { "ok", "fail", "sent", "any",
+					     "not-ok" };
 	unsigned i = 0;
 
-	while (n >= 1 && i < 4 && strcmp(w[0], words[i]) != 0)
+	while (n >= 1 && i < 5 && strcmp(w[0], words[i]) != 0)
 		i++;
-	if (n < 1 || i == 4) {
-		perr(p, "usage: expect result ok|fail|sent|any [within=MS]");
+	if (n < 1 || i == 5) {
+		perr(p, "usage: expect result ok|fail|sent|any|not-ok [within=MS]");
 		return false;
 	}
 	if (!p->c->requires_control) {

@@ -182,7 +182,8 @@ struct script_order_item {
 /* expect result: what the target's pending map/unmap answer must say
  * (docs/control.md). */
 enum script_result { SCRIPT_RESULT_OK = 0, SCRIPT_RESULT_FAIL,
-		     SCRIPT_RESULT_SENT, SCRIPT_RESULT_ANY };
+		     SCRIPT_RESULT_SENT, SCRIPT_RESULT_ANY,
+		     SCRIPT_RESULT_NOT_OK };
 
 struct script_shmem_cfg {
 	bool nregions_match, page_multiple, stable, has_regions;

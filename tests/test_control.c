@@ -220,6 +220,28 @@ START_TEST(test_v2_result_judged)
 }
 END_TEST
 
+START_TEST(test_v2_not_ok)
+{
+	struct result r;
+
+	/* A refusal is not success; neither is no outcome yet: the back-end
+	 * still waits for its reply. Its late answer does not shift the
+	 * next one: the second map's result is its own. */
+	run_ref(REF_HDR "handshake\n" MAP "expect msg SHMEM_MAP on=backend\n"
+		"reply value=1\nexpect result not-ok\n", &r);
+	assert_verdict(&r, RESULT_PASS);
+	run_ref(REF_HDR "handshake\n" MAP "expect msg SHMEM_MAP on=backend\n"
+		"expect result not-ok within=50\nreply value=1\n"
+		"control map shmid=0 shm_offset=0x1000 len=0x1000 need_reply=1\n"
+		"expect msg SHMEM_MAP on=backend\nreply value=0\n"
+		"expect result ok\n", &r);
+	assert_verdict(&r, RESULT_PASS);
+	run_ref(REF_HDR "handshake\n" MAP "expect msg SHMEM_MAP on=backend\n"
+		"reply value=0\nexpect result not-ok\n", &r);
+	assert_verdict(&r, RESULT_FAIL);
+}
+END_TEST
+
 START_TEST(test_v2_queued_behind_pending)
 {
 	struct result r;
@@ -263,6 +285,7 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, test_v2_result_after_reply);
 	tcase_add_test(tc, test_v2_result_judged);
 	tcase_add_test(tc, test_v2_queued_behind_pending);
+	tcase_add_test(tc, test_v2_not_ok);
 	tcase_add_test(tc, test_expect_result_needs_control);
 	suite_add_tcase(s, tc);
 	return s;
