@@ -274,12 +274,33 @@ static bool be_peer_backend_first(const struct chan *mc, const struct chan *bc)
 	return poll(p, 2, PEER_WAIT_MS) > 0 && (p[1].revents & POLLIN);
 }
 
+/* "mapserve" / "mapblock" modes: one MAP once the handshake's last
+ * GET_FEATURES is answered. mapblock then waits for its reply before it
+ * reads the main channel again (one dispatch thread blocked in the call);
+ * mapserve goes on serving the main channel. */
+static void be_peer_late_map(struct chan *bc, const struct chan_msg *m,
+			     const char *mode, unsigned *getf)
+{
+	struct chan_msg r;
+	bool block = strcmp(mode, "mapblock") == 0;
+
+	if (m->hdr.request != PROTO_GET_FEATURES || ++*getf != 2 ||
+	    (!block && strcmp(mode, "mapserve") != 0))
+		return;
+	be_peer_map(bc);
+	if (!block)
+		return;
+	chan_msg_init(&r);
+	chan_recv(bc, &r, chan_deadline(PEER_WAIT_MS));
+	chan_msg_release(&r);
+}
+
 /* A back-end: answers the handshake; in "map" mode sends one MAP; in
  * "split" mode also reads its reply (be_peer_read_split). */
 static int be_peer(int fd, const char *mode)
 {
 	struct chan mc, bc = { .fd = -1 };
-	unsigned configs = 0;
+	unsigned configs = 0, getf = 0;
 	bool mapped = false;
 	struct chan_msg m;
 
@@ -302,6 +323,7 @@ static int be_peer(int fd, const char *mode)
 			be_peer_map(&bc);
 			mapped = true;
 		}
+		be_peer_late_map(&bc, &m, mode, &getf);
 		chan_msg_release(&m);
 	}
 }
@@ -870,6 +892,28 @@ START_TEST(reply_split_arrives_in_two_reads)
 }
 END_TEST
 
+/* The main channel unanswered while the back-end's own MAP, seen before
+ * our request went out, waits for our reply: DEADLOCK naming the channel
+ * that starved for a back-end that blocks in its call, PASS for one that
+ * serves the main channel meanwhile. */
+START_TEST(backend_starving_main_is_a_deadlock)
+{
+	const char *text = FE_HDR "handshake\nexpect msg SHMEM_MAP fds=1\n"
+			   "send GET_FEATURES\nexpect reply within=200\n"
+			   "reply value=0\n";
+	struct outcome *o = run_be_peer("mapblock", text);
+
+	assert_verdict(o, RESULT_DEADLOCK);
+	ck_assert_ptr_nonnull(strstr(o->r.reason, "no answer to GET_FEATURES on "
+				     "the main channel: the back-end's SHMEM_MAP "
+				     "(NEED_REPLY) waits for our reply"));
+	free(o);
+	o = run_be_peer("mapserve", text);
+	assert_verdict(o, RESULT_PASS);
+	free(o);
+}
+END_TEST
+
 /* ---- the session alone ---- */
 
 /* A main-channel message and a back-end reply both waiting: one look
@@ -985,6 +1029,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(fe, frontend_config_stable);
 	tcase_add_test(fe, frontend_map_and_ledger);
 	tcase_add_test(fe, reply_split_arrives_in_two_reads);
+	tcase_add_test(fe, backend_starving_main_is_a_deadlock);
 	suite_add_tcase(s, fe);
 	tcase_add_test(ss, ready_at_once_backend_first_same_round);
 	suite_add_tcase(s, ss);

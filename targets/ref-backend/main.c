@@ -280,14 +280,22 @@ static bool serve_main(struct be_prog *p, bool listening,
 	return main_gone(p);
 }
 
-/* One poll round. false when the program should end. While a reply is
- * awaited the main channel is left alone: a back-end blocked on its
- * reply answers nothing else (digest 9). */
+/* Whether the main channel is left alone now: while a reply is awaited
+ * the main channel is served as by a back-end with a thread per channel,
+ * so it never depends on the front-end replying first (digest 9). The
+ * fault restores the single dispatch thread blocked in its call. */
+static bool main_blocked(const struct be_prog *p, bool waiting)
+{
+	return waiting && fault_on(&p->cfg.faults,
+				   FAULT_BE_BLOCKS_MAIN_WHILE_WAITING);
+}
+
+/* One poll round. false when the program should end. */
 static bool poll_once(struct be_prog *p)
 {
 	bool waiting = refbe_waiting(&p->be, NULL);
 	bool listening = p->be.main.fd < 0 && p->listen_fd >= 0;
-	int mfd = waiting || listening ? -1 : p->be.main.fd;
+	int mfd = main_blocked(p, waiting) || listening ? -1 : p->be.main.fd;
 	int bfd = p->be.backend_deaf ? -1 : p->be.backend.fd;
 	struct pollfd f[4] = {
 		{ .fd = p->sigfd, .events = POLLIN },

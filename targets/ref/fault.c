@@ -93,6 +93,8 @@ static const struct fault_info fault_table[FAULT_COUNT] = {
 		"fds that came on a reply are kept open" },
 	[FAULT_BE_NO_REPLY_AS_SUCCESS] = { "be_no_reply_as_success", BE,
 		"no reply within its time limit is taken as success" },
+	[FAULT_BE_BLOCKS_MAIN_WHILE_WAITING] = { "be_blocks_main_while_waiting", BE,
+		"the main channel is not served while a MAP/UNMAP reply is due" },
 };
 
 void fault_set_clear(struct fault_set *s)

@@ -68,6 +68,8 @@ enum fault_id {
 	FAULT_BE_REPLY_ID_UNCHECKED,
 	FAULT_BE_KEEPS_REPLY_FDS,
 	FAULT_BE_NO_REPLY_AS_SUCCESS,
+	/* back-end: serving the main channel while a reply is due */
+	FAULT_BE_BLOCKS_MAIN_WHILE_WAITING,
 	FAULT_COUNT,
 };
 

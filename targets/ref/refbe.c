@@ -383,6 +383,11 @@ static void h_get_vring_base(struct req_ctx *x)
 	reply_body(x, buf, sizeof(buf));
 }
 
+static void finish_inflight(struct refbe *be, int outcome);
+
+/* A new back-end channel while a reply is due (the main channel is
+ * served meanwhile): the reply cannot come on the new one, so the call
+ * ends as on EOF and what is queued goes out on the new channel. */
 static int h_set_backend_req_fd(struct req_ctx *x)
 {
 	struct refbe *be = x->be;
@@ -399,6 +404,8 @@ static int h_set_backend_req_fd(struct req_ctx *x)
 	if (be->backend.fd >= 0)
 		chan_close(&be->backend);
 	be->backend.fd = d;
+	if (be->waiting)
+		finish_inflight(be, REFBE_EOF);
 	return 0;
 }
 

@@ -233,6 +233,9 @@ NOT_ON_THE_WIRE = {
                                   "own request waits; a relay forwards whatever the back-end does",
     "fe_memtable_overcommit": "needs more mappings than the back-end's slots; the monitor's "
                               "scripted sessions stay within them",
+    "be_blocks_main_while_waiting": "the reference front-end replies first (digest 9), so a main "
+                                    "channel blocked while the reply is due never shows on the "
+                                    "wire",
 }
 
 
