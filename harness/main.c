@@ -22,6 +22,7 @@
 #include "casecheck.h"
 #include "ctlcheck.h"
 #include "engine.h"
+#include "outline.h"
 #include "proto.h"
 #include "reqcheck.h"
 #include "result.h"
@@ -36,6 +37,7 @@ struct opts {
 	bool validate;
 	bool check;             /* --check-cases: validate, then the model */
 	bool check_control;     /* --check-control: no case, the target's channel */
+	bool outline;           /* --outline: each case's steps and words, as JSON */
 	const char *json;
 	int ncases;
 	char **cases;
@@ -52,6 +54,7 @@ static void usage(FILE *f)
 		"         [--trace-dir DIR] [--json FILE] CASE.vhu ...\n"
 		"       vhucheck-harness --validate CASE.vhu ...\n"
 		"       vhucheck-harness --check-cases CASE.vhu ...\n"
+		"       vhucheck-harness --outline CASE.vhu ...\n"
 		"       vhucheck-harness --check-control --role backend|frontend\n"
 		"         --target-cmd 'CMD with {control}' [--shmem-bit N]\n"
 		"         [--timeout-multiplier X] [--trace-dir DIR]\n"
@@ -63,6 +66,9 @@ static void usage(FILE *f)
 		"spec's model, and each case's requires against its steps;\n"
 		"findings as file:line: message on stderr, exit 0\n"
 		"none, 2 findings or script errors.\n"
+		"--outline: one JSON line per case: its header lines, its steps\n"
+		"(fd names defined and used, repeat blocks) and their words, for\n"
+		"`vhucheck reduce`; exit 0, 2 script errors.\n"
 		"--check-control: exercises the target's control channel\n"
 		"(docs/control.md), one line per item on stdout; exit 0 every\n"
 		"item fine, 1 not, 2 usage, 3 harness fault.\n");
@@ -144,6 +150,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "validate", no_argument, NULL, 'V' },
 		{ "check-cases", no_argument, NULL, 'K' },
 		{ "check-control", no_argument, NULL, 'C' },
+		{ "outline", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -156,9 +163,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		}
 		if (c == 'C') {
 			o->check_control = true;
-		} else if (c == 'V' || c == 'K') {
+		} else if (c == 'V' || c == 'K' || c == 'O') {
 			o->validate = true;
 			o->check |= c == 'K';
+			o->outline |= c == 'O';
 		} else if (c != 0 || !take_opt(o, longopts[idx].name, optarg)) {
 			return EXIT_USAGE;
 		}
@@ -212,6 +220,22 @@ static bool parse_cases(const struct opts *o, struct script_case *cases)
 	}
 	free(err);
 	return ok;
+}
+
+/* --outline: every case's outline on stdout; errors on stderr. */
+static int outline_cases(const struct opts *o)
+{
+	char err[4096];
+	int code = EXIT_ALL_RAN;
+
+	for (int i = 0; i < o->ncases; i++) {
+		err[0] = '\0';
+		if (outline_file(stdout, o->cases[i], err, sizeof(err)) != 0) {
+			fputs(err, stderr);
+			code = EXIT_USAGE;
+		}
+	}
+	return fflush(stdout) == 0 ? code : EXIT_FAULT;
 }
 
 /* fds 0-2 open, so that no socket of ours gets a number the target
@@ -401,6 +425,8 @@ int main(int argc, char **argv)
 				"%s\n", strerror(errno));
 		return check_control(&o);
 	}
+	if (o.outline)
+		return outline_cases(&o);
 	cases = calloc((size_t)o.ncases, sizeof(*cases));
 	if (!cases)
 		return EXIT_FAULT;

@@ -23,6 +23,7 @@ COMMANDS = (
     ("faults", "faults"),
     ("report", "report"),
     ("compare", "compare"),
+    ("reduce", "reduce"),
     ("fuzz", "fuzz"),
     ("bench", "bench"),
     # monitor mode (docs/monitor.md); MODULE:NAME is an object in MODULE
@@ -34,7 +35,7 @@ COMMANDS = (
 # Commands this package ships; every other entry of COMMANDS is optional:
 # when its module is missing or broken, the command says so and the rest
 # of the CLI still works.
-CORE = {"run", "list", "targets", "faults", "report", "compare"}
+CORE = {"run", "list", "targets", "faults", "report", "compare", "reduce"}
 OPTIONAL_HELP = {"fuzz": "fuzz campaigns over the harness's decoders and the references",
                  "bench": "benchmarks of the harness and the targets"}
 

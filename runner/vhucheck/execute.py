@@ -4,11 +4,12 @@ JSON lines merged into the result document."""
 import dataclasses
 import datetime
 import os
+import shlex
 import shutil
 import subprocess
 import time
 
-from vhucheck import paths, profile as P, results, supervisor as S, verdicts as V
+from vhucheck import paths, profile as P, results, signature, supervisor as S, verdicts as V
 from vhucheck.errors import HarnessError
 
 VALIDATE_TIMEOUT_S = 60
@@ -34,6 +35,7 @@ class Plan:
     strict: bool = False
     per_case_bit: bool = False  # {shmem_bit} left for the harness to fill per case
     repeat: int = 1         # runs of the whole selection (run --repeat; repeat.py)
+    backtrace: bool = False  # run --backtrace: the target preloads the crash unwinder
 
 
 class Stop:
@@ -64,7 +66,29 @@ def command_line(plan):
     takes any bit: it then gets each case's own (handshake shmem-bit=)."""
     bit = None if plan.per_case_bit else plan.shmem_bit
     cmd = P.expand(plan.profile.command, plan.build, bit)
-    return cmd + "".join(f" --fault={f.name}" for f in plan.faults)
+    cmd += "".join(f" --fault={f.name}" for f in plan.faults)
+    return backtrace_prefix(plan) + cmd
+
+
+def backtrace_prefix(plan):
+    """`env ...` before the command under --backtrace: env(1) execs the
+    target in place, so the harness still launches, watches and stops the
+    target itself (same pid, same /proc, same exit status), and the
+    harness's own environment stays as it is (a sanitizer build of the
+    harness must not load the unwinder)."""
+    if not plan.backtrace:
+        return ""
+    env = harness_env(plan)
+    preload = ":".join(p for p in (crashtrace_lib(plan.build), env.get("LD_PRELOAD")) if p)
+    # A gcc ASan target checks that its runtime comes first; the unwinder
+    # is only a handler that ASan's own (for SIGSEGV) replaces.
+    asan = ":".join(o for o in ("verify_asan_link_order=0", env.get("ASAN_OPTIONS")) if o)
+    words = [f"LD_PRELOAD={preload}", f"ASAN_OPTIONS={asan}", "RUST_BACKTRACE=1"]
+    return "env " + " ".join(shlex.quote(w) for w in words) + " "
+
+
+def crashtrace_lib(build):
+    return os.path.join(build, "targets", "libvhu-crashtrace.so")
 
 
 def target_argv(plan):
@@ -226,7 +250,8 @@ def run_target(plan, out, stop, progress, base=None, label=None):
     lines.update(broken)
     order = {c.id: k for k, c in enumerate(plan.cases)}
     not_run.sort(key=order.get)
-    cases = [results.case_record(c, lines[c.id], base, plan.expect)
+    sym = signature.Symbolizer()
+    cases = [results.case_record(c, lines[c.id], base, plan.expect, sym)
              for c in plan.cases if c.id in lines]
     progress.end(label)
     return results.document(
@@ -258,7 +283,9 @@ def settings(plan):
             "expectations": paths.relpath(plan.expect.path) if plan.expect.path else None,
             "strict_expect": plan.strict, "harness": paths.relpath(plan.harness),
             "build_dir": paths.relpath(plan.build), "selected": len(plan.cases),
-            "repeat": plan.repeat}
+            "repeat": plan.repeat,
+            "backtrace": ("in-process unwinder (targets/crashtrace), symbolised with addr2line"
+                          if plan.backtrace else None)}
 
 
 def not_passing(doc):

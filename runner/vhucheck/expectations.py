@@ -7,7 +7,11 @@ on regressions rather than on known gaps.
 
 A key is a case id or an fnmatch glob (an exact id wins over globs, globs
 are tried in file order). ``verdict`` is one verdict or a list of them;
-``reason`` is required: every known gap says why.
+``reason`` is required: every known gap says why. ``signature`` (one or a
+list) says which crash a CRASH verdict must be: a signature id
+("3f2a9c1e") or a glob over its text ("CRASH SIGABRT: Assertion*"); a
+CRASH with another signature is a regression (a new bug in a case that
+already crashed).
 """
 
 import dataclasses
@@ -18,7 +22,7 @@ import tomllib
 from vhucheck import verdicts as V
 from vhucheck.errors import ConfigError
 
-ENTRY_KEYS = ("verdict", "reason", "issue")
+ENTRY_KEYS = ("verdict", "reason", "issue", "signature")
 KEY_RE = re.compile(r"^[A-Za-z0-9_*?\[\]!/.-]+$")
 
 # Gate outcomes per case.
@@ -34,6 +38,7 @@ class Entry:
     verdicts: tuple
     reason: str
     issue: str = ""
+    signatures: tuple = ()
 
     def is_glob(self):
         return any(ch in self.pattern for ch in "*?[")
@@ -47,7 +52,17 @@ class Entry:
              "reason": self.reason, "pattern": self.pattern}
         if self.issue:
             d["issue"] = self.issue
+        if self.signatures:
+            d["signature"] = list(self.signatures)
         return d
+
+    def crash_matches(self, crash):
+        """Whether a crash signature is one this entry names (any, when it
+        names none)."""
+        if not self.signatures or not crash:
+            return True
+        return any(s == crash.get("id") or fnmatch.fnmatchcase(crash.get("text", ""), s)
+                   for s in self.signatures)
 
 
 def _entry(path, target, key, value):
@@ -76,7 +91,16 @@ def _entry(path, target, key, value):
     issue = value.get("issue", "")
     if not isinstance(issue, str):
         raise ConfigError(f"{where}: 'issue' must be a string")
-    return Entry(pattern=key, verdicts=tuple(vlist), reason=reason.strip(), issue=issue)
+    sigs = value.get("signature", [])
+    sigs = sigs if isinstance(sigs, list) else [sigs]
+    if not all(isinstance(s, str) and s.strip() for s in sigs):
+        raise ConfigError(f"{where}: 'signature' must be a signature id or text glob, "
+                          "or a list of them")
+    if sigs and "CRASH" not in vlist:
+        raise ConfigError(f"{where}: 'signature' names a crash, but 'verdict' does not "
+                          "include CRASH")
+    return Entry(pattern=key, verdicts=tuple(vlist), reason=reason.strip(), issue=issue,
+                 signatures=tuple(s.strip() for s in sigs))
 
 
 class Expectations:
@@ -136,9 +160,12 @@ def load(path):
     return Expectations(path, targets)
 
 
-def judge(verdict, entry):
-    """The gate's view of one case: OK, EXPECTED, REGRESSION, UNEXPECTED_PASS."""
+def judge(verdict, entry, crash=None):
+    """The gate's view of one case: OK, EXPECTED, REGRESSION, UNEXPECTED_PASS.
+    crash: the case's signature, judged when the entry names signatures."""
     if entry is not None and verdict in entry.verdicts:
+        if verdict == V.CRASH and not entry.crash_matches(crash):
+            return REGRESSION
         return EXPECTED
     if V.is_passing(verdict):
         return OK if entry is None else UNEXPECTED_PASS

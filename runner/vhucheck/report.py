@@ -30,7 +30,7 @@ def rejudge(doc, expect, strict):
     for c in doc["cases"]:
         entry = tex.lookup(c["id"], f"{c['area']}/{c['id']}")
         c["expectation"] = entry.as_dict() if entry else None
-        c["gate"] = expectations.judge(c["verdict"], entry)
+        c["gate"] = expectations.judge(c["verdict"], entry, c.get("crash"))
     ids = [c["id"] for c in doc["cases"]] + list(doc.get("not_run", []))
     stale = [e.pattern for e in tex.entries if not any(e.matches(i, i) for i in ids)]
     doc["settings"]["expectations"] = expect.path

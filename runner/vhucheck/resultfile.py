@@ -27,9 +27,13 @@ CASE_SHAPE = {"id": str, "title": str, "area": str, "level": str, "rule": str,
 CASE_OPTIONAL = {"failures": list, "findings": list, "trace": dict, "target": dict,
                  "expectation": dict, "gate": str, "reason": str, "expected": str,
                  "observed": str, "duration_ms": NUMBER, "requires": list, "script": str,
-                 "stderr_tail": str, "verdicts": list, "runs": list, "details_run": int}
+                 "stderr_tail": str, "verdicts": list, "runs": list, "details_run": int,
+                 "crash": dict}
+CRASH_SHAPE = {"id": str, "text": str}
+# Optional top-level keys.
+DOC_OPTIONAL = {"signatures": list}
 # Optional summary keys (added after schema 1 was first written).
-SUMMARY_OPTIONAL = {"flaky": int}
+SUMMARY_OPTIONAL = {"flaky": int, "crash_signatures": int}
 SUBDIR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -64,7 +68,7 @@ def check_doc(path, doc):
     if doc.get("schema") != results.SCHEMA:
         raise ConfigError(f"{path}: results schema {doc.get('schema')!r}, this vhucheck "
                           f"reads {results.SCHEMA}")
-    check_shape(path, "", doc, SHAPE)
+    check_shape(path, "", doc, SHAPE, DOC_OPTIONAL)
     check_shape(path, "target: ", doc["target"], TARGET_SHAPE)
     check_shape(path, "summary: ", doc["summary"], SUMMARY_SHAPE, SUMMARY_OPTIONAL)
     check_shape(path, "summary.gate: ", doc["summary"]["gate"], GATE_SHAPE)
@@ -74,6 +78,8 @@ def check_doc(path, doc):
         check_shape(path, f"cases[{n}] ", c, CASE_SHAPE, CASE_OPTIONAL)
         if c["verdict"] not in V.ALL:
             raise ConfigError(f"{path}: cases[{n}] ({c['id']}): unknown verdict {c['verdict']!r}")
+        if c.get("crash") is not None:
+            check_shape(path, f"cases[{n}] ({c['id']}) crash: ", c["crash"], CRASH_SHAPE)
         for key in ("failures", "findings", "runs"):
             if any(not isinstance(f, dict) for f in c.get(key) or ()):
                 raise ConfigError(f"{path}: cases[{n}] ({c['id']}): '{key}' must hold objects")

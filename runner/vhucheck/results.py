@@ -7,7 +7,7 @@ judgement, the gate against the expectations, traces inlined.
 
 import os
 
-from vhucheck import TOOL, expectations as X, verdicts as V
+from vhucheck import TOOL, expectations as X, signature, verdicts as V
 from vhucheck.errors import EXIT_FAIL, EXIT_HARNESS, EXIT_OK
 
 SCHEMA = 1
@@ -75,15 +75,18 @@ def _text(value):
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
 
-def case_record(case, line, base, expect):
+def case_record(case, line, base, expect, sym=None):
     """Merge the case header (from the .vhu), the harness's JSON line (or the
-    runner's own ERROR for an unreported case) and the gate."""
+    runner's own ERROR for an unreported case), the crash signature and the
+    gate. sym: a signature.Symbolizer shared by the run's cases."""
     verdict = line.get("verdict")
     reason = _text(line.get("reason"))
     if verdict not in V.HARNESS:
         reason = f"the harness reported an unknown verdict {verdict!r}; {reason}".strip()
         verdict = V.ERROR
     target = line.get("target") if isinstance(line.get("target"), dict) else {}
+    crash = signature.of_result(verdict, target, reason,
+                                signature.read_stderr(target.get("stderr")), sym)
     entry = expect.lookup(case.id, case.key()) if expect else None
     duration = line.get("duration_ms")
     rec = {
@@ -109,8 +112,9 @@ def case_record(case, line, base, expect):
         "script": read_script(case.path),
         "target": {k: target.get(k) for k in ("pid", "exit", "signal")},
         "stderr_tail": tail(target.get("stderr")),
+        "crash": crash,
         "expectation": entry.as_dict() if entry else None,
-        "gate": X.judge(verdict, entry),
+        "gate": X.judge(verdict, entry, crash),
         "reported_by": line.get("_reported_by", "harness"),
     }
     if target.get("stderr"):
@@ -133,7 +137,9 @@ def summarize(cases, not_run, stale, strict):
         "strict": bool(strict),
     }
     return {"total": len(cases), "verdicts": verdicts, **buckets,
-            "not_run": len(not_run), "gate": gate}
+            "not_run": len(not_run), "gate": gate,
+            "crash_signatures": len(signature.group(cases))}
+
 
 
 def exit_code(doc):
@@ -172,6 +178,7 @@ def document(*, version, target, settings, cases, not_run, harness, faults,
         "faults": faults,
         "harness": harness,
         "not_run": list(not_run),
+        "signatures": signature.summaries(cases),
         "cases": cases,
     }
     doc["summary"]["exit_code"] = exit_code(doc)

@@ -9,7 +9,7 @@ import signal
 import sys
 
 from vhucheck import (__version__, catalogue, execute, expectations, options, outdir, paths,
-                      profile as P, repeat, results, suite, supervisor)
+                      profile as P, repeat, results, signature, suite, supervisor)
 from vhucheck.errors import ConfigError, EXIT_FAIL, EXIT_HARNESS, EXIT_OK, HarnessError
 from vhucheck.progress import COLOURS, Progress
 from vhucheck.render import atomic, write_matrix, write_target
@@ -72,6 +72,10 @@ def add_arguments(p):
                    help="an unexpected pass fails the run too")
     p.add_argument("--out", "-o", metavar="DIR", type=options.nonempty,
                    help="report dir (default: reports/out/<target>-<YYYYmmdd-HHMMSS>)")
+    p.add_argument("--backtrace", action="store_true",
+                   help="a crashing target leaves a symbolised backtrace: its CRASH "
+                        "signatures then name the functions (preloads "
+                        "targets/crashtrace; docs/runner.md)")
     p.add_argument("--verbose", "-v", action="store_true", help="one line per case as it ends")
     p.add_argument("--dry-run", action="store_true",
                    help="print the harness command lines and exit")
@@ -246,8 +250,25 @@ def make_plans(args):
             multiplier=p.timeout_multiplier * args.timeout_multiplier, jobs=args.jobs,
             include=tuple(args.cases), exclude=tuple(args.exclude),
             faults=tuple(faults.get(p.name, ())), strict=args.strict_expect,
-            per_case_bit=P.per_case_bit(p), repeat=args.repeat))
+            per_case_bit=P.per_case_bit(p), repeat=args.repeat,
+            backtrace=check_backtrace(args, p, build)))
     return plans
+
+
+def check_backtrace(args, profile, build):
+    """--backtrace needs a target the harness launches and the unwinder
+    library built beside it."""
+    if not getattr(args, "backtrace", False):
+        return False
+    if not profile.command:
+        raise ConfigError(f"--backtrace: {profile.name} is a running target "
+                          "(connect/listen): only a target the harness launches can be "
+                          "given the crash unwinder")
+    lib = execute.crashtrace_lib(build)
+    if not os.path.isfile(lib):
+        raise ConfigError(f"--backtrace: {paths.relpath(lib)}: not built (ninja -C "
+                          f"{paths.relpath(build)})")
+    return True
 
 
 # ---- running ----
@@ -278,12 +299,25 @@ def print_summary(doc, report, tty, limit=15):
         print(f"  … and {len(bad) - limit} more")
     for cid in doc["summary"]["gate"]["unexpected_passes"][:limit]:
         print(f"  {'XPASS':<11} {cid} (the expectations file expects a failure)")
+    print_crashes(doc, limit)
     for f in doc.get("faults", []):
         missed = f"; missed by {', '.join(f['missed'])}" if f["missed"] else ""
         print(f"  fault {f['name']}: caught by {', '.join(f['caught_by']) or 'NO case'}{missed}")
     print(results.one_line(doc))
     if report:
         print(f"report: {paths.relpath(report)}")
+
+
+def print_crashes(doc, limit):
+    """'21 CRASH, 4 distinct' and one line a signature."""
+    sigs = signature.of_doc(doc)
+    if not sigs:
+        return
+    n = sum(len(g["cases"]) for g in sigs)
+    print(f"  crashes: {n} CRASH, {len(sigs)} distinct")
+    for g in sigs[:limit]:
+        print(f"    [{g['id']}] {g['text']} ({len(g['cases'])} case"
+              f"{'s' if len(g['cases']) > 1 else ''}; shortest {g['shortest']})")
 
 
 def combine(codes):

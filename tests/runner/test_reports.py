@@ -24,10 +24,10 @@ from vhucheck.resultfile import load_dir
 CASE_KEYS = {"id", "title", "area", "role", "level", "level_reason", "rule", "requires", "file",
              "verdict", "reason", "duration_ms", "expected", "observed", "failures", "findings",
              "failures_dropped", "findings_dropped",
-             "trace", "script", "target", "stderr_tail", "expectation", "gate", "reported_by"}
+             "trace", "script", "target", "stderr_tail", "crash", "expectation", "gate", "reported_by"}
 DOC_KEYS = {"schema", "tool", "version", "target", "settings", "started", "finished",
             "duration_ms", "interrupted", "signal", "summary", "faults", "harness", "not_run",
-            "cases"}
+            "signatures", "cases"}
 VOID = {"meta", "input", "br", "hr", "img", "link", "col", "wbr"}
 
 

@@ -9,7 +9,7 @@ import html
 import os
 import re
 
-from vhucheck import expectations as X, paths, verdicts as V
+from vhucheck import expectations as X, paths, signature, verdicts as V
 from vhucheck.errors import ConfigError
 
 TOKEN = re.compile(r"@@([A-Z]+)@@")
@@ -127,6 +127,39 @@ def _faults(doc):
     if not rows:
         return ""
     return f'<section class="faults"><h4>injected faults</h4><ul>{"".join(rows)}</ul></section>'
+
+
+def _crashes(doc):
+    """CRASH verdicts grouped by signature: one row a bug."""
+    sigs = signature.of_doc(doc)
+    if not sigs:
+        return ""
+    n = sum(len(g["cases"]) for g in sigs)
+    rows = []
+    for g in sigs:
+        cases = ", ".join(f'<a class="mono" href="#{esc(c)}">{esc(c)}</a>' for c in g["cases"])
+        detail = "\n".join((g.get("stderr") or [])[:4])
+        if g.get("backtrace"):
+            detail += (("\n\n" if detail else "") + f"backtrace ({g.get('backtrace_source')}):\n"
+                       + g["backtrace"])
+        more = (f'<details class="sub"><summary>stderr and backtrace</summary>'
+                f"{_pre(detail, 'log')}</details>") if detail else ""
+        rows.append(f'<li><span class="badge v-CRASH">{len(g["cases"])}×</span> '
+                    f'<code>{esc(g["id"])}</code> <b class="mono">{esc(g["text"])}</b><br>'
+                    f'<span class="why">shortest <a class="mono" href="#{esc(g["shortest"])}">'
+                    f'{esc(g["shortest"])}</a>; cases {cases}</span>{more}</li>')
+    return (f'<section class="faults"><h4>crashes: {n} CRASH, {len(sigs)} distinct '
+            f'signatures</h4><ul>{"".join(rows)}</ul></section>')
+
+
+def _crash(case):
+    s = case.get("crash")
+    if not s:
+        return ""
+    bt = (f'<details class="sub"><summary>backtrace ({esc(s.get("backtrace_source") or "")})'
+          f"</summary>{_pre(s['backtrace'], 'log')}</details>") if s.get("backtrace") else ""
+    return (f'<p class="reason">crash signature <code>{esc(s["id"])}</code> '
+            f'<span class="mono">{esc(s["text"])}</span></p>{bt}')
 
 
 def _filters(verdict_counts, area_counts, items_word="cases", extra=""):
@@ -264,6 +297,7 @@ def _case_body(case):
     parts = [_rule(case)]
     if case.get("reason"):
         parts.append(f'<p class="reason">{esc(case["reason"])}</p>')
+    parts.append(_crash(case))
     parts.append(_runs(case))
     if case.get("expected") or case.get("observed"):
         bad = " bad" if not V.is_passing(case["verdict"]) else ""
@@ -333,7 +367,7 @@ def render(doc):
              ("results.tap", "results.tap"), ("summary.md", "summary.md")]
     return fill("page.html", {
         **_assets(), "TITLE": esc(title), "GENERATOR": esc(f"{doc['tool']} {doc['version']}"),
-        "HEADER": _header(doc), "STATUS": _status(doc) + _faults(doc),
+        "HEADER": _header(doc), "STATUS": _status(doc) + _faults(doc) + _crashes(doc),
         "FILTERS": _filters(s["verdicts"], {a: len(c) for a, c in areas.items()}),
         "BODY": "\n".join(body), "FOOTER": _footer(doc, links)})
 

@@ -31,6 +31,11 @@ def _outcome(case):
 def _details(case):
     lines = [f"{case['id']}: {case['title']}", f"rule ({case['level']}): {case['rule']}",
              f"verdict: {case['verdict']}" + (f" ({case['reason']})" if case.get("reason") else "")]
+    if case.get("crash"):
+        s = case["crash"]
+        lines.append(f"crash signature {s['id']}: {s['text']}")
+        if s.get("backtrace"):
+            lines += [f"backtrace ({s.get('backtrace_source')}):", s["backtrace"]]
     if len(case.get("verdicts") or ()) > 1:
         lines.append("runs: " + ", ".join(case["verdicts"]))
     for r in case.get("runs") or ():

@@ -1,6 +1,6 @@
 """summary.md: short enough for a CI comment on a merge request."""
 
-from vhucheck import expectations as X, verdicts as V
+from vhucheck import expectations as X, signature, verdicts as V
 from vhucheck.render.text import first_failure, md_cell
 
 MAX_ROWS = 50
@@ -54,6 +54,28 @@ def _failure_rows(cases):
     return rows
 
 
+def _crash_section(doc, level):
+    """CRASH verdicts by signature: one entry a bug, its cases, its
+    shortest case, its stderr and backtrace."""
+    sigs = signature.of_doc(doc)
+    if not sigs:
+        return []
+    n = sum(len(g["cases"]) for g in sigs)
+    out = [f"{level}# Crashes: {n} CRASH, {len(sigs)} distinct", ""]
+    for g in sigs[:MAX_ROWS]:
+        others = len(g["cases"]) - 1
+        out.append(f"- `{g['id']}` **{md_cell(g['text'], 240)}**: {len(g['cases'])} case(s); "
+                   f"shortest `{g['shortest']}`" + (f" and {others} more" if others else ""))
+        detail = [f"    {ln}" for ln in (g.get("stderr") or [])[:4]]
+        if g.get("backtrace"):
+            detail += ["", f"    backtrace ({g.get('backtrace_source')}):", ""]
+            detail += [f"    {ln}" for ln in g["backtrace"].splitlines()[:12]]
+        if detail:
+            out += ["  <details><summary>stderr and backtrace</summary>", "", *detail, "",
+                    "  </details>"]
+    return out + [""]
+
+
 def _flaky_words(doc):
     """', K flaky' when the run repeated (or a FLAKY case is there)."""
     n = doc["summary"].get("flaky", 0)
@@ -76,6 +98,7 @@ def target_section(doc, level="##", link=""):
     if known:
         out += [f"<details><summary>{len(known)} known failures (as expected)</summary>", ""]
         out += _failure_rows(known) + ["", "</details>", ""]
+    out += _crash_section(doc, level)
     g = s["gate"]
     if g["unexpected_passes"]:
         out += [f"{level}# Unexpected passes", "",
