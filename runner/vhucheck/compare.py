@@ -2,7 +2,7 @@
 
 import json
 
-from vhucheck import verdicts as V
+from vhucheck import signature, verdicts as V
 from vhucheck.errors import ConfigError
 from vhucheck.repeat import flip_text
 from vhucheck.resultfile import load_dir
@@ -17,7 +17,11 @@ FLAKY in NEW are also listed on their own, with what they flipped between.
 Cases are matched by target name and case id; --pair A=B matches the
 target A of OLD with the target B of NEW (two profiles of one program,
 qemu-shmem against qemu-shmem-unmapped), shown as A=B.
-Exit 1 when there is a regression."""
+Crashes are also compared by signature (docs/runner.md, "Crash
+signatures"): a signature in NEW that OLD does not have is a new bug, even
+in a case that crashed before. Compare runs made alike: a run with
+--backtrace has frames in its signatures, one without has not.
+Exit 1 when there is a regression or a new crash signature."""
 
 
 def add_arguments(p):
@@ -76,6 +80,37 @@ def _index(path, flips=None):
     return out
 
 
+def signatures(path, pairs=(), side=0):
+    """{(target, signature id): {"text", "cases"}} of a report dir (its
+    distinct crashes), paired targets named as in rename_paired."""
+    label = {p[side]: f"{p[0]}={p[1]}" for p in pairs}
+    out = {}
+    for _, doc in load_dir(path):
+        t = doc["target"]["name"]
+        for g in signature.of_doc(doc):
+            out[(label.get(t, t), g["id"])] = {"text": g["text"], "cases": g["cases"]}
+    return out
+
+
+def signature_diff(old, new):
+    """Crash signatures new in NEW and gone from it: [(target, id, text,
+    cases)] each, sorted."""
+    def rows(a, b):
+        return [(k[0], k[1], a[k]["text"], a[k]["cases"]) for k in sorted(set(a) - set(b))]
+    return {"new": rows(new, old), "gone": rows(old, new)}
+
+
+def _signature_text(sigs):
+    lines = []
+    for name, rows in sigs.items():
+        if rows:
+            lines.append(f"crash signatures {name} ({len(rows)}):")
+            lines += [f"  {t:<16} [{sid}] {text} ({len(cases)} case"
+                      f"{'s' if len(cases) > 1 else ''}: {', '.join(cases[:3])}"
+                      f"{', ...' if len(cases) > 3 else ''})" for t, sid, text, cases in rows]
+    return lines
+
+
 def diff(old, new):
     """Changes between two {(target, id): verdict} maps, each a sorted list
     of (target, id, old verdict, new verdict); "flaky" lists the cases
@@ -105,8 +140,8 @@ def _flip(flips, t, cid):
     return f" ({flip_text(runs)})" if runs and len(set(runs)) > 1 else ""
 
 
-def _text(groups, flips):
-    lines = []
+def _text(groups, flips, sigs):
+    lines = _signature_text(sigs)
     for name, rows in groups.items():
         if not rows:
             continue
@@ -115,13 +150,22 @@ def _text(groups, flips):
         for t, cid, a, b in rows:
             tail = _flip(flips, t, cid) if name == "flaky" else ""
             lines.append(f"  {t:<16} {cid:<48} {a or '-':>11} -> {b or '-'}{tail}")
-    lines.append("compare: " + ", ".join(f"{len(r)} {n}" for n, r in groups.items()))
+    lines.append("compare: " + ", ".join(f"{len(r)} {n}" for n, r in groups.items())
+                 + f"; crash signatures: {len(sigs['new'])} new, {len(sigs['gone'])} gone")
     return "\n".join(lines)
 
 
-def _markdown(groups, flips):
+def _markdown(groups, flips, sigs):
     lines = ["## vhucheck compare", "",
-             " · ".join(f"**{len(r)}** {n}" for n, r in groups.items()), ""]
+             " · ".join(f"**{len(r)}** {n}" for n, r in groups.items())
+             + f" · crash signatures **{len(sigs['new'])}** new, **{len(sigs['gone'])}** gone", ""]
+    for name, rows in sigs.items():
+        if rows:
+            lines += [f"### Crash signatures {name}", "", "| target | signature | cases |",
+                      "| --- | --- | --- |"]
+            lines += [f"| {t} | `{sid}` {text} | {len(cases)}: `{cases[0]}` |"
+                      for t, sid, text, cases in rows]
+            lines.append("")
     for name, rows in groups.items():
         if rows and name != "new":
             title = "Flaky in NEW" if name == "flaky" else name.capitalize()
@@ -147,13 +191,18 @@ def main(args):
         old, new = rename_paired(old, pairs, 0), rename_paired(new, pairs, 1)
         flips = rename_paired(flips, pairs, 1)
     groups = diff(old, new)
+    sigs = signature_diff(signatures(args.old, pairs, 0), signatures(args.new, pairs, 1))
     if args.format == "json":
         def row(name, r):
             d = dict(zip(("target", "id", "old", "new"), r))
             if name == "flaky":
                 d["verdicts"] = flips.get(r[:2], [])
             return d
-        print(json.dumps({k: [row(k, r) for r in v] for k, v in groups.items()}, indent=1))
+        doc = {k: [row(k, r) for r in v] for k, v in groups.items()}
+        doc["signatures"] = {k: [dict(zip(("target", "id", "text", "cases"), r)) for r in v]
+                             for k, v in sigs.items()}
+        print(json.dumps(doc, indent=1))
     else:
-        print(_markdown(groups, flips) if args.format == "markdown" else _text(groups, flips))
-    return 1 if groups["regressions"] else 0
+        print(_markdown(groups, flips, sigs) if args.format == "markdown"
+              else _text(groups, flips, sigs))
+    return 1 if groups["regressions"] or sigs["new"] else 0

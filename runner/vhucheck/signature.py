@@ -12,9 +12,11 @@ Backtraces come from the sanitizers' own reports, a Rust panic's
 RUST_BACKTRACE, gdb's `bt` text, or `--backtrace`'s preloaded unwinder
 (targets/crashtrace), whose raw addresses are symbolised here with
 addr2line. Frames of the crash machinery (libc's abort and raise, the
-sanitizers, glib's assertion helpers, the unwinder itself) are skipped;
-of an inlined chain the function it was inlined into is kept, so a
-signature names real functions of the target.
+sanitizers, glib's assertion helpers, the unwinder itself) are skipped.
+Inlined functions are frames of their own, innermost first, as gdb shows
+them: in an optimised build the function that crashed is often inlined
+into its caller (QEMU's SHMEM_MAP and SHMEM_UNMAP handlers into
+backend_read), and only the inlined frame tells them apart.
 """
 
 import hashlib
@@ -33,7 +35,7 @@ DIAG = re.compile(r"(Assertion .*failed|assertion failed.*|runtime error:.*"
 SKIP_FUNC = re.compile(r"^(abort|raise|__GI_|__pthread|pthread_kill|__restore_rt|__assert"
                        r"|__libc|_start$|main$|__sanitizer|__asan|__ubsan|__lsan|__interceptor"
                        r"|g_assertion|g_assert|g_log|_g_log|std::panicking|core::panicking"
-                       r"|rust_panic|std::sys|__rust|fuzz_finding|fuzzer::|LLVMFuzzerTestOneInput"
+                       r"|rust_panic|rust_begin_unwind|core::option::|core::result::|std::sys|std::rt::|__rust|fuzz_finding|fuzzer::|LLVMFuzzerTestOneInput"
                        r"|replay_|driver_|\?\?$)")
 SKIP_MODULE = re.compile(r"(/|^)(libc\.so|libpthread\.so|ld-linux[^/]*\.so|libgcc_s\.so"
                          r"|libvhu-crashtrace\.so|libasan\.so|libubsan\.so)")
@@ -109,7 +111,8 @@ class Symbolizer:
         return self.elf_kind[module]
 
     def resolve(self, items):
-        """items: [(module, base, addr, exact)] -> {(module, addr): (func, loc)}."""
+        """items: [(module, base, addr, exact)] -> {(module, addr): [(func, loc)]},
+        the inlined chain of each address, innermost first."""
         want = {}
         for module, base, addr, exact in items:
             key = (module, addr)
@@ -121,14 +124,14 @@ class Symbolizer:
             names = self._addr2line(module, [rel for _, rel in keys])
             for (key, _), name in zip(keys, names):
                 self.cache[key] = name
-        return {(m, a): self.cache.get((m, a), ("??", "")) for m, _, a, _ in items}
+        return {(m, a): self.cache.get((m, a), [("??", "")]) for m, _, a, _ in items}
 
     def _addr2line(self, module, rels):
-        """One (function, file:line) per address; of an inlined chain the
-        outermost function (the last addr2line prints) with the innermost
-        location. A marker address separates the answers."""
+        """The inlined chain [(function, file:line)] of each address. A
+        marker address (0, no symbol) separates the answers."""
+        unknown = [("??", "")]
         if not self.tool or not os.path.exists(module):
-            return [("??", "")] * len(rels)
+            return [unknown] * len(rels)
         args = [self.tool, "-f", "-i", "-C", "-e", module]
         for r in rels:
             args += [hex(r), "0x0"]   # 0x0 answers "??" and ends each chain
@@ -136,24 +139,24 @@ class Symbolizer:
             out = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                  text=True, timeout=ADDR2LINE_TIMEOUT_S).stdout
         except (OSError, subprocess.TimeoutExpired):
-            return [("??", "")] * len(rels)
+            return [unknown] * len(rels)
         lines = out.splitlines()
         answers, chain, i = [], [], 0
         while i + 1 < len(lines):
             func, loc = lines[i], lines[i + 1]
             i += 2
             if func == "??" and loc.startswith("??:") and not chain:
-                answers.append(("??", ""))     # an address with no symbol
+                answers.append(unknown)        # an address with no symbol
                 if i + 1 < len(lines) and lines[i] == "??":
                     i += 2                     # and its marker
                 continue
             if func == "??" and loc.startswith("??:"):
-                answers.append((chain[-1][0], chain[0][1]))
+                answers.append(chain)
                 chain = []
                 continue
             chain.append((func, loc))
         while len(answers) < len(rels):
-            answers.append(("??", ""))
+            answers.append(unknown)
         return answers[:len(rels)]
 
 
@@ -220,7 +223,8 @@ def backtrace(text, sym):
     raw, _ = _crashtrace_frames(text)
     if raw:
         names = sym.resolve(raw) if sym else {}
-        frames = [names.get((m, a), ("??", "")) + (m,) for m, _, a, _ in raw]
+        frames = [(func, loc, m) for m, _, a, _ in raw
+                  for func, loc in names.get((m, a), [("??", "")])]
         how = "in-process unwinder (--backtrace), addr2line" if sym and sym.tool else \
               "in-process unwinder (--backtrace), not symbolised: no addr2line"
         return frames, how
