@@ -61,7 +61,8 @@ class Entry:
         names none)."""
         if not self.signatures or not crash:
             return True
-        return any(s == crash.get("id") or fnmatch.fnmatchcase(crash.get("text", ""), s)
+        return any(s in (crash.get("id"), crash.get("text"))
+                   or fnmatch.fnmatchcase(crash.get("text", ""), s)
                    for s in self.signatures)
 
 
