@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 
-from vhucheck import catalogue, fuzzcov, paths
+from vhucheck import catalogue, fuzzcov, paths, signature as S
 from vhucheck.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ConfigError, HarnessError
 
 HELP = "fuzz campaigns over the harness's decoders and the reference targets"
@@ -64,9 +64,6 @@ SETUP = {
 AFL_ENV = {"AFL_NO_UI": "1", "AFL_SKIP_CPUFREQ": "1", "AFL_TRY_AFFINITY": "1",
            "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_QUIET": "1",
            "AFL_SHUFFLE_QUEUE": "0"}
-SKIP_FRAMES = re.compile(r"^(abort|raise|__GI_|__pthread|pthread_kill|fuzz_finding|"
-                         r"__sanitizer|__asan|__ubsan|__interceptor|fuzzer::|"
-                         r"LLVMFuzzerTestOneInput|main$|__libc|_start|replay_|driver_)")
 
 
 # ------------------------------------------------------------------ names
@@ -375,36 +372,19 @@ def replay(binary_path, path, faults, timeout=60):
     return r.returncode, r.stdout.decode(errors="replace")
 
 
-def frames(text):
-    """Symbolized frames (function, file:line) of the first stack."""
-    out = []
-    for line in text.splitlines():
-        m = re.match(r"\s+#(\d+) 0x[0-9a-f]+ in (\S+)(?: (\S+))?", line)
-        if m:
-            if m.group(1) == "0" and out:
-                break
-            out.append((m.group(2), m.group(3) or ""))
-    return out
-
-
-def normalize(msg):
-    """Values out, rule numbers ("6:", "12H:") kept."""
-    return re.sub(r"0x[0-9a-fA-F]+|\b\d+\b(?![A-Z]?[:/])", "N", msg).strip()
-
-
 def signature(status, text):
     """What makes two crashes the same: the kind, the finding's words,
     the three top frames of our own code."""
     m = re.search(r"vhu-fuzz: finding: (.*)", text)
     if m:
-        kind, what = "finding", normalize(m.group(1))
+        kind, what = "finding", S.normalize(m.group(1))
     else:
         m = (re.search(r"ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): ([\w-]+(?: [\w-]+)?)",
                        text) or re.search(r"runtime error: ([^:\n]*)", text))
         kind = "sanitizer" if m else ("signal" if isinstance(status, int) and status < 0
                                       else "exit")
-        what = normalize(" ".join(g for g in m.groups() if g)) if m else f"status {status}"
-    top = [f for f, _ in frames(text) if not SKIP_FRAMES.match(f)][:3]
+        what = S.normalize(" ".join(g for g in m.groups() if g)) if m else f"status {status}"
+    top = S.top_frames(S.text_frames(text)[0])
     return f"{kind}: {what} @ {' < '.join(top) or '?'}"
 
 

@@ -35,8 +35,11 @@ def harness():
                      os.path.join(build_dir(), "harness", "vhucheck-harness"))
 
 
+SUITES_ENV = "VHUCHECK_SUITES"
+
+
 def suites_dir():
-    return _env_path("VHUCHECK_SUITES", os.path.join(TOP, "suites"))
+    return _env_path(SUITES_ENV, os.path.join(TOP, "suites"))
 
 
 def profiles_dir():

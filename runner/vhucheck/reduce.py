@@ -256,12 +256,22 @@ def apply_edits(words, edits):
 # ---- the command ----
 
 def make_plan(args, case):
+    """run's plan for the one case, found in the suite root it lives in
+    (the suites, or a fuzz campaign's findings)."""
     ns = argparse.Namespace(target=[args.target], command=None, fault=args.fault,
                             cases=[case.id], exclude=[], jobs=args.jobs, repeat=1,
                             timeout_multiplier=args.timeout_multiplier, expect=None,
                             strict_expect=False, shmem_bit=args.shmem_bit,
                             backtrace=args.backtrace)
-    plans = R.make_plans(ns)
+    saved = os.environ.get(paths.SUITES_ENV)
+    os.environ[paths.SUITES_ENV] = os.path.dirname(os.path.dirname(case.path))
+    try:
+        plans = R.make_plans(ns)
+    finally:
+        if saved is None:
+            os.environ.pop(paths.SUITES_ENV)
+        else:
+            os.environ[paths.SUITES_ENV] = saved
     if not plans:
         raise ConfigError(f"{args.target}: does not run case {case.id}")
     return plans[0]
@@ -389,24 +399,38 @@ def write_result(out, case, plan, ol, keep, words, stats):
     return path
 
 
-def main(args):
-    case = find_case(args.case)
+def reduce_into(args, case, out, log):
+    """Reduce case as args say, writing into out: (path of the reduced
+    case, stats). Also what `fuzz --against` calls for its findings."""
     plan = make_plan(args, case)
     execute.check_harness(plan.harness)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = os.path.abspath(args.out or os.path.join(paths.default_out_root(),
-                                                   f"reduce-{case.id}-{stamp}"))
     os.makedirs(out, exist_ok=True)
-
-    def log(msg):
-        print(f"vhucheck reduce: {msg}", file=sys.stderr, flush=True)
-
     with tempfile.TemporaryDirectory(prefix="vhu-reduce-") as work:
         try:
             ol, keep, words, stats = reduce_case(args, case, plan, work, log)
         except (OSError, ValueError) as e:
             raise HarnessError(f"reduce {case.id}: {e}") from None
-    path = write_result(out, case, plan, ol, keep, words, stats)
+    return write_result(out, case, plan, ol, keep, words, stats), stats
+
+
+def options_for(target, faults=(), seconds=600, jobs=1, backtrace=False, shmem_bit=None,
+                timeout_multiplier=1.0):
+    """The arguments of `reduce`, for a caller that is not the command line."""
+    return argparse.Namespace(target=target, fault=list(faults), seconds=seconds, jobs=jobs,
+                              backtrace=backtrace, shmem_bit=shmem_bit,
+                              timeout_multiplier=timeout_multiplier)
+
+
+def main(args):
+    case = find_case(args.case)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = os.path.abspath(args.out or os.path.join(paths.default_out_root(),
+                                                   f"reduce-{case.id}-{stamp}"))
+
+    def log(msg):
+        print(f"vhucheck reduce: {msg}", file=sys.stderr, flush=True)
+
+    path, stats = reduce_into(args, case, out, log)
     print(f"{case.id}: {stats['steps_before']} -> {stats['steps_after']} steps, "
           f"{stats['runs']} runs, {stats['seconds']} s: {paths.relpath(path)}")
     return EXIT_OK

@@ -191,7 +191,7 @@ def _crashtrace_frames(text):
     return frames[exact[0]:] if exact else frames, sig
 
 
-def _text_frames(text):
+def text_frames(text):
     """(frames [(func, loc, module)], source) of the first stack a tool
     printed in text form: a sanitizer, gdb, or a Rust backtrace."""
     for pattern, source in ((ASAN_FRAME, "sanitizer"), (GDB_FRAME, "gdb")):
@@ -228,7 +228,7 @@ def backtrace(text, sym):
         how = "in-process unwinder (--backtrace), addr2line" if sym and sym.tool else \
               "in-process unwinder (--backtrace), not symbolised: no addr2line"
         return frames, how
-    return _text_frames(text)
+    return text_frames(text)
 
 
 def top_frames(frames, n=TOP_FRAMES):

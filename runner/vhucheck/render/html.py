@@ -69,6 +69,8 @@ def _header(doc):
         meta.append(("faults", ", ".join(t["faults"])))
     if s.get("expectations"):
         meta.append(("expectations", s["expectations"]))
+    if s.get("backtrace"):
+        meta.append(("backtraces", s["backtrace"]))
     spans = "".join(f"<span>{esc(k)} <b>{esc(v)}</b></span>" for k, v in meta)
     where = t.get("command") or t.get("connect") or ""
     return (f'<div class="brand"><b>vhucheck</b> {esc(doc["version"])} · conformance report</div>'

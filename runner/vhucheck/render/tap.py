@@ -10,7 +10,7 @@ reads as they are.
 
 import json
 
-from vhucheck import expectations as X, verdicts as V
+from vhucheck import expectations as X, signature, verdicts as V
 
 
 def _desc(case):
@@ -33,6 +33,8 @@ def _yaml(case):
         out.append("  runs:")
         for r in case["runs"]:
             out.append("    - " + json.dumps(r, ensure_ascii=False, sort_keys=True))
+    if case.get("crash"):
+        out.append(f"  signature: {json.dumps(case['crash']['id'] + ' ' + case['crash']['text'], ensure_ascii=False)}")
     if case.get("trace"):
         out.append(f"  trace: {json.dumps(case['trace'].get('path', ''))}")
     out.append("  ...")
@@ -53,6 +55,9 @@ def render(doc):
         lines.append(line)
         if not V.is_passing(verdict):
             lines += _yaml(case)
+    crashes = signature.summary_line(doc["cases"])
+    if crashes:
+        lines.append(f"# {crashes}")
     if doc.get("interrupted"):
         runs = doc.get("runs") or ()
         where = f" in run {len(runs)} of {doc['settings'].get('repeat')}" if runs else ""
