@@ -29,10 +29,10 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 	meson setup "$BUILD" "$TOP" -Dfuzzers=none -Dtests=disabled \
 		-Dwerror=false -Dbuildtype=plain -Db_lundef=false "-Dc_args=$CFLAGS"
 fi
-ninja -C "$BUILD" harness/libvhucore.a targets/libvhuref.a
-LIBS="$BUILD/targets/libvhuref.a $BUILD/harness/libvhucore.a"
+ninja -C "$BUILD" harness/core/libvhucore.a targets/libvhuref.a
+LIBS="$BUILD/targets/libvhuref.a $BUILD/harness/core/libvhucore.a"
 
-FLAGS="$CFLAGS -std=c11 -D_GNU_SOURCE -DFUZZ_ENGINE_LIBFUZZER -I$TOP/harness -I$TOP/targets/ref -I$TOP/fuzzers"
+FLAGS="$CFLAGS -std=c11 -D_GNU_SOURCE -DFUZZ_ENGINE_LIBFUZZER -I$TOP/harness/core -I$TOP/harness/engine -I$TOP/targets/ref -I$TOP/fuzzers"
 
 cc_obj() { # SOURCE -> object path (compiled once)
 	o="$OBJ/$(echo "$1" | tr / _).o"
@@ -54,7 +54,7 @@ RIG="fuzzers/ferig.c fuzzers/shadow.c fuzzers/fuzzpool.c fuzzers/fuzzfaults.c"
 sources() {
 	echo "fuzzers/$1.c fuzzers/driver.c fuzzers/cursor.c"
 	case $1 in
-	fuzz_script) echo "harness/script.c" ;; # the parser, not all the harness
+	fuzz_script) echo "harness/engine/script.c" ;; # the parser, not all the harness
 	fuzz_shmem_map) echo "$RIG" ;;
 	fuzz_shmem_sequence) echo "$RIG fuzzers/seqop.c fuzzers/seqmut.c" ;;
 	fuzz_backend_replies) echo "fuzzers/berig.c fuzzers/fuzzpool.c fuzzers/fuzzfaults.c" ;;
