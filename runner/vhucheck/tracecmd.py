@@ -4,7 +4,7 @@
     replay FILE --as ROLE          turn one side of it into a .vhu case
     pcap FILE OUT.pcapng           export it for Wireshark (docs/wireshark.md)
 
-The binary trace format is documented in harness/tracefile.h and
+The binary trace format is documented in harness/monitor/tracefile.h and
 docs/monitor.md; the records are read through `vhucheck-monitor
 --trace-json`, so the C decoder is the only one.
 """

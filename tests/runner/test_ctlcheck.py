@@ -1,5 +1,5 @@
 """vhucheck targets --check PROFILE (runner/vhucheck/ctlcheck.py, harness
---check-control, harness/ctlcheck.c) against the built reference and
+--check-control, harness/engine/ctlcheck.c) against the built reference and
 chaos targets, and the reference back-end behind ctl_filter.py (missing
 commands, protocol 1, wrong answers)."""
 
