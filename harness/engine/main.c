@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "casecheck.h"
+#include "caselist.h"
 #include "ctlcheck.h"
 #include "engine.h"
 #include "outline.h"
@@ -38,6 +39,7 @@ struct opts {
 	bool check;             /* --check-cases: validate, then the model */
 	bool check_control;     /* --check-control: no case, the target's channel */
 	bool outline;           /* --outline: each case's steps and words, as JSON */
+	bool list_json;         /* --list-json: each case's header, as JSON */
 	const char *json;
 	int ncases;
 	char **cases;
@@ -55,6 +57,7 @@ static void usage(FILE *f)
 		"       vhucheck-harness --validate CASE.vhu ...\n"
 		"       vhucheck-harness --check-cases CASE.vhu ...\n"
 		"       vhucheck-harness --outline CASE.vhu ...\n"
+		"       vhucheck-harness --list-json CASE.vhu ...\n"
 		"       vhucheck-harness --check-control --role backend|frontend\n"
 		"         --target-cmd 'CMD with {control}' [--shmem-bit N]\n"
 		"         [--timeout-multiplier X] [--trace-dir DIR]\n"
@@ -69,6 +72,8 @@ static void usage(FILE *f)
 		"--outline: one JSON line per case: its header lines, its steps\n"
 		"(fd names defined and used, repeat blocks) and their words, for\n"
 		"`vhucheck reduce`; exit 0, 2 script errors.\n"
+		"--list-json: one JSON line per case file: its header, whether it\n"
+		"parsed, its errors (the runner's catalogue); exit 0.\n"
 		"--check-control: exercises the target's control channel\n"
 		"(docs/control.md), one line per item on stdout; exit 0 every\n"
 		"item fine, 1 not, 2 usage, 3 harness fault.\n");
@@ -151,6 +156,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "check-cases", no_argument, NULL, 'K' },
 		{ "check-control", no_argument, NULL, 'C' },
 		{ "outline", no_argument, NULL, 'O' },
+		{ "list-json", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -163,10 +169,11 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		}
 		if (c == 'C') {
 			o->check_control = true;
-		} else if (c == 'V' || c == 'K' || c == 'O') {
+		} else if (c == 'V' || c == 'K' || c == 'O' || c == 'L') {
 			o->validate = true;
 			o->check |= c == 'K';
 			o->outline |= c == 'O';
+			o->list_json |= c == 'L';
 		} else if (c != 0 || !take_opt(o, longopts[idx].name, optarg)) {
 			return EXIT_USAGE;
 		}
@@ -236,6 +243,15 @@ static int outline_cases(const struct opts *o)
 		}
 	}
 	return fflush(stdout) == 0 ? code : EXIT_FAULT;
+}
+
+/* --list-json: every case file's header on stdout, errors as data. */
+static int list_cases(const struct opts *o)
+{
+	for (int i = 0; i < o->ncases; i++)
+		if (caselist_write(stdout, o->cases[i]) < 0)
+			return EXIT_FAULT;
+	return fflush(stdout) == 0 ? EXIT_ALL_RAN : EXIT_FAULT;
 }
 
 /* fds 0-2 open, so that no socket of ours gets a number the target
@@ -427,6 +443,8 @@ int main(int argc, char **argv)
 	}
 	if (o.outline)
 		return outline_cases(&o);
+	if (o.list_json)
+		return list_cases(&o);
 	cases = calloc((size_t)o.ncases, sizeof(*cases));
 	if (!cases)
 		return EXIT_FAULT;

@@ -184,6 +184,7 @@ struct pctx {
 	struct script_case *c;
 	unsigned cap;
 	bool in_steps;
+	bool checking_header;   /* check_header(): its errors are the header's */
 	bool seen[HK_MAX];
 	unsigned header_end_line;
 	unsigned stack[MAX_DEPTH];
@@ -206,6 +207,8 @@ static void perr(struct pctx *p, const char *fmt, ...)
 	va_list ap;
 
 	p->nerr++;
+	if (!p->in_steps || p->checking_header)
+		p->c->header_errors++;
 	if (p->nerr > MAX_ERRORS || !p->err || len + 1 >= p->errcap)
 		return;
 	if (p->line)
@@ -1713,12 +1716,14 @@ static void check_header(struct pctx *p)
 	static const enum hdr_key required[] = { HK_ID, HK_TITLE, HK_ROLE,
 						 HK_RULE, HK_LEVEL };
 
+	p->checking_header = true;
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (!p->seen[required[i]])
 			perr(p, "missing '%s' in the header", hdr_names[required[i]]);
 	if (p->seen[HK_LEVEL] && p->c->level != SCRIPT_MUST && !p->seen[HK_REASON])
 		perr(p, "level %s needs a 'reason' line",
 		     script_grade_name(p->c->level));
+	p->checking_header = false;
 }
 
 /* ---- lines ---- */
@@ -1868,6 +1873,7 @@ static void final_checks(struct pctx *p)
 	p->line = 0;
 	if (!p->in_steps) {
 		check_header(p);
+		p->in_steps = true;     /* what follows is about the steps */
 		perr(p, "no steps");
 	}
 	while (p->depth > 0) {

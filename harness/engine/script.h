@@ -253,6 +253,9 @@ struct script_case {
 	unsigned control_line, pid_line, socket_line;
 	char requires_text[256]; /* the words, for reports */
 	bool has_handshake;
+	/* Errors in the header (its lines, a required line missing): with
+	 * none, the header fields hold even when the steps did not parse. */
+	unsigned header_errors;
 	enum script_refusal refusal;
 	/* `model single-thread`: as back-end, hold every main-channel
 	 * answer while a back-end request awaits its reply (a back-end

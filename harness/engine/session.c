@@ -790,7 +790,7 @@ enum sess_wait sess_pump(struct session *s, int64_t deadline,
 {
 	struct pollfd pfd[PS_MAX];
 	int slot[PS_MAX];
-	bool polled = false;
+	bool polled = false, drained = false;
 
 	for (;;) {
 		int64_t now, until;
@@ -811,11 +811,18 @@ enum sess_wait sess_pump(struct session *s, int64_t deadline,
 			return SESS_CASE_DEADLINE;
 		if (polled && now >= deadline)
 			return SESS_DEADLINE;
-		if (target_gone(s))
-			return SESS_GONE;
 		until = deadline < s->case_deadline ? deadline : s->case_deadline;
 		if (until < now)
 			until = now;
+		/* Gone: what it wrote before it went (a control answer, say)
+		 * is read in one last poll that does not wait, so that it
+		 * counts whichever the kernel reported first. */
+		if (target_gone(s)) {
+			if (drained)
+				return SESS_GONE;
+			drained = true;
+			until = now;
+		}
 		n = fill_pollfds(s, pfd, slot);
 		if (s->tgt && s->tgt->pid > 0 && !s->tgt->ended &&
 		    target_pollfd(s->tgt) < 0 && until > now + REAP_POLL_MS)

@@ -1,27 +1,25 @@
-"""The case catalogue: headers of the ``.vhu`` files under ``suites/``.
+"""The case catalogue: the headers of the ``.vhu`` files under ``suites/``.
 
-Only the header is read here (id, title, role, rule, level, reason,
-requires, timeout; refusal and model are known, so that the header goes
-on past them): enough to list, select and label cases. The steps are
-the harness's business; a script error there becomes that case's ERROR.
+The harness parses the files (``vhucheck-harness --list-json``, one JSON
+line per file: the header, whether it parsed, the errors): the .vhu
+language has one owner, the C, and this module never reads a case file
+itself. A case whose header does not parse is a configuration error
+naming its file and line; a case whose steps do not parse is still
+listed, and running it is an ERROR (the harness says why).
 """
 
 import dataclasses
 import fnmatch
+import json
 import os
-import re
+import subprocess
 
 from vhucheck import paths
-from vhucheck.errors import ConfigError
+from vhucheck.errors import ConfigError, HarnessError
 
-HEADER_KEYS = ("id", "title", "role", "rule", "level", "reason", "requires", "timeout",
-               "refusal", "model")
-REQUIRED_KEYS = ("id", "title", "role", "rule", "level")
-TEXT_KEYS = ("title", "rule", "reason")
 ROLES = ("backend", "frontend")
 LEVELS = ("MUST", "SHOULD", "INFO")
-DEFAULT_TIMEOUT_MS = 5000
-ID_RE = re.compile(r"^[a-z0-9_]+$")
+LIST_TIMEOUT_S = 120
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,89 +41,63 @@ class Case:
         return f"{self.area}/{self.id}"
 
 
-def _header_lines(path):
-    """(line number, keyword, rest) for each statement of the header."""
+def list_json(files, harness=None):
+    """The harness's header of each file: [dict], in the order given."""
+    if not files:
+        return []
+    harness = harness or paths.harness()
+    if not os.access(harness, os.X_OK):
+        raise HarnessError(f"{paths.relpath(harness)}: no harness binary to read the cases "
+                           f"with (build it: ninja -C {paths.relpath(paths.build_dir())})")
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read case: {e}") from None
-    for n, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split(None, 1)
-        word, rest = parts[0], (parts[1] if len(parts) > 1 else "")
-        if word not in HEADER_KEYS:
-            return
-        yield n, word, rest.strip()
+        p = subprocess.run([harness, "--list-json", *files], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=LIST_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise HarnessError(f"{paths.relpath(harness)} --list-json: {e}") from None
+    if p.returncode != 0:
+        raise HarnessError(f"{paths.relpath(harness)} --list-json: exit {p.returncode}: "
+                           f"{p.stderr.strip()[:300]}")
+    try:
+        heads = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    except ValueError as e:
+        raise HarnessError(f"{paths.relpath(harness)} --list-json: not JSON: {e}") from None
+    if len(heads) != len(files):
+        raise HarnessError(f"{paths.relpath(harness)} --list-json: {len(heads)} headers for "
+                           f"{len(files)} files (is it vhucheck-harness?)")
+    return heads
 
 
-def _check_field(path, n, key, value, fields):
-    where = f"{path}:{n}"
-    if key in fields:
-        raise ConfigError(f"{where}: '{key}' given twice")
-    if key not in TEXT_KEYS and key != "requires":
-        value = value.split("#", 1)[0].strip()
-    if not value and key != "requires":
-        raise ConfigError(f"{where}: '{key}' needs a value")
-    if key == "id" and not ID_RE.match(value):
-        raise ConfigError(f"{where}: id '{value}' must match [a-z0-9_]+")
-    if key == "role" and value not in ROLES:
-        raise ConfigError(f"{where}: role '{value}' must be backend or frontend")
-    if key == "level" and value not in LEVELS:
-        raise ConfigError(f"{where}: level '{value}' must be MUST, SHOULD or INFO")
-    if key == "timeout":
-        try:
-            value = int(value, 0)
-        except ValueError:
-            raise ConfigError(f"{where}: timeout '{value}' is not a number of ms") from None
-        if value <= 0:
-            raise ConfigError(f"{where}: timeout must be positive")
-    if key == "requires":
-        value = tuple(value.split("#", 1)[0].split())
-    return value
+def _case(head, root):
+    """A Case from the harness's header; ConfigError when it did not parse."""
+    path = os.path.abspath(head["file"])
+    if not head.get("header_ok"):
+        errors = head.get("errors") or [f"{path}: cannot read the header"]
+        raise ConfigError(errors[0])
+    rel = os.path.relpath(path, root)
+    if os.sep not in rel:
+        raise ConfigError(f"{path}: case files live in suites/<area>/, not at the top")
+    return Case(id=head["id"], title=head["title"], area=rel.split(os.sep)[0],
+                role=head["role"], level=head["level"], rule=head["rule"],
+                reason=head["reason"], requires=tuple(head["requires"]),
+                timeout_ms=int(head["timeout_ms"]), path=path,
+                file=os.path.relpath(path, os.path.dirname(root)))
 
 
 def read_case(path, root):
-    """Parse the header of one case file; ConfigError names file:line."""
-    fields = {}
-    lines = {}
-    for n, key, value in _header_lines(path):
-        fields[key] = _check_field(path, n, key, value, fields)
-        lines[key] = n
-    for key in REQUIRED_KEYS:
-        if key not in fields:
-            raise ConfigError(f"{path}:1: header lacks '{key}'")
-    stem = os.path.splitext(os.path.basename(path))[0]
-    if fields["id"] != stem:
-        raise ConfigError(f"{path}:{lines['id']}: id '{fields['id']}' differs from "
-                          f"the file name '{stem}'")
-    if fields["level"] != "MUST" and "reason" not in fields:
-        raise ConfigError(f"{path}:{lines['level']}: level {fields['level']} needs a 'reason'")
-    rel = os.path.relpath(path, root)
-    area = rel.split(os.sep)[0] if os.sep in rel else ""
-    if not area:
-        raise ConfigError(f"{path}: case files live in suites/<area>/, not at the top")
-    return Case(id=fields["id"], title=fields["title"], area=area,
-                role=fields["role"], level=fields["level"], rule=fields["rule"],
-                reason=fields.get("reason", ""), requires=fields.get("requires", ()),
-                timeout_ms=fields.get("timeout", DEFAULT_TIMEOUT_MS),
-                path=os.path.abspath(path),
-                file=os.path.relpath(path, os.path.dirname(root)))
+    """The header of one case file; ConfigError names file:line."""
+    return _case(list_json([path])[0], root)
 
 
 def discover(root=None):
     """Every case under root (default: the suites dir), sorted by area then id."""
-    root = root or paths.suites_dir()
+    root = os.path.abspath(root or paths.suites_dir())
     if not os.path.isdir(root):
         raise ConfigError(f"{root}: no such suites directory")
-    cases = []
+    files = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
-        for name in sorted(filenames):
-            if name.endswith(".vhu"):
-                cases.append(read_case(os.path.join(dirpath, name), root))
+        files += [os.path.join(dirpath, n) for n in sorted(filenames) if n.endswith(".vhu")]
+    cases = [_case(h, root) for h in list_json(files)]
     seen = {}
     for c in cases:
         if c.id in seen:

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* caselist: case headers as JSON lines (caselist.h). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caselist.h"
+#include "result.h"
+#include "script.h"
+
+#define CASELIST_ERRCAP 4096
+
+static void put_str(FILE *f, const char *s)
+{
+	size_t n = strlen(s), need = result_json_escape(s, n, NULL, 0);
+	char *buf = malloc(need + 1);
+
+	if (!buf) {
+		fputs("\"\"", f);
+		return;
+	}
+	result_json_escape(s, n, buf, need + 1);
+	fprintf(f, "\"%s\"", buf);
+	free(buf);
+}
+
+static void put_field(FILE *f, const char *key, const char *value)
+{
+	fprintf(f, ", \"%s\": ", key);
+	put_str(f, value);
+}
+
+/* A blank-separated list as a JSON array of strings. */
+static void put_words(FILE *f, const char *key, const char *text)
+{
+	char buf[sizeof(((struct script_case *)0)->requires_text)], *save = NULL;
+	bool first = true;
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	fprintf(f, ", \"%s\": [", key);
+	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		fputs(first ? "" : ", ", f);
+		put_str(f, w);
+		first = false;
+	}
+	fputs("]", f);
+}
+
+/* err holds "path:line: message\n" lines. */
+static void put_errors(FILE *f, char *err)
+{
+	char *save = NULL;
+	bool first = true;
+
+	fputs(", \"errors\": [", f);
+	for (char *l = strtok_r(err, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		fputs(first ? "" : ", ", f);
+		put_str(f, l);
+		first = false;
+	}
+	fputs("]", f);
+}
+
+int caselist_write(FILE *f, const char *path)
+{
+	struct script_case *c = malloc(sizeof(*c));
+	char *err = malloc(CASELIST_ERRCAP);
+	int nerr;
+
+	if (!c || !err) {
+		free(c);
+		free(err);
+		return -ENOMEM;
+	}
+	err[0] = '\0';
+	nerr = script_parse_file(path, c, err, CASELIST_ERRCAP);
+	fputs("{\"file\": ", f);
+	put_str(f, path);
+	put_field(f, "id", c->id);
+	put_field(f, "title", c->title);
+	put_field(f, "area", c->area);
+	put_field(f, "role", script_role_name(c->role));
+	put_field(f, "rule", c->rule);
+	put_field(f, "level", script_grade_name(c->level));
+	put_field(f, "reason", c->reason);
+	put_words(f, "requires", c->requires_text);
+	fprintf(f, ", \"timeout_ms\": %llu, \"header_ok\": %s",
+		(unsigned long long)c->timeout_ms,
+		c->header_errors == 0 && c->id[0] ? "true" : "false");
+	put_errors(f, err);
+	fputs("}\n", f);
+	if (nerr == 0)
+		script_free(c);
+	free(c);
+	free(err);
+	return ferror(f) ? -EIO : 0;
+}
