@@ -105,24 +105,69 @@ def _flip(flips, t, cid):
     return f" ({flip_text(runs)})" if runs and len(set(runs)) > 1 else ""
 
 
-def _text(groups, flips):
+WHOLE = {"new": "not in OLD", "removed": "not in NEW"}
+LIST_MAX = 10           # new or removed cases listed per target (text format)
+
+
+def whole_targets(old, new):
+    """{target: (group, "N cases: K VERDICT, ...")} for the targets of one
+    run only: every case of theirs is new (or removed), which says nothing
+    case by case, so each is one line."""
+    out = {}
+    for name, here, there in (("new", new, old), ("removed", old, new)):
+        others = {t for t, _ in there}
+        for t in sorted({t for t, _ in here} - others):
+            verdicts = [v for (tt, _), v in here.items() if tt == t]
+            counts = ", ".join(f"{n} {v}" for v, n in V.counts(verdicts).items() if n)
+            out[t] = (name, f"{len(verdicts)} cases: {counts}")
+    return out
+
+
+def _whole_note(name, t, what):
+    return f"the whole target is {WHOLE[name]} ({what})"
+
+
+def _text(groups, flips, whole=None):
     lines = []
+    whole = whole or {}
     for name, rows in groups.items():
         if not rows:
             continue
         lines.append(f"{name} in NEW ({len(rows)}):" if name == "flaky" else
                      f"{name} ({len(rows)}):")
+        said, shown = set(), {}
         for t, cid, a, b in rows:
+            if t in whole and name in WHOLE:
+                if t not in said:
+                    said.add(t)
+                    lines.append(f"  {t:<16} {_whole_note(name, t, whole[t][1])}")
+                continue
+            # cases in one run only (another --cases selection): the failing
+            # ones, a few passing ones, then a count
+            if name in WHOLE and V.is_passing(b if name == "new" else a):
+                shown[t] = shown.get(t, 0) + 1
+                if shown[t] > LIST_MAX:
+                    continue
             tail = _flip(flips, t, cid) if name == "flaky" else ""
             lines.append(f"  {t:<16} {cid:<48} {a or '-':>11} -> {b or '-'}{tail}")
+        for t, n in shown.items():
+            if n > LIST_MAX:
+                lines.append(f"  {t:<16} … and {n - LIST_MAX} more {name}, passing "
+                             "(--format json lists them all)")
     lines.append("compare: " + ", ".join(f"{len(r)} {n}" for n, r in groups.items()))
     return "\n".join(lines)
 
 
-def _markdown(groups, flips):
+def _markdown(groups, flips, whole=None):
     lines = ["## vhucheck compare", "",
              " · ".join(f"**{len(r)}** {n}" for n, r in groups.items()), ""]
+    whole = whole or {}
+    for t, (name, what) in sorted(whole.items()):
+        lines += [f"- `{t}`: {_whole_note(name, t, what)}"]
+    if whole:
+        lines.append("")
     for name, rows in groups.items():
+        rows = [r for r in rows if not (r[0] in whole and name in WHOLE)]
         if rows and name != "new":
             title = "Flaky in NEW" if name == "flaky" else name.capitalize()
             lines += [f"### {title}", "", "| target | case | old | new |",
@@ -131,9 +176,10 @@ def _markdown(groups, flips):
                       f"{_flip(flips, t, cid) if name == 'flaky' else ''} |"
                       for t, cid, a, b in rows]
             lines.append("")
-    new_bad = [r for r in groups["new"] if not V.is_passing(r[3])]
-    if groups["new"]:
-        lines.append(f"{len(groups['new'])} new cases, {len(new_bad)} of them failing" +
+    added = [r for r in groups["new"] if r[0] not in whole]
+    new_bad = [r for r in added if not V.is_passing(r[3])]
+    if added:
+        lines.append(f"{len(added)} new cases, {len(new_bad)} of them failing" +
                      (": " + ", ".join(f"`{r[1]}` ({r[3]})" for r in new_bad[:20]) if new_bad else ""))
     return "\n".join(lines)
 
@@ -155,5 +201,7 @@ def main(args):
             return d
         print(json.dumps({k: [row(k, r) for r in v] for k, v in groups.items()}, indent=1))
     else:
-        print(_markdown(groups, flips) if args.format == "markdown" else _text(groups, flips))
+        whole = whole_targets(old, new)
+        print(_markdown(groups, flips, whole) if args.format == "markdown"
+              else _text(groups, flips, whole))
     return 1 if groups["regressions"] else 0
