@@ -48,14 +48,50 @@ vhu_ensure_pkgs() {
 	return 1
 }
 
-# vhu_build DIR [meson options...]: configures once, then builds.
+# vhu_build DIR [meson options...]: configures once, then builds. When
+# there is something to build it says so on stderr: on a terminal one line
+# rewritten with ninja's [done/total] as the steps end, elsewhere a line
+# before and one after. Compiler output only when the build fails.
 vhu_build() {
 	dir=$1; shift
+	first=""
 	if [ ! -f "$dir/build.ninja" ]; then
+		first=yes
+		echo "vhucheck: configuring $dir (meson setup; first use)" >&2
 		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || {
 			cat "$dir.setup.log" >&2; return 1; }
 		rm -f "$dir.setup.log"
 	fi
-	ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { cat "$dir.ninja.log" >&2; return 1; }
+	steps=$(ninja -C "$dir" -n 2>/dev/null | grep -c '^\[')
+	if [ "${steps:-0}" -eq 0 ]; then
+		ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { cat "$dir.ninja.log" >&2; return 1; }
+		rm -f "$dir.ninja.log"
+		return 0
+	fi
+	t0=$(date +%s)
+	what="building $dir: $steps steps${first:+ (the first build takes about half a minute)}"
+	if [ -t 2 ]; then
+		printf 'vhucheck: %s' "$what" >&2
+	else
+		echo "vhucheck: $what" >&2
+	fi
+	# A pipeline in the foreground, so that ^C reaches ninja; its status
+	# comes back through a file.
+	rcfile=$(mktemp) || return 1
+	{ ninja -C "$dir" 2>&1; echo $? >"$rcfile"; } | tee "$dir.ninja.log" |
+		while IFS= read -r line; do
+			case $line in
+			\[*/*\]*) [ -t 2 ] && printf '\r\033[Kvhucheck: building %s %s %ss' "$dir" \
+				"${line%%]*}]" "$(($(date +%s) - t0))" >&2 ;;
+			esac
+		done
+	rc=$(cat "$rcfile" 2>/dev/null)
+	rm -f "$rcfile"
+	[ -t 2 ] && printf '\r\033[K' >&2
+	if [ "${rc:-1}" != 0 ]; then
+		cat "$dir.ninja.log" >&2
+		return 1
+	fi
 	rm -f "$dir.ninja.log"
+	echo "vhucheck: built $dir in $(($(date +%s) - t0)) s" >&2
 }

@@ -3,15 +3,16 @@
 A subcommand NAME lives in ``vhucheck/<module>.py`` (the table below) and
 defines ``HELP`` (one line), optionally ``DESCRIPTION`` and ``EPILOG``,
 ``add_arguments(parser)`` and ``main(args) -> int``; ``MODULE:NAME`` names
-an object in the module instead. Only the CORE commands must load: any
-other one whose module is missing says "not built yet" and exits 2, and
-a broken one says so and exits 3, without breaking the rest.
+an object in the module instead. A command outside CORE whose module is
+not there says "not built yet" and exits 2; a module that is there but
+does not import is an error of the package: its traceback, exit 3.
 """
 
 import argparse
 import importlib
 import importlib.util
 import sys
+import traceback
 
 from vhucheck import __version__, paths
 from vhucheck.errors import EXIT_HARNESS, EXIT_USAGE, VhuError
@@ -32,9 +33,9 @@ COMMANDS = (
     ("replay", "tracecmd:replay"),
     ("pcap", "tracecmd:pcap"),
 )
-# Commands this package ships; every other entry of COMMANDS is optional:
-# when its module is missing or broken, the command says so and the rest
-# of the CLI still works.
+# Commands that must be there; every other entry of COMMANDS may be left
+# out of a copy of the package (its module missing): that command says so
+# and the rest of the CLI still works. A module that is there always loads.
 CORE = {"run", "list", "targets", "faults", "report", "compare", "reduce"}
 OPTIONAL_HELP = {"fuzz": "fuzz campaigns over the harness's decoders and the references",
                  "bench": "benchmarks of the harness and the targets"}
@@ -46,40 +47,32 @@ See docs/runner.md; `vhucheck COMMAND --help` for each command."""
 
 
 class Placeholder:
-    """Stands in for a subcommand whose module is not there (yet)."""
+    """Stands in for an optional subcommand whose module is not there."""
 
-    def __init__(self, name, problem=None):
-        self.name, self.problem = name, problem
-        base = OPTIONAL_HELP.get(name, name)
-        self.HELP = base + (" (not built yet)" if problem is None else " (broken)")
+    def __init__(self, name):
+        self.name = name
+        self.HELP = OPTIONAL_HELP.get(name, name) + " (not built yet)"
 
     def add_arguments(self, p):
         p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         p.set_defaults(_takes_rest=True)
 
     def main(self, args):
-        if self.problem:
-            print(f"vhucheck {self.name}: cannot load: {self.problem}", file=sys.stderr)
-            return EXIT_HARNESS
         print(f"vhucheck {self.name}: not built yet", file=sys.stderr)
         return EXIT_USAGE
 
 
 def load(name, spec):
     """The object implementing a command: a module vhucheck.MODULE, or
-    MODULE:NAME, an attribute of it."""
+    MODULE:NAME, an attribute of it. Only an optional module that is not
+    there at all becomes a Placeholder: a module that is there but fails
+    to import is a bug, and its error is not hidden (main says so)."""
     module, _, attr = spec.partition(":")
     full = f"vhucheck.{module}"
-    if name in CORE:
-        mod = importlib.import_module(full)
-        return getattr(mod, attr) if attr else mod
-    try:
-        if importlib.util.find_spec(full) is None:
-            return Placeholder(name)
-        mod = importlib.import_module(full)
-        return getattr(mod, attr) if attr else mod
-    except Exception as e:          # a broken optional module must not break the rest
-        return Placeholder(name, f"{type(e).__name__}: {e}")
+    if name not in CORE and importlib.util.find_spec(full) is None:
+        return Placeholder(name)
+    mod = importlib.import_module(full)
+    return getattr(mod, attr) if attr else mod
 
 
 def build_parser():
@@ -103,7 +96,13 @@ def build_parser():
 
 
 def main(argv=None):
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except Exception:               # a module of ours that does not load: show why
+        traceback.print_exc()
+        print("vhucheck: internal error: a command module failed to load (above)",
+              file=sys.stderr)
+        return EXIT_HARNESS
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "_takes_rest", False):
         parser.parse_args(argv)          # reports the unknown arguments, exits 2

@@ -140,22 +140,39 @@ def _flip(flips, t, cid):
     return f" ({flip_text(runs)})" if runs and len(set(runs)) > 1 else ""
 
 
-def _text(groups, flips, sigs):
+def _text(groups, flips, sigs, whole=None):
     lines = _signature_text(sigs)
+    whole = whole or {}
     for name, rows in groups.items():
         if not rows:
             continue
         lines.append(f"{name} in NEW ({len(rows)}):" if name == "flaky" else
                      f"{name} ({len(rows)}):")
+        said, shown = set(), {}
         for t, cid, a, b in rows:
+            if t in whole and name in WHOLE:
+                if t not in said:
+                    said.add(t)
+                    lines.append(f"  {t:<16} {_whole_note(name, t, whole[t][1])}")
+                continue
+            # cases in one run only (another --cases selection): the failing
+            # ones, a few passing ones, then a count
+            if name in WHOLE and V.is_passing(b if name == "new" else a):
+                shown[t] = shown.get(t, 0) + 1
+                if shown[t] > LIST_MAX:
+                    continue
             tail = _flip(flips, t, cid) if name == "flaky" else ""
             lines.append(f"  {t:<16} {cid:<48} {a or '-':>11} -> {b or '-'}{tail}")
+        for t, n in shown.items():
+            if n > LIST_MAX:
+                lines.append(f"  {t:<16} … and {n - LIST_MAX} more {name}, passing "
+                             "(--format json lists them all)")
     lines.append("compare: " + ", ".join(f"{len(r)} {n}" for n, r in groups.items())
                  + f"; crash signatures: {len(sigs['new'])} new, {len(sigs['gone'])} gone")
     return "\n".join(lines)
 
 
-def _markdown(groups, flips, sigs):
+def _markdown(groups, flips, sigs, whole=None):
     lines = ["## vhucheck compare", "",
              " · ".join(f"**{len(r)}** {n}" for n, r in groups.items())
              + f" · crash signatures **{len(sigs['new'])}** new, **{len(sigs['gone'])}** gone", ""]
@@ -166,7 +183,13 @@ def _markdown(groups, flips, sigs):
             lines += [f"| {t} | `{sid}` {text} | {len(cases)}: `{cases[0]}` |"
                       for t, sid, text, cases in rows]
             lines.append("")
+    whole = whole or {}
+    for t, (name, what) in sorted(whole.items()):
+        lines += [f"- `{t}`: {_whole_note(name, t, what)}"]
+    if whole:
+        lines.append("")
     for name, rows in groups.items():
+        rows = [r for r in rows if not (r[0] in whole and name in WHOLE)]
         if rows and name != "new":
             title = "Flaky in NEW" if name == "flaky" else name.capitalize()
             lines += [f"### {title}", "", "| target | case | old | new |",
@@ -175,9 +198,10 @@ def _markdown(groups, flips, sigs):
                       f"{_flip(flips, t, cid) if name == 'flaky' else ''} |"
                       for t, cid, a, b in rows]
             lines.append("")
-    new_bad = [r for r in groups["new"] if not V.is_passing(r[3])]
-    if groups["new"]:
-        lines.append(f"{len(groups['new'])} new cases, {len(new_bad)} of them failing" +
+    added = [r for r in groups["new"] if r[0] not in whole]
+    new_bad = [r for r in added if not V.is_passing(r[3])]
+    if added:
+        lines.append(f"{len(added)} new cases, {len(new_bad)} of them failing" +
                      (": " + ", ".join(f"`{r[1]}` ({r[3]})" for r in new_bad[:20]) if new_bad else ""))
     return "\n".join(lines)
 
@@ -203,6 +227,7 @@ def main(args):
                              for k, v in sigs.items()}
         print(json.dumps(doc, indent=1))
     else:
-        print(_markdown(groups, flips, sigs) if args.format == "markdown"
-              else _text(groups, flips, sigs))
+        whole = whole_targets(old, new)
+        print(_markdown(groups, flips, sigs, whole) if args.format == "markdown"
+              else _text(groups, flips, sigs, whole))
     return 1 if groups["regressions"] or sigs["new"] else 0

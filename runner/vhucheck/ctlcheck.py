@@ -22,6 +22,8 @@ def _profile(spec, command):
 
     prof = runcmd.check_exec_command([P.resolve(spec)], command)[0]
     where = paths.relpath(prof.path)
+    if prof.command:
+        P.check_program(prof, paths.build_dir())
     if not prof.command:
         raise ConfigError(f"{where}: connects to a running target ({prof.connect}): "
                           "no control channel to check")

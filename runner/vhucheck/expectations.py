@@ -15,6 +15,7 @@ already crashed).
 """
 
 import dataclasses
+import difflib
 import fnmatch
 import re
 import tomllib
@@ -114,6 +115,19 @@ class Expectations:
     def for_target(self, name):
         return TargetExpectations(self.path, self.targets.get(name, []))
 
+    def check_targets(self, known, selected):
+        """ConfigError for a table naming no known target: a typo there
+        ([ref-frontnd]) would otherwise leave the target it meant without
+        its expectations, silently. known: every target name that may
+        appear; selected: those of this run, named in the message."""
+        for name in self.targets:
+            if name in known:
+                continue
+            near = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean [{near[0]}]?" if near else ""
+            raise ConfigError(f"{self.path}: [{name}]: no such target (the tables are target "
+                              f"names; selected: {', '.join(selected) or 'none'}{hint})")
+
 
 class TargetExpectations:
     def __init__(self, path, entries):
@@ -136,6 +150,16 @@ class TargetExpectations:
         """Entries that match no case of the catalogue: renamed or mistyped."""
         return [e for e in self.entries
                 if not any(e.matches(c.id, c.key()) for c in cases)]
+
+    def stale_warnings(self, target, cases):
+        """One line per stale entry, with the nearest case id."""
+        ids = [c.id for c in cases]
+        out = []
+        for e in self.stale(cases):
+            near = [] if e.is_glob() else difflib.get_close_matches(e.pattern, ids, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            out.append(f"{self.path}: [{target}] {e.pattern}: matches no case{hint}")
+        return out
 
 
 def empty():

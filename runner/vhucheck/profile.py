@@ -9,6 +9,7 @@ import dataclasses
 import os
 import re
 import shlex
+import shutil
 import tomllib
 
 from vhucheck import paths
@@ -246,6 +247,27 @@ def resolve(spec):
     return prof
 
 
+def known_names(profiles):
+    """Every target name an expectations file may have a table for: the
+    given profiles', the profile dir's, and those of the profiles next to
+    a given one (one file for a user's several targets)."""
+    names = {p.name for p in profiles}
+    for d in {paths.profiles_dir()} | {os.path.dirname(p.path) for p in profiles}:
+        try:
+            files = [os.path.join(d, n) for n in os.listdir(d) if n.endswith(".toml")]
+        except OSError:
+            continue
+        for path in files:
+            try:
+                with open(path, "rb") as f:
+                    data = tomllib.load(f)
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+            if isinstance(data.get("name"), str) and "role" in data:
+                names.add(data["name"])
+    return names
+
+
 def expand(text, build, shmem_bit, quote=True):
     """Fill in the placeholders the runner owns ({build}, {top}: the
     project's root; {shmem_bit} unless
@@ -274,3 +296,43 @@ def effective_shmem_bit(profile, override=None):
         return override
     return profile.shmem_bit if profile.shmem_bit is not None else DEFAULT_SHMEM_BIT
 
+
+def program(profile, build):
+    """The program a launched profile runs: the first word of its command,
+    {build} and {top} filled in (the harness execs it, searching PATH)."""
+    words = shlex.split(expand(profile.command, build, None))
+    return words[0] if words else ""
+
+
+def program_problem(profile, build, environ=None):
+    """Why the program of a launched profile cannot be run, or None: no
+    such file, not executable, or a bare name not on PATH (the profile's
+    own env may set PATH). A profile whose program is a launcher (sh,
+    vhu-qtest) is checked as far as the launcher: what it runs next is
+    its own to report (exec-*'s command is checked by run --command,
+    vhu-qtest names an unset VHUCHECK_QEMU)."""
+    if not profile.command:
+        return None
+    prog = program(profile, build)
+    env = dict(environ if environ is not None else os.environ)
+    env.update({k: expand(v, build, None, quote=False) for k, v in profile.env})
+    if os.sep in prog:
+        if os.path.isfile(prog) and os.access(prog, os.X_OK):
+            return None
+        why = "not executable" if os.path.exists(prog) else "no such file"
+        if not os.path.exists(prog) and \
+                os.path.abspath(prog).startswith(os.path.abspath(build) + os.sep):
+            why = (f"not built in {paths.relpath(build)}; the profile's comments say "
+                   "how to build it")
+        return f"{paths.relpath(prog)}: no such program ({why})"
+    if not shutil.which(prog, path=env.get("PATH", os.defpath)):
+        return f"{prog}: no such program (not on PATH)"
+    return None
+
+
+def check_program(profile, build, environ=None):
+    """ConfigError naming the profile when its program cannot be run: one
+    line before anything runs, not an ERROR in every case."""
+    why = program_problem(profile, build, environ)
+    if why:
+        _fail(paths.relpath(profile.path), "command", why)

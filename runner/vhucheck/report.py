@@ -1,10 +1,12 @@
 """vhucheck report: re-render a report dir from its results.json."""
 
 import os
+import re
 
-from vhucheck import expectations, outdir, paths, results
+from vhucheck import expectations, outdir, paths, profile as P, results
 from vhucheck.errors import ConfigError, HarnessError
 from vhucheck.render import atomic, matrix_files, target_files, write_files
+from vhucheck.render.text import first_line
 from vhucheck.resultfile import load_dir
 
 HELP = "re-render the reports of a run from its results.json"
@@ -55,6 +57,24 @@ def _verdicts(case):
     return "[" + ", ".join(_toml_str(v) for v in [case["verdict"], *runs]) + "]"
 
 
+# What changes from run to run in a reason: user-space addresses (12 hex
+# digits: mmap, heap; also as /proc/PID/maps writes a range, without 0x),
+# pids. Guest addresses and offsets (shorter) stay.
+_ADDR = re.compile(r"\b0x0*[0-9a-fA-F]{12}\b|\b[0-9a-f]{12}(?=-[0-9a-f]{12}\b)|"
+                   r"(?<=\b[0-9a-f]{12}-)[0-9a-f]{12}\b")
+_PID = re.compile(r"(\bpid[ =]|/proc/)\d+")
+REASON_MAX = 200
+
+
+def stable_reason(text):
+    """A reason fit for a file that is committed and reviewed: its first
+    line (the rest is trace), bounded, with live addresses and pids
+    replaced, so that a baseline written from two runs is the same."""
+    line = first_line(text or "", REASON_MAX)
+    line = _ADDR.sub(lambda m: "0x<addr>" if m.group(0).startswith("0x") else "<addr>", line)
+    return _PID.sub(lambda m: m.group(1) + "<pid>", line)
+
+
 def baseline(entries):
     """An expectations file (TOML text) accepting every non-passing verdict."""
     lines = ["# vhucheck expectations: written by `vhucheck report --baseline`.",
@@ -65,7 +85,7 @@ def baseline(entries):
             continue
         lines.append(f"[{_toml_str(doc['target']['name'])}]")
         for c in bad:
-            why = c.get("reason") or c.get("observed") or "baseline"
+            why = stable_reason(c.get("reason") or c.get("observed")) or "baseline"
             lines.append(f"{c['id']} = {{ verdict = {_verdicts(c)}, "
                          f"reason = {_toml_str('baseline: ' + why)} }}")
         lines.append("")
@@ -97,6 +117,9 @@ def main(args):
     if args.strict_expect and not args.expect:
         raise ConfigError("--strict-expect needs --expect FILE")
     expect = expectations.load(args.expect) if args.expect else None
+    if expect:
+        names = [doc["target"]["name"] for _, doc in found]
+        expect.check_targets(P.known_names([]) | set(names), names)
     base = args.dir if os.path.isdir(args.dir) else os.path.dirname(os.path.abspath(args.dir))
     for d in sorted({os.path.join(base, sub) for sub, _ in found}):
         outdir.probe(d, f"{paths.relpath(d)}")

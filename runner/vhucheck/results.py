@@ -185,10 +185,25 @@ def document(*, version, target, settings, cases, not_run, harness, faults,
     return doc
 
 
+FAULT_CAUGHT, FAULT_MISSED, FAULT_NOT_RUN = "caught", "missed", "not run"
+
+
+def fault_status(f):
+    """caught, missed or not run, from a faults[] entry's lists: caught
+    when one of its cases or any other case did not pass (with a fault
+    switched on, a reference fails nothing else); not run when nothing
+    failed and some of its cases were not run (not selected with
+    --cases, or the run was interrupted): they might have caught it."""
+    if f.get("caught_by") or f.get("also_failing"):
+        return FAULT_CAUGHT
+    return FAULT_NOT_RUN if f.get("not_run") else FAULT_MISSED
+
+
 def fault_coverage(faults, cases):
     """For each injected fault: which of its cases caught it. As in the
     catalogue, a case catches a fault when its verdict is not PASS (nor
-    UNSUPPORTED): a SHOULD case catches with NON-STRICT."""
+    UNSUPPORTED): a SHOULD case catches with NON-STRICT. `status` says
+    whether the fault was caught at all (fault_status)."""
     def caught(c):
         return c["verdict"] not in (V.PASS, V.UNSUPPORTED)
 
@@ -201,6 +216,7 @@ def fault_coverage(faults, cases):
         d["missed"] = [cid for cid in ran if not caught(by_id[cid])]
         d["not_run"] = [cid for cid in f.cases if cid not in by_id]
         d["also_failing"] = [c["id"] for c in cases if caught(c) and c["id"] not in f.cases]
+        d["status"] = fault_status(d)
         out.append(d)
     return out
 

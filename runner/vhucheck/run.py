@@ -13,7 +13,7 @@ from vhucheck import (__version__, catalogue, execute, expectations, options, ou
 from vhucheck.errors import ConfigError, EXIT_FAIL, EXIT_HARNESS, EXIT_OK, HarnessError
 from vhucheck.progress import COLOURS, Progress
 from vhucheck.render import atomic, write_matrix, write_target
-from vhucheck.render.text import first_failure, first_line
+from vhucheck.render.text import fault_sentence, first_failure, first_line
 
 HELP = "run cases against targets and write reports"
 DESCRIPTION = """\
@@ -35,7 +35,7 @@ examples:
   ./vhucheck run                                  both reference targets
   ./vhucheck run --target ref-frontend --cases 'shmem_map_*' -j 4
   ./vhucheck run --target qemu.toml --expect qemu-known.toml --out out/
-  ./vhucheck run --fault fe_map_rw_for_ro         inject a fault into a reference
+  ./vhucheck run --fault fe_ro_mapped_rw          inject a fault into a reference
   ./vhucheck run --repeat 5 -j 2                  every case 5 times: FLAKY when it flips"""
 
 DEFAULT_TARGETS = ("ref-frontend", "ref-backend")
@@ -71,7 +71,11 @@ def add_arguments(p):
     p.add_argument("--strict-expect", action="store_true",
                    help="an unexpected pass fails the run too")
     p.add_argument("--out", "-o", metavar="DIR", type=options.nonempty,
-                   help="report dir (default: reports/out/<target>-<YYYYmmdd-HHMMSS>)")
+                   help="report dir (default: reports/out/<target>-<YYYYmmdd-HHMMSS>); "
+                        "one that holds an earlier run is refused, unless --clean")
+    p.add_argument("--clean", action="store_true",
+                   help="with --out: remove the earlier run's reports from DIR first "
+                        "(only them; other files stay)")
     p.add_argument("--backtrace", action="store_true",
                    help="a crashing target leaves a symbolised backtrace: its CRASH "
                         "signatures then name the functions (preloads "
@@ -144,19 +148,37 @@ def select_cases(profiles, cases, include, exclude, explicit):
     return chosen
 
 
-def load_expectations(args, prof, cache):
+def load_expectations(args, prof, cache, profiles):
+    """prof's expectations (--expect, else the profile's file). A file's
+    tables must name targets: one naming none is an error, not a table
+    quietly applied to nothing."""
     path = args.expect or prof.expectations
     if not path:
         return expectations.empty().for_target(prof.name)
     if path not in cache:
         cache[path] = expectations.load(path)
+        cache[path].check_targets(P.known_names(profiles), [p.name for p in profiles])
     return cache[path].for_target(prof.name)
+
+
+def warn_expectations(args, plans):
+    """On the console, before the run: entries matching no case (a mistyped
+    or renamed id; summary.md lists them too), and an --expect file with no
+    table for any selected target."""
+    for plan in plans:
+        for line in plan.expect.stale_warnings(plan.profile.name, plan.catalogue):
+            print(f"vhucheck: warning: {line}", file=sys.stderr)
+    if args.expect and plans and not any(plan.expect for plan in plans):
+        print(f"vhucheck: warning: --expect {args.expect}: no entry for any selected target "
+              f"({', '.join(plan.profile.name for plan in plans)})", file=sys.stderr)
 
 
 def out_dir(args, profiles, stamp):
     """(report dir, whether it is the default one, the label for messages).
     Checked here, before anything runs: a path through a file or a
     directory that takes no files is a usage error."""
+    if args.clean and not args.out:
+        raise ConfigError("--clean: only with --out DIR (a default report dir is always new)")
     if args.out:
         out = os.path.abspath(args.out)
         label = f"--out {args.out}"
@@ -169,6 +191,8 @@ def out_dir(args, profiles, stamp):
             out = f"{base}-{n}"
         label = f"report dir {paths.relpath(out)} (choose one with --out)"
     outdir.check(out, label)
+    if args.out and not args.clean:
+        outdir.refuse_earlier_run(out, label)
     return out, not args.out, label
 
 
@@ -243,15 +267,17 @@ def make_plans(args):
             print(f"vhucheck: note: {p.name}: no selected case of role {p.harness_role}; "
                   "skipped", file=sys.stderr)
             continue
+        P.check_program(p, build)
         plans.append(execute.Plan(
             profile=p, cases=chosen[p.name], catalogue=cases,
-            expect=load_expectations(args, p, cache), harness=harness, build=build,
+            expect=load_expectations(args, p, cache, profiles), harness=harness, build=build,
             version=version, shmem_bit=P.effective_shmem_bit(p, args.shmem_bit),
             multiplier=p.timeout_multiplier * args.timeout_multiplier, jobs=args.jobs,
             include=tuple(args.cases), exclude=tuple(args.exclude),
             faults=tuple(faults.get(p.name, ())), strict=args.strict_expect,
             per_case_bit=P.per_case_bit(p), repeat=args.repeat,
             backtrace=check_backtrace(args, p, build)))
+    warn_expectations(args, plans)
     return plans
 
 
@@ -301,8 +327,7 @@ def print_summary(doc, report, tty, limit=15):
         print(f"  {'XPASS':<11} {cid} (the expectations file expects a failure)")
     print_crashes(doc, limit)
     for f in doc.get("faults", []):
-        missed = f"; missed by {', '.join(f['missed'])}" if f["missed"] else ""
-        print(f"  fault {f['name']}: caught by {', '.join(f['caught_by']) or 'NO case'}{missed}")
+        print(f"  fault {f['name']}: {fault_sentence(f, limit=limit, nobody='NO case')}")
     print(results.one_line(doc))
     if report:
         print(f"report: {paths.relpath(report)}")
@@ -385,6 +410,15 @@ def main(args):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out, default, label = out_dir(args, [p.profile for p in plans], stamp)
     execute.check_harness(plans[0].harness)
+    if args.clean:
+        try:
+            gone = outdir.remove_earlier_run(out)
+        except OSError as e:
+            raise ConfigError(f"{label}: --clean: cannot remove "
+                              f"{paths.relpath(e.filename or out)}: {e.strerror}") from None
+        if gone:
+            print(f"vhucheck: --clean: removed the earlier run from {paths.relpath(out)} "
+                  f"({', '.join(gone)})", file=sys.stderr)
     outdir.prepare(out, label)
     try:
         code = run_plans(plans, out, len(plans) > 1, args.verbose, args.repeat)

@@ -87,3 +87,65 @@ class = gating
 rule = 6: only when SHMEM is negotiated
 cases = be_one
 """
+
+
+# ---- the CLI as an unprivileged user (root passes every permission check) ----
+
+NOBODY = 65534
+
+
+def drop_privileges():
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+# Run as that user from the checkout, as the tests run the CLI: the
+# package must import and the trees the CLI reads must be listable.
+_READABLE_PROBE = """\
+import os, sys
+from vhucheck import paths
+for d in (paths.top(), paths.templates_dir(), paths.suites_dir(), paths.profiles_dir()):
+    try:
+        os.listdir(d)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        sys.exit(f"{d}: {e.strerror}")
+"""
+
+
+def unprivileged_python(top=TOP):
+    """(an interpreter user 65534 can run the CLI of the checkout top
+    with, None), or (None, why not). Not root: (sys.executable, None).
+    As root: a python >= 3.11 that user may run, and a checkout that user
+    may read; a clone in a dir only root can read (mktemp -d, mode 0700)
+    is not, and the tests that need it skip with this reason."""
+    if os.geteuid() != 0:
+        return sys.executable, None
+    for exe in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        try:
+            p = subprocess.run([exe, "-c", "import tomllib"], preexec_fn=drop_privileges,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               timeout=30, cwd="/")
+        except OSError:
+            continue
+        if p.returncode == 0:
+            break
+    else:
+        return None, f"running as root and no python >= 3.11 that user {NOBODY} may run"
+    env = dict(os.environ, PYTHONPATH=os.path.join(top, "runner"))
+    for k in ("VHUCHECK_SUITES", "VHUCHECK_PROFILES"):
+        env.pop(k, None)
+    try:
+        p = subprocess.run([exe, "-c", _READABLE_PROBE], preexec_fn=drop_privileges, cwd=top,
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           timeout=30)
+    except OSError as e:
+        return None, f"user {NOBODY} cannot run python in {top}: {e.strerror}"
+    if p.returncode != 0:
+        lines = p.stderr.decode(errors="replace").strip().splitlines()
+        return None, (f"user {NOBODY} cannot read the checkout {top} "
+                      f"({lines[-1] if lines else 'exit %d' % p.returncode}); clone it "
+                      "where other users may read it to run this test")
+    return exe, None

@@ -96,10 +96,15 @@ class Base(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory(prefix="vhucheck-test-")
         self.dir = self.tmp.name
         self.suites = make_suite(self.dir, SMALL_SUITE)
+        # The references' programs, as run checks them: no real build needed
+        # for a plan (the harness is deliberately missing).
+        build = os.path.join(self.dir, "build")
+        for name in ("vhu-ref-frontend", "vhu-ref-backend"):
+            os.chmod(write(build, f"targets/{name}", "#!/bin/sh\nexit 0\n"), 0o755)
         self.env = env_for(VHUCHECK_SUITES=self.suites,
                            VHUCHECK_FAULTS=write(self.dir, "catalogue.ini", CATALOGUE),
                            VHUCHECK_HARNESS=lister(self.dir),
-                           VHUCHECK_EXEC_COMMAND=None)
+                           VHUCHECK_BUILD_DIR=build, VHUCHECK_EXEC_COMMAND=None)
 
     def tearDown(self):
         self.tmp.cleanup()

@@ -325,7 +325,7 @@ class TestEndToEnd(unittest.TestCase):
         env = self.env(flip_at, {"a_steady": ("handshake\ncheck alive\n", ""),
                                  "b_flips": ("handshake\ncheck alive\n", "")})
         rc, so, se = run_cli("run", "-t", self.profile, "--repeat", "3", "-j", "1",
-                             "--out", out, *extra, env=env)
+                             "--out", out, "--clean", *extra, env=env)
         with open(os.path.join(out, "results.json")) as f:
             return rc, so + se, out, json.load(f)
 

@@ -430,32 +430,8 @@ MALFORMED = [
 ]
 
 
-def _drop_privileges():
-    os.setgroups([])
-    os.setgid(65534)
-    os.setuid(65534)
-
-
-def _unprivileged_python():
-    """An interpreter (>= 3.11) that user 65534 can run, or None. Only
-    needed as root, who passes every permission check."""
-    import subprocess
-    import sys
-    if os.geteuid() != 0:
-        return sys.executable
-    for exe in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
-        try:
-            p = subprocess.run([exe, "-c", "import tomllib"], preexec_fn=_drop_privileges,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
-        except OSError:
-            continue
-        if p.returncode == 0:
-            return exe
-    return None
-
-
-UNPRIVILEGED_PYTHON = _unprivileged_python()
-NO_UNPRIVILEGED = "running as root and no python >= 3.11 that user 65534 may run"
+_drop_privileges = helpers.drop_privileges
+UNPRIVILEGED_PYTHON, NO_UNPRIVILEGED = helpers.unprivileged_python()
 
 
 def run_unprivileged(*args, env=None):

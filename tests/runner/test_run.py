@@ -143,8 +143,8 @@ class TestEndToEnd(unittest.TestCase):
         self.assertEqual(junit.get("failures"), "1")
         known = write(self.dir, "known.toml",
                       '[ref-frontend]\nmust_fail = { verdict = "FAIL", reason = "by design" }\n')
-        rc, so, se = run_cli("run", "--target", "ref-frontend", "--out", out, "--expect", known,
-                             env=env)
+        rc, so, se = run_cli("run", "--target", "ref-frontend", "--out", out, "--clean",
+                             "--expect", known, env=env)
         self.assertEqual(rc, 0, so + se)
         self.assertEqual(self.results(out)["summary"]["gate"]["expected"], 1)
         self.assert_nothing_left()
@@ -187,7 +187,7 @@ class TestEndToEnd(unittest.TestCase):
             text = f.read().replace('name = "ref-backend"', 'name = "pinned"')
         pinned = write(self.dir, "pinned.toml", text + "shmem_bit = 22\n")
         rc, so, se = run_cli("run", "-t", pinned, "--cases", "negotiation_fe_shmem_bit_*",
-                             "--out", out, env=env)
+                             "--out", out, "--clean", env=env)
         self.assertEqual(rc, 0, so + se)
         doc = self.results(out)
         self.assertIn("--shmem-bit=22", doc["target"]["command"])

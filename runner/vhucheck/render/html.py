@@ -11,10 +11,15 @@ import re
 
 from vhucheck import expectations as X, paths, signature, verdicts as V
 from vhucheck.errors import ConfigError
+from vhucheck.render.text import fault_sentence
+from vhucheck.results import FAULT_CAUGHT, FAULT_MISSED, FAULT_NOT_RUN, fault_status
 
 TOKEN = re.compile(r"@@([A-Z]+)@@")
 TRACE_HTML_MAX_LINES = 4000
 ROLE_WORD = {"frontend": "front-end", "backend": "back-end"}
+# an injected fault's badge: (verdict colour, word)
+FAULT_BADGE = {FAULT_CAUGHT: ("PASS", "CAUGHT"), FAULT_MISSED: ("FAIL", "MISSED"),
+               FAULT_NOT_RUN: ("UNSUPPORTED", "NOT RUN")}
 
 
 def esc(text):
@@ -116,16 +121,21 @@ def _status(doc):
 
 
 def _faults(doc):
-    """Injected faults: caught (a case named for it did not pass) or not."""
+    """Injected faults: caught, not run or missed (results.fault_status)."""
     rows = []
+    ran = {c["id"] for c in doc["cases"]}
+
+    def link(cid):          # a case not run has no entry to link to
+        if cid not in ran:
+            return f'<span class="mono">{esc(cid)}</span>'
+        return f'<a class="mono" href="#{esc(cid)}">{esc(cid)}</a>'
+
     for f in doc.get("faults", []):
-        ok = bool(f["caught_by"])
-        links = ", ".join(f'<a class="mono" href="#{esc(c)}">{esc(c)}</a>' for c in f["caught_by"])
-        missed = ", ".join(f'<a class="mono" href="#{esc(c)}">{esc(c)}</a>' for c in f["missed"])
-        rows.append(f'<li><span class="badge v-{"PASS" if ok else "FAIL"}">'
-                    f'{"CAUGHT" if ok else "MISSED"}</span> <b class="mono">{esc(f["name"])}</b> '
-                    f'— {esc(f["class"])}<br><span class="why">caught by {links or "no case"}'
-                    + (f"; missed by {missed}" if missed else "") + "</span></li>")
+        verdict, word = FAULT_BADGE[fault_status(f)]
+        # fault_sentence's own words are plain ASCII; the ids come escaped by link
+        rows.append(f'<li><span class="badge v-{verdict}">{word}</span> '
+                    f'<b class="mono">{esc(f["name"])}</b> — {esc(f["class"])}<br>'
+                    f'<span class="why">{fault_sentence(f, link, 50)}</span></li>')
     if not rows:
         return ""
     return f'<section class="faults"><h4>injected faults</h4><ul>{"".join(rows)}</ul></section>'
@@ -413,6 +423,23 @@ def _matrix_rows(docs, links):
     return out, areas
 
 
+def _matrix_failing(docs, links, limit=30):
+    """At the top of the matrix: each target's failing cases (those that
+    fail its gate), linked to the case in that target's report."""
+    out = []
+    for d, link in zip(docs, links):
+        g = d["summary"]["gate"]
+        bad = g["regressions"] + (g["unexpected_passes"] if g["strict"] else [])
+        if not bad:
+            continue
+        shown = "".join(f'<a href="{esc(link)}#{esc(cid)}" class="mono">{esc(cid)}</a>'
+                        for cid in bad[:limit])
+        more = f"<span> … {len(bad) - limit} more</span>" if len(bad) > limit else ""
+        out.append(f'<div class="bad-list"><b>{esc(d["target"]["name"])}: {len(bad)} '
+                   f'failing</b>{shown}{more}</div>')
+    return "".join(out)
+
+
 def render_matrix(docs, links, started, version):
     rows, areas = _matrix_rows(docs, links)
     heads = "".join(f'<th class="tg"><a href="{esc(link)}">{esc(d["target"]["name"])}</a>'
@@ -428,7 +455,7 @@ def render_matrix(docs, links, started, version):
                                           d["summary"]["total"]) for d in docs)
     status = (f'<section class="status {"bad" if bad else ""}"><div><div class="big">'
               f'{len(docs)} targets · {total} results</div><div class="sub">{esc(sub)}'
-              f'</div></div>{_stack(counts, total)}</section>')
+              f'</div>{_matrix_failing(docs, links)}</div>{_stack(counts, total)}</section>')
     header = (f'<div class="brand"><b>vhucheck</b> {esc(version)} · interop matrix</div>'
               f'<h1>Targets × cases</h1><p class="desc">Each cell links to the case in that '
               f'target\'s report; — means the case does not apply to that target\'s role.</p>'

@@ -6,13 +6,18 @@ verdict changed between runs; its message says between which) are
 <failure type="VERDICT">;
 UNSUPPORTED is <skipped>; so is a failure the expectations file expects
 (like pytest's xfail), with a message saying so. The wire trace goes into
-<system-out>, the target's stderr tail into <system-err>.
+<system-out>, the target's stderr tail into <system-err>. The cases an
+interrupted run did not run are <skipped> too, in a testsuite TARGET.not-run
+(results.json keeps only their ids), so the counts add up to the selection.
 """
 
+import signal
 import xml.etree.ElementTree as ET
 
 from vhucheck import expectations as X, verdicts as V
 from vhucheck.render.text import duration_s, failure_message, first_line, xml_safe
+
+NOT_RUN = "not-run"     # the testsuite (TARGET.not-run) of the cases an interrupted run left
 
 
 def _outcome(case):
@@ -102,7 +107,29 @@ def add_target(root, doc, prefix=""):
         totals["tests"] += len(areas[area])
         totals["failures"] += counts["failure"]
         totals["skipped"] += counts["skipped"]
+    not_run = [cid for cid in doc.get("not_run") or () if isinstance(cid, str)]
+    if not_run:
+        _not_run_suite(root, f"{prefix}{NOT_RUN}", not_run, doc)
+        totals["tests"] += len(not_run)
+        totals["skipped"] += len(not_run)
     return totals
+
+
+def _not_run_suite(parent, name, ids, doc):
+    """The cases an interrupted run never ran, skipped, so that the counts
+    of an interrupted run's junit.xml add up to what was selected."""
+    sig = doc.get("signal")
+    try:
+        why = f" by {signal.Signals(int(sig)).name}" if sig else ""
+    except (TypeError, ValueError):
+        why = ""
+    msg = f"not run: the run was interrupted{why}" if doc.get("interrupted") else "not run"
+    ts = ET.SubElement(parent, "testsuite", name=name, tests=str(len(ids)), failures="0",
+                       errors="0", skipped=str(len(ids)), time="0.000000",
+                       timestamp=doc["started"][:19])
+    for cid in ids:
+        tc = ET.SubElement(ts, "testcase", name=cid, classname=name, time="0.000000")
+        ET.SubElement(tc, "skipped", message=msg)
 
 
 def render(docs):

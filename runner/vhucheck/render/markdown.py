@@ -1,10 +1,12 @@
 """summary.md: short enough for a CI comment on a merge request."""
 
 from vhucheck import expectations as X, signature, verdicts as V
-from vhucheck.render.text import first_failure, md_cell
+from vhucheck.render.text import fault_sentence, first_failure, md_cell
+from vhucheck.results import FAULT_CAUGHT, FAULT_MISSED, FAULT_NOT_RUN, fault_status
 
 MAX_ROWS = 50
 ICON = {"ok": "✅", "fail": "❌", "warn": "⚠️"}
+FAULT_ICON = {FAULT_CAUGHT: ICON["ok"], FAULT_MISSED: ICON["fail"], FAULT_NOT_RUN: ICON["warn"]}
 
 
 def _gate_line(doc):
@@ -110,10 +112,9 @@ def target_section(doc, level="##", link=""):
                 "Entries that match no case (renamed or mistyped):", ""]
         out += [f"- `{p}`" for p in g["stale"]] + [""]
     for f in doc.get("faults", []):
-        mark = ICON["ok"] if f["caught_by"] else ICON["fail"]
-        out.append(f"- {mark} fault `{f['name']}` ({f['class']}): caught by "
-                   f"{', '.join(f['caught_by']) or 'no case'}"
-                   + (f"; missed by {', '.join(f['missed'])}" if f["missed"] else ""))
+        mark = FAULT_ICON[fault_status(f)]
+        out.append(f"- {mark} fault `{f['name']}` ({f['class']}): "
+                   + fault_sentence(f, lambda cid: f"`{cid}`", MAX_ROWS))
     if doc.get("faults"):
         out.append("")
     settings = doc["settings"]

@@ -2,6 +2,8 @@
 
 import re
 
+from vhucheck.results import FAULT_CAUGHT, FAULT_NOT_RUN, fault_status
+
 # Characters XML 1.0 cannot carry at all, even escaped.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -50,3 +52,34 @@ def failure_message(case):
 def duration_s(case):
     ms = case.get("duration_ms")
     return (ms or 0.0) / 1000.0
+
+
+def id_list(ids, fmt=str, limit=None):
+    """'a, b, c' of case ids, each through fmt; past limit, '… and N more'."""
+    ids = list(ids)
+    shown = ids if limit is None else ids[:limit]
+    text = ", ".join(fmt(i) for i in shown)
+    return text + (f" … and {len(ids) - len(shown)} more" if len(shown) < len(ids) else "")
+
+
+def fault_sentence(f, fmt=str, limit=None, nobody="no case"):
+    """What became of an injected fault (a faults[] entry of results.json),
+    for 'fault NAME: <this>'. Its own cases that failed caught it; other
+    failing cases catch it too (and are named); with nothing failing, own
+    cases not run (not selected with --cases, or interrupted) make it "not
+    run" rather than missed."""
+    def ids(key):
+        return id_list(f.get(key) or (), fmt, limit)
+
+    missed = f"{ids('missed')} missed it" if f.get("missed") else ""
+    unrun = f"{ids('not_run')} did not run" if f.get("not_run") else ""
+    status = fault_status(f)
+    if status == FAULT_CAUGHT and f.get("caught_by"):
+        return f"caught by {ids('caught_by')}" + (f"; missed by {ids('missed')}" if missed else "")
+    if status == FAULT_CAUGHT:
+        own = "; ".join(p for p in (missed, unrun) if p)
+        return f"caught by other cases: {ids('also_failing')}" + (f" (its own cases: {own})"
+                                                                  if own else "")
+    if status == FAULT_NOT_RUN:
+        return f"not run: its cases {unrun}" + (f" ({missed})" if missed else "")
+    return f"caught by {nobody}" + (f"; missed by {ids('missed')}" if missed else "")
