@@ -92,11 +92,13 @@ def signatures(path, pairs=(), side=0):
     return out
 
 
-def signature_diff(old, new):
+def signature_diff(old, new, targets=None):
     """Crash signatures new in NEW and gone from it: [(target, id, text,
-    cases)] each, sorted."""
+    cases)] each, sorted. targets: the targets both runs have (a target of
+    one run only is compared as a whole, not crash by crash)."""
     def rows(a, b):
-        return [(k[0], k[1], a[k]["text"], a[k]["cases"]) for k in sorted(set(a) - set(b))]
+        return [(k[0], k[1], a[k]["text"], a[k]["cases"]) for k in sorted(set(a) - set(b))
+                if targets is None or k[0] in targets]
     return {"new": rows(new, old), "gone": rows(old, new)}
 
 
@@ -138,6 +140,28 @@ def diff(old, new):
 def _flip(flips, t, cid):
     runs = flips.get((t, cid))
     return f" ({flip_text(runs)})" if runs and len(set(runs)) > 1 else ""
+
+
+WHOLE = {"new": "not in OLD", "removed": "not in NEW"}
+LIST_MAX = 10           # new or removed cases listed per target (text format)
+
+
+def whole_targets(old, new):
+    """{target: (group, "N cases: K VERDICT, ...")} for the targets of one
+    run only: every case of theirs is new (or removed), which says nothing
+    case by case, so each is one line."""
+    out = {}
+    for name, here, there in (("new", new, old), ("removed", old, new)):
+        others = {t for t, _ in there}
+        for t in sorted({t for t, _ in here} - others):
+            verdicts = [v for (tt, _), v in here.items() if tt == t]
+            counts = ", ".join(f"{n} {v}" for v, n in V.counts(verdicts).items() if n)
+            out[t] = (name, f"{len(verdicts)} cases: {counts}")
+    return out
+
+
+def _whole_note(name, t, what):
+    return f"the whole target is {WHOLE[name]} ({what})"
 
 
 def _text(groups, flips, sigs, whole=None):
@@ -215,7 +239,8 @@ def main(args):
         old, new = rename_paired(old, pairs, 0), rename_paired(new, pairs, 1)
         flips = rename_paired(flips, pairs, 1)
     groups = diff(old, new)
-    sigs = signature_diff(signatures(args.old, pairs, 0), signatures(args.new, pairs, 1))
+    both = {t for t, _ in old} & {t for t, _ in new}
+    sigs = signature_diff(signatures(args.old, pairs, 0), signatures(args.new, pairs, 1), both)
     if args.format == "json":
         def row(name, r):
             d = dict(zip(("target", "id", "old", "new"), r))

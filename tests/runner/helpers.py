@@ -29,6 +29,14 @@ def build_dir():
     return None
 
 
+def lister(tmp):
+    """The harness the catalogue is read with (suite.py asks it for the
+    case headers): the built one, or a path that does not exist (then a
+    command that reads the catalogue stops with exit 3)."""
+    b = build_dir()
+    return os.path.join(b, "harness", "vhucheck-harness") if b else os.path.join(tmp, "no-harness")
+
+
 def env_for(**extra):
     env = dict(os.environ)
     env["PYTHONPATH"] = RUNNER

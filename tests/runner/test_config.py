@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import unittest
 
-from helpers import CATALOGUE, SMALL_SUITE, build_dir, env_for, make_suite, run_cli, write
+from helpers import CATALOGUE, SMALL_SUITE, env_for, lister, make_suite, run_cli, write
 
 from vhucheck import expectations, profile, suite
 from vhucheck.errors import ConfigError
@@ -82,13 +82,6 @@ BAD_CASES = [
     ("bad timeout", "id c\ntitle T\nrole backend\nrule r\nlevel MUST\ntimeout soon\n", "timeout soon: expected milliseconds"),
     ("twice", "id c\nid c\ntitle T\nrole backend\nrule r\nlevel MUST\n", "'id' given twice"),
 ]
-
-
-def lister(tmp):
-    """The harness the catalogue is read with (suite.py asks it for the
-    case headers); a path that does not exist when nothing is built."""
-    b = build_dir()
-    return os.path.join(b, "harness", "vhucheck-harness") if b else os.path.join(tmp, "no-harness")
 
 
 class Base(unittest.TestCase):
