@@ -1675,6 +1675,26 @@ static bool is_text_key(int k)
 	return k == HK_TITLE || k == HK_RULE || k == HK_REASON;
 }
 
+/* Header text is shown in every report: UTF-8, no control characters. */
+static bool valid_text(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	while (*u) {
+		unsigned need = *u < 0x80 ? 0 : (*u & 0xe0) == 0xc0 ? 1
+			      : (*u & 0xf0) == 0xe0 ? 2 : (*u & 0xf8) == 0xf0 ? 3 : 4;
+
+		if (need == 4 || (*u < 0x20 && *u != '\t') || *u == 0x7f ||
+		    (need == 1 && *u < 0xc2))
+			return false;
+		for (unsigned i = 1; i <= need; i++)
+			if ((u[i] & 0xc0) != 0x80)
+				return false;
+		u += need + 1;
+	}
+	return true;
+}
+
 static bool parse_header(struct pctx *p, int k, const char *text, char **w,
 			 unsigned n)
 {
@@ -1693,6 +1713,11 @@ static bool parse_header(struct pctx *p, int k, const char *text, char **w,
 
 		if (!*text) {
 			perr(p, "'%s' needs text", hdr_names[k]);
+			return false;
+		}
+		if (!valid_text(text)) {
+			perr(p, "'%s': not UTF-8 text (or a control character in it)",
+			     hdr_names[k]);
 			return false;
 		}
 		if (strlen(text) >= cap) {
