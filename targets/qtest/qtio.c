@@ -218,12 +218,16 @@ bool qtio_closed(struct qtio *q)
 	struct pollfd p = { .fd = q->fd, .events = POLLIN };
 	char *nl;
 
-	if (q->broken)
+	/* a session broken by a timeout is still open: a late answer is
+	 * read and dropped here, only EOF means QEMU went away */
+	if (q->fd < 0)
 		return true;
 	if (poll(&p, 1, 0) <= 0)
 		return false;
+	if (q->inlen == sizeof(q->in))
+		q->inlen = 0;
 	if (!fill(q, "(idle)"))
-		return true;
+		return true;    /* EOF, or the connection failed */
 	/* nothing is pending between commands: what came is notifications */
 	while ((nl = memchr(q->in, '\n', q->inlen)) != NULL) {
 		size_t len = (size_t)(nl - q->in) + 1;
