@@ -4,7 +4,8 @@ own start-up costs, measured side by side in one run.
 For each target (default: both references, and qemu-shmem when
 $VHUCHECK_QEMU is set):
 
-* the bare start-to-quit, RUNS times: for a QEMU profile (vhu-qtest), the
+* the bare start-to-quit, RUNS times, half before and half after the
+  `-j 1` run below: for a QEMU profile (vhu-qtest), the
   profile's QEMU command with the vhost-user chardev and device removed,
   the same accelerator, and QMP on stdio: spawn, QMP greeting ("ready"),
   `quit`, reaped ("stop"); for any other target, its command as the
@@ -265,21 +266,27 @@ def driver_start(driver, runs):
     return B.spread(samples, digits=2)
 
 
-def bare(prof, runs, work):
-    """The bare start-to-quit of a target: {kind, ready_ms, stop_ms, total_ms}."""
+def bare_sampler(prof, work):
+    """(description, sample): sample(n) runs n bare start-to-quit cycles of
+    a target and returns their (ready ms, stop ms)."""
     words = command_words(prof)
     env = dict(os.environ)
     for key, value in prof.env:
         env[key] = P.expand(value, paths.build_dir(), P.effective_shmem_bit(prof), quote=False)
     if is_qtest(words):
         argv = bare_qemu_argv(prof, words, work)
-        samples = [qmp_cycle(argv, env) for _ in range(runs)]
-        out = {"kind": "QEMU, QMP quit", "command": shlex.join(argv),
-               "driver_start_ms": driver_start(words[0], runs)}
-    else:
-        samples = [spawn_cycle(prof, words, work, env) for _ in range(runs)]
-        out = {"kind": "spawn, first message, SIGTERM", "command": shlex.join(words)}
-    out.update(cycles=runs, ready_ms=B.spread([a for a, _ in samples], digits=2),
+        return ({"kind": "QEMU, QMP quit", "command": shlex.join(argv), "driver": words[0]},
+                lambda n: [qmp_cycle(argv, env) for _ in range(n)])
+    return ({"kind": "spawn, first message, SIGTERM", "command": shlex.join(words)},
+            lambda n: [spawn_cycle(prof, words, work, env) for _ in range(n)])
+
+
+def bare_figures(desc, samples, runs):
+    """{kind, command, cycles, ready_ms, stop_ms, total_ms[, driver_start_ms]}."""
+    out = {k: v for k, v in desc.items() if k != "driver"}
+    if "driver" in desc:
+        out["driver_start_ms"] = driver_start(desc["driver"], runs)
+    out.update(cycles=len(samples), ready_ms=B.spread([a for a, _ in samples], digits=2),
                stop_ms=B.spread([b for _, b in samples], digits=2),
                total_ms=B.spread([a + b for a, b in samples], digits=2))
     return out
@@ -415,9 +422,13 @@ def measure(args, work):
     rows = []
     for spec in args.target or default_targets():
         prof = P.resolve(spec)
-        b = bare(prof, args.runs, work)
-        note(f"{prof.name}: bare start-to-quit {b['total_ms']['median']:.1f} ms")
+        desc, sample = bare_sampler(prof, work)
+        # half the bare cycles before the -j 1 run, half after: a change in
+        # the machine's load during the run weighs on both sides
+        first = sample((args.runs + 1) // 2)
         ser = suite_run(spec, 1, args.cases, work, f"{prof.name}-j1")
+        b = bare_figures(desc, first + sample(args.runs // 2), args.runs)
+        note(f"{prof.name}: bare start-to-quit {b['total_ms']['median']:.1f} ms")
         note(f"{prof.name}: -j 1, {ser['cases']} cases, median {ser['case_ms']['median']:.1f} ms")
         par = suite_run(spec, args.jobs, args.cases, work, f"{prof.name}-j{args.jobs}")
         note(f"{prof.name}: -j {args.jobs}, {par['wall_s']:.2f} s")
