@@ -218,6 +218,8 @@ static int connect_once(const struct sockaddr_un *sa)
 	return fd;
 }
 
+#define CONNECT_RETRY_MS 1
+
 /* Refused, absent, or a full backlog (EAGAIN on AF_UNIX) may all clear up
  * while the target starts: retry those until the deadline. */
 int chan_connect(const char *path, int64_t deadline)
@@ -237,7 +239,9 @@ int chan_connect(const char *path, int64_t deadline)
 		left = remaining_ms(deadline);
 		if (left == 0)
 			return -ETIMEDOUT;
-		poll(NULL, 0, left < 10 ? left : 10);
+		/* 1 ms: a target that listens is ready within a few ms of its
+		 * start (virtiofsd: 4 ms), and every case waits for it */
+		poll(NULL, 0, left < CONNECT_RETRY_MS ? left : CONNECT_RETRY_MS);
 	}
 }
 

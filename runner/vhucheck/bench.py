@@ -4,6 +4,8 @@
                   where it goes (bench_suite.py, docs/bench.md)
     bench fuzz    fuzzer speed, AFL++ stability, executions to each fault
                   (bench_fuzz.py, docs/fuzzing.md)
+    bench targets each target's bare start-to-quit against the suite's
+                  per-case cost, per phase (bench_targets.py, docs/bench.md)
 
 A sub-command whose module cannot be loaded says so and exits 3; the
 other still works.
@@ -15,9 +17,9 @@ import sys
 
 from vhucheck.errors import EXIT_HARNESS, EXIT_USAGE
 
-HELP = "benchmarks: the suite's wall time (suite), the fuzzers (fuzz)"
+HELP = "benchmarks: the suite's wall time (suite), the fuzzers (fuzz), per-case cost (targets)"
 DESCRIPTION = __doc__
-SUBCOMMANDS = (("suite", "bench_suite"), ("fuzz", "bench_fuzz"))
+SUBCOMMANDS = (("suite", "bench_suite"), ("fuzz", "bench_fuzz"), ("targets", "bench_targets"))
 
 
 class Broken:
@@ -59,6 +61,6 @@ def main(args):
     run = getattr(args, "_bench_main", None)
     if run is None:
         args._bench_parser.print_usage(sys.stderr)
-        print("vhucheck bench: say which benchmark: suite or fuzz", file=sys.stderr)
+        print("vhucheck bench: say which benchmark: suite, fuzz or targets", file=sys.stderr)
         return EXIT_USAGE
     return run(args)

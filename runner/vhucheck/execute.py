@@ -1,9 +1,15 @@
 """Running one target: its cases split into shares, one harness each, the
-JSON lines merged into the result document."""
+JSON lines merged into the result document. With -j N (N > 1) the shares
+are small (about CHUNK_CASES cases) and N of them run at a time, the next
+starting as soon as one ends: cases that wait out a deadline on purpose
+(a reply that must not come, a DEADLOCK) then cannot pile up in one
+harness while the other cores idle."""
 
 import dataclasses
 import datetime
+import math
 import os
+import select
 import shlex
 import shutil
 import subprocess
@@ -13,6 +19,7 @@ from vhucheck import paths, profile as P, results, signature, supervisor as S, v
 from vhucheck.errors import HarnessError
 
 VALIDATE_TIMEOUT_S = 60
+CHUNK_CASES = 8         # cases per harness process when cases run side by side
 
 
 @dataclasses.dataclass
@@ -117,11 +124,20 @@ def _prepare_dir(out):
         os.makedirs(os.path.join(out, sub))
 
 
+def slots(plan):
+    """How many harness processes of this plan run at a time."""
+    return plan.jobs if plan.profile.parallel() else 1
+
+
 def make_shares(plan, out):
+    """The harness processes of a plan: one with -j 1 (or a target whose
+    cases cannot run side by side), else chunks of about CHUNK_CASES cases,
+    at least one per slot."""
     timeouts = {c.id: c.timeout_ms / 1000.0 * plan.multiplier for c in plan.cases}
-    jobs = plan.jobs if plan.profile.parallel() else 1
+    jobs = slots(plan)
+    parts = jobs if jobs == 1 else max(jobs, math.ceil(len(plan.cases) / CHUNK_CASES))
     shares = []
-    for k, part in enumerate(S.split(plan.cases, jobs, timeouts)):
+    for k, part in enumerate(S.split(plan.cases, parts, timeouts)):
         json_path = os.path.join(out, "logs", f"harness-{k}.jsonl")
         argv = [plan.harness, "--role", plan.profile.harness_role, *target_argv(plan),
                 "--shmem-bit", str(plan.shmem_bit),
@@ -170,17 +186,17 @@ def validate(plan, out):
 
 
 def supervise(shares, stop, progress, plan, label=None):
-    """Poll the shares until all have ended, one overran, or a signal came.
-    Whatever happens (a harness that cannot start, a full disk), every
-    harness started is stopped and its sessions swept."""
+    """Run the shares, slots(plan) at a time, until all have ended or a
+    signal came; an overrunning one is stopped. Whatever happens (a harness
+    that cannot start, a full disk), every harness started is stopped and
+    its sessions swept; a share never started keeps its cases pending."""
     def on_line(line):
         progress.case_done(label or plan.profile.name, line)
 
     env = harness_env(plan)
     try:
-        for s in shares:
-            s.start(env, paths.top())
-        _poll(shares, stop, progress, on_line)
+        _poll(shares, slots(plan), stop, progress, on_line,
+              lambda s: s.start(env, paths.top()))
     finally:
         S.stop_all(shares)
         for s in shares:
@@ -189,22 +205,41 @@ def supervise(shares, stop, progress, plan, label=None):
         S.sweep({s.proc.pid for s in shares if s.proc})
 
 
-def _poll(shares, stop, progress, on_line):
+def _poll(shares, nslots, stop, progress, on_line, start):
+    waiting = list(shares)
     while True:
         for s in shares:
             s.read(on_line)
         if stop.signum:
             return
+        while waiting and sum(s.running() for s in shares) < nslots:
+            start(waiting.pop(0))
         now = time.monotonic()
         for s in shares:
             why = s.running() and s.overdue(now)
             if why:
                 s.killed_for = why
                 S.stop_all([s])
-        if not any(s.running() for s in shares):
+        if not waiting and not any(s.running() for s in shares):
             return
         progress.tick()
-        time.sleep(S.POLL_S)
+        _wait_exit([s for s in shares if s.running()], S.POLL_S)
+
+
+def _wait_exit(running, timeout):
+    """Sleeps up to timeout, less when a harness ends first (its slot is
+    then given to the next share at once)."""
+    fds = []
+    try:
+        for s in running:
+            try:
+                fds.append(os.pidfd_open(s.proc.pid))
+            except (OSError, AttributeError):
+                pass            # already reaped, or no pidfd here: the timeout
+        select.select(fds, [], [], timeout)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def collect(shares, interrupted):

@@ -39,7 +39,7 @@ class TestArguments(unittest.TestCase):
     def test_bad_arguments(self):
         afile = write(self.dir, "afile", "")
         for args, fragment in [
-                (["bench"], "say which benchmark: suite or fuzz"),
+                (["bench"], "say which benchmark: suite, fuzz or targets"),
                 (["bench", "nosuch"], "invalid choice: 'nosuch'"),
                 (["bench", "suite", "--runs", "0"], "must be at least 1"),
                 (["bench", "suite", "--runs", "many"], "is not a whole number"),

@@ -324,6 +324,64 @@ class TestSweep(unittest.TestCase):
             self.assertIsNotNone(shares[0].proc.returncode, "the first harness still runs")
             self.assertFalse(alive(shares[0].proc.pid))
 
+    def _plan(self, d, jobs, isolation="process"):
+        from vhucheck import execute, expectations, profile
+        prof = profile.from_dict(os.path.join(d, "t.toml"), {
+            "name": "t", "role": "frontend", "command": "/bin/true {fd}",
+            "isolation": isolation})
+        return execute.Plan(profile=prof, cases=[], catalogue=[],
+                            expect=expectations.empty().for_target("t"), harness="/bin/true",
+                            build=d, version="0", shmem_bit=22, multiplier=1.0, jobs=jobs)
+
+    def _logging_shares(self, d, n):
+        log = os.path.join(d, "order.log")
+        return log, [supervisor.Share(
+            index=k, cases=[], json_path=os.path.join(d, f"{k}.jsonl"),
+            stderr_path=os.path.join(d, f"{k}.stderr"), budget_s=60, timeouts={},
+            argv=["sh", "-c", f"echo start {k} >> {log}; sleep 0.05; echo end {k} >> {log}"])
+            for k in range(n)]
+
+    def test_shares_run_slots_at_a_time(self):
+        """With one slot each share starts only after the one before ended;
+        with more shares than slots every share still runs."""
+        from vhucheck import execute
+        from vhucheck.progress import Progress
+        for jobs, isolation in ((1, "process"), (3, "serial")):
+            with self.subTest(jobs=jobs, isolation=isolation), \
+                    tempfile.TemporaryDirectory() as d:
+                log, shares = self._logging_shares(d, 4)
+                execute.supervise(shares, execute.Stop(), Progress(stream=io.StringIO()),
+                                  self._plan(d, jobs, isolation))
+                with open(log) as f:
+                    lines = f.read().split()
+                pairs = [" ".join(lines[i:i + 2]) for i in range(0, len(lines), 2)]
+                self.assertEqual(pairs, [f"{w} {k}" for k in range(4) for w in ("start", "end")])
+        with tempfile.TemporaryDirectory() as d:
+            log, shares = self._logging_shares(d, 5)
+            execute.supervise(shares, execute.Stop(), Progress(stream=io.StringIO()),
+                              self._plan(d, 2))
+            with open(log) as f:
+                words = f.read().split()
+            self.assertEqual(sorted(words[1::2]), sorted([str(k) for k in range(5)] * 2))
+            self.assertTrue(all(s.proc.returncode == 0 for s in shares))
+
+    def test_make_shares_chunks_only_side_by_side(self):
+        from vhucheck import execute
+
+        class C:
+            def __init__(self, i):
+                self.id, self.timeout_ms, self.path = f"c{i}", 5000, f"/s/c{i}.vhu"
+        with tempfile.TemporaryDirectory() as d:
+            plan = self._plan(d, 2)
+            plan.cases[:] = [C(i) for i in range(40)]
+            self.assertEqual(len(execute.make_shares(plan, d)), 40 // execute.CHUNK_CASES)
+            plan1 = self._plan(d, 1)
+            plan1.cases[:] = plan.cases
+            self.assertEqual(len(execute.make_shares(plan1, d)), 1)
+            serial = self._plan(d, 4, "serial")
+            serial.cases[:] = plan.cases
+            self.assertEqual(len(execute.make_shares(serial, d)), 1)
+
     def test_split_balances(self):
         class C:
             def __init__(self, i):

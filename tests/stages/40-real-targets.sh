@@ -50,7 +50,7 @@ import json, os, shutil, signal, socket, subprocess, sys, tempfile, time, unitte
 
 TOP, BUILD, MISSING, LVU_BUILD = sys.argv[1:5]
 RUNNER = os.path.join(TOP, "vhucheck")
-QTEST = os.path.join(TOP, "targets", "qtest", "vhu-qtest")
+QTEST = os.path.join(BUILD, "targets", "qtest", "vhu-qtest")
 REF_BE = os.path.join(BUILD, "targets", "vhu-ref-backend")
 VIRTIOFSD = "/usr/lib/qemu/virtiofsd"
 RUN_BUDGET_S = 150           # one ./vhucheck run (the runner bounds each case)
@@ -100,6 +100,7 @@ def have_dpdk():
 # ---- the qtest driver ----
 
 def driver_unit_tests():
+    os.environ["VHU_QTEST"] = QTEST
     sys.path.insert(0, os.path.join(TOP, "targets", "qtest"))
     suite = unittest.defaultTestLoader.discover(os.path.join(TOP, "targets", "qtest"))
     with open(os.devnull, "w") as null:

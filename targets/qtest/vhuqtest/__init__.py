@@ -1,1 +1,0 @@
-"""vhu-qtest: a qtest-protocol guest driver for QEMU vhost-user front-ends."""
