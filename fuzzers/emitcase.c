@@ -65,8 +65,8 @@ int emitcase_parse_sizes(struct emitcase_opts *opts, const char *list,
 
 		if (i == PROTO_SHMEM_MAX_REGIONS ||
 		    parse_size(p, n, &opts->sizes[i]) != 0) {
-			snprintf(err, errcap, "--regions %s: not a list of at most "
-				 "256 sizes like 1m,1m,0,2m", list);
+			snprintf(err, errcap, "--regions %s: not a list of sizes "
+				 "like 1m,1m,0,2m (at most 256)", list);
 			return -1;
 		}
 		i++;
