@@ -476,7 +476,8 @@ def write_finding(engine, name, faults, n, sig, items, tbin, findings_dir, do_mi
         f.write(text)
     with open(best, "rb") as f:
         data = f.read()
-    cid = reproducer(name, data, sig, faults, d)
+    own = binary(engine, "vhu-fuzzcase")    # the campaign's build has one
+    cid = reproducer(name, data, sig, faults, d, own if os.path.exists(own) else None)
     env = f"VHU_FAULTS={','.join(faults)} " if faults else ""
     case = None
     if cid:
@@ -491,7 +492,7 @@ def write_finding(engine, name, faults, n, sig, items, tbin, findings_dir, do_mi
 
 # ------------------------------------------------------------ reproducers
 
-def reproducer(name, data, sig, faults, dest):
+def reproducer(name, data, sig, faults, dest, exe=None):
     """The input as a case in dest, with the model's expectations at every
     step (vhu-fuzzcase, vhucheck.fuzzemit): its id, or None when no case
     says it (fuzz_proto's and fuzz_script's inputs are no messages)."""
@@ -505,7 +506,7 @@ def reproducer(name, data, sig, faults, dest):
     with open(src, "wb") as f:
         f.write(data)
     try:
-        got = fuzzemit.emit(name, [src], dest, note=note)
+        got = fuzzemit.emit(name, [src], dest, note=note, exe=exe)
     finally:
         os.unlink(src)
     return got[0][1] if got and got[0][0] in ("case", "dup") else None
@@ -700,7 +701,7 @@ def main(args):
     if why:
         raise HarnessError(f"--engine {args.engine}: {why}")
     out = make_out(args, name)
-    targets = [name] + (["fuzz_shmem_sequence_mutator.so"]
+    targets = [name, "vhu-fuzzcase"] + (["fuzz_shmem_sequence_mutator.so"]
                         if args.engine == "afl" and name == "fuzz_shmem_sequence" else [])
     ensure_build(args.engine, targets, os.path.join(out["logs"], "build.log"))
     if args.engine == "afl" and not engine_missing("libfuzzer"):

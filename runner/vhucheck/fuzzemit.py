@@ -30,11 +30,12 @@ def binary():
 
 
 def emit(name, inputs, dest, regions=None, mutate=None, seed=None, note=None,
-         timeout=600):
-    """vhu-fuzzcase over inputs (files or directories) into dest: one
-    (kind, text) per input or mutant, kind "case" (text: the id), "dup"
-    (the id, written before) or "skip" (the input and why)."""
-    exe = binary()
+         timeout=600, exe=None):
+    """vhu-fuzzcase (exe, default the build's) over inputs (files or
+    directories) into dest: one (kind, text) per input or mutant, kind
+    "case" (text: the id), "dup" (the id, written before) or "skip" (the
+    input and why)."""
+    exe = exe or binary()
     if not os.path.exists(exe):
         raise HarnessError(f"{paths.relpath(exe)} is missing: build it "
                            f"(ninja -C {paths.relpath(paths.build_dir())})")

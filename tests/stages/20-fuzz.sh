@@ -191,7 +191,7 @@ if [ $HAVE_LF = yes ]; then
 	bounded 150 "$log" env VHUCHECK_BUILD_DIR="$top/$LF" ./vhucheck fuzz shmem_map --seconds 5 \
 		--fault fe_len_zero_accepted --out "$camp"
 	rc=$?
-	vhu=$(ls "$camp"/findings/*/fuzz_shmem_map_*.vhu 2>/dev/null | head -1)
+	vhu=$(ls "$camp"/findings/*/fuzzcase_map_*.vhu 2>/dev/null | head -1)
 	harness=build/harness/vhucheck-harness
 	if [ $rc -ne 1 ] || [ ! -f "$camp/report.md" ] || [ -z "$vhu" ]; then
 		fail "vhucheck fuzz: status $rc, no finding with a reproducer"
@@ -229,7 +229,7 @@ if [ $HAVE_LF = yes ]; then
 	took=$(($(date +%s) - t0))
 	left=$(pgrep -f "$camp/" | wc -l)
 	if [ $rc -eq 143 ] && grep -q '"interrupted_after_s"' "$camp/report.json" 2>/dev/null &&
-		ls "$camp"/findings/*/fuzz_shmem_map_*.vhu >/dev/null 2>&1 && [ "$left" -eq 0 ]; then
+		ls "$camp"/findings/*/fuzzcase_map_*.vhu >/dev/null 2>&1 && [ "$left" -eq 0 ]; then
 		pass "vhucheck fuzz, SIGTERM mid-campaign: exit 143 after ${took} s, finding triaged, report written"
 	else
 		fail "vhucheck fuzz, SIGTERM: status $rc, $left engine process(es) left, report: $(ls "$camp" 2>/dev/null | tr '\n' ' ')"
