@@ -235,7 +235,8 @@ static void be_map(struct be *b, const struct be_rec *r)
 		etext_graded(b->t, "map-refusal", true, why, "%s expect=err", line);
 		return;
 	}
-	etext_line(b->t, "%s", line);
+	etext_step(b->t, "map", "12H: the back-end sends a MAP it may send "
+		   "(control map)", "%s", line);
 	etext_graded(b->t, "map", true, "6: SHMEM_MAP carries exactly one fd",
 		     "expect msg SHMEM_MAP on=backend fds=1 size=40");
 	if (judge(b, r, nr != 0, PROTO_BE_SHMEM_MAP, "map") &&
@@ -256,8 +257,9 @@ static void be_unmap(struct be *b, const struct be_rec *r)
 	g = b->live[i];
 	need_arg(r, need, sizeof(need));
 	b->control = true;
-	etext_line(b->t, "control unmap shmid=%u shm_offset=%#llx len=%#llx%s",
-		   g.shmid, (unsigned long long)g.off, (unsigned long long)g.len,
+	etext_step(b->t, "unmap", "12H: the back-end unmaps what it holds "
+		   "(control unmap)",
+		   "control unmap shmid=%u shm_offset=%#llx len=%#llx%s", g.shmid, (unsigned long long)g.off, (unsigned long long)g.len,
 		   need);
 	etext_graded(b->t, "unmap", true, "7: SHMEM_UNMAP carries no fd",
 		     "expect msg SHMEM_UNMAP on=backend fds=0 size=40");
@@ -284,7 +286,8 @@ static void be_step(struct be *b, const struct be_rec *r)
 			     "expect shmem-config page-multiple stable");
 	} else if (op == BE_RESET) {
 		etext_line(b->t, "send SET_STATUS u64=0");
-		etext_line(b->t, "control reset");
+		etext_step(b->t, "reset", "12H: the back-end forgets its mappings "
+			   "(control reset)", "control reset");
 		b->control = true;
 		b->nlive = 0;
 	} else {

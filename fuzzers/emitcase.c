@@ -103,8 +103,18 @@ static const char *long_name(enum emitcase_fuzzer f)
 					: "fuzz_backend_replies";
 }
 
+/* The case's deadline: the default 5 s, plus every graded step's window
+ * (1 s; a back-end's outcome 3 s), so that a target failing every check
+ * still gets its FAIL rather than a TIMEOUT. */
+static unsigned deadline_ms(unsigned nsteps)
+{
+	unsigned ms = 8000u + 1000u * nsteps;
+
+	return ms < 3600000u ? ms : 3600000u;
+}
+
 static void header(struct etext *h, const struct emitcase_opts *opts,
-		   const struct emit_header *eh, const char *id)
+		   const struct emit_header *eh, const char *id, unsigned nsteps)
 {
 	bool backend = opts->fuzzer == EMITCASE_BACKEND;
 
@@ -125,6 +135,7 @@ static void header(struct etext *h, const struct emitcase_opts *opts,
 		   : "6, 7, 9, 10: the shadow model's expectation at each step "
 		     "(fuzzers/shadow.c)");
 	etext_line(h, "level     MUST");
+	etext_line(h, "timeout   %u", deadline_ms(nsteps));
 	if (eh->refusal)
 		etext_line(h, "refusal   NON-STRICT");
 	etext_line(h, "requires  %s", eh->requires);
@@ -155,7 +166,7 @@ int emitcase_emit(const struct emitcase_opts *opts, const uint8_t *data,
 	}
 	snprintf(id, sizeof(id), "fuzzcase_%s_%012llx", short_name(opts->fuzzer),
 		 (unsigned long long)(fnv1a(body.buf, body.len) >> 16));
-	header(&all, opts, &eh, id);
+	header(&all, opts, &eh, id, body.nsteps);
 	etext_append(&all, &body);
 	etext_free(&body);
 	if (all.oom) {

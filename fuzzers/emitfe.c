@@ -51,6 +51,8 @@ struct fe {
 	bool taint[PROTO_SHMEM_MAX_REGIONS];
 	bool taint_all;
 	bool control, pid;
+	bool stalled;           /* a message is incomplete: the front-end may
+				   wait for the rest as long as it likes */
 	struct fe_fd fds[FE_MAX_FDS + 1];
 	unsigned nfds;
 	unsigned last_of_choice[FUZZPOOL_CHOICE_MAX];
@@ -326,7 +328,7 @@ static void fe_message(struct fe *f, struct fe_msg *x)
 	for (int i = 0; i < nfds; i++)
 		f->fds[fds[i]].sent = true;
 	if (!complete) {
-		f->taint_all = true;  /* the front-end waits for the rest */
+		f->taint_all = f->stalled = true;
 		return;
 	}
 	tnt = tainted(f, x->payload[0]);
@@ -355,8 +357,14 @@ static void fe_message(struct fe *f, struct fe_msg *x)
  * or seen mapped): a message with no answer may be read after it. */
 static void fe_reset(struct fe *f, const char *kind)
 {
+	if (f->stalled) {
+		etext_line(f->t, "# no reset: the front-end may still wait for the "
+			   "rest of the incomplete message (its own time limit)");
+		return;
+	}
 	f->control = true;
-	etext_line(f->t, "control reset");
+	etext_step(f->t, kind, "10: the front-end carries out a device reset "
+		   "(control reset)", "control reset");
 	for (unsigned n = 1; n <= f->nfds; n++) {
 		struct fe_fd *d = &f->fds[n];
 
@@ -381,7 +389,8 @@ static void fe_reset(struct fe *f, const char *kind)
 static void fe_stop(struct fe *f)
 {
 	f->control = true;
-	etext_line(f->t, "control stop");
+	etext_step(f->t, "stop", "10: the front-end stops the device "
+		   "(control stop)", "control stop");
 	for (unsigned i = 0; i < f->nlive; i++)
 		f->taint[f->live[i].shmid] = true;
 	f->model.started = false;
@@ -390,7 +399,8 @@ static void fe_stop(struct fe *f)
 static void fe_start(struct fe *f)
 {
 	f->control = true;
-	etext_line(f->t, "control start");
+	etext_step(f->t, "start", "10: the front-end starts the device "
+		   "(control start)", "control start");
 	f->model.started = true;
 }
 

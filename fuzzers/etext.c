@@ -100,6 +100,21 @@ void etext_graded(struct etext *t, const char *kind, bool must,
 	add_step(t, &s);
 }
 
+void etext_step(struct etext *t, const char *kind, const char *rule,
+		const char *fmt, ...)
+{
+	struct emitcase_step s = { .must = true };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline(t, "", fmt, ap);
+	va_end(ap);
+	s.line = t->lines;
+	snprintf(s.kind, sizeof(s.kind), "%s", kind);
+	snprintf(s.rule, sizeof(s.rule), "%s", rule);
+	add_step(t, &s);
+}
+
 void etext_append(struct etext *t, const struct etext *src)
 {
 	unsigned base = t->lines;

@@ -44,6 +44,14 @@ __attribute__((format(printf, 5, 6)))
 void etext_graded(struct etext *t, const char *kind, bool must,
 		  const char *rule, const char *fmt, ...);
 
+/* Appends a line that fails the case at its level when it fails (a
+ * control command), recorded in the step table like a graded one. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+void etext_step(struct etext *t, const char *kind, const char *rule,
+		const char *fmt, ...);
+
 /* Appends every line and step of src, its step lines moved by t's
  * line count. */
 void etext_append(struct etext *t, const struct etext *src);

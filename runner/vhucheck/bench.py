@@ -4,6 +4,8 @@
                   where it goes (bench_suite.py, docs/bench.md)
     bench fuzz    fuzzer speed, AFL++ stability, executions to each fault
                   (bench_fuzz.py, docs/fuzzing.md)
+    bench against the references' faults found by fuzzing them as outside
+                  programs, judged by the model (bench_against.py)
 
 A sub-command whose module cannot be loaded says so and exits 3; the
 other still works.
@@ -15,9 +17,9 @@ import sys
 
 from vhucheck.errors import EXIT_HARNESS, EXIT_USAGE
 
-HELP = "benchmarks: the suite's wall time (suite), the fuzzers (fuzz)"
+HELP = "benchmarks: the suite's wall time (suite), the fuzzers (fuzz, against)"
 DESCRIPTION = __doc__
-SUBCOMMANDS = (("suite", "bench_suite"), ("fuzz", "bench_fuzz"))
+SUBCOMMANDS = (("suite", "bench_suite"), ("fuzz", "bench_fuzz"), ("against", "bench_against"))
 
 
 class Broken:

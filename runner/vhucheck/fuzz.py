@@ -620,6 +620,9 @@ def add_arguments(p):
                    help="with --against: cases per vhucheck run (default 20)")
     p.add_argument("--seed", type=int, metavar="N",
                    help="with --against: the mutation seed (default: random, in the report)")
+    p.add_argument("--stop-at-first", action="store_true",
+                   help="with --against: end after the batch of the first finding "
+                        "(bench against)")
 
 
 def campaign_edges(engine, name, faults, out, started):

@@ -63,6 +63,10 @@ def signature(case):
     step = case.get("fuzz_step")
     if case.get("verdict") == "FAIL" and step:
         return f"FAIL: {step['rule']} ({step['kind']})"
+    if case.get("verdict") == "FAIL":
+        fails = case.get("failures") or [{}]
+        what = re.sub(r"0x[0-9a-fA-F]+|\d+", "N", fails[0].get("expected") or "")[:160]
+        return f"FAIL: {what or '(no failure recorded)'}"
     sig = (case.get("target") or {}).get("signal")
     diag = ""
     for line in (case.get("stderr_tail") or "").splitlines():
@@ -202,6 +206,8 @@ def campaign(name, args, corpus, out, env):
             cases = run_batch(args.against, suite_dir, run_dir, args.jobs, args.fault, env,
                               limit_s=max(300, args.batch * 30))
             camp.add(cases, suite_dir)
+            if args.stop_at_first and camp.findings:
+                break
     except KeyboardInterrupt as e:
         interrupted = int(getattr(e, "signum", signal.SIGINT))
         meta["interrupted"] = True
