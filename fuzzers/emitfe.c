@@ -16,7 +16,11 @@
 
 #define FE_MAX_FDS 30u        /* the harness's fd pool holds 32 */
 #define FE_PAGE UINT64_C(0x1000)
-#define FE_WITHIN 1000        /* a /proc check re-reads until it holds */
+/* A /proc check re-reads until it holds: the suite's default window
+ * (100 ms) once the front-end answered the request (or a control
+ * command, whose answer comes when it is done); this one when nothing
+ * says the front-end has even read the message yet. */
+#define FE_UNSYNCED " within=1000"
 /* Larger regions may be more address space than the machine gives: a
  * front-end may refuse them (digest 8), so the model cannot say. */
 #define FE_HUGE_REGION (UINT64_C(1) << 40)
@@ -50,7 +54,13 @@ struct fe {
 	struct shadow model;
 	bool taint[PROTO_SHMEM_MAX_REGIONS];
 	bool taint_all;
+	/* The same for the whole case: a config the front-end may refuse or
+	 * read otherwise, a region it may not be able to reserve. */
+	bool doubt[PROTO_SHMEM_MAX_REGIONS];
+	bool doubt_all;
 	bool control, pid;
+	const char *win;        /* the window of this step's /proc checks */
+	bool ordered;           /* the order of reply and memory table judged */
 	bool stalled;           /* a message is incomplete: the front-end may
 				   wait for the rest as long as it likes */
 	struct fe_fd fds[FE_MAX_FDS + 1];
@@ -74,7 +84,8 @@ static bool rule_must(const char *why)
 
 static bool tainted(const struct fe *f, unsigned shmid)
 {
-	return f->taint_all || f->taint[shmid % PROTO_SHMEM_MAX_REGIONS];
+	shmid %= PROTO_SHMEM_MAX_REGIONS;
+	return f->taint_all || f->taint[shmid] || f->doubt_all || f->doubt[shmid];
 }
 
 /* A step went a way the digest leaves open: a conforming front-end may
@@ -157,10 +168,10 @@ static void check_mapped(struct fe *f, const struct fe_live *l, bool must,
 	f->pid = true;
 	f->fds[l->fd].synced = true;
 	etext_graded(f->t, kind, must, rule,
-		     "check mapped f%u count=1 prot=%s offset=%#llx len=%#llx "
-		     "within=%d", l->fd, l->rw ? "rw-s" : "r--s",
+		     "check mapped f%u count=1 prot=%s offset=%#llx len=%#llx%s",
+		     l->fd, l->rw ? "rw-s" : "r--s",
 		     (unsigned long long)l->fd_offset, (unsigned long long)l->len,
-		     FE_WITHIN);
+		     f->win);
 }
 
 static void check_gone(struct fe *f, unsigned fd, bool must, bool fds_must,
@@ -169,12 +180,10 @@ static void check_gone(struct fe *f, unsigned fd, bool must, bool fds_must,
 	if (!fd || f->fds[fd].shared)
 		return;
 	f->pid = true;
-	etext_graded(f->t, kind, must, rule, "check unmapped f%u within=%d", fd,
-		     FE_WITHIN);
+	etext_graded(f->t, kind, must, rule, "check unmapped f%u%s", fd, f->win);
 	etext_graded(f->t, kind, fds_must,
 		     "12G: no fd leak: the front-end keeps no copy of an fd "
-		     "it does not map", "check fds f%u count=0 within=%d", fd,
-		     FE_WITHIN);
+		     "it does not map", "check fds f%u count=0%s", fd, f->win);
 }
 
 /* ---- one back-end channel message ---- */
@@ -246,6 +255,14 @@ static void judge_reply(struct fe *f, const struct fe_msg *x,
 		     v->accepted ? "6/9: the model accepts it: reply 0" : v->why,
 		     "expect reply value=%s flags=5 size=8",
 		     v->accepted ? "0" : "nonzero");
+	/* Digest 9: the reply before any memory-table update the mapping
+	 * causes. Only while no earlier message can have changed the
+	 * mappings (f->ordered): its late update could land in this window. */
+	if (!v->accepted || f->ordered)
+		return;
+	etext_graded(f->t, x->kind, must, "9: the reply before any memory-table "
+		     "traffic it causes", "expect order backend:reply "
+		     "main:SET_MEM_TABLE|ADD_MEM_REG|REM_MEM_REG");
 }
 
 static void judge_map(struct fe *f, const struct fe_msg *x,
@@ -328,13 +345,16 @@ static void fe_message(struct fe *f, struct fe_msg *x)
 	for (int i = 0; i < nfds; i++)
 		f->fds[fds[i]].sent = true;
 	if (!complete) {
-		f->taint_all = f->stalled = true;
+		f->taint_all = f->stalled = f->ordered = true;
 		return;
 	}
 	tnt = tainted(f, x->payload[0]);
 	shadow_backend_msg(&f->model, &x->h, x->payload, x->h.size, &tr, &v);
+	f->win = v.reply ? "" : FE_UNSYNCED;
 	must = !tnt && (v.accepted || rule_must(v.why));
 	judge_reply(f, x, &v, must);
+	if (v.accepted || !rule_must(v.why))
+		f->ordered = true;
 	if (v.reply)
 		for (int i = 0; i < nfds; i++)
 			f->fds[fds[i]].synced = true;
@@ -372,11 +392,11 @@ static void fe_reset(struct fe *f, const char *kind)
 			continue;
 		f->pid = true;
 		etext_graded(f->t, kind, d->synced,
-			     "10: reset removes every mapping", "check unmapped f%u "
-			     "within=%d", n, FE_WITHIN);
+			     "10: reset removes every mapping", "check unmapped f%u",
+			     n);
 		etext_graded(f->t, kind, d->synced,
 			     "10: reset closes the front-end's copies of the fds",
-			     "check fds f%u count=0 within=%d", n, FE_WITHIN);
+			     "check fds f%u count=0", n);
 		d->sent = d->synced = false;
 	}
 	shadow_reset(&f->model);
@@ -465,10 +485,10 @@ static void fe_handshake(struct fe *f, const struct fe_hs *hs,
 	f->model.reply_ack = hs->reply_ack;
 	f->model.started = hs->start;
 	eh->refusal = hs_bent(hs);
-	f->taint_all = eh->refusal;
+	f->doubt_all = eh->refusal;
 	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
 		if (hs->sizes[i] > FE_HUGE_REGION)
-			eh->refusal = f->taint[i] = true;
+			eh->refusal = f->doubt[i] = true;
 }
 
 static void fe_requires(const struct fe *f, const struct fe_hs *hs,

@@ -77,14 +77,24 @@ def first_finding(doc):
     return min(found, key=lambda f: f["found_after_s"]) if found else None
 
 
-def fault_row(fault, docs):
+def first_nonstrict(doc, clean_sigs):
+    """The first NON-STRICT signature the fault-free run did not show."""
+    new = [e for e in doc.get("non_strict", []) if e["signature"] not in clean_sigs]
+    return min(new, key=lambda e: e["found_after_s"]) if new else None
+
+
+def fault_row(fault, docs, clean_sigs):
     hits = [first_finding(d) for d in docs]
     times = [h["found_after_s"] for h in hits if h]
     first = next((h for h in hits if h), None)
+    ns = [first_nonstrict(d, clean_sigs) for d in docs]
+    ns_first = next((e for e in ns if e), None)
     return {"fault": fault, "runs": len(docs), "found": len(times),
             "median_s": round(statistics.median(times), 1) if times else None,
             "times_s": times, "cases": sum(d.get("cases", 0) for d in docs),
             "signature": first["signature"] if first else None,
+            "non_strict": sum(1 for e in ns if e),
+            "non_strict_signature": ns_first["signature"] if ns_first else None,
             "errors": [d["error"] for d in docs if "error" in d]}
 
 
@@ -102,9 +112,13 @@ def markdown(rows, clean, meta):
         lines += [f"## {target} ({fuzzer}): {found} of {len(rr)} faults found by every run", "",
                   "| fault | found | median s | first finding |", "| --- | ---: | ---: | --- |"]
         for r in rr:
+            what = r["signature"] or " ".join(r["errors"])
+            if not what and r["non_strict"]:
+                what = (f"only NON-STRICT ({r['non_strict']}/{r['runs']}): "
+                        f"{r['non_strict_signature']}")
             lines.append(f"| `{r['fault']}` | {r['found']}/{r['runs']} | "
                          f"{r['median_s'] if r['median_s'] is not None else '-'} | "
-                         f"{(r['signature'] or ' '.join(r['errors']) or '-')[:110]} |")
+                         f"{(what or '-')[:140]} |")
         c = clean.get(role)
         if c:
             lines += ["", f"Without a fault: {c.get('cases', 0)} cases in "
@@ -145,17 +159,18 @@ def main(args):
         if args.fault:
             every = goal_faults(role, True)
             faults = [f for f in every if f in args.fault]
+        if faults and not args.no_clean:
+            clean[role] = campaign(role, None, 1, args.budget, args.batch, args.jobs,
+                                   os.path.join(out, role, "no-fault"))
+        clean_sigs = {e["signature"] for e in clean.get(role, {}).get("non_strict", [])}
         for fault in faults:
             docs = [campaign(role, fault, seed, args.budget, args.batch, args.jobs,
                              os.path.join(out, role, fault, f"seed{seed}"))
                     for seed in range(1, args.runs + 1)]
-            row = dict(fault_row(fault, docs), role=role)
+            row = dict(fault_row(fault, docs, clean_sigs), role=role)
             rows.append(row)
             print(f"bench against: {fault}: {row['found']}/{row['runs']}, median "
                   f"{row['median_s']} s", file=sys.stderr)
-        if faults and not args.no_clean:
-            clean[role] = campaign(role, None, 1, args.budget, args.batch, args.jobs,
-                                   os.path.join(out, role, "no-fault"))
     meta = {"runs": args.runs, "budget": args.budget, "batch": args.batch,
             "jobs": args.jobs, "started": started, "wall_s": round(time.monotonic() - t0)}
     with open(os.path.join(out, "bench.json"), "w") as f:

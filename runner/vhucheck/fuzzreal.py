@@ -61,8 +61,8 @@ def signature(case):
     table). Otherwise the verdict, the signal and the first diagnostic
     line of the target's stderr, numbers taken out."""
     step = case.get("fuzz_step")
-    if case.get("verdict") == "FAIL" and step:
-        return f"FAIL: {step['rule']} ({step['kind']})"
+    if case.get("verdict") in ("FAIL", "NON-STRICT") and step:
+        return f"{case['verdict']}: {step['rule']} ({step['kind']})"
     if case.get("verdict") == "FAIL":
         fails = case.get("failures") or [{}]
         what = re.sub(r"0x[0-9a-fA-F]+|\d+", "N", fails[0].get("expected") or "")[:160]
@@ -123,6 +123,7 @@ class Campaign:
     def __init__(self, name, target, out):
         self.name, self.target, self.out = name, target, out
         self.findings, self.verdicts = {}, {}
+        self.nonstrict = {}     # not findings: signature -> count, first case, when
         self.cases, self.batches, self.started = 0, 0, time.monotonic()
 
     def add(self, cases, suite_dir):
@@ -130,6 +131,8 @@ class Campaign:
         for c in cases:
             self.cases += 1
             self.verdicts[c["verdict"]] = self.verdicts.get(c["verdict"], 0) + 1
+            if c["verdict"] == "NON-STRICT":
+                self.note_nonstrict(c, suite_dir)
             if is_finding(c):
                 c["fuzz_step"] = fuzzemit.failed_step(c, os.path.join(suite_dir, BATCH_AREA))
                 if keep_finding(self.findings, c, suite_dir,
@@ -138,11 +141,23 @@ class Campaign:
                         time.monotonic() - self.started, 1)
                     print(f"vhucheck fuzz: new: {signature(c)} ({c['id']})", file=sys.stderr)
 
+    def note_nonstrict(self, case, suite_dir):
+        """A rule the digest leaves open went the other way: no finding,
+        but counted by signature (a fault the digest is silent about
+        shows here; bench against reads it)."""
+        case["fuzz_step"] = fuzzemit.failed_step(case, os.path.join(suite_dir, BATCH_AREA))
+        sig = signature(case)
+        e = self.nonstrict.setdefault(sig, {"signature": sig, "count": 0, "case": case["id"],
+                                            "found_after_s": round(time.monotonic()
+                                                                   - self.started, 1)})
+        e["count"] += 1
+
     def report(self, meta):
         secs = time.monotonic() - self.started
         doc = dict(meta, seconds=round(secs, 1), cases=self.cases, batches=self.batches,
                    cases_per_sec=round(self.cases / max(secs, 0.001), 2),
-                   verdicts=self.verdicts, findings=list(self.findings.values()))
+                   verdicts=self.verdicts, findings=list(self.findings.values()),
+                   non_strict=list(self.nonstrict.values()))
         with open(os.path.join(self.out, "report.json"), "w") as f:
             json.dump(doc, f, indent=1)
         lines = [f"# Fuzzing {meta['target']} through cases: {meta['fuzzer']}", "",
@@ -158,6 +173,10 @@ class Campaign:
                       f"- run it again: `VHUCHECK_SUITES={rel} ./vhucheck run --target "
                       f"{meta['target']} --cases {fd['case']}"
                       + "".join(f" --fault {f}" for f in meta["faults"]) + "`", ""]
+        if self.nonstrict:
+            lines += ["## NON-STRICT (rules the digest leaves open; not findings)", ""]
+            lines += [f"- {e['signature']}: {e['count']} case(s), first {e['case']}"
+                      for e in self.nonstrict.values()] + [""]
         with open(os.path.join(self.out, "report.md"), "w") as f:
             f.write("\n".join(lines) + "\n")
         return "\n".join(lines)
