@@ -336,8 +336,11 @@ static void fe_message(struct fe *f, struct fe_msg *x)
 		return;
 	}
 	fd_list(fds, nfds, fdl, sizeof(fdl));
-	if (complete && !x->structured)
+	if (complete && !x->structured) {
 		x->len = x->h.size;   /* bytes past it would be another message */
+		if (x->len >= PROTO_MMAP_SIZE)
+			(void)proto_mmap_decode(x->payload, PROTO_MMAP_SIZE, &x->m);
+	}
 	if (x->structured)
 		send_structured(f, x, fdl);
 	else

@@ -623,6 +623,10 @@ def add_arguments(p):
     p.add_argument("--stop-at-first", action="store_true",
                    help="with --against: end after the batch of the first finding "
                         "(bench against)")
+    p.add_argument("--known", metavar="FILE",
+                   help="with --against: signatures already known (one a line, or an "
+                        "earlier campaign's report.json): their hits are counted, not "
+                        "kept, and the report gives the share of time spent on them")
 
 
 def campaign_edges(engine, name, faults, out, started):
@@ -697,6 +701,8 @@ def main(args):
     if args.corpus or args.regions:
         raise ConfigError("--corpus and --regions go with --to-cases or --against "
                           "(a campaign starts from corpus/NAME)")
+    if args.known or args.stop_at_first:
+        raise ConfigError("--known and --stop-at-first go with --against")
     faults = check_faults(name, args.fault)
     if args.seconds < 1 or args.jobs < 1:
         raise ConfigError("--seconds and --jobs must be at least 1")

@@ -117,11 +117,31 @@ def keep_finding(findings, case, suite_dir, found_dir):
     return True
 
 
+def load_known(path):
+    """Known signatures: an earlier campaign's report.json (its findings),
+    or a text file, one signature a line (# comments)."""
+    if not path:
+        return set()
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError(f"--known {path}: {e.strerror}") from None
+    if path.endswith(".json"):
+        try:
+            return {f["signature"] for f in json.loads(text).get("findings", [])}
+        except (ValueError, AttributeError, KeyError, TypeError):
+            raise ConfigError(f"--known {path}: not a campaign's report.json") from None
+    return {ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
+
+
 class Campaign:
     """The state a report is written from, whatever ends the campaign."""
 
-    def __init__(self, name, target, out):
+    def __init__(self, name, target, out, known=frozenset()):
         self.name, self.target, self.out = name, target, out
+        self.known, self.known_hits = set(known), {}
+        self.case_ms, self.known_ms = 0.0, 0.0    # the targets' time, and on known
         self.findings, self.verdicts = {}, {}
         self.nonstrict = {}     # not findings: signature -> count, first case, when
         self.cases, self.batches, self.started = 0, 0, time.monotonic()
@@ -131,10 +151,15 @@ class Campaign:
         for c in cases:
             self.cases += 1
             self.verdicts[c["verdict"]] = self.verdicts.get(c["verdict"], 0) + 1
+            self.case_ms += c.get("duration_ms") or 0
             if c["verdict"] == "NON-STRICT":
                 self.note_nonstrict(c, suite_dir)
             if is_finding(c):
                 c["fuzz_step"] = fuzzemit.failed_step(c, os.path.join(suite_dir, BATCH_AREA))
+                if signature(c) in self.known:
+                    self.known_hits[signature(c)] = self.known_hits.get(signature(c), 0) + 1
+                    self.known_ms += c.get("duration_ms") or 0
+                    continue
                 if keep_finding(self.findings, c, suite_dir,
                                 os.path.join(self.out, "findings")):
                     self.findings[signature(c)]["found_after_s"] = round(
@@ -157,7 +182,10 @@ class Campaign:
         doc = dict(meta, seconds=round(secs, 1), cases=self.cases, batches=self.batches,
                    cases_per_sec=round(self.cases / max(secs, 0.001), 2),
                    verdicts=self.verdicts, findings=list(self.findings.values()),
-                   non_strict=list(self.nonstrict.values()))
+                   non_strict=list(self.nonstrict.values()),
+                   known={"signatures": len(self.known), "hits": self.known_hits,
+                          "share_of_case_time": round(self.known_ms / self.case_ms, 3)
+                          if self.case_ms else 0.0})
         with open(os.path.join(self.out, "report.json"), "w") as f:
             json.dump(doc, f, indent=1)
         lines = [f"# Fuzzing {meta['target']} through cases: {meta['fuzzer']}", "",
@@ -166,6 +194,10 @@ class Campaign:
                  + (", interrupted" if meta.get("interrupted") else ""),
                  "- verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(self.verdicts.items())),
                  f"- findings: {len(self.findings)} unique", ""]
+        if self.known:
+            lines[-1:] = [f"- known signatures ({len(self.known)}): "
+                          f"{sum(self.known_hits.values())} hits, "
+                          f"{100 * doc['known']['share_of_case_time']:.0f}% of the cases' time", ""]
         rel = paths.relpath(os.path.join(self.out, "findings"))
         for i, fd in enumerate(self.findings.values(), 1):
             lines += [f"## {i}. {fd['signature']}", "",
@@ -211,10 +243,11 @@ def campaign(name, args, corpus, out, env):
     check_corpus(corpus)
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
     rng = random.Random(seed)
-    camp = Campaign(name, args.against, out)
+    camp = Campaign(name, args.against, out, load_known(getattr(args, "known", None)))
     deadline = time.monotonic() + args.seconds
     suite_dir = os.path.join(out, "batches", "cases")
     meta = {"fuzzer": name, "target": args.against, "seed": seed, "regions": args.regions,
+            "known": getattr(args, "known", None),
             "faults": args.fault, "corpus": paths.relpath(corpus)}
     interrupted = 0
     try:

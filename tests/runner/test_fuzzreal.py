@@ -93,6 +93,33 @@ class TestSignature(unittest.TestCase):
             self.assertIsNone(fuzzemit.failed_step({"id": "c1", "failures": []}, d))
 
 
+class TestKnown(unittest.TestCase):
+    def test_known_from_a_report_or_a_list(self):
+        with tempfile.TemporaryDirectory() as d:
+            rep = os.path.join(d, "report.json")
+            with open(rep, "w") as f:
+                json.dump({"findings": [{"signature": "FAIL: 7: x (unmap)"}]}, f)
+            lst = os.path.join(d, "known.txt")
+            with open(lst, "w") as f:
+                f.write("# known\nCRASH signal SIGSEGV: (no diagnostic)\n\n")
+            self.assertEqual(fuzzreal.load_known(rep), {"FAIL: 7: x (unmap)"})
+            self.assertEqual(fuzzreal.load_known(lst), {"CRASH signal SIGSEGV: (no diagnostic)"})
+            with self.assertRaises(Exception):
+                fuzzreal.load_known(os.path.join(d, "none.txt"))
+
+    def test_known_hits_are_counted_not_kept(self):
+        with tempfile.TemporaryDirectory() as d:
+            known = "CRASH signal SIGSEGV: (no diagnostic)"
+            camp = fuzzreal.Campaign("fuzz_shmem_sequence", "t", d, {known})
+            crash = {"id": "c1", "verdict": "CRASH", "target": {"signal": "SIGSEGV"},
+                     "duration_ms": 30}
+            camp.add([crash, {"id": "c2", "verdict": "PASS", "duration_ms": 10}],
+                     os.path.join(d, "suite"))
+            self.assertEqual(camp.findings, {})
+            self.assertEqual(camp.known_hits, {known: 1})
+            self.assertAlmostEqual(camp.known_ms / camp.case_ms, 0.75)
+
+
 @unittest.skipUnless(BUILD, "no build with the harness and the references")
 class TestCampaign(unittest.TestCase):
     def test_finds_the_fault_and_the_finding_replays(self):
