@@ -256,34 +256,6 @@ def map_aims(seed):
     return struct.unpack_from("<I", seed, 2)[0] in (9, 10) and (seed[15] or seed[16])
 
 
-def _aim_delta(a):
-    return ((a >> 3) - 16) * PAGE
-
-
-def map_wire(seed):
-    """(state, wire bytes) fuzz_shmem_map sends for this input, aiming
-    applied (the C is the reference; the reproducer writer needs this).
-    Aiming at the live mapping sets the pre-mapping bit 0x02."""
-    seed = seed + b"\0" * max(0, 14 - len(seed))
-    st, wire = seed[1], bytearray(seed[2:2 + 12 + 4096 + 16])
-    if not map_aims(seed):
-        return st, bytes(wire)
-    m64 = (1 << 64) - 1
-    ao, al = wire[13], wire[14]
-    wire[13] = wire[14] = 0
-    pre, pre_end, size = 0x10000, 0x20000, \
-        (DEFAULT_REGIONS + [0] * 256)[wire[12]]
-    raw_o, raw_l = struct.unpack_from("<QQ", wire, 12 + 16)
-    o = [raw_o, pre, pre_end, size, 0, 0, raw_o, pre + 0x8000][ao & 7]
-    o = (o + (_aim_delta(ao) if ao & 7 else 0)) & m64
-    ln = [raw_l, pre_end - o, pre - o, size - o, -o, 0, raw_l, 0x10000][al & 7]
-    ln = (ln + (_aim_delta(al) if al & 7 else 0)) & m64
-    struct.pack_into("<QQ", wire, 12 + 16, o, ln)
-    if {ao & 7, al & 7} & {1, 2, 7}:
-        st |= 0x02
-    return st, bytes(wire)
-
-
 def raw_padding(seeds):
     """Seeds written as wire bytes keep their padding as it is."""
     return [bytes([s[0], s[1] | MAP_RAW_PAD]) + s[2:] if map_aims(s) else s

@@ -6,6 +6,8 @@
                   (bench_fuzz.py, docs/fuzzing.md)
     bench targets each target's bare start-to-quit against the suite's
                   per-case cost, per phase (bench_targets.py, docs/bench.md)
+    bench against the references' faults found by fuzzing them as outside
+                  programs, judged by the model (bench_against.py)
 
 A sub-command whose module cannot be loaded says so and exits 3; the
 other still works.
@@ -17,9 +19,10 @@ import sys
 
 from vhucheck.errors import EXIT_HARNESS, EXIT_USAGE
 
-HELP = "benchmarks: the suite's wall time (suite), the fuzzers (fuzz), per-case cost (targets)"
+HELP = "benchmarks: the suite's wall time (suite), the fuzzers (fuzz, against), per-case cost (targets)"
 DESCRIPTION = __doc__
-SUBCOMMANDS = (("suite", "bench_suite"), ("fuzz", "bench_fuzz"), ("targets", "bench_targets"))
+SUBCOMMANDS = (("suite", "bench_suite"), ("fuzz", "bench_fuzz"), ("targets", "bench_targets"),
+               ("against", "bench_against"))
 
 
 class Broken:

@@ -19,14 +19,12 @@ input and the command that replays it) and a campaign report:
 import configparser
 import contextlib
 import hashlib
-import importlib.util
 import json
 import os
 import re
 import shlex
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -458,232 +456,40 @@ def write_finding(engine, name, faults, n, sig, items, tbin, findings_dir, do_mi
         f.write(text)
     with open(best, "rb") as f:
         data = f.read()
-    vhu = reproducer(name, data, f"fuzz_{name[5:]}_{h}", sig, faults, text)
-    if vhu:
-        with open(os.path.join(d, f"fuzz_{name[5:]}_{h}.vhu"), "w") as f:
-            f.write(vhu)
+    own = binary(engine, "vhu-fuzzcase")    # the campaign's build has one
+    cid = reproducer(name, data, sig, faults, d, own if os.path.exists(own) else None)
     env = f"VHU_FAULTS={','.join(faults)} " if faults else ""
     case = None
-    if vhu:
+    if cid:
         target = "ref-backend" if name == "fuzz_backend_replies" else "ref-frontend"
         case = (f"VHUCHECK_SUITES={paths.relpath(findings_dir)} ./vhucheck run -t {target}"
-                + "".join(f" --fault {f}" for f in faults) + f" -c fuzz_{name[5:]}_{h}")
+                + "".join(f" --fault {f}" for f in faults) + f" -c {cid}")
     return {"signature": sig, "count": len(items), "status": str(status), "run_case": case,
             "dir": paths.relpath(d), "input": paths.relpath(best), "bytes": len(data),
-            "repro_vhu": paths.relpath(os.path.join(d, f"fuzz_{name[5:]}_{h}.vhu"))
-            if vhu else None,
+            "repro_vhu": paths.relpath(os.path.join(d, f"{cid}.vhu")) if cid else None,
             "replay": f"{env}{paths.relpath(tbin)} {paths.relpath(best)}"}
 
 
 # ------------------------------------------------------------ reproducers
 
-FD_KINDS = [None, ("memfd", "4k"), ("memfd", "64k"), ("memfd", "1m"),
-            ("memfd-sealed", "64k"), ("memfd-empty", None), ("rdonly-file", "64k"),
-            ("pipe", None), ("socket", None), ("closed", None), None]
-
-
-def vhu_fds(choice):
-    """(fd lines, fd= value) for a pool choice (fuzzpool.h)."""
-    choice %= 11
-    if choice == 0:
-        return [], None
-    if choice == 10:
-        return ["fd a memfd size=64k", "fd b memfd size=4k"], "a,b"
-    kind, size = FD_KINDS[choice]
-    return [f"fd a {kind}" + (f" size={size}" if size else "")], "a"
-
-
-# The rule of a corpus input replayed as a case (sig None): by the
-# harness's role, what the target must survive (digest 8 and 10).
-CORPUS_RULE = {
-    "backend": "8, 10: a robust front-end survives whatever the back-end channel "
-               "carries (a fuzz corpus input)",
-    "frontend": "9: a robust back-end survives whatever replies and requests the "
-                "front-end sends (a fuzz corpus input)"}
-
-
-def vhu_header(case_id, role, sig, faults, note, body=(),
-               requires="SHMEM REPLY_ACK BACKEND_REQ BACKEND_SEND_FD"):
-    """The case header of a finding's reproducer, or with sig None of a
-    corpus input replayed as a case (fuzzcases)."""
-    if role == "frontend" or any(line.startswith("control ") for line in body):
-        requires += " control"
-    if sig is None:
-        lines = ["# A fuzz corpus input as a case (vhucheck fuzz --to-cases)"]
-        title, rule = f"fuzz corpus input {case_id}", CORPUS_RULE[role]
-    else:
-        lines = [f"# Reproducer of a fuzz finding: {sig}"]
-        title, rule = f"fuzz finding {case_id}", f"fuzz: {sig[:200]}"
-    if faults:
-        lines.append(f"# found with VHU_FAULTS={','.join(faults)}: run it against "
-                     f"the reference with --fault {' --fault '.join(faults)}")
-    lines += [f"# {note}" if note else "#",
-              f"id        {case_id}", f"title     {title}",
-              f"role      {role}", f"rule      {rule}", "level     MUST",
-              f"requires  {requires}", ""]
-    return lines
-
-
-def expectation(sig):
-    """The expectation a map finding's words call for, if any (none for a
-    corpus input: sig None)."""
-    if sig is None:
+def reproducer(name, data, sig, faults, dest, exe=None):
+    """The input as a case in dest, with the model's expectations at every
+    step (vhu-fuzzcase, vhucheck.fuzzemit): its id, or None when no case
+    says it (fuzz_proto's and fuzz_script's inputs are no messages)."""
+    from vhucheck import fuzzemit
+    if name not in fuzzemit.FUZZERS:
         return None
-    table = ((r"no reply to request", "expect reply"),
-             (r"the model accepted it", "expect reply value=0"),
-             (r"reply value N to request N.*, the model", "expect reply value=nonzero"),
-             (r"that asked for none", "expect no-reply"),
-             (r"reply flags N, not N", "expect reply flags=5"),
-             (r"reply size N, not N", "expect reply size=8"))
-    for pat, exp in table:
-        if re.search(pat, sig):
-            return exp
-    return None
-
-
-def _gen_corpus():
-    """fuzzers/gen_corpus.py: its map_wire() decodes an input exactly as
-    fuzz_shmem_map does (the aiming selectors included)."""
-    spec = importlib.util.spec_from_file_location(
-        "vhu_gen_corpus", os.path.join(paths.TOP, "fuzzers", "gen_corpus.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def repro_map(data, case_id, sig, faults, text=""):
-    """fuzz_shmem_map's state bits as the case's handshake and steps: the
-    rig makes its live mapping (0x02) on a started device with everything
-    negotiated, then stops the device (0x01) or renegotiates (0x04, 0x08)."""
-    fd = (data + b"\0\0")[0]
-    st, sent = _gen_corpus().map_wire(data)
-    wire = (sent + b"\0" * 12)[:max(12, len(data) - 2)]
-    stopped, premap, no_ack, no_shmem = st & 1, st & 2, st & 4, st & 8
-    hs = "handshake regions=1m,64k,0,2m"
-    hs += " start=no" if stopped and not premap else ""
-    hs += " reply-ack=off" if no_ack else ""
-    hs += " shmem=off" if no_shmem else ""
-    fds, fdv = vhu_fds(fd)
-    body = [hs] + fds
-    if premap and no_shmem:
-        body.append("# state 0x02 with 0x08: the rig's live mapping was made before "
-                    "SHMEM was renegotiated away, which a case cannot do; left out")
-    elif premap:
-        body += ["fd p memfd size=1m",
-                 "send map shmid=0 shm_offset=0x10000 len=0x10000 fd=p"
-                 + ("" if no_ack else " need_reply")]
-        body += [] if no_ack else ["expect reply value=0"]
-        body += ["control stop"] if stopped else []
-    body.append(f"send raw {wire.hex()}" + (f" fd={fdv}" if fdv else ""))
-    exp = expectation(sig)
-    body += ([exp] if exp else []) + ["check alive", ""]
-    requires = "BACKEND_REQ BACKEND_SEND_FD" + ("" if no_shmem else " SHMEM") + \
-        ("" if no_ack else " REPLY_ACK")
-    return "\n".join(vhu_header(case_id, "backend", sig, faults,
-                                "fuzz_shmem_map: one back-end channel message", body,
-                                requires) + body)
-
-
-def repro_sequence(data, case_id, sig, faults, text=""):
-    body = ["handshake regions=1m,64k,0,2m", "fd a memfd size=4k", "fd b memfd size=64k",
-            "fd c memfd size=1m"]
-    names = {1: "a", 2: "b", 3: "c"}
-    for i in range(0, len(data) - len(data) % 32, 32):
-        op, fd, shmid, bits, aux, a, b, c = struct.unpack("<BBBBIQQQ", data[i:i + 32])
-        body += seq_step_lines(op % 8, names.get(fd % 11), shmid, bits, aux, a, b, c)
-    body += ["control reset", "check alive", ""]
-    at = re.search(r"\(message (\d+)", text)
-    exp = expectation(sig)
-    if exp and at:
-        body = expect_after(body, int(at.group(1)), exp)
-    note = "fuzz_shmem_sequence: the steps, then the device reset every input ends with"
-    return "\n".join(vhu_header(case_id, "backend", sig, faults, note, body) + body)
-
-
-def expect_after(body, n, exp):
-    """Puts exp after send number n, in place of its plain `expect reply`."""
-    out, sends, skip = [], 0, False
-    for line in body:
-        if skip and line == "expect reply":
-            skip = False
-            continue
-        skip = False
-        out.append(line)
-        if line.startswith("send "):
-            sends += 1
-            if sends == n:
-                out.append(exp)
-                skip = True
-    return out
-
-
-def seq_step_lines(op, fdname, shmid, bits, aux, a, b, c):
-    page = 4096
-    if op in (0, 1):
-        raw = bits & 4
-        off, ln, fdo = (a, b, c) if raw else ((a % 640) * page, (b % 33) * page,
-                                               (c % 20) * page)
-        s = f"send {'map' if op == 0 else 'unmap'} shmid={shmid} shm_offset={off:#x} len={ln:#x}"
-        if op == 0:
-            s += f" fd_offset={fdo:#x} flags={'rw' if bits & 1 else 'ro'}"
-            s += f" fd={fdname}" if fdname else ""
-        s += " need_reply" if bits & 2 else ""
-        s += f" size={aux % 40} truncate={aux % 40}" if bits & 64 else ""
-        return [s] + (["expect reply"] if bits & 2 else [])
-    if op == 2:
-        return ["control reset"]
-    if op == 3:
-        return ["control stop"]
-    if op == 4:
-        return ["control start"]
-    return [f"# step {('config', 'negotiate', 'other')[op - 5]} (aux {aux}): "
-            "no case statement says it mid-case"]
-
-
-def repro_backend(data, case_id, sig, faults, text=""):
-    lines = vhu_header(case_id, "frontend", sig, faults,
-                       "fuzz_backend_replies: requests asked of the back-end and the "
-                       "answers given") + ["handshake", "fd x memfd size=64k"]
-    page = 4096
-    for i in range(0, len(data) - len(data) % 16, 16):
-        op, reply, _fd, shmid, bits, value, fdp, off, ln = struct.unpack(
-            "<BBBBBBHII", data[i:i + 16])
-        op %= 7
-        raw = bits & 8
-        if op == 0:
-            need = " need_reply=1" if bits & 2 else " need_reply=0" if bits & 4 else ""
-            lines += [f"control map shmid={shmid} shm_offset={(off if raw else off % 512) * page:#x}"
-                      f" len={(ln if raw else ln % 33) * page:#x}"
-                      f" fd_offset={(fdp if raw else fdp % 16) * page:#x}"
-                      f" flags={'rw' if bits & 1 else 'ro'}{need}",
-                      "expect msg SHMEM_MAP on=backend fds=1"] + reply_lines(reply % 11, value)
-        elif op == 2:
-            lines += ["send GET_SHMEM_CONFIG", "expect shmem-config stable page-multiple"]
-        elif op == 3:
-            lines += ["send SET_STATUS u64=0"]
-        else:
-            lines.append(f"# step {('map', 'unmap', 'config', 'reset', 'negotiate', 'reconnect', 'stray')[op]}"
-                         " (no direct case statement)")
-    return "\n".join(lines + ["check alive", ""])
-
-
-def reply_lines(kind, value):
-    return {0: ["reply value=0"], 1: [f"reply value={value | 1}"], 2: [],
-            3: ["send raw 0a00000005000000080000000000000000000000 on=backend"],
-            4: ["reply value=0 flags=0x1"], 5: ["reply size=4 payload=00000000"],
-            6: ["reply size=16 payload=" + "00" * 16],
-            7: ["send raw 090000000500000008000000000000 on=backend"],
-            8: ["reply value=0 fd=x"], 9: ["close backend"],
-            10: ["reply value=0", "send raw 0900000005000000080000000000000000000000 on=backend"],
-            }[kind]
-
-
-def reproducer(name, data, case_id, sig, faults, text=""):
-    """A .vhu case replaying the input, or None when none says it. text:
-    the finding's output (it may name the message at fault)."""
-    make = {"fuzz_shmem_map": repro_map, "fuzz_shmem_sequence": repro_sequence,
-            "fuzz_backend_replies": repro_backend}.get(name)
-    return make(data, case_id, sig, faults, text) if make else None
+    note = f"reproducer of a fuzz finding: {sig[:200]}"
+    if faults:
+        note += f"; found with --fault {' --fault '.join(faults)}"
+    src = os.path.join(dest, ".input-for-case")
+    with open(src, "wb") as f:
+        f.write(data)
+    try:
+        got = fuzzemit.emit(name, [src], dest, note=note, exe=exe)
+    finally:
+        os.unlink(src)
+    return got[0][1] if got and got[0][0] in ("case", "dup") else None
 
 
 # ----------------------------------------------------------------- report
@@ -794,6 +600,13 @@ def add_arguments(p):
                    help="with --against: cases per vhucheck run (default 20)")
     p.add_argument("--seed", type=int, metavar="N",
                    help="with --against: the mutation seed (default: random, in the report)")
+    p.add_argument("--stop-at-first", action="store_true",
+                   help="with --against: end after the batch of the first finding "
+                        "(bench against)")
+    p.add_argument("--known", metavar="FILE",
+                   help="with --against: signatures already known (one a line, or an "
+                        "earlier campaign's report.json): their hits are counted, not "
+                        "kept, and the report gives the share of time spent on them")
 
 
 def campaign_edges(engine, name, faults, out, started):
@@ -868,6 +681,8 @@ def main(args):
     if args.corpus or args.regions:
         raise ConfigError("--corpus and --regions go with --to-cases or --against "
                           "(a campaign starts from corpus/NAME)")
+    if args.known or args.stop_at_first:
+        raise ConfigError("--known and --stop-at-first go with --against")
     faults = check_faults(name, args.fault)
     if args.seconds < 1 or args.jobs < 1:
         raise ConfigError("--seconds and --jobs must be at least 1")
@@ -875,7 +690,7 @@ def main(args):
     if why:
         raise HarnessError(f"--engine {args.engine}: {why}")
     out = make_out(args, name)
-    targets = [name] + (["fuzz_shmem_sequence_mutator.so"]
+    targets = [name, "vhu-fuzzcase"] + (["fuzz_shmem_sequence_mutator.so"]
                         if args.engine == "afl" and name == "fuzz_shmem_sequence" else [])
     ensure_build(args.engine, targets, os.path.join(out["logs"], "build.log"))
     if args.engine == "afl" and not engine_missing("libfuzzer"):

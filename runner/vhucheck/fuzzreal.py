@@ -1,24 +1,32 @@
-"""Black-box fuzzing of a real implementation through cases.
+"""Black-box fuzzing of a real implementation through cases, judged by
+the model.
 
+    ./vhucheck fuzz sequence --against ref-frontend --fault fe_no_overlap_check --seconds 60
+    ./vhucheck fuzz backend_replies --against ref-backend --fault be_eof_as_success
     ./vhucheck fuzz shmem_map --against qemu-shmem --regions 1m,1m,0,2m --seconds 3600
 
 No fuzz target can hold QEMU or a rust-vmm daemon in process, and they
-are not built with coverage here, so this mode mutates the fuzzer's
-inputs blindly but structure-aware (fields, the aim bytes, state bits,
-fd choices, whole 32-byte steps), turns each into a case by the
-translation of `--to-cases`, and runs batches of them with `vhucheck run`
-against the target, which is launched per case like any other. What a
-robust implementation must survive, it must survive: every CRASH,
-TIMEOUT or DEADLOCK is kept, deduplicated by its signature (the verdict,
-the signal and the first diagnostic line of the target's stderr: an
-assertion, a sanitizer's report, a Rust panic), with the case that made
-it, ready to run again.
+are not built with coverage here, so this mode asks vhu-fuzzcase
+(fuzzers/emitcase.h, through vhucheck.fuzzemit) for batches of mutants
+of the corpus inputs (structure-aware, blind), each written as a case
+that carries the shadow model's expectations step by step, and runs
+them with `vhucheck run` against the target, launched per case like any
+other. Front-end fuzzers' cases judge a front-end (the harness plays the
+back-end); fuzz_backend_replies' cases judge a back-end: the harness
+asks it for its MAPs over the control channel (protocol 2), answers them
+as the input says and judges what the back-end concluded.
+
+Every verdict other than PASS, NON-STRICT and UNSUPPORTED is a finding,
+kept once per signature (for FAIL: the rule and the step kind of the
+failure that made it, from the case's step table; for CRASH, TIMEOUT,
+DEADLOCK: the verdict, the signal and the first diagnostic line of the
+target's stderr), with the case that made it, ready to run again.
 
 Writes under reports/out/fuzz-against-TARGET-TIME/: report.md,
-report.json, findings/NN-<hash>/ (case .vhu, stderr; findings/ is a
-suite root: VHUCHECK_SUITES=.../findings), batches/ (the last
-batch's run, for a look). SIGINT/SIGTERM end it after the running batch
-is stopped; the report is still written.
+report.json, findings/NN-<hash>/ (case .vhu, its .input and .steps,
+stderr; findings/ is a suite root: VHUCHECK_SUITES=.../findings),
+batches/ (the last batch's run, for a look). SIGINT/SIGTERM end it after
+the running batch is stopped; the report is still written.
 """
 
 import hashlib
@@ -28,110 +36,37 @@ import random
 import re
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
 
-from vhucheck import fuzz, fuzzcases, paths
+from vhucheck import fuzz, fuzzcases, fuzzemit, paths
 from vhucheck.errors import ConfigError, HarnessError
 
-BAD = ("CRASH", "TIMEOUT", "DEADLOCK")
-PAGE = 4096
-INTERESTING_U64 = (0, 1, PAGE - 1, PAGE, PAGE + 1, 0x10000, 0xFFFF000, 0x100000,
-                   0x200000, 1 << 31, 1 << 32, 1 << 63, (1 << 64) - PAGE, (1 << 64) - 1)
+# Verdicts that are not findings: a pass, a rule the digest leaves open,
+# our own limit.
+NOT_FINDINGS = ("PASS", "NON-STRICT", "UNSUPPORTED")
 DIAG = re.compile(r"(Assertion .*failed|assertion failed|runtime error:.*|ERROR: AddressSanitizer: \S+"
                   r"|panicked at .*|Segmentation fault|[Aa]borted|\bBUG\b.*|FATAL.*|fatal.*)")
-
-# fuzz_shmem_map inputs: fd choice, state, header (request, flags, size),
-# then a VhostUserMMap payload whose fields sit at these offsets.
-MAP_HDR = 2
-MAP_PAYLOAD = 14
-MAP_FIELDS = (8, 16, 24, 32)      # fd_offset, shm_offset, len, flags
-SEQ_RECORD = 32
 BATCH_AREA = "Z-fuzz"            # the batch suite's one area
 
 
-def _u64_at(data, at, value):
-    data = bytearray(data.ljust(at + 8, b"\0"))
-    data[at:at + 8] = struct.pack("<Q", value % (1 << 64))
-    return data
-
-
-def mutate_bytes(rng, data):
-    data = bytearray(data or b"\0")
-    k = rng.randrange(4)
-    if k == 0:
-        i = rng.randrange(len(data) * 8)
-        data[i // 8] ^= 1 << (i % 8)
-    elif k == 1:
-        data[rng.randrange(len(data))] = rng.randrange(256)
-    elif k == 2 and len(data) > 1:
-        del data[rng.randrange(len(data)):]
-    else:
-        data += bytes(rng.randrange(256) for _ in range(rng.randrange(1, 9)))
-    return data
-
-
-def mutate_map(rng, data):
-    """One structure-aware change of a fuzz_shmem_map input."""
-    data = bytearray(data.ljust(MAP_PAYLOAD + 40, b"\0"))
-    k = rng.randrange(8)
-    if k == 0:
-        data[0] = rng.randrange(11)                                # fd choice
-    elif k == 1:
-        data[1] = rng.randrange(32)                                # state bits
-    elif k == 2:                                                   # aim bytes
-        data[MAP_PAYLOAD + 1 + rng.randrange(2)] = rng.randrange(256)
-    elif k == 3:
-        data = _u64_at(data, MAP_PAYLOAD + rng.choice(MAP_FIELDS),
-                       rng.choice(INTERESTING_U64) + rng.choice((0, 0, PAGE, -PAGE)))
-    elif k == 4:
-        data[MAP_PAYLOAD] = rng.choice((0, 1, 2, 3, 4, 255, rng.randrange(256)))   # shmid
-    elif k == 5:                                                   # request
-        data[MAP_HDR:MAP_HDR + 4] = struct.pack("<I", rng.choice((9, 10, 9, 10, 0, 11, 255)))
-    elif k == 6:                                                   # header flags / size
-        at = MAP_HDR + rng.choice((4, 8))
-        data[at:at + 4] = struct.pack("<I", rng.choice((0, 1, 5, 8, 9, 39, 40, 41, 4096)))
-    else:
-        data = mutate_bytes(rng, data)
-    return bytes(data)
-
-
-def mutate_sequence(rng, data):
-    """One change of a fuzz_shmem_sequence input: a step duplicated,
-    dropped or swapped, a field set to an edge value, or bytes."""
-    recs = [bytearray(data[i:i + SEQ_RECORD]) for i in range(0, len(data) - len(data) % SEQ_RECORD,
-                                                             SEQ_RECORD)] or [bytearray(SEQ_RECORD)]
-    k = rng.randrange(5)
-    i = rng.randrange(len(recs))
-    if k == 0 and len(recs) < 64:
-        recs.insert(rng.randrange(len(recs) + 1), bytearray(recs[i]))
-    elif k == 1 and len(recs) > 1:
-        del recs[i]
-    elif k == 2 and len(recs) > 1:
-        j = rng.randrange(len(recs))
-        recs[i], recs[j] = recs[j], recs[i]
-    elif k == 3:
-        recs[i] = _u64_at(recs[i], rng.choice((8, 16, 24)), rng.choice(INTERESTING_U64))
-    else:
-        recs[i] = bytearray(mutate_bytes(rng, recs[i]).ljust(SEQ_RECORD, b"\0")[:SEQ_RECORD])
-    return b"".join(bytes(r) for r in recs)
-
-
-MUTATORS = {"fuzz_shmem_map": mutate_map, "fuzz_shmem_sequence": mutate_sequence}
-
-
-def mutant(rng, name, seeds):
-    data = rng.choice(seeds)
-    for _ in range(rng.randrange(1, 4)):
-        data = MUTATORS[name](rng, data)
-    return data
+def is_finding(case):
+    return case.get("verdict") not in NOT_FINDINGS
 
 
 def signature(case):
-    """What makes two failures the same: verdict, signal, and the first
-    diagnostic line of the target's stderr with numbers taken out."""
+    """What makes two findings the same. FAIL: the rule and the step kind
+    of the failure that made it (case["fuzz_step"], from the case's step
+    table). Otherwise the verdict, the signal and the first diagnostic
+    line of the target's stderr, numbers taken out."""
+    step = case.get("fuzz_step")
+    if case.get("verdict") in ("FAIL", "NON-STRICT") and step:
+        return f"{case['verdict']}: {step['rule']} ({step['kind']})"
+    if case.get("verdict") == "FAIL":
+        fails = case.get("failures") or [{}]
+        what = re.sub(r"0x[0-9a-fA-F]+|\d+", "N", fails[0].get("expected") or "")[:160]
+        return f"FAIL: {what or '(no failure recorded)'}"
     sig = (case.get("target") or {}).get("signal")
     diag = ""
     for line in (case.get("stderr_tail") or "").splitlines():
@@ -173,23 +108,42 @@ def keep_finding(findings, case, suite_dir, found_dir):
         return False
     h = hashlib.sha1(sig.encode()).hexdigest()[:8]
     d = os.path.join(found_dir, f"{len(findings) + 1:02d}-{h}")
-    os.makedirs(d, exist_ok=True)
-    src = os.path.join(suite_dir, BATCH_AREA, case["id"] + ".vhu")
-    if os.path.exists(src):
-        shutil.copy(src, d)
+    fuzzcases.copy_case(os.path.join(suite_dir, BATCH_AREA), case["id"], d)
     with open(os.path.join(d, "stderr.txt"), "w") as f:
         f.write(case.get("stderr_tail") or "")
     findings[sig] = {"signature": sig, "count": 1, "case": case["id"],
+                     "verdict": case.get("verdict"), "step": case.get("fuzz_step"),
                      "reason": case.get("reason", ""), "dir": d}
     return True
+
+
+def load_known(path):
+    """Known signatures: an earlier campaign's report.json (its findings),
+    or a text file, one signature a line (# comments)."""
+    if not path:
+        return set()
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError(f"--known {path}: {e.strerror}") from None
+    if path.endswith(".json"):
+        try:
+            return {f["signature"] for f in json.loads(text).get("findings", [])}
+        except (ValueError, AttributeError, KeyError, TypeError):
+            raise ConfigError(f"--known {path}: not a campaign's report.json") from None
+    return {ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
 
 
 class Campaign:
     """The state a report is written from, whatever ends the campaign."""
 
-    def __init__(self, name, target, out):
+    def __init__(self, name, target, out, known=frozenset()):
         self.name, self.target, self.out = name, target, out
+        self.known, self.known_hits = set(known), {}
+        self.case_ms, self.known_ms = 0.0, 0.0    # the targets' time, and on known
         self.findings, self.verdicts = {}, {}
+        self.nonstrict = {}     # not findings: signature -> count, first case, when
         self.cases, self.batches, self.started = 0, 0, time.monotonic()
 
     def add(self, cases, suite_dir):
@@ -197,16 +151,41 @@ class Campaign:
         for c in cases:
             self.cases += 1
             self.verdicts[c["verdict"]] = self.verdicts.get(c["verdict"], 0) + 1
-            if c["verdict"] in BAD:
+            self.case_ms += c.get("duration_ms") or 0
+            if c["verdict"] == "NON-STRICT":
+                self.note_nonstrict(c, suite_dir)
+            if is_finding(c):
+                c["fuzz_step"] = fuzzemit.failed_step(c, os.path.join(suite_dir, BATCH_AREA))
+                if signature(c) in self.known:
+                    self.known_hits[signature(c)] = self.known_hits.get(signature(c), 0) + 1
+                    self.known_ms += c.get("duration_ms") or 0
+                    continue
                 if keep_finding(self.findings, c, suite_dir,
                                 os.path.join(self.out, "findings")):
+                    self.findings[signature(c)]["found_after_s"] = round(
+                        time.monotonic() - self.started, 1)
                     print(f"vhucheck fuzz: new: {signature(c)} ({c['id']})", file=sys.stderr)
+
+    def note_nonstrict(self, case, suite_dir):
+        """A rule the digest leaves open went the other way: no finding,
+        but counted by signature (a fault the digest is silent about
+        shows here; bench against reads it)."""
+        case["fuzz_step"] = fuzzemit.failed_step(case, os.path.join(suite_dir, BATCH_AREA))
+        sig = signature(case)
+        e = self.nonstrict.setdefault(sig, {"signature": sig, "count": 0, "case": case["id"],
+                                            "found_after_s": round(time.monotonic()
+                                                                   - self.started, 1)})
+        e["count"] += 1
 
     def report(self, meta):
         secs = time.monotonic() - self.started
         doc = dict(meta, seconds=round(secs, 1), cases=self.cases, batches=self.batches,
                    cases_per_sec=round(self.cases / max(secs, 0.001), 2),
-                   verdicts=self.verdicts, findings=list(self.findings.values()))
+                   verdicts=self.verdicts, findings=list(self.findings.values()),
+                   non_strict=list(self.nonstrict.values()),
+                   known={"signatures": len(self.known), "hits": self.known_hits,
+                          "share_of_case_time": round(self.known_ms / self.case_ms, 3)
+                          if self.case_ms else 0.0})
         with open(os.path.join(self.out, "report.json"), "w") as f:
             json.dump(doc, f, indent=1)
         lines = [f"# Fuzzing {meta['target']} through cases: {meta['fuzzer']}", "",
@@ -215,6 +194,10 @@ class Campaign:
                  + (", interrupted" if meta.get("interrupted") else ""),
                  "- verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(self.verdicts.items())),
                  f"- findings: {len(self.findings)} unique", ""]
+        if self.known:
+            lines[-1:] = [f"- known signatures ({len(self.known)}): "
+                          f"{sum(self.known_hits.values())} hits, "
+                          f"{100 * doc['known']['share_of_case_time']:.0f}% of the cases' time", ""]
         rel = paths.relpath(os.path.join(self.out, "findings"))
         for i, fd in enumerate(self.findings.values(), 1):
             lines += [f"## {i}. {fd['signature']}", "",
@@ -222,55 +205,61 @@ class Campaign:
                       f"- run it again: `VHUCHECK_SUITES={rel} ./vhucheck run --target "
                       f"{meta['target']} --cases {fd['case']}"
                       + "".join(f" --fault {f}" for f in meta["faults"]) + "`", ""]
+        if self.nonstrict:
+            lines += ["## NON-STRICT (rules the digest leaves open; not findings)", ""]
+            lines += [f"- {e['signature']}: {e['count']} case(s), first {e['case']}"
+                      for e in self.nonstrict.values()] + [""]
         with open(os.path.join(self.out, "report.md"), "w") as f:
             f.write("\n".join(lines) + "\n")
         return "\n".join(lines)
 
 
-def write_batch(rng, name, seeds, regions, size, suite_dir):
+def write_batch(rng, name, corpus, regions, size, suite_dir):
+    """A fresh batch suite of about `size` mutant cases (vhu-fuzzcase
+    --mutate; duplicates and inputs no case says are dropped)."""
     shutil.rmtree(suite_dir, ignore_errors=True)
     area = os.path.join(suite_dir, BATCH_AREA)
-    os.makedirs(area)
-    n = 0
-    while n < size:
-        cid, text = fuzzcases.translate(name, mutant(rng, name, seeds), regions)
-        path = os.path.join(area, f"{cid}.vhu") if cid else None
-        if path and not os.path.exists(path):
-            with open(path, "w") as f:
-                f.write(text)
-            n += 1
+    written = 0
+    for _ in range(4):
+        got = fuzzemit.emit(name, [corpus], area, regions, mutate=size - written,
+                            seed=rng.randrange(1 << 63))
+        written += sum(1 for k, _ in got if k == "case")
+        if written >= size // 2:
+            break
+    if not written:
+        raise HarnessError(f"no mutant of {paths.relpath(corpus)} became a case")
+    return written
 
 
-def load_seeds(name, corpus):
-    seeds = [data for _, data in fuzzcases.inputs(corpus)]
-    if not seeds:
+def check_corpus(corpus):
+    if not any(True for _ in fuzzcases.inputs(corpus)):
         raise ConfigError(f"--corpus {corpus}: no inputs")
-    return seeds
 
 
 def campaign(name, args, corpus, out, env):
     """Batches until --seconds; returns (Campaign, interrupted signal or 0)."""
-    if name not in MUTATORS:
-        raise ConfigError(f"--against: {name}'s inputs do not translate to cases "
-                          "(fuzz_shmem_map and fuzz_shmem_sequence do)")
+    fuzzcases.check_fuzzer(name, "--against")
     fuzzcases.check_regions(args.regions)
-    seeds = load_seeds(name, corpus)
+    check_corpus(corpus)
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
     rng = random.Random(seed)
-    camp = Campaign(name, args.against, out)
+    camp = Campaign(name, args.against, out, load_known(getattr(args, "known", None)))
     deadline = time.monotonic() + args.seconds
     suite_dir = os.path.join(out, "batches", "cases")
     meta = {"fuzzer": name, "target": args.against, "seed": seed, "regions": args.regions,
+            "known": getattr(args, "known", None),
             "faults": args.fault, "corpus": paths.relpath(corpus)}
     interrupted = 0
     try:
         while time.monotonic() < deadline:
-            write_batch(rng, name, seeds, args.regions, args.batch, suite_dir)
+            write_batch(rng, name, corpus, args.regions, args.batch, suite_dir)
             run_dir = os.path.join(out, "batches", "run")
             shutil.rmtree(run_dir, ignore_errors=True)
             cases = run_batch(args.against, suite_dir, run_dir, args.jobs, args.fault, env,
                               limit_s=max(300, args.batch * 30))
             camp.add(cases, suite_dir)
+            if args.stop_at_first and camp.findings:
+                break
     except KeyboardInterrupt as e:
         interrupted = int(getattr(e, "signum", signal.SIGINT))
         meta["interrupted"] = True

@@ -5,51 +5,51 @@ build)."""
 
 import json
 import os
-import random
 import re
 import tempfile
 import unittest
 
 from helpers import TOP, build_dir, env_for, run_cli
 
-from vhucheck import fuzzcases, fuzzreal
+from vhucheck import fuzzemit, fuzzreal
 
 BUILD = build_dir()
+HAVE = BUILD and os.path.exists(os.path.join(BUILD, "fuzzers", "vhu-fuzzcase"))
 MAP_SEEDS = os.path.join(TOP, "corpus", "fuzz_shmem_map")
 SEQ_SEEDS = os.path.join(TOP, "corpus", "fuzz_shmem_sequence")
+BE_SEEDS = os.path.join(TOP, "corpus", "fuzz_backend_replies")
 
 
-class TestMutators(unittest.TestCase):
+def setUpModule():
+    if HAVE:
+        os.environ["VHUCHECK_BUILD_DIR"] = BUILD
+
+
+def emit_ids(d, name, corpus, seed, n=40):
+    return [i for k, i in fuzzemit.emit(name, [corpus], d, mutate=n, seed=seed) if k == "case"]
+
+
+@unittest.skipUnless(HAVE, "no build with vhu-fuzzcase")
+class TestMutants(unittest.TestCase):
+    """vhu-fuzzcase --mutate: the C mutators, through vhucheck.fuzzemit."""
+
     def test_deterministic_per_seed(self):
-        seeds = fuzzreal.load_seeds("fuzz_shmem_map", MAP_SEEDS)
-        a = [fuzzreal.mutant(random.Random(5), "fuzz_shmem_map", seeds) for _ in range(3)]
-        b = [fuzzreal.mutant(random.Random(5), "fuzz_shmem_map", seeds) for _ in range(3)]
-        self.assertEqual(a, b)
+        for name, corpus in (("fuzz_shmem_map", MAP_SEEDS), ("fuzz_shmem_sequence", SEQ_SEEDS),
+                             ("fuzz_backend_replies", BE_SEEDS)):
+            with self.subTest(name), tempfile.TemporaryDirectory() as d:
+                a = emit_ids(os.path.join(d, "a"), name, corpus, 5)
+                b = emit_ids(os.path.join(d, "b"), name, corpus, 5)
+                c = emit_ids(os.path.join(d, "c"), name, corpus, 6)
+                self.assertEqual(a, b)
+                self.assertNotEqual(a, c)
+                self.assertGreater(len(a), 20)
 
-    def test_mutants_differ_and_translate(self):
-        for name, corpus in (("fuzz_shmem_map", MAP_SEEDS), ("fuzz_shmem_sequence", SEQ_SEEDS)):
-            with self.subTest(name):
-                seeds = fuzzreal.load_seeds(name, corpus)
-                rng = random.Random(1)
-                got = [fuzzreal.mutant(rng, name, seeds) for _ in range(300)]
-                self.assertGreater(len(set(got) - set(seeds)), 250)
-                cases = [fuzzcases.translate(name, d)[0] for d in got]
-                self.assertGreater(sum(1 for c in cases if c), 280)
-
-    def test_sequence_mutants_stay_whole_steps(self):
-        seeds = fuzzreal.load_seeds("fuzz_shmem_sequence", SEQ_SEEDS)
-        rng = random.Random(2)
-        for _ in range(200):
-            self.assertEqual(len(fuzzreal.mutant(rng, "fuzz_shmem_sequence", seeds)) % 32, 0)
-
-    def test_map_field_mutation_lands_on_the_field(self):
-        rng = random.Random(0)
-        data = bytes(54)
-        for _ in range(200):
-            out = fuzzreal.mutate_map(rng, data)
-            self.assertGreaterEqual(len(out), 1)
-        out = fuzzreal._u64_at(bytes(54), 14 + 24, (1 << 64) - 4096)
-        self.assertEqual(out[38:46], bytes.fromhex("00f0ffffffffffff"))
+    def test_mutants_are_not_the_seeds(self):
+        with tempfile.TemporaryDirectory() as d:
+            seeds = {i for k, i in fuzzemit.emit("fuzz_shmem_sequence", [SEQ_SEEDS],
+                                                 os.path.join(d, "s")) if k == "case"}
+            got = emit_ids(os.path.join(d, "m"), "fuzz_shmem_sequence", SEQ_SEEDS, 1, 200)
+            self.assertGreater(len(set(got) - seeds), 150)
 
 
 class TestSignature(unittest.TestCase):
@@ -68,6 +68,56 @@ class TestSignature(unittest.TestCase):
         ubsan = {"verdict": "CRASH", "target": {"signal": 6},
                  "stderr_tail": "x.c:41:24: runtime error: unsigned integer overflow: 0 - 1"}
         self.assertIn("runtime error: unsigned integer overflow: N - N", fuzzreal.signature(ubsan))
+
+    def test_fail_is_signed_by_rule_and_step_kind(self):
+        case = {"verdict": "FAIL", "target": {"signal": None},
+                "fuzz_step": {"kind": "map", "rule": "6: MUST fail: overlaps a live mapping",
+                              "grade": "MUST", "line": 14}}
+        self.assertEqual(fuzzreal.signature(case),
+                         "FAIL: 6: MUST fail: overlaps a live mapping (map)")
+
+    def test_findings_are_every_verdict_but_pass_non_strict_unsupported(self):
+        for v in ("PASS", "NON-STRICT", "UNSUPPORTED"):
+            self.assertFalse(fuzzreal.is_finding({"verdict": v}))
+        for v in ("FAIL", "CRASH", "TIMEOUT", "DEADLOCK", "ERROR"):
+            self.assertTrue(fuzzreal.is_finding({"verdict": v}))
+
+    def test_failed_step_is_the_first_must_failure(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "c1.steps"), "w") as f:
+                f.write("12\tmap\tSHOULD\t6: len 0\n14\tunmap\tMUST\t7: MUST fail: x\n")
+            case = {"id": "c1", "failures": [{"line": 12, "grade": "SHOULD"},
+                                             {"line": 14, "grade": "MUST"}]}
+            st = fuzzemit.failed_step(case, d)
+            self.assertEqual((st["kind"], st["rule"], st["line"]), ("unmap", "7: MUST fail: x", 14))
+            self.assertIsNone(fuzzemit.failed_step({"id": "c1", "failures": []}, d))
+
+
+class TestKnown(unittest.TestCase):
+    def test_known_from_a_report_or_a_list(self):
+        with tempfile.TemporaryDirectory() as d:
+            rep = os.path.join(d, "report.json")
+            with open(rep, "w") as f:
+                json.dump({"findings": [{"signature": "FAIL: 7: x (unmap)"}]}, f)
+            lst = os.path.join(d, "known.txt")
+            with open(lst, "w") as f:
+                f.write("# known\nCRASH signal SIGSEGV: (no diagnostic)\n\n")
+            self.assertEqual(fuzzreal.load_known(rep), {"FAIL: 7: x (unmap)"})
+            self.assertEqual(fuzzreal.load_known(lst), {"CRASH signal SIGSEGV: (no diagnostic)"})
+            with self.assertRaises(Exception):
+                fuzzreal.load_known(os.path.join(d, "none.txt"))
+
+    def test_known_hits_are_counted_not_kept(self):
+        with tempfile.TemporaryDirectory() as d:
+            known = "CRASH signal SIGSEGV: (no diagnostic)"
+            camp = fuzzreal.Campaign("fuzz_shmem_sequence", "t", d, {known})
+            crash = {"id": "c1", "verdict": "CRASH", "target": {"signal": "SIGSEGV"},
+                     "duration_ms": 30}
+            camp.add([crash, {"id": "c2", "verdict": "PASS", "duration_ms": 10}],
+                     os.path.join(d, "suite"))
+            self.assertEqual(camp.findings, {})
+            self.assertEqual(camp.known_hits, {known: 1})
+            self.assertAlmostEqual(camp.known_ms / camp.case_ms, 0.75)
 
 
 @unittest.skipUnless(BUILD, "no build with the harness and the references")
@@ -107,9 +157,37 @@ class TestCampaign(unittest.TestCase):
                 rc, _, se = run_cli("fuzz", "shmem_map", *args, env=env)
                 self.assertEqual(rc, 2, se)
                 self.assertIn(msg, se)
-        rc, _, se = run_cli("fuzz", "backend_replies", "--against", "ref-backend", env=env)
+        rc, _, se = run_cli("fuzz", "proto", "--against", "ref-backend", env=env)
         self.assertEqual(rc, 2, se)
         self.assertIn("do not translate to cases", se)
+
+    def campaign(self, d, name, target, fault, seconds=6):
+        out = os.path.join(d, "out-" + fault)
+        env = env_for(VHUCHECK_BUILD_DIR=BUILD)
+        rc, so, se = run_cli("fuzz", name, "--against", target, "--fault", fault, "--seconds",
+                             str(seconds), "--seed", "1", "--jobs", "2", "--out", out,
+                             env=env, timeout=300)
+        self.assertEqual(rc, 1, so + se)
+        with open(os.path.join(out, "report.json")) as f:
+            return json.load(f)
+
+    def test_the_model_finds_a_front_end_that_acks_overlaps(self):
+        """fe_no_overlap_check: acked 0, and no crash: only the model sees it."""
+        with tempfile.TemporaryDirectory(prefix="vhucheck-fuzzreal-") as d:
+            doc = self.campaign(d, "sequence", "ref-frontend", "fe_no_overlap_check")
+            sigs = [f["signature"] for f in doc["findings"]]
+            self.assertTrue(any("overlaps a live mapping" in s for s in sigs), sigs)
+            found = [f for f in doc["findings"] if "overlaps" in f["signature"]][0]
+            self.assertEqual(found["verdict"], "FAIL")
+            self.assertTrue(any(f.endswith(".steps") for f in os.listdir(found["dir"])))
+
+    def test_a_back_end_is_judged_on_what_it_concludes(self):
+        """be_eof_as_success: the harness closes the back-end channel
+        instead of replying; the back-end reports success."""
+        with tempfile.TemporaryDirectory(prefix="vhucheck-fuzzreal-") as d:
+            doc = self.campaign(d, "backend_replies", "ref-backend", "be_eof_as_success")
+            sigs = [f["signature"] for f in doc["findings"]]
+            self.assertTrue(any("is no success" in s for s in sigs), sigs)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@
 # fault of the reference that must be found in bounded time, a
 # ./vhucheck fuzz campaign down to its reproducer case, AFL++
 # persistent mode with the custom mutator (stability), an AFL++
-# campaign's edges over time checked against afl-showmap, and the
-# OSS-Fuzz build.sh run locally for the address, undefined and coverage
+# campaign's edges over time checked against afl-showmap, the
+# references fuzzed as outside programs (fuzz --against, bench against),
+# and the OSS-Fuzz build.sh run locally for the address, undefined and coverage
 # builds (the ClusterFuzzLite matrix). Missing engines are skipped with the
 # reason. Ends with "stage: P passed, F failed, S skipped".
 set -u
@@ -191,7 +192,7 @@ if [ $HAVE_LF = yes ]; then
 	bounded 150 "$log" env VHUCHECK_BUILD_DIR="$top/$LF" ./vhucheck fuzz shmem_map --seconds 5 \
 		--fault fe_len_zero_accepted --out "$camp"
 	rc=$?
-	vhu=$(ls "$camp"/findings/*/fuzz_shmem_map_*.vhu 2>/dev/null | head -1)
+	vhu=$(ls "$camp"/findings/*/fuzzcase_map_*.vhu 2>/dev/null | head -1)
 	harness=build/harness/vhucheck-harness
 	if [ $rc -ne 1 ] || [ ! -f "$camp/report.md" ] || [ -z "$vhu" ]; then
 		fail "vhucheck fuzz: status $rc, no finding with a reproducer"
@@ -229,7 +230,7 @@ if [ $HAVE_LF = yes ]; then
 	took=$(($(date +%s) - t0))
 	left=$(pgrep -f "$camp/" | wc -l)
 	if [ $rc -eq 143 ] && grep -q '"interrupted_after_s"' "$camp/report.json" 2>/dev/null &&
-		ls "$camp"/findings/*/fuzz_shmem_map_*.vhu >/dev/null 2>&1 && [ "$left" -eq 0 ]; then
+		ls "$camp"/findings/*/fuzzcase_map_*.vhu >/dev/null 2>&1 && [ "$left" -eq 0 ]; then
 		pass "vhucheck fuzz, SIGTERM mid-campaign: exit 143 after ${took} s, finding triaged, report written"
 	else
 		fail "vhucheck fuzz, SIGTERM: status $rc, $left engine process(es) left, report: $(ls "$camp" 2>/dev/null | tr '\n' ' ')"
@@ -350,6 +351,39 @@ oss_build() {
 		for f in $bad; do show "$TMP/oss-run-$san-$f.log"; done
 	fi
 }
+
+# ---- the references fuzzed as outside programs, judged by the model ----
+# vhu-fuzzcase turns mutants into cases with the shadow model's
+# expectations; bench against runs fuzz --against per fault. A few faults
+# no crash reveals (an overlap acked 0, mappings kept over a reset, a
+# back-end taking EOF as success) must be found; a fault-free campaign
+# per role must find nothing.
+
+log="$TMP/against.log"
+bounded 600 "$log" ./vhucheck bench against --fault fe_no_overlap_check \
+	--fault fe_reset_keeps_mappings --fault be_eof_as_success --runs 1 --budget 40 \
+	--no-clean --out "$TMP/against"
+rc=$?
+if [ $rc -eq 0 ] && grep -q '1/1' "$TMP/against/bench.md"; then
+	pass "bench against: fe_no_overlap_check, fe_reset_keeps_mappings, be_eof_as_success found by the model" \
+		"($(grep -o '`[a-z_]*` | 1/1 | [0-9.]*' "$TMP/against/bench.md" | tr -d '`|' | tr -s ' ' | paste -sd, -))"
+else
+	fail "bench against: status $rc"
+	tail -12 "$log" | sed 's/^/    /'
+fi
+for x in "sequence ref-frontend" "backend_replies ref-backend"; do
+	set -- $x
+	bounded 300 "$TMP/against-clean-$1.log" ./vhucheck fuzz $1 --against $2 --seconds 10 \
+		--seed 4 --jobs 2 --out "$TMP/against-clean-$1"
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		pass "fuzz $1 --against $2 without a fault: no finding" \
+			"($(grep -o '^- [0-9]* cases' "$TMP/against-clean-$1/report.md" | cut -c3-))"
+	else
+		fail "fuzz $1 --against $2 without a fault: status $rc"
+		grep '^## ' "$TMP/against-clean-$1/report.md" 2>/dev/null | head -4 | sed 's/^/    /'
+	fi
+done
 
 if [ -n "$LF_WHY" ]; then
 	skip "OSS-Fuzz build.sh: $LF_WHY"

@@ -1,0 +1,85 @@
+"""Fuzz inputs as cases: the runner's one way to turn a fuzzer's input
+into a .vhu case, by asking the C that owns the format
+(build/fuzzers/vhu-fuzzcase, fuzzers/emitcase.h). Nothing here decodes
+an input or a case.
+
+vhu-fuzzcase runs the shadow model on exactly what the case sends and
+writes the expectations into it, step by step: the reply value where the
+digest fixes it, `check mapped`/`check unmapped`/`check fds` after each
+step and after a reset, for back-ends `expect result` for what they must
+conclude. MUST rules are graded at the case's level, the digest's silent
+or ambiguous ones `grade=should` (NON-STRICT). Beside each ID.vhu it
+writes ID.input (the bytes) and ID.steps (tab separated: line, step kind,
+MUST|SHOULD, rule), which names the rule of a failure by its line.
+"""
+
+import os
+import subprocess
+
+from vhucheck import paths
+from vhucheck.errors import ConfigError, HarnessError
+
+FUZZERS = ("fuzz_shmem_map", "fuzz_shmem_sequence", "fuzz_backend_replies")
+# The role of the target the cases of each fuzzer are for.
+TARGET_ROLE = {"fuzz_shmem_map": "frontend", "fuzz_shmem_sequence": "frontend",
+               "fuzz_backend_replies": "backend"}
+
+
+def binary():
+    return os.path.join(paths.build_dir(), "fuzzers", "vhu-fuzzcase")
+
+
+def emit(name, inputs, dest, regions=None, mutate=None, seed=None, note=None,
+         timeout=600, exe=None):
+    """vhu-fuzzcase (exe, default the build's) over inputs (files or
+    directories) into dest: one (kind, text) per input or mutant, kind
+    "case" (text: the id), "dup" (the id, written before) or "skip" (the
+    input and why)."""
+    exe = exe or binary()
+    if not os.path.exists(exe):
+        raise HarnessError(f"{paths.relpath(exe)} is missing: build it "
+                           f"(ninja -C {paths.relpath(paths.build_dir())})")
+    args = [exe, name, "--out", dest]
+    if regions:
+        args += ["--regions", regions]
+    if note:
+        args += ["--note", note]
+    if mutate is not None:
+        args += ["--mutate", str(mutate), "--seed", str(seed)]
+    os.makedirs(dest, exist_ok=True)
+    try:
+        p = subprocess.run(args + list(inputs), capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"vhu-fuzzcase overran {timeout} s") from None
+    if p.returncode != 0:
+        why = (p.stderr.strip().splitlines() or ["(no message)"])[0]
+        raise (ConfigError if p.returncode == 2 else HarnessError)(why)
+    return [tuple(line.split(" ", 1)) for line in p.stdout.splitlines() if " " in line]
+
+
+def steps(case_dir, case_id):
+    """{line: {"kind", "grade", "rule"}} of a case vhu-fuzzcase wrote."""
+    out = {}
+    try:
+        with open(os.path.join(case_dir, case_id + ".steps"), encoding="utf-8") as f:
+            for row in f:
+                parts = row.rstrip("\n").split("\t", 3)
+                if len(parts) == 4 and parts[0].isdigit():
+                    out[int(parts[0])] = {"kind": parts[1], "grade": parts[2],
+                                          "rule": parts[3]}
+    except OSError:
+        pass
+    return out
+
+
+def failed_step(case, case_dir):
+    """The step behind a case's verdict: its first failure graded MUST
+    (the one that makes it FAIL), else its first failure; None when the
+    case has no failure or no step table."""
+    fails = case.get("failures") or []
+    first = next((f for f in fails if f.get("grade") == "MUST"), fails[0] if fails else None)
+    if not first:
+        return None
+    st = steps(case_dir, case["id"]).get(first.get("line"))
+    return dict(st, line=first.get("line")) if st else None
