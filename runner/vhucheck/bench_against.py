@@ -57,7 +57,7 @@ def campaign(role, fault, seed, budget, batch, jobs, out):
     fuzzer, target = ROLES[role]
     args = [sys.executable, "-m", "vhucheck", "fuzz", fuzzer, "--against", target,
             "--seconds", str(budget), "--seed", str(seed), "--jobs", str(jobs),
-            "--batch", str(batch), "--out", out]
+            "--batch", str(batch), "--out", out, "--reduce-seconds", "0"]
     args += ["--fault", fault, "--stop-at-first"] if fault else []
     env = dict(os.environ, PYTHONPATH=os.path.join(paths.top(), "runner"))
     t0 = time.monotonic()

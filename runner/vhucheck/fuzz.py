@@ -603,6 +603,12 @@ def add_arguments(p):
     p.add_argument("--stop-at-first", action="store_true",
                    help="with --against: end after the batch of the first finding "
                         "(bench against)")
+    p.add_argument("--backtrace", action="store_true",
+                   help="with --against: run the target with the crash unwinder, so that "
+                        "crash signatures name the functions (run --backtrace)")
+    p.add_argument("--reduce-seconds", type=int, default=60, metavar="N",
+                   help="with --against: reduce each finding's case against the target "
+                        "for at most N seconds (vhucheck reduce; 0: do not; default 60)")
     p.add_argument("--known", metavar="FILE",
                    help="with --against: signatures already known (one a line, or an "
                         "earlier campaign's report.json): their hits are counted, not "

@@ -40,14 +40,12 @@ import subprocess
 import sys
 import time
 
-from vhucheck import fuzz, fuzzcases, fuzzemit, paths
+from vhucheck import fuzz, fuzzcases, fuzzemit, paths, signature as S
 from vhucheck.errors import ConfigError, HarnessError
 
 # Verdicts that are not findings: a pass, a rule the digest leaves open,
 # our own limit.
 NOT_FINDINGS = ("PASS", "NON-STRICT", "UNSUPPORTED")
-DIAG = re.compile(r"(Assertion .*failed|assertion failed|runtime error:.*|ERROR: AddressSanitizer: \S+"
-                  r"|panicked at .*|Segmentation fault|[Aa]borted|\bBUG\b.*|FATAL.*|fatal.*)")
 BATCH_AREA = "Z-fuzz"            # the batch suite's one area
 
 
@@ -58,8 +56,9 @@ def is_finding(case):
 def signature(case):
     """What makes two findings the same. FAIL: the rule and the step kind
     of the failure that made it (case["fuzz_step"], from the case's step
-    table). Otherwise the verdict, the signal and the first diagnostic
-    line of the target's stderr, numbers taken out."""
+    table). Otherwise the crash signature (signature.py: the signal, the
+    first diagnostic line of the target's stderr normalised, the top
+    frames when there is a backtrace), as `run` reports it."""
     step = case.get("fuzz_step")
     if case.get("verdict") in ("FAIL", "NON-STRICT") and step:
         return f"{case['verdict']}: {step['rule']} ({step['kind']})"
@@ -67,21 +66,20 @@ def signature(case):
         fails = case.get("failures") or [{}]
         what = re.sub(r"0x[0-9a-fA-F]+|\d+", "N", fails[0].get("expected") or "")[:160]
         return f"FAIL: {what or '(no failure recorded)'}"
-    sig = (case.get("target") or {}).get("signal")
-    diag = ""
-    for line in (case.get("stderr_tail") or "").splitlines():
-        m = DIAG.search(line)
-        if m:
-            diag = re.sub(r"0x[0-9a-fA-F]+|\d+", "N", m.group(0))[:160]
-            break
-    return f"{case.get('verdict')} signal {sig or '-'}: {diag or '(no diagnostic)'}"
+    if case.get("crash"):
+        return case["crash"]["text"]
+    return S.make(case.get("verdict") or "?", sig=(case.get("target") or {}).get("signal"),
+                  exit_code=(case.get("target") or {}).get("exit"),
+                  reason=case.get("reason") or "", stderr=case.get("stderr_tail") or "")["text"]
 
 
-def run_batch(target, suite_dir, out_dir, jobs, faults, env, limit_s):
+def run_batch(target, suite_dir, out_dir, jobs, faults, env, limit_s, backtrace=False):
     """`vhucheck run` on the batch; its results.json cases. Killed past
     limit_s (a hung runner would be a vhucheck bug, but never a hang)."""
     args = [sys.executable, "-m", "vhucheck", "run", "--target", target, "-j", str(jobs),
             "--out", out_dir] + [a for f in faults for a in ("--fault", f)]
+    if backtrace:
+        args.append("--backtrace")
     env = dict(env, VHUCHECK_SUITES=suite_dir)
     p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True, start_new_session=True)
@@ -204,7 +202,16 @@ class Campaign:
                       f"- {fd['count']} case(s); first: {fd['case']} ({fd['reason'][:120]})",
                       f"- run it again: `VHUCHECK_SUITES={rel} ./vhucheck run --target "
                       f"{meta['target']} --cases {fd['case']}"
-                      + "".join(f" --fault {f}" for f in meta["faults"]) + "`", ""]
+                      + "".join(f" --fault {f}" for f in meta["faults"]) + "`"]
+            if fd.get("reduced"):
+                r = fd["reduced"]
+                lines.append(f"- reduced: {r['steps_before']} -> {r['steps_after']} steps "
+                             f"({r['runs']} runs, {r['seconds']} s"
+                             + ("" if r["complete"] else ", stopped by --reduce-seconds")
+                             + f"): `{r['file']}`")
+            elif fd.get("reduce_error"):
+                lines.append(f"- not reduced: {fd['reduce_error']}")
+            lines.append("")
         if self.nonstrict:
             lines += ["## NON-STRICT (rules the digest leaves open; not findings)", ""]
             lines += [f"- {e['signature']}: {e['count']} case(s), first {e['case']}"
@@ -256,7 +263,8 @@ def campaign(name, args, corpus, out, env):
             run_dir = os.path.join(out, "batches", "run")
             shutil.rmtree(run_dir, ignore_errors=True)
             cases = run_batch(args.against, suite_dir, run_dir, args.jobs, args.fault, env,
-                              limit_s=max(300, args.batch * 30))
+                              limit_s=max(300, args.batch * 30),
+                              backtrace=getattr(args, "backtrace", False))
             camp.add(cases, suite_dir)
             if args.stop_at_first and camp.findings:
                 break
@@ -267,5 +275,30 @@ def campaign(name, args, corpus, out, env):
         if os.path.exists(partial):     # what the stopped batch finished
             with open(partial) as f:
                 camp.add(json.load(f).get("cases", []), suite_dir)
+    if not interrupted:
+        reduce_findings(camp, args)
     print(camp.report(meta))
     return camp, interrupted
+
+
+def reduce_findings(camp, args):
+    """Each finding's case reduced against the target (reduce.py), at most
+    --reduce-seconds each, into its dir as reduced/."""
+    from vhucheck import reduce as R, suite     # reduce imports run, which imports much
+    seconds = getattr(args, "reduce_seconds", 0)
+    if seconds <= 0:
+        return
+    root = os.path.join(camp.out, "findings")
+    opts = R.options_for(args.against, args.fault, seconds=seconds, jobs=args.jobs,
+                         backtrace=getattr(args, "backtrace", False))
+    for fd in camp.findings.values():
+        path = os.path.join(fd["dir"], fd["case"] + ".vhu")
+        if not os.path.exists(path):
+            continue
+        try:
+            case = suite.read_case(path, root)
+            out, stats = R.reduce_into(opts, case, os.path.join(fd["dir"], "reduced"),
+                                       lambda msg: None)
+            fd["reduced"] = dict(stats, file=paths.relpath(out))
+        except (ConfigError, HarnessError) as e:
+            fd["reduce_error"] = str(e)

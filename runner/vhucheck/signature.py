@@ -260,7 +260,9 @@ def make(verdict, *, sig=None, exit_code=None, reason="", stderr="", sym=None):
         head = f"CRASH {how}".rstrip()
         what = diag or "(no diagnostic)"
     else:
-        head, what = verdict, diag or normalize(reason.splitlines()[0] if reason else "")[:160]
+        head = verdict
+        what = diag or normalize(reason.splitlines()[0] if reason else "")[:160] \
+            or "(no diagnostic)"
     text = f"{head}: {what}" + (f" @ {' < '.join(top)}" if top else "")
     return {"id": hashlib.sha1(text.encode()).hexdigest()[:8], "text": text,
             "verdict": verdict, "signal": signal_name(sig) or None, "diagnostic": diag,

@@ -59,12 +59,12 @@ class TestSignature(unittest.TestCase):
                                "memory_region_del_eventfd: Assertion `i != mr->ioeventfd_nb' failed.\n"}
         other = dict(case, stderr_tail=case["stderr_tail"].replace("2644", "2650"))
         self.assertEqual(fuzzreal.signature(case),
-                         "CRASH signal SIGABRT: Assertion `i != mr->ioeventfd_nb' failed")
+                         "CRASH SIGABRT: Assertion `i != mr->ioeventfd_nb' failed")
         self.assertEqual(fuzzreal.signature(case), fuzzreal.signature(other))
 
     def test_no_diagnostic_and_other_verdicts(self):
         self.assertEqual(fuzzreal.signature({"verdict": "TIMEOUT", "target": None}),
-                         "TIMEOUT signal -: (no diagnostic)")
+                         "TIMEOUT: (no diagnostic)")
         ubsan = {"verdict": "CRASH", "target": {"signal": 6},
                  "stderr_tail": "x.c:41:24: runtime error: unsigned integer overflow: 0 - 1"}
         self.assertIn("runtime error: unsigned integer overflow: N - N", fuzzreal.signature(ubsan))
@@ -109,7 +109,7 @@ class TestKnown(unittest.TestCase):
 
     def test_known_hits_are_counted_not_kept(self):
         with tempfile.TemporaryDirectory() as d:
-            known = "CRASH signal SIGSEGV: (no diagnostic)"
+            known = "CRASH SIGSEGV: (no diagnostic)"
             camp = fuzzreal.Campaign("fuzz_shmem_sequence", "t", d, {known})
             crash = {"id": "c1", "verdict": "CRASH", "target": {"signal": "SIGSEGV"},
                      "duration_ms": 30}
@@ -134,16 +134,23 @@ class TestCampaign(unittest.TestCase):
                 doc = json.load(f)
             self.assertGreaterEqual(doc["cases"], 20)
             self.assertEqual(len(doc["findings"]), 1, doc["findings"])
-            self.assertTrue(doc["findings"][0]["signature"].startswith("CRASH signal SIGABRT"))
+            self.assertTrue(doc["findings"][0]["signature"].startswith("CRASH SIGABRT"))
             found = doc["findings"][0]["dir"]
             self.assertEqual(len([f for f in os.listdir(found) if f.endswith(".vhu")]), 1)
+            # reduced against the target (reduce.py): fewer steps, same crash
+            red = doc["findings"][0]["reduced"]
+            self.assertLess(red["steps_after"], red["steps_before"])
+            self.assertEqual(red["outcome"]["verdict"], "CRASH")
+            self.assertTrue(os.path.exists(red["file"]), red)
             env["VHUCHECK_SUITES"] = os.path.join(out, "findings")
             rc, so, se = run_cli("run", "--target", "ref-frontend", "--fault",
                                  "fe_abort_before_start", "--out", os.path.join(d, "again"),
                                  env=env, timeout=120)
             self.assertEqual(rc, 1, so + se)
             with open(os.path.join(d, "again", "results.json")) as f:
-                self.assertEqual([c["verdict"] for c in json.load(f)["cases"]], ["CRASH"])
+                cases = json.load(f)["cases"]
+            # the finding and its reduced case, both crashing
+            self.assertEqual([c["verdict"] for c in cases], ["CRASH", "CRASH"])
             rc, so, se = run_cli("run", "--target", "ref-frontend", "--out",
                                  os.path.join(d, "clean"), env=env, timeout=120)
             self.assertEqual(rc, 0, so + se)        # without the fault it passes
@@ -166,6 +173,7 @@ class TestCampaign(unittest.TestCase):
         env = env_for(VHUCHECK_BUILD_DIR=BUILD)
         rc, so, se = run_cli("fuzz", name, "--against", target, "--fault", fault, "--seconds",
                              str(seconds), "--seed", "1", "--jobs", "2", "--out", out,
+                             "--reduce-seconds", "0",
                              env=env, timeout=300)
         self.assertEqual(rc, 1, so + se)
         with open(os.path.join(out, "report.json")) as f:
