@@ -36,7 +36,7 @@ class Base(unittest.TestCase):
         self.dir = self.tmp.name
         self.suites = helpers.make_suite(self.dir, helpers.SMALL_SUITE)
         self.build = os.path.join(self.dir, "build")
-        for name in ("vhu-ref-frontend", "vhu-ref-backend"):
+        for name in ("vhu-ref-frontend", "vhu-ref-backend", "qtest/vhu-qtest"):
             os.chmod(write(self.build, f"targets/{name}", "#!/bin/sh\nexit 0\n"), 0o755)
         self.env = env_for(VHUCHECK_SUITES=self.suites,
                            VHUCHECK_FAULTS=write(self.dir, "catalogue.ini", helpers.CATALOGUE),
