@@ -171,7 +171,7 @@ static void note_reset(struct run *x, const struct proto_hdr *h,
 		proto_u64_decode(payload, len, &v);
 	if (h->request == PROTO_RESET_DEVICE || h->request == PROTO_RESET_OWNER ||
 	    (h->request == PROTO_SET_STATUS && v == 0))
-		ledger_clear(&x->s.ledger);
+		ledger_clear(&x->s.fe.ledger);
 }
 
 static void step_send(struct run *x)
@@ -221,7 +221,7 @@ static void step_close_backend(struct run *x)
 static void step_reply(struct run *x)
 {
 	const struct script_reply *rp = &x->st->u.reply;
-	int i = x->reply_to >= 0 ? x->reply_to : x->s.last_be_req;
+	int i = x->reply_to >= 0 ? x->reply_to : x->s.fe.last_be_req;
 	uint8_t payload[8192];
 	struct proto_hdr h;
 	const struct sess_rec *req;
@@ -255,7 +255,7 @@ static void step_reply(struct run *x)
 	if ((req->hdr.request == PROTO_BE_SHMEM_MAP ||
 	     req->hdr.request == PROTO_BE_SHMEM_UNMAP) && !rp->has_payload &&
 	    rp->value != 0)
-		ledger_refuse_last(&x->s.ledger);
+		ledger_refuse_last(&x->s.fe.ledger);
 	x->reply_to = -1;
 }
 
@@ -592,7 +592,7 @@ static bool setup(struct run *x, int64_t t0)
 		  e->cancel_fd, e->target_cmd ? &x->tgt : NULL, trace);
 	x->s.t0 = t0;
 	x->s.case_deadline = deadline;
-	x->s.single_thread = x->c->single_thread;
+	x->s.be.single_thread = x->c->single_thread;
 	x->s.shmem_bit = handshake_case_bit(x);
 	if (x->c->role == SCRIPT_ROLE_BACKEND)
 		handshake_first_offer(x);
