@@ -334,3 +334,17 @@ int result_write(int fd, const struct result *r)
 	free(line);
 	return 0;
 }
+
+void result_json_fputs(FILE *f, const char *s)
+{
+	size_t n = strlen(s), need = result_json_escape(s, n, NULL, 0);
+	char *buf = malloc(need + 1);
+
+	if (!buf) {
+		fputs("\"\"", f);
+		return;
+	}
+	result_json_escape(s, n, buf, need + 1);
+	fprintf(f, "\"%s\"", buf);
+	free(buf);
+}

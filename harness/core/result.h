@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* In precedence order, lowest first (UNSUPPORTED is decided apart). */
@@ -85,6 +86,8 @@ void result_set(char *dst, size_t cap, const char *src);
  * needs (snprintf style); out is always NUL-terminated when cap > 0.
  */
 size_t result_json_escape(const char *s, size_t n, char *out, size_t cap);
+/* s as a JSON string, quotes included, on f ("" when out of memory). */
+void result_json_fputs(FILE *f, const char *s);
 
 /* The JSON object, with a trailing newline, in a malloc'd string; NULL
  * when out of memory. */

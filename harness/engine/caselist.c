@@ -11,24 +11,10 @@
 
 #define CASELIST_ERRCAP 4096
 
-static void put_str(FILE *f, const char *s)
-{
-	size_t n = strlen(s), need = result_json_escape(s, n, NULL, 0);
-	char *buf = malloc(need + 1);
-
-	if (!buf) {
-		fputs("\"\"", f);
-		return;
-	}
-	result_json_escape(s, n, buf, need + 1);
-	fprintf(f, "\"%s\"", buf);
-	free(buf);
-}
-
 static void put_field(FILE *f, const char *key, const char *value)
 {
 	fprintf(f, ", \"%s\": ", key);
-	put_str(f, value);
+	result_json_fputs(f, value);
 }
 
 /* A blank-separated list as a JSON array of strings. */
@@ -41,7 +27,7 @@ static void put_words(FILE *f, const char *key, const char *text)
 	fprintf(f, ", \"%s\": [", key);
 	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
 		fputs(first ? "" : ", ", f);
-		put_str(f, w);
+		result_json_fputs(f, w);
 		first = false;
 	}
 	fputs("]", f);
@@ -56,7 +42,7 @@ static void put_errors(FILE *f, char *err)
 	fputs(", \"errors\": [", f);
 	for (char *l = strtok_r(err, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		fputs(first ? "" : ", ", f);
-		put_str(f, l);
+		result_json_fputs(f, l);
 		first = false;
 	}
 	fputs("]", f);
@@ -76,7 +62,7 @@ int caselist_write(FILE *f, const char *path)
 	err[0] = '\0';
 	nerr = script_parse_file(path, c, err, CASELIST_ERRCAP);
 	fputs("{\"file\": ", f);
-	put_str(f, path);
+	result_json_fputs(f, path);
 	put_field(f, "id", c->id);
 	put_field(f, "title", c->title);
 	put_field(f, "area", c->area);

@@ -258,7 +258,7 @@ static void chk_finding(struct run *x)
 
 static void chk_ledger(struct run *x)
 {
-	const struct ledger *l = &x->s.ledger;
+	const struct ledger *l = &x->s.fe.ledger;
 
 	if (!run_drain(x))
 		return;
@@ -276,21 +276,21 @@ static void chk_ledger(struct run *x)
  * should have refused (digest 6: MAY fail when out of resources). */
 static int probe_memtable(struct run *x, char *expected, char *obs, size_t cap)
 {
-	int64_t added = x->s.memtable_regions -
-			(x->memtable_based ? x->memtable_base : x->s.memtable_regions);
+	int64_t added = x->s.be.memtable_regions -
+			(x->memtable_based ? x->memtable_base : x->s.be.memtable_regions);
 
 	snprintf(expected, 256, "the back-end's memory table grew by at least "
 		 "the %lld live MAP(s) the front-end acked 0 (max-slots %llu)",
 		 (long long)x->maps_acked,
-		 (unsigned long long)x->s.offer.max_mem_slots);
+		 (unsigned long long)x->s.be.offer.max_mem_slots);
 	snprintf(obs, cap, "it grew by %lld region(s) to %lld (%u memory-table "
 		 "message(s) in all)", (long long)added,
-		 (long long)x->s.memtable_regions, x->s.memtable_msgs);
-	if ((x->s.negotiated >> PROTO_PF_CONFIGURE_MEM_SLOTS & 1) &&
-	    x->s.memtable_regions > (int64_t)x->s.offer.max_mem_slots) {
+		 (long long)x->s.be.memtable_regions, x->s.be.memtable_msgs);
+	if ((x->s.be.negotiated >> PROTO_PF_CONFIGURE_MEM_SLOTS & 1) &&
+	    x->s.be.memtable_regions > (int64_t)x->s.be.offer.max_mem_slots) {
 		snprintf(obs + strlen(obs), cap - strlen(obs), ", more than the "
 			 "%llu slots the back-end has",
-			 (unsigned long long)x->s.offer.max_mem_slots);
+			 (unsigned long long)x->s.be.offer.max_mem_slots);
 		return 0;
 	}
 	return added >= x->maps_acked;

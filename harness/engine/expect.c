@@ -11,12 +11,12 @@
 static const struct sess_rec *held_waiting_request(const struct session *s,
 						   unsigned *idx)
 {
-	for (unsigned i = 0; i < s->nqueue; i++) {
-		const struct sess_rec *q = &s->log[s->queue[i]];
+	for (unsigned i = 0; i < s->be.nqueue; i++) {
+		const struct sess_rec *q = &s->log[s->be.queue[i]];
 
 		if (proto_has_reply_body(PROTO_CHAN_MAIN, q->hdr.request) ||
 		    (q->hdr.flags & PROTO_F_NEED_REPLY)) {
-			*idx = s->queue[i];
+			*idx = s->be.queue[i];
 			return q;
 		}
 	}
@@ -39,7 +39,7 @@ static bool detect_deadlock(struct run *x, enum script_chan c)
 	unsigned qi;
 
 	if (x->c->role != SCRIPT_ROLE_BACKEND || c != SCRIPT_BACKEND ||
-	    !x->s.blocked || !(q = held_waiting_request(&x->s, &qi)))
+	    !x->s.be.blocked || !(q = held_waiting_request(&x->s, &qi)))
 		return false;
 	n = run_req_name(SCRIPT_BACKEND, x->last_req[c], name, sizeof(name));
 	qn = run_req_name(SCRIPT_MAIN, q->hdr.request, qname, sizeof(qname));

@@ -79,7 +79,7 @@ static bool check_requires(struct run *x, uint64_t have, const char *verb)
 static void configure_offer(struct run *x, const struct script_step *st)
 {
 	const struct script_handshake *hs = &st->u.hs;
-	struct sess_offer *o = &x->s.offer;
+	struct rbe_offer *o = &x->s.be.offer;
 	unsigned bit = case_shmem_bit(x, st);
 
 	x->s.shmem_bit = bit;
@@ -105,14 +105,14 @@ static bool be_negotiated(struct session *s, void *arg)
 	uint64_t breq = 1ull << PROTO_PF_BACKEND_REQ;
 
 	(void)arg;
-	return s->pf_set && (!(s->negotiated & s->offer.pfeatures & breq) ||
+	return s->be.pf_set && (!(s->be.negotiated & s->be.offer.pfeatures & breq) ||
 			     sess_chan_live(s, SCRIPT_BACKEND));
 }
 
 static bool be_driver_ok(struct session *s, void *arg)
 {
 	(void)arg;
-	return s->driver_ok;
+	return s->be.driver_ok;
 }
 
 /* Until the main channel has been quiet for QUIET_MS. */
@@ -159,16 +159,16 @@ static void be_start(struct run *x, int64_t deadline)
 			run_wait_ok(x, sess_control(&x->s, "dump", deadline));
 		return;
 	}
-	if (!(x->s.negotiated & (1ull << PROTO_PF_STATUS))) {
+	if (!(x->s.be.negotiated & (1ull << PROTO_PF_STATUS))) {
 		barrier(x, deadline);
 		return;
 	}
 	w = sess_pump(&x->s, deadline, be_driver_ok, NULL);
-	if (run_wait_ok(x, w) && !x->s.driver_ok)
+	if (run_wait_ok(x, w) && !x->s.be.driver_ok)
 		hs_fail(x, "handshake: SET_STATUS with DRIVER_OK (device started)",
 			"no DRIVER_OK within %lld ms (status 0x%llx)",
 			(long long)run_scaled(x, x->st->within_ms),
-			(unsigned long long)x->s.status);
+			(unsigned long long)x->s.be.status);
 }
 
 void handshake_backend(struct run *x)
@@ -187,19 +187,19 @@ void handshake_backend(struct run *x)
 		run_nothing_seen(x, w, d, sizeof(d));
 		hs_fail(x, "handshake: SET_PROTOCOL_FEATURES and SET_BACKEND_REQ_FD "
 			"from the front-end", "%s%s",
-			x->s.pf_set ? "no SET_BACKEND_REQ_FD: " : "", d);
+			x->s.be.pf_set ? "no SET_BACKEND_REQ_FD: " : "", d);
 		return;
 	}
 	sess_note(&x->s, "negotiated protocol features 0x%llx",
-		  (unsigned long long)x->s.negotiated);
-	if (!check_requires(x, x->s.negotiated, "did not negotiate"))
+		  (unsigned long long)x->s.be.negotiated);
+	if (!check_requires(x, x->s.be.negotiated, "did not negotiate"))
 		return;
-	if (hs->shmem == SCRIPT_SHMEM_ON && !(x->s.negotiated & shmem)) {
+	if (hs->shmem == SCRIPT_SHMEM_ON && !(x->s.be.negotiated & shmem)) {
 		run_abort(x, RESULT_UNSUPPORTED, "the target did not negotiate SHMEM "
 			  "(bit %u)", x->s.shmem_bit);
 		return;
 	}
-	if (hs->shmem == SCRIPT_SHMEM_OFFER_ONLY && (x->s.negotiated & shmem)) {
+	if (hs->shmem == SCRIPT_SHMEM_OFFER_ONLY && (x->s.be.negotiated & shmem)) {
 		run_abort(x, RESULT_UNSUPPORTED, "shmem=offer-only needs a front-end "
 			  "that declines SHMEM (bit %u); this one accepted it",
 			  x->s.shmem_bit);
@@ -319,7 +319,7 @@ static bool fe_shmem_config(struct run *x)
 	x->hs_cfg_valid = rec->hdr.size == PROTO_SHMEM_CONFIG_SIZE &&
 			  proto_shmem_config_decode(rec->payload, rec->payload_len,
 						    &x->hs_cfg) == PROTO_OK;
-	ledger_init(&x->s.ledger, x->hs_cfg_valid ? &x->hs_cfg : &zero);
+	ledger_init(&x->s.fe.ledger, x->hs_cfg_valid ? &x->hs_cfg : &zero);
 	return true;
 }
 
@@ -436,7 +436,7 @@ void handshake_frontend(struct run *x)
 	if (ok && (pf & (1ull << x->s.shmem_bit)))
 		ok = fe_shmem_config(x);
 	else if (ok)
-		ledger_init(&x->s.ledger, NULL);
+		ledger_init(&x->s.fe.ledger, NULL);
 	ok = ok && fe_mem_table(x, hs->mem, ack);
 	if (ok && hs->start) {
 		ok = fe_vring(x, ack);

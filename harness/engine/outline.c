@@ -22,20 +22,6 @@
 #define OUTLINE_LINE_MAX 4096
 #define OUTLINE_FILE_MAX (1u << 20)
 
-static void put_str(FILE *f, const char *s)
-{
-	size_t n = strlen(s), need = result_json_escape(s, n, NULL, 0);
-	char *buf = malloc(need + 1);
-
-	if (!buf) {
-		fputs("\"\"", f);
-		return;
-	}
-	result_json_escape(s, n, buf, need + 1);
-	fprintf(f, "\"%s\"", buf);
-	free(buf);
-}
-
 /* Line n (1-based) of text into buf, '' past the end. */
 static void line_of(const char *text, unsigned n, char *buf, size_t cap)
 {
@@ -79,7 +65,7 @@ static void put_words(FILE *f, char *s)
 		if (w[0] == '#')
 			break;
 		fprintf(f, "%s{\"w\": ", first ? "" : ", ");
-		put_str(f, w);
+		result_json_fputs(f, w);
 		if (eq && script_parse_u64(eq + 1, true, &v) == 0)
 			fputs(", \"num\": true", f);
 		fputs("}", f);
@@ -94,7 +80,7 @@ static void put_names(FILE *f, const char (*names)[FDPOOL_NAME_MAX], unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		if (i)
 			fputs(", ", f);
-		put_str(f, names[i]);
+		result_json_fputs(f, names[i]);
 	}
 	fputs("]", f);
 }
@@ -126,7 +112,7 @@ static void put_step(FILE *f, const struct script_case *c, unsigned i, char *buf
 	const struct script_step *s = &c->steps[i];
 
 	fprintf(f, "%s{\"line\": %u, \"op\": ", i ? ", " : "", s->line);
-	put_str(f, script_op_name(s->op));
+	result_json_fputs(f, script_op_name(s->op));
 	fputs(", \"defines\": ", f);
 	put_names(f, (const char (*)[FDPOOL_NAME_MAX])&s->u.fd.name,
 		  s->op == SCRIPT_FD ? 1 : 0);
@@ -152,7 +138,7 @@ int outline_write(FILE *f, const struct script_case *c, const char *text)
 	for (const char *p = text; *p; p++)
 		nlines += *p == '\n';
 	fputs("{\"id\": ", f);
-	put_str(f, c->id);
+	result_json_fputs(f, c->id);
 	fputs(", \"header\": [", f);
 	for (unsigned n = 1; n <= nlines; n++) {
 		line_of(text, n, buf, OUTLINE_LINE_MAX);

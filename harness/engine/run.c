@@ -322,11 +322,11 @@ void run_note_sent(struct run *x, enum script_chan c, uint32_t req,
 	x->last_send_seq = x->s.nlog;
 	if (x->c->role == SCRIPT_ROLE_BACKEND && c == SCRIPT_BACKEND &&
 	    (flags & PROTO_F_NEED_REPLY))
-		x->s.blocked = true;
+		x->s.be.blocked = true;
 	if (x->c->role == SCRIPT_ROLE_BACKEND && req == PROTO_BE_SHMEM_MAP &&
 	    !x->memtable_based) {
 		x->memtable_based = true;
-		x->memtable_base = x->s.memtable_regions;
+		x->memtable_base = x->s.be.memtable_regions;
 	}
 }
 

@@ -108,7 +108,8 @@ void sess_init(struct session *s, enum script_role role, int main_fd,
 	s->cancel_fd = cancel_fd;
 	s->tgt = tgt;
 	s->trace = trace;
-	s->last_be_req = -1;
+	rbe_init(&s->be);
+	rfe_init(&s->fe);
 	s->last_rx_ms = s->t0;
 }
 
@@ -267,165 +268,55 @@ static void validate(struct session *s, const struct sess_rec *r)
 
 /* ---- harness as back-end: answering the front-end target ---- */
 
-static uint64_t rec_u64(const struct sess_rec *r)
-{
-	uint64_t v = 0;
-
-	if (r->payload)
-		proto_u64_decode(r->payload, r->payload_len, &v);
-	return v;
-}
-
-/* The body of the answer to request r. */
-static size_t answer_body(const struct session *s, const struct sess_rec *r,
-			  uint8_t *out, size_t cap)
-{
-	uint64_t v = 0;
-	int n;
-
-	switch (r->hdr.request) {
-	case PROTO_GET_FEATURES: v = s->offer.features; break;
-	case PROTO_GET_PROTOCOL_FEATURES: v = s->offer.pfeatures; break;
-	case PROTO_GET_MAX_MEM_SLOTS: v = s->offer.max_mem_slots; break;
-	case PROTO_GET_QUEUE_NUM: v = 1; break;
-	case PROTO_GET_STATUS: v = s->status; break;
-	case PROTO_GET_SHMEM_CONFIG:
-		n = proto_shmem_config_encode(&s->offer.cfg, out, cap);
-		return n > 0 ? (size_t)n : 0;
-	case PROTO_GET_VRING_BASE: {
-		struct proto_vring_state vs = { 0, 0 };
-
-		if (r->payload_len >= 4)
-			memcpy(&vs.index, r->payload, 4);
-		n = proto_vring_state_encode(&vs, out, cap);
-		return n > 0 ? (size_t)n : 0;
-	}
-	case PROTO_GET_CONFIG:
-		/* The device config is all zeroes, in the layout asked for. */
-		if (r->payload_len <= cap && r->payload) {
-			memcpy(out, r->payload, r->payload_len);
-			if (r->payload_len > PROTO_CONFIG_HDR_SIZE)
-				memset(out + PROTO_CONFIG_HDR_SIZE, 0,
-				       r->payload_len - PROTO_CONFIG_HDR_SIZE);
-			return r->payload_len;
-		}
-		break;
-	default:
-		break; /* a REPLY_ACK answer: success */
-	}
-	n = proto_u64_encode(v, out, cap);
-	return n > 0 ? (size_t)n : 0;
-}
-
-static bool needs_answer(const struct sess_rec *r)
-{
-	if (r->hdr.flags & PROTO_F_REPLY)
-		return false;
-	return proto_has_reply_body(PROTO_CHAN_MAIN, r->hdr.request) ||
-	       (r->hdr.flags & PROTO_F_NEED_REPLY);
-}
-
+/* Answers request r on the main channel, as role_backend builds it. */
 static void answer(struct session *s, const struct sess_rec *r)
 {
 	uint8_t body[PROTO_SHMEM_CONFIG_SIZE];
-	struct proto_hdr h = { r->hdr.request, PROTO_VERSION | PROTO_F_REPLY, 0 };
-	size_t len = answer_body(s, r, body, sizeof(body));
+	struct proto_hdr h;
+	size_t len = rbe_answer(&s->be, &r->hdr, r->payload, r->payload_len, &h,
+				body, sizeof(body));
 
-	if (r->hdr.request == PROTO_GET_SHMEM_CONFIG) {
-		h.request = s->offer.cfg_request;
-		h.flags = s->offer.cfg_flags;
-		if (s->offer.cfg_size < len)
-			len = s->offer.cfg_size;
-	}
-	h.size = (uint32_t)len;
 	if (sess_chan_live(s, SCRIPT_MAIN))
 		sess_send(s, SCRIPT_MAIN, &h, body, len, NULL, 0);
 }
 
-/* What a request changes in the harness's state, answered or not. */
-static void apply_request(struct session *s, const struct sess_rec *r,
-			  struct chan_msg *m)
+/* SET_BACKEND_REQ_FD installs the back-end channel: the session's
+ * business; the rest of a request's effect is the role's. */
+static void take_backend_chan(struct session *s, const struct sess_rec *r,
+			      struct chan_msg *m)
 {
-	uint64_t v = rec_u64(r);
+	int fd;
 
-	switch (r->hdr.request) {
-	case PROTO_SET_PROTOCOL_FEATURES:
-		s->negotiated = v;
-		s->pf_set = true;
-		break;
-	case PROTO_SET_STATUS:
-		s->status = v;
-		if (v & PROTO_STATUS_DRIVER_OK)
-			s->driver_ok = true;
-		break;
-	case PROTO_RESET_DEVICE:
-	case PROTO_RESET_OWNER:
-		s->status = 0;
-		break;
-	case PROTO_SET_MEM_TABLE:
-		s->memtable_msgs++;
-		if (r->payload_len >= 4) {
-			uint32_t n;
-
-			memcpy(&n, r->payload, 4);
-			s->memtable_regions = n;
-		}
-		break;
-	case PROTO_ADD_MEM_REG:
-		s->memtable_msgs++;
-		s->memtable_regions++;
-		break;
-	case PROTO_REM_MEM_REG:
-		s->memtable_msgs++;
-		s->memtable_regions--;
-		break;
-	case PROTO_SET_BACKEND_REQ_FD:
-		if (m->nfds >= 1) {
-			int fd = chan_msg_take_fd(m, 0);
-
-			if (fd >= 0) {
-				sess_set_chan(s, SCRIPT_BACKEND, fd);
-				sess_note(s, "back-end channel established");
-			}
-		}
-		break;
-	default:
-		break;
+	if (r->hdr.request != PROTO_SET_BACKEND_REQ_FD || m->nfds < 1)
+		return;
+	fd = chan_msg_take_fd(m, 0);
+	if (fd >= 0) {
+		sess_set_chan(s, SCRIPT_BACKEND, fd);
+		sess_note(s, "back-end channel established");
 	}
 }
 
 bool sess_held(const struct session *s, const struct sess_rec *r)
 {
-	for (unsigned i = 0; i < s->nhold; i++)
-		if (r->hdr.request == s->hold_req[i])
-			return true;
-	return false;
-}
-
-/* Whether the answer to r waits: held by the case, or the back-end is
- * single-threaded and blocked on its own request. */
-static bool must_wait(const struct session *s, const struct sess_rec *r)
-{
-	return (s->blocked && s->single_thread) || sess_held(s, r);
+	return rbe_held(&s->be, r->hdr.request);
 }
 
 static void serve_request(struct session *s, unsigned idx, struct chan_msg *m)
 {
 	const struct sess_rec *r = &s->log[idx];
+	const char *name;
 
 	if (r->hdr.flags & PROTO_F_REPLY)
 		return; /* not a request: the validator has said so */
-	apply_request(s, r, m);
-	if (!needs_answer(r))
+	rbe_apply(&s->be, &r->hdr, r->payload, r->payload_len);
+	take_backend_chan(s, r, m);
+	if (!rbe_needs_answer(&r->hdr))
 		return;
-	if (!must_wait(s, r)) {
+	if (!rbe_must_wait(&s->be, r->hdr.request)) {
 		answer(s, r);
-	} else if (s->nqueue < SESS_MAX_QUEUE) {
-		s->queue[s->nqueue++] = idx;
-		sess_note(s, "holding the answer to %s: %s",
-			  proto_req_name(PROTO_CHAN_MAIN, r->hdr.request)
-				  ? proto_req_name(PROTO_CHAN_MAIN, r->hdr.request)
-				  : "a request",
+	} else if (rbe_enqueue(&s->be, idx, r->hdr.request)) {
+		name = proto_req_name(PROTO_CHAN_MAIN, r->hdr.request);
+		sess_note(s, "holding the answer to %s: %s", name ? name : "a request",
 			  sess_held(s, r) ? "held by the case until 'release main'"
 					  : "a single-threaded back-end awaiting its reply");
 	}
@@ -434,37 +325,27 @@ static void serve_request(struct session *s, unsigned idx, struct chan_msg *m)
 /* Answers what no longer has to wait, in arrival order. */
 static void flush_queue(struct session *s)
 {
-	unsigned n = s->nqueue, kept = 0;
-	unsigned q[SESS_MAX_QUEUE];
+	unsigned ready[RBE_MAX_QUEUE];
+	unsigned n = rbe_take_ready(&s->be, ready);
 
-	memcpy(q, s->queue, n * sizeof(q[0]));
-	s->nqueue = 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (must_wait(s, &s->log[q[i]]))
-			s->queue[kept++] = q[i];
-		else
-			answer(s, &s->log[q[i]]);
-	}
-	s->nqueue = kept;
+	for (unsigned i = 0; i < n; i++)
+		answer(s, &s->log[ready[i]]);
 }
 
 void sess_unblock(struct session *s)
 {
-	s->blocked = false;
+	rbe_unblock(&s->be);
 	flush_queue(s);
 }
 
 void sess_hold(struct session *s, const uint32_t *req, unsigned n)
 {
-	if (n > SCRIPT_ORDER_MAX_NAMES)
-		n = SCRIPT_ORDER_MAX_NAMES;
-	memcpy(s->hold_req, req, n * sizeof(req[0]));
-	s->nhold = n;
+	rbe_hold(&s->be, req, n);
 }
 
 void sess_release(struct session *s)
 {
-	s->nhold = 0;
+	rbe_release(&s->be);
 	flush_queue(s);
 }
 
@@ -521,13 +402,13 @@ static void dispatch(struct session *s, enum script_chan c,
 	}
 	if (c != SCRIPT_BACKEND || (r->hdr.flags & PROTO_F_REPLY))
 		return;
-	s->last_be_req = (int)(r - s->log);
+	s->fe.last_be_req = (int)(r - s->log);
 	if (proto_mmap_decode(r->payload, r->payload_len, &mm) != PROTO_OK)
 		return;
 	if (r->hdr.request == PROTO_BE_SHMEM_MAP)
-		ledger_on_map(&s->ledger, &mm);
+		ledger_on_map(&s->fe.ledger, &mm);
 	else if (r->hdr.request == PROTO_BE_SHMEM_UNMAP)
-		ledger_on_unmap(&s->ledger, &mm);
+		ledger_on_unmap(&s->fe.ledger, &mm);
 }
 
 static void recv_one(struct session *s, enum script_chan c, int64_t deadline)
@@ -691,10 +572,10 @@ static void accept_reconnect(struct session *s)
 		chan_close(&s->ch[SCRIPT_BACKEND]);
 	s->ch[SCRIPT_BACKEND].fd = -1;
 	s->eof[SCRIPT_BACKEND] = false;
-	s->pf_set = false;
-	s->negotiated = 0;
-	s->driver_ok = false;
-	s->status = 0;
+	s->be.pf_set = false;
+	s->be.negotiated = 0;
+	s->be.driver_ok = false;
+	s->be.status = 0;
 }
 
 static bool target_gone(struct session *s)

@@ -19,8 +19,9 @@
 #include <sys/types.h>
 
 #include "chan.h"
-#include "ledger.h"
 #include "proto.h"
+#include "role_backend.h"
+#include "role_frontend.h"
 #include "script.h"
 #include "target.h"
 
@@ -38,20 +39,8 @@ struct sess_rec {
 	unsigned round;         /* the poll round that read it (see sess_pump) */
 };
 
-/* What the harness offers and answers when it is the back-end. */
-struct sess_offer {
-	uint64_t features;
-	uint64_t pfeatures;
-	uint64_t max_mem_slots;
-	struct proto_shmem_config cfg;
-	/* The GET_SHMEM_CONFIG reply as sent: normally request 44, flags
-	 * 0x5 and 2056 bytes; cases bend them to test robustness. */
-	uint32_t cfg_request, cfg_flags, cfg_size;
-};
-
 #define SESS_TAIL 8u
 #define SESS_MAX_FINDINGS 32u
-#define SESS_MAX_QUEUE 64u
 #define SESS_CTL_BUF 4096u
 /* A flooding target ends the case (ERROR) instead of the harness. */
 #define SESS_MAX_LOG 200000u
@@ -95,30 +84,10 @@ struct session {
 	unsigned round;         /* poll rounds that reported something */
 	int64_t last_rx_ms;
 
-	/* harness as back-end */
-	struct sess_offer offer;
-	bool pf_set;
-	uint64_t negotiated;
-	uint64_t status;
-	bool driver_ok;
-	/* A back-end request awaits its reply. Main-channel answers wait
-	 * then only with single_thread (a back-end serving both channels on
-	 * one thread); by default they go out at once. */
-	bool blocked;
-	bool single_thread;
-	/* `hold main NAMES`: answers to these requests wait for release */
-	unsigned nhold;
-	uint32_t hold_req[SCRIPT_ORDER_MAX_NAMES];
-	unsigned nqueue;
-	unsigned queue[SESS_MAX_QUEUE]; /* log indices of unanswered requests */
-	/* The back-end's memory table as the front-end told it: regions of
-	 * the last SET_MEM_TABLE, plus ADD_MEM_REG, less REM_MEM_REG. */
-	int64_t memtable_regions;
-	unsigned memtable_msgs;
-
-	/* harness as front-end */
-	struct ledger ledger;
-	int last_be_req;        /* log index of the last back-end request */
+	/* The harness's role (role_backend.h, role_frontend.h): what it
+	 * offers, remembers and decides; the session sends for it. */
+	struct role_be be;       /* harness as back-end */
+	struct role_fe fe;       /* harness as front-end */
 
 	unsigned nfindings, findings_dropped;
 	struct sess_finding findings[SESS_MAX_FINDINGS];
