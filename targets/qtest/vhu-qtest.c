@@ -218,14 +218,18 @@ static int parse_args(struct opts *o, int argc, char **argv)
  * PCI devices the driver owns. */
 static bool halt_firmware(const char *path)
 {
-	static unsigned char image[0x10000];
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	const size_t size = 0x10000;
+	unsigned char *image = calloc(1, size);
+	int fd = image ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
 	bool ok;
 
-	if (fd < 0)
+	if (fd < 0) {
+		free(image);
 		return false;
+	}
 	memcpy(image + 0xFFF0, "\xfa\xf4\xeb\xfd", 4);
-	ok = write(fd, image, sizeof(image)) == (ssize_t)sizeof(image);
+	ok = write(fd, image, size) == (ssize_t)size;
+	free(image);
 	return close(fd) == 0 && ok;
 }
 
