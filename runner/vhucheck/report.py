@@ -2,8 +2,9 @@
 
 import os
 import re
+import sys
 
-from vhucheck import expectations, outdir, paths, profile as P, results
+from vhucheck import expectations, outdir, paths, profile as P, results, table
 from vhucheck.errors import ConfigError, HarnessError
 from vhucheck.render import atomic, matrix_files, target_files, write_files
 from vhucheck.render.text import first_line
@@ -15,7 +16,10 @@ Re-render index.html, junit.xml, results.tap and summary.md (and, for
 several targets, matrix.html) from the results.json files of a report dir,
 e.g. after editing the templates. With --expect, the gate is judged again
 against another expectations file and the exit status is the run's (0, 1
-or 3); --baseline writes an expectations file that accepts the run as is."""
+or 3); --baseline writes an expectations file that accepts the run as is.
+--table prints the run's row(s) of the README's real-target table instead
+(writing nothing); --check-table FILE compares them with FILE's rows for
+the same targets and exits 1 naming each row that differs."""
 
 
 def add_arguments(p):
@@ -25,6 +29,11 @@ def add_arguments(p):
                    help="with --expect: unexpected passes fail")
     p.add_argument("--baseline", metavar="FILE",
                    help="write an expectations file listing every failing case as it is")
+    p.add_argument("--table", action="store_true",
+                   help="print the markdown verdict-table row of each target; write nothing")
+    p.add_argument("--check-table", metavar="FILE",
+                   help="compare those rows with FILE's rows naming the same targets "
+                        "(count cells); exit 1 when one differs or is missing")
 
 
 def rejudge(doc, expect, strict):
@@ -112,8 +121,42 @@ def render_all(found, base, expect, strict):
                           f"({type(e).__name__}: {e})") from None
 
 
+def table_main(args, found):
+    """--table / --check-table: print or compare the verdict-table rows."""
+    if args.expect or args.baseline or args.strict_expect:
+        raise ConfigError("--table and --check-table take no --expect, --strict-expect "
+                          "or --baseline")
+    try:
+        docs = [doc for _, doc in found]
+        rows = [table.row(doc) for doc in docs]
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ConfigError(f"{paths.relpath(args.dir)}: malformed results.json, no table row "
+                          f"({type(e).__name__}: {e})") from None
+    if args.table:
+        print(table.HEADER)
+        print(table.RULE)
+        for r in rows:
+            print(r)
+    if not args.check_table:
+        return 0
+    try:
+        with open(args.check_table, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"--check-table {args.check_table}: cannot read: "
+                          f"{getattr(e, 'strerror', None) or e}") from None
+    problems = [p for p in (table.check(text, doc, args.check_table) for doc in docs) if p]
+    for p in problems:
+        print(f"vhucheck: {p}", file=sys.stderr)
+    if not problems:
+        print(f"{args.check_table}: {len(docs)} row(s) match the run")
+    return 1 if problems else 0
+
+
 def main(args):
     found = load_dir(args.dir)
+    if args.table or args.check_table:
+        return table_main(args, found)
     if args.strict_expect and not args.expect:
         raise ConfigError("--strict-expect needs --expect FILE")
     expect = expectations.load(args.expect) if args.expect else None
