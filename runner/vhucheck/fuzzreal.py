@@ -77,11 +77,13 @@ def signature(case):
     return f"{case.get('verdict')} signal {sig or '-'}: {diag or '(no diagnostic)'}"
 
 
-def run_batch(target, suite_dir, out_dir, jobs, faults, env, limit_s):
+def run_batch(target, suite_dir, out_dir, jobs, faults, env, limit_s, command=None):
     """`vhucheck run` on the batch; its results.json cases. Killed past
-    limit_s (a hung runner would be a vhucheck bug, but never a hang)."""
+    limit_s (a hung runner would be a vhucheck bug, but never a hang).
+    command: exec-frontend's / exec-backend's --command."""
     args = [sys.executable, "-m", "vhucheck", "run", "--target", target, "-j", str(jobs),
             "--out", out_dir] + [a for f in faults for a in ("--fault", f)]
+    args += ["--command", command] if command else []
     env = dict(env, VHUCHECK_SUITES=suite_dir)
     p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True, start_new_session=True)
@@ -256,6 +258,7 @@ def campaign(name, args, corpus, out, env):
             run_dir = os.path.join(out, "batches", "run")
             shutil.rmtree(run_dir, ignore_errors=True)
             cases = run_batch(args.against, suite_dir, run_dir, args.jobs, args.fault, env,
+                              command=getattr(args, "command", None),
                               limit_s=max(300, args.batch * 30))
             camp.add(cases, suite_dir)
             if args.stop_at_first and camp.findings:

@@ -103,6 +103,19 @@ class TestTranslation(unittest.TestCase):
         self.assertEqual(replies, ["expect reply value=nonzero flags=5 size=8 grade=should",
                                    "expect reply value=0 flags=5 size=8"])
 
+    def test_a_payload_cut_before_len_names_no_range(self):
+        """An UNMAP of 24 bytes (no len) after a MAP: whatever a front-end
+        does with it, it cannot name the mapping, so the whole UNMAP after
+        it must succeed (MUST), as in shmem_map_payload_8_no_stale_fields."""
+        def rec(op, bits, aux=0):
+            return struct.pack("<BBBBIQQQ", op, 2, 0, bits, aux, 2, 4, 0)
+        data = rec(0, 0x03) + rec(1, 0x02 | 0x40, 24) + rec(1, 0x02)
+        _, text = fuzzcases.translate("fuzz_shmem_sequence", data)
+        self.assertIn("size=24 truncate=24", text)
+        replies = [ln for ln in text.splitlines() if ln.startswith("expect reply")]
+        self.assertEqual(replies[1:], ["expect reply value=nonzero flags=5 size=8 grade=should",
+                                       "expect reply value=0 flags=5 size=8"])
+
     def test_stopped_with_live_mapping_maps_then_stops(self):
         _, text = fuzzcases.translate("fuzz_shmem_map", map_input(3))
         self.assertNotIn("start=no", text)
