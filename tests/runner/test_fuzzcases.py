@@ -108,7 +108,7 @@ class TestTranslation(unittest.TestCase):
         does with it, it cannot name the mapping, so the whole UNMAP after
         it must succeed (MUST), as in shmem_map_payload_8_no_stale_fields."""
         def rec(op, bits, aux=0):
-            return struct.pack("<BBBBIQQQ", op, 2, 0, bits, aux, 2, 4, 0)
+            return struct.pack("<BBBBIQQQ", op, 2 if op == 0 else 0, 0, bits, aux, 2, 4, 0)
         data = rec(0, 0x03) + rec(1, 0x02 | 0x40, 24) + rec(1, 0x02)
         _, text = fuzzcases.translate("fuzz_shmem_sequence", data)
         self.assertIn("size=24 truncate=24", text)
