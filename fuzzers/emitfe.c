@@ -215,6 +215,23 @@ static bool no_len(const struct fe_msg *x, const struct shadow_verdict *v)
 	       strncmp(v->why, "4: payload is not", 17) == 0;
 }
 
+/* A request the model takes that the digest still lets a front-end
+ * refuse (6: non-zero padding, an fd other than a plain memfd (write
+ * seals, O_RDONLY file); 7: an UNMAP's fd_offset and flags, which
+ * senders zero) — the choices casecheck follows both ways. */
+static bool open_accept(const struct fe_msg *x)
+{
+	static const uint8_t zero[7];
+	unsigned c = x->choice % FUZZPOOL_CHOICE_MAX;
+
+	if (memcmp(x->m.padding, zero, sizeof(zero)) != 0)
+		return true;
+	if (x->h.request == PROTO_BE_SHMEM_UNMAP)
+		return x->m.fd_offset != 0 || x->m.flags != 0;
+	return c != FUZZPOOL_MEMFD_4K && c != FUZZPOOL_MEMFD_64K &&
+	       c != FUZZPOOL_MEMFD_1M;
+}
+
 static void send_structured(struct fe *f, const struct fe_msg *x,
 			    const char *fdl)
 {
@@ -374,6 +391,10 @@ static void fe_message(struct fe *f, struct fe_msg *x)
 	      (x->h.request == PROTO_BE_SHMEM_UNMAP && x->m.len == 0);
 	shadow_backend_msg(&f->model, &x->h, x->payload, x->h.size, &tr, &v);
 	f->win = v.reply ? "" : FE_UNSYNCED;
+	if (v.accepted && open_accept(x)) {
+		tnt = true;     /* a conforming front-end may have refused it */
+		taint(f, x->payload, x->h.size);
+	}
 	must = !tnt && (v.accepted || rule_must(v.why));
 	judge_reply(f, x, &v, must);
 	if (v.accepted || !rule_must(v.why))
