@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "emitaim.h"
 #include "fuzzpool.h"
 #include "seqop.h"
 #include "shadow.h"
@@ -31,9 +32,6 @@
 #define MAP_STATE_NO_REPLY_ACK 0x04u
 #define MAP_STATE_NO_SHMEM 0x08u
 #define MAP_STATE_RAW_PAD 0x10u
-#define MAP_PREMAP_OFF UINT64_C(0x10000)
-#define MAP_PREMAP_LEN UINT64_C(0x10000)
-#define MAP_PREMAP_END (MAP_PREMAP_OFF + MAP_PREMAP_LEN)
 
 struct fe_live {
 	uint8_t shmid;
@@ -660,76 +658,6 @@ static void seq_body(struct fe *f, const struct emitcase_opts *opts,
 
 /* ---- fuzz_shmem_map ---- */
 
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t aim_delta(uint8_t aim)
-{
-	return (uint64_t)((int64_t)(aim >> 3) - 16) * FE_PAGE;
-}
-
-/* fuzz_shmem_map.c's aim_offset() and aim_len(), on this case's sizes. */
-static uint64_t aim_offset(uint8_t aim, uint64_t raw, uint64_t end)
-{
-	static const uint64_t anchor[8] = { 0, MAP_PREMAP_OFF, MAP_PREMAP_END, 0,
-					    0, 0, 0,
-					    MAP_PREMAP_OFF + MAP_PREMAP_LEN / 2 };
-
-	switch (aim & 7) {
-	case 0: return raw;
-	case 3: return end + aim_delta(aim);
-	case 6: return raw + aim_delta(aim);
-	default: return anchor[aim & 7] + aim_delta(aim);
-	}
-}
-
-static uint64_t aim_len(uint8_t aim, uint64_t raw, uint64_t off, uint64_t end)
-{
-	switch (aim & 7) {
-	case 0: return raw;
-	case 1: return MAP_PREMAP_END - off + aim_delta(aim);
-	case 2: return MAP_PREMAP_OFF - off + aim_delta(aim);
-	case 3: return end - off + aim_delta(aim);
-	case 4: return 0 - off + aim_delta(aim);
-	case 5: return aim_delta(aim);
-	case 6: return raw + aim_delta(aim);
-	default: return MAP_PREMAP_LEN + aim_delta(aim);
-	}
-}
-
-/* Aims a MAP/UNMAP payload as fuzz_shmem_map does; true when the aim
- * names the live mapping (which then has to be made first). */
-static bool map_aim(struct fe_msg *x, const uint64_t *sizes)
-{
-	uint8_t *b = x->payload;
-	uint8_t ao, al;
-	uint64_t off;
-
-	if (x->len < 32 || (x->h.request != PROTO_BE_SHMEM_MAP &&
-			    x->h.request != PROTO_BE_SHMEM_UNMAP))
-		return false;
-	ao = b[1];
-	al = b[2];
-	b[1] = b[2] = 0;
-	off = aim_offset(ao, get_u64(b + 16), sizes[b[0]]);
-	put_u64(b + 16, off);
-	put_u64(b + 24, aim_len(al, get_u64(b + 24), off, sizes[b[0]]));
-	return (ao & 7) == 1 || (ao & 7) == 2 || (ao & 7) == 7 ||
-	       (al & 7) == 1 || (al & 7) == 2 || (al & 7) == 7;
-}
-
 static void premap(struct fe *f, bool reply_ack)
 {
 	struct fe_msg x = { .h = { PROTO_BE_SHMEM_MAP, PROTO_VERSION,
@@ -737,8 +665,8 @@ static void premap(struct fe *f, bool reply_ack)
 			    .choice = FUZZPOOL_MEMFD_1M, .structured = true,
 			    .kind = "premap" };
 
-	x.m = (struct proto_mmap){ .shmid = 0, .shm_offset = MAP_PREMAP_OFF,
-				   .len = MAP_PREMAP_LEN,
+	x.m = (struct proto_mmap){ .shmid = 0, .shm_offset = EMITAIM_PREMAP_OFF,
+				   .len = EMITAIM_PREMAP_LEN,
 				   .flags = PROTO_MMAP_F_RW };
 	if (reply_ack)
 		x.h.flags |= PROTO_F_NEED_REPLY;
@@ -759,13 +687,14 @@ static void map_body(struct fe *f, const struct emitcase_opts *opts,
 	memcpy(in, data, n);
 	x.choice = in[0] % FUZZPOOL_CHOICE_MAX;
 	st = in[1];
-	x.h.request = (uint32_t)get_u64(in + 2) & 0xffffffffu;
-	x.h.flags = (uint32_t)(get_u64(in + 6) & 0xffffffffu);
-	x.h.size = (uint32_t)(get_u64(in + 10) & 0xffffffffu);
+	x.h.request = emitaim_u32(in + 2);
+	x.h.flags = emitaim_u32(in + 6);
+	x.h.size = emitaim_u32(in + 10);
 	x.len = n > 14 ? n - 14 : 0;
 	memcpy(x.payload, in + 14, x.len);
 	hs_defaults(&hs, opts);
-	if (!(st & MAP_STATE_RAW_PAD) && map_aim(&x, hs.sizes))
+	if (!(st & MAP_STATE_RAW_PAD) &&
+	    emitaim_apply(x.payload, x.len, x.h.request, hs.sizes))
 		st |= MAP_STATE_PREMAP;
 	hs.reply_ack = !(st & MAP_STATE_NO_REPLY_ACK);
 	hs.shmem = !(st & MAP_STATE_NO_SHMEM);
