@@ -26,21 +26,24 @@ static uint64_t aim_delta(uint8_t aim)
 	return (uint64_t)((int64_t)(aim >> 3) - 16) * PAGE;
 }
 
-/* fuzz_shmem_map.c's aim_offset() and aim_len(), on this case's sizes. */
-static uint64_t aim_offset(uint8_t aim, uint64_t raw, uint64_t end)
+/* A switch, not a table: each anchor is its own edge, so coverage-guided
+ * engines keep an input for every new anchor it tries (fuzz_shmem_map
+ * aims through this very code). */
+static uint64_t aim_offset(uint8_t aim, uint64_t raw, uint64_t region_end)
 {
-	static const uint64_t anchor[8] = { 0, EMITAIM_PREMAP_OFF, PREMAP_END, 0,
-					    0, 0, 0,
-					    EMITAIM_PREMAP_OFF + EMITAIM_PREMAP_LEN / 2 };
-
 	switch (aim & 7) {
 	case 0: return raw;
-	case 3: return end + aim_delta(aim);
+	case 1: return EMITAIM_PREMAP_OFF + aim_delta(aim);
+	case 2: return PREMAP_END + aim_delta(aim);
+	case 3: return region_end + aim_delta(aim);
+	case 4: /* fall through: 2^64 and zero are the same u64 */
+	case 5: return aim_delta(aim);
 	case 6: return raw + aim_delta(aim);
-	default: return anchor[aim & 7] + aim_delta(aim);
+	default: return EMITAIM_PREMAP_OFF + EMITAIM_PREMAP_LEN / 2 + aim_delta(aim);
 	}
 }
 
+/* Unsigned arithmetic wraps on purpose: "to 2^64" is 0 - off. */
 static uint64_t aim_len(uint8_t aim, uint64_t raw, uint64_t off, uint64_t end)
 {
 	switch (aim & 7) {

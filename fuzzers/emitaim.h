@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * emitaim: fuzz_shmem_map's aiming (its header documents the anchors),
- * for emitfe: the case must send the range the fuzzer sent, aimed at the
- * live mapping (shmid 0, 0x10000+0x10000) or at the case's region ends.
+ * one code for both users: the fuzzer aims the ranges it sends, emitfe
+ * makes the case send the same range (at the live mapping, shmid 0
+ * 0x10000+0x10000, or at the case's region ends).
  */
 #ifndef VHU_FUZZ_EMITAIM_H
 #define VHU_FUZZ_EMITAIM_H

@@ -34,6 +34,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -113,9 +114,13 @@ def keep_finding(findings, case, suite_dir, found_dir):
     fuzzcases.copy_case(os.path.join(suite_dir, BATCH_AREA), case["id"], d)
     with open(os.path.join(d, "stderr.txt"), "w") as f:
         f.write(case.get("stderr_tail") or "")
+    fails = case.get("failures") or []
+    why = case.get("reason") or (f"line {fails[0].get('line')}: expected "
+                                  f"{fails[0].get('expected', '')}; observed "
+                                  f"{fails[0].get('observed', '')}" if fails else "")
     findings[sig] = {"signature": sig, "count": 1, "case": case["id"],
                      "verdict": case.get("verdict"), "step": case.get("fuzz_step"),
-                     "reason": case.get("reason", ""), "dir": d}
+                     "reason": why, "dir": d}
     return True
 
 
@@ -203,10 +208,12 @@ class Campaign:
         rel = paths.relpath(os.path.join(self.out, "findings"))
         for i, fd in enumerate(self.findings.values(), 1):
             lines += [f"## {i}. {fd['signature']}", "",
-                      f"- {fd['count']} case(s); first: {fd['case']} ({fd['reason'][:120]})",
+                      f"- {fd['count']} case(s); first: {fd['case']} ({fd['reason'][:200]})",
                       f"- run it again: `VHUCHECK_SUITES={rel} ./vhucheck run --target "
                       f"{meta['target']} --cases {fd['case']}"
-                      + "".join(f" --fault {f}" for f in meta["faults"]) + "`", ""]
+                      + "".join(f" --fault {f}" for f in meta["faults"])
+                      + (f" --command {shlex.quote(meta['command'])}" if meta.get("command")
+                         else "") + "`", ""]
         if self.nonstrict:
             lines += ["## NON-STRICT (rules the digest leaves open; not findings)", ""]
             lines += [f"- {e['signature']}: {e['count']} case(s), first {e['case']}"
@@ -249,7 +256,7 @@ def campaign(name, args, corpus, out, env):
     deadline = time.monotonic() + args.seconds
     suite_dir = os.path.join(out, "batches", "cases")
     meta = {"fuzzer": name, "target": args.against, "seed": seed, "regions": args.regions,
-            "known": getattr(args, "known", None),
+            "known": getattr(args, "known", None), "command": getattr(args, "command", None),
             "faults": args.fault, "corpus": paths.relpath(corpus)}
     interrupted = 0
     try:
