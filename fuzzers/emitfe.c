@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "emitaim.h"
 #include "fuzzpool.h"
 #include "seqop.h"
 #include "shadow.h"
@@ -31,9 +32,6 @@
 #define MAP_STATE_NO_REPLY_ACK 0x04u
 #define MAP_STATE_NO_SHMEM 0x08u
 #define MAP_STATE_RAW_PAD 0x10u
-#define MAP_PREMAP_OFF UINT64_C(0x10000)
-#define MAP_PREMAP_LEN UINT64_C(0x10000)
-#define MAP_PREMAP_END (MAP_PREMAP_OFF + MAP_PREMAP_LEN)
 
 struct fe_live {
 	uint8_t shmid;
@@ -80,6 +78,14 @@ static bool rule_must(const char *why)
 	return strstr(why, "MUST") != NULL ||
 	       strncmp(why, "6: no region", 12) == 0 ||
 	       strncmp(why, "6: SHMEM not", 12) == 0;
+}
+
+/* A len-0 MAP refused by choice: taken or not, it covers no range, so
+ * the model still knows what is live (the suite's
+ * shmem_map_len_zero_then_same_offset: no phantom range, MUST). */
+static bool len_zero(const struct shadow_verdict *v)
+{
+	return !v->accepted && strncmp(v->why, "6: len 0", 8) == 0;
 }
 
 static bool tainted(const struct fe *f, unsigned shmid)
@@ -197,6 +203,32 @@ struct fe_msg {
 	struct proto_mmap m;    /* the fields, when structured */
 	const char *kind;       /* for the step table */
 };
+
+/* A MAP/UNMAP whose payload stops before len (byte 24): taken or not,
+ * the only range it could name is one borrowed from an earlier message
+ * (the suite's shmem_map_payload_8_no_stale_fields: MUST not). */
+static bool no_len(const struct fe_msg *x, const struct shadow_verdict *v)
+{
+	return !v->accepted && x->h.size <= 24 &&
+	       strncmp(v->why, "4: payload is not", 17) == 0;
+}
+
+/* A request the model takes that the digest still lets a front-end
+ * refuse (6: non-zero padding, an fd other than a plain memfd (write
+ * seals, O_RDONLY file); 7: an UNMAP's fd_offset and flags, which
+ * senders zero) — the choices casecheck follows both ways. */
+static bool open_accept(const struct fe_msg *x)
+{
+	static const uint8_t zero[7];
+	unsigned c = x->choice % FUZZPOOL_CHOICE_MAX;
+
+	if (memcmp(x->m.padding, zero, sizeof(zero)) != 0)
+		return true;
+	if (x->h.request == PROTO_BE_SHMEM_UNMAP)
+		return x->m.fd_offset != 0 || x->m.flags != 0;
+	return c != FUZZPOOL_MEMFD_4K && c != FUZZPOOL_MEMFD_64K &&
+	       c != FUZZPOOL_MEMFD_1M;
+}
 
 static void send_structured(struct fe *f, const struct fe_msg *x,
 			    const char *fdl)
@@ -351,9 +383,16 @@ static void fe_message(struct fe *f, struct fe_msg *x)
 		f->taint_all = f->stalled = f->ordered = true;
 		return;
 	}
-	tnt = tainted(f, x->payload[0]);
+	/* An UNMAP of len 0: a front-end that took a len-0 MAP (digest 6:
+	 * silent) may hold exactly that. */
+	tnt = tainted(f, x->payload[0]) ||
+	      (x->h.request == PROTO_BE_SHMEM_UNMAP && x->m.len == 0);
 	shadow_backend_msg(&f->model, &x->h, x->payload, x->h.size, &tr, &v);
 	f->win = v.reply ? "" : FE_UNSYNCED;
+	if (v.accepted && open_accept(x)) {
+		tnt = true;     /* a conforming front-end may have refused it */
+		taint(f, x->payload, x->h.size);
+	}
 	must = !tnt && (v.accepted || rule_must(v.why));
 	judge_reply(f, x, &v, must);
 	if (v.accepted || !rule_must(v.why))
@@ -361,7 +400,8 @@ static void fe_message(struct fe *f, struct fe_msg *x)
 	if (v.reply)
 		for (int i = 0; i < nfds; i++)
 			f->fds[fds[i]].synced = true;
-	if (!v.accepted && !rule_must(v.why))
+	if (!v.accepted && !rule_must(v.why) && !len_zero(&v) &&
+	    !no_len(x, &v))
 		taint(f, x->payload, x->h.size);
 	if (v.dropped || (x->h.request != PROTO_BE_SHMEM_MAP &&
 			  x->h.request != PROTO_BE_SHMEM_UNMAP))
@@ -618,76 +658,6 @@ static void seq_body(struct fe *f, const struct emitcase_opts *opts,
 
 /* ---- fuzz_shmem_map ---- */
 
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t aim_delta(uint8_t aim)
-{
-	return (uint64_t)((int64_t)(aim >> 3) - 16) * FE_PAGE;
-}
-
-/* fuzz_shmem_map.c's aim_offset() and aim_len(), on this case's sizes. */
-static uint64_t aim_offset(uint8_t aim, uint64_t raw, uint64_t end)
-{
-	static const uint64_t anchor[8] = { 0, MAP_PREMAP_OFF, MAP_PREMAP_END, 0,
-					    0, 0, 0,
-					    MAP_PREMAP_OFF + MAP_PREMAP_LEN / 2 };
-
-	switch (aim & 7) {
-	case 0: return raw;
-	case 3: return end + aim_delta(aim);
-	case 6: return raw + aim_delta(aim);
-	default: return anchor[aim & 7] + aim_delta(aim);
-	}
-}
-
-static uint64_t aim_len(uint8_t aim, uint64_t raw, uint64_t off, uint64_t end)
-{
-	switch (aim & 7) {
-	case 0: return raw;
-	case 1: return MAP_PREMAP_END - off + aim_delta(aim);
-	case 2: return MAP_PREMAP_OFF - off + aim_delta(aim);
-	case 3: return end - off + aim_delta(aim);
-	case 4: return 0 - off + aim_delta(aim);
-	case 5: return aim_delta(aim);
-	case 6: return raw + aim_delta(aim);
-	default: return MAP_PREMAP_LEN + aim_delta(aim);
-	}
-}
-
-/* Aims a MAP/UNMAP payload as fuzz_shmem_map does; true when the aim
- * names the live mapping (which then has to be made first). */
-static bool map_aim(struct fe_msg *x, const uint64_t *sizes)
-{
-	uint8_t *b = x->payload;
-	uint8_t ao, al;
-	uint64_t off;
-
-	if (x->len < 32 || (x->h.request != PROTO_BE_SHMEM_MAP &&
-			    x->h.request != PROTO_BE_SHMEM_UNMAP))
-		return false;
-	ao = b[1];
-	al = b[2];
-	b[1] = b[2] = 0;
-	off = aim_offset(ao, get_u64(b + 16), sizes[b[0]]);
-	put_u64(b + 16, off);
-	put_u64(b + 24, aim_len(al, get_u64(b + 24), off, sizes[b[0]]));
-	return (ao & 7) == 1 || (ao & 7) == 2 || (ao & 7) == 7 ||
-	       (al & 7) == 1 || (al & 7) == 2 || (al & 7) == 7;
-}
-
 static void premap(struct fe *f, bool reply_ack)
 {
 	struct fe_msg x = { .h = { PROTO_BE_SHMEM_MAP, PROTO_VERSION,
@@ -695,8 +665,8 @@ static void premap(struct fe *f, bool reply_ack)
 			    .choice = FUZZPOOL_MEMFD_1M, .structured = true,
 			    .kind = "premap" };
 
-	x.m = (struct proto_mmap){ .shmid = 0, .shm_offset = MAP_PREMAP_OFF,
-				   .len = MAP_PREMAP_LEN,
+	x.m = (struct proto_mmap){ .shmid = 0, .shm_offset = EMITAIM_PREMAP_OFF,
+				   .len = EMITAIM_PREMAP_LEN,
 				   .flags = PROTO_MMAP_F_RW };
 	if (reply_ack)
 		x.h.flags |= PROTO_F_NEED_REPLY;
@@ -717,13 +687,14 @@ static void map_body(struct fe *f, const struct emitcase_opts *opts,
 	memcpy(in, data, n);
 	x.choice = in[0] % FUZZPOOL_CHOICE_MAX;
 	st = in[1];
-	x.h.request = (uint32_t)get_u64(in + 2) & 0xffffffffu;
-	x.h.flags = (uint32_t)(get_u64(in + 6) & 0xffffffffu);
-	x.h.size = (uint32_t)(get_u64(in + 10) & 0xffffffffu);
+	x.h.request = emitaim_u32(in + 2);
+	x.h.flags = emitaim_u32(in + 6);
+	x.h.size = emitaim_u32(in + 10);
 	x.len = n > 14 ? n - 14 : 0;
 	memcpy(x.payload, in + 14, x.len);
 	hs_defaults(&hs, opts);
-	if (!(st & MAP_STATE_RAW_PAD) && map_aim(&x, hs.sizes))
+	if (!(st & MAP_STATE_RAW_PAD) &&
+	    emitaim_apply(x.payload, x.len, x.h.request, hs.sizes))
 		st |= MAP_STATE_PREMAP;
 	hs.reply_ack = !(st & MAP_STATE_NO_REPLY_ACK);
 	hs.shmem = !(st & MAP_STATE_NO_SHMEM);

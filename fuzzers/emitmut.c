@@ -42,7 +42,9 @@ static size_t mutate_bytes(uint8_t *d, size_t size, size_t max, uint64_t *rng)
 
 		d[i / 8] ^= (uint8_t)(1u << (i % 8));
 	} else if (k == 1) {
-		d[pick(rng, (unsigned)size)] = (uint8_t)seqmut_rand(rng);
+		unsigned i = pick(rng, (unsigned)size);
+
+		d[i] = (uint8_t)seqmut_rand(rng);
 	} else if (k == 2 && size > 1) {
 		size = pick(rng, (unsigned)size - 1) + 1;
 	} else {
@@ -68,24 +70,35 @@ static size_t mutate_map(uint8_t *d, size_t size, size_t max, uint64_t *rng)
 		memset(d + size, 0, need - size);
 		size = need;
 	}
-	switch (pick(rng, 8)) {
+	/* One draw per statement: the order of calls within an expression
+	 * is the compiler's, and --seed must mean the same mutants with
+	 * gcc and clang. */
+	unsigned k = pick(rng, 8), at, v;
+	uint64_t u;
+
+	switch (k) {
 	case 0: d[0] = (uint8_t)pick(rng, 11); break;             /* fd choice */
 	case 1: d[1] = (uint8_t)pick(rng, 32); break;             /* state */
-	case 2: d[MAP_PAYLOAD + 1 + pick(rng, 2)] = (uint8_t)seqmut_rand(rng);
-		break;                                            /* aim */
+	case 2:                                                   /* aim */
+		at = MAP_PAYLOAD + 1 + pick(rng, 2);
+		d[at] = (uint8_t)seqmut_rand(rng);
+		break;
 	case 3: {
-		uint64_t v = edge_u64[pick(rng, sizeof(edge_u64) / 8)];
 		static const int64_t nudge[] = { 0, 0, (int64_t)PAGE,
 						 -(int64_t)PAGE };
 
-		put_le(d + MAP_PAYLOAD + fields[pick(rng, 4)],
-		       v + (uint64_t)nudge[pick(rng, 4)], 8);
+		u = edge_u64[pick(rng, sizeof(edge_u64) / 8)];
+		at = MAP_PAYLOAD + fields[pick(rng, 4)];
+		u += (uint64_t)nudge[pick(rng, 4)];
+		put_le(d + at, u, 8);
 		break;
 	}
 	case 4: d[MAP_PAYLOAD] = shmids[pick(rng, sizeof(shmids))]; break;
 	case 5: put_le(d + MAP_HDR, requests[pick(rng, 7)], 4); break;
-	case 6: put_le(d + MAP_HDR + 4 + 4 * pick(rng, 2),
-		       hdr[pick(rng, sizeof(hdr) / 4)], 4);
+	case 6:
+		at = MAP_HDR + 4 + 4 * pick(rng, 2);
+		v = hdr[pick(rng, sizeof(hdr) / 4)];
+		put_le(d + at, v, 4);
 		break;
 	default: return mutate_bytes(d, size, max, rng);
 	}

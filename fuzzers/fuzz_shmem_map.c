@@ -39,6 +39,7 @@
 
 #include "cursor.h"
 #include "driver.h"
+#include "emitaim.h"
 #include "ferig.h"
 
 #define MAP_STATE_STOPPED 0x01u
@@ -48,13 +49,9 @@
 #define MAP_STATE_RAW_PAD 0x10u
 
 /* The live mapping premap() makes, the anchor of aimed ranges. */
-#define MAP_PREMAP_OFF UINT64_C(0x10000)
-#define MAP_PREMAP_LEN UINT64_C(0x10000)
-#define MAP_PREMAP_END (MAP_PREMAP_OFF + MAP_PREMAP_LEN)
-#define MAP_PAGE UINT64_C(0x1000)
-#define MAP_AIM_AT 1u  /* two padding bytes */
-#define MAP_OFF_AT 16u /* shm_offset and len in struct VhostUserMMap */
-#define MAP_LEN_AT 24u
+#define MAP_PREMAP_OFF EMITAIM_PREMAP_OFF
+#define MAP_PREMAP_LEN EMITAIM_PREMAP_LEN
+#define MAP_LEN_AT 24u /* len in struct VhostUserMMap */
 
 /* Two rigs: inputs with a live mapping to collide with (0x02, or an aim
  * at it) go to one whose mapping is made once and kept while inputs
@@ -99,86 +96,13 @@ void fuzz_fini(void *state)
 	free(rigs);
 }
 
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* The aim byte's delta in bytes, as a two's complement u64. */
-static uint64_t aim_delta(uint8_t aim)
-{
-	return (uint64_t)((int64_t)(aim >> 3) - 16) * MAP_PAGE;
-}
-
-/* A switch, not a table: each anchor is its own edge, so coverage-guided
- * engines keep an input for every new anchor it tries. */
-static uint64_t aim_offset(uint8_t aim, uint64_t raw, uint64_t region_end)
-{
-	switch (aim & 7) {
-	case 0: return raw;
-	case 1: return MAP_PREMAP_OFF + aim_delta(aim);
-	case 2: return MAP_PREMAP_END + aim_delta(aim);
-	case 3: return region_end + aim_delta(aim);
-	case 4: /* fall through: 2^64 and zero are the same u64 */
-	case 5: return aim_delta(aim);
-	case 6: return raw + aim_delta(aim);
-	default: return MAP_PREMAP_OFF + MAP_PREMAP_LEN / 2 + aim_delta(aim);
-	}
-}
-
-/* Unsigned arithmetic wraps on purpose: "to 2^64" is 0 - off. */
-static uint64_t aim_len(uint8_t aim, uint64_t raw, uint64_t off,
-			uint64_t region_end)
-{
-	switch (aim & 7) {
-	case 0: return raw;
-	case 1: return MAP_PREMAP_END - off + aim_delta(aim);
-	case 2: return MAP_PREMAP_OFF - off + aim_delta(aim);
-	case 3: return region_end - off + aim_delta(aim);
-	case 4: return 0 - off + aim_delta(aim);
-	case 5: return aim_delta(aim);
-	case 6: return raw + aim_delta(aim);
-	default: return MAP_PREMAP_LEN + aim_delta(aim);
-	}
-}
-
-static bool aim_at_premap(uint8_t aim_off, uint8_t aim_ln)
-{
-	unsigned o = aim_off & 7, l = aim_ln & 7;
-
-	return o == 1 || o == 2 || o == 7 || l == 1 || l == 2 || l == 7;
-}
-
-/* A MAP or UNMAP payload, copied to buf and aimed. Returns true when
- * the aim names the live mapping. */
+/* A MAP or UNMAP payload, copied to buf and aimed (emitaim.h). Returns
+ * true when the aim names the live mapping. */
 static bool aim(const struct ferig *r, const struct proto_hdr *h,
 		const uint8_t *payload, size_t len, uint8_t *buf)
 {
-	uint8_t ao, al;
-	uint64_t end, off;
-
 	memcpy(buf, payload, len);
-	if (len < MAP_LEN_AT + 8 || (h->request != PROTO_BE_SHMEM_MAP &&
-				     h->request != PROTO_BE_SHMEM_UNMAP))
-		return false;
-	ao = buf[MAP_AIM_AT];
-	al = buf[MAP_AIM_AT + 1];
-	buf[MAP_AIM_AT] = buf[MAP_AIM_AT + 1] = 0;
-	end = r->model.sizes[buf[0]];
-	off = aim_offset(ao, get_u64(buf + MAP_OFF_AT), end);
-	put_u64(buf + MAP_OFF_AT, off);
-	put_u64(buf + MAP_LEN_AT, aim_len(al, get_u64(buf + MAP_LEN_AT), off, end));
-	return aim_at_premap(ao, al);
+	return emitaim_apply(buf, len, h->request, r->model.sizes);
 }
 
 int fuzz_one(void *state, const uint8_t *data, size_t size)

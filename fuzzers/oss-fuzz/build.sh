@@ -55,7 +55,7 @@ sources() {
 	echo "fuzzers/$1.c fuzzers/driver.c fuzzers/cursor.c"
 	case $1 in
 	fuzz_script) echo "harness/engine/script.c harness/engine/scriptctx.c harness/engine/scriptstep.c harness/engine/scriptgrade.c" ;; # the parser, not all the harness
-	fuzz_shmem_map) echo "$RIG" ;;
+	fuzz_shmem_map) echo "$RIG fuzzers/emitaim.c" ;;
 	fuzz_shmem_sequence) echo "$RIG fuzzers/seqop.c fuzzers/seqmut.c" ;;
 	fuzz_backend_replies) echo "fuzzers/berig.c fuzzers/fuzzpool.c fuzzers/fuzzfaults.c" ;;
 	esac

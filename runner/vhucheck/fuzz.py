@@ -609,6 +609,9 @@ def add_arguments(p):
     p.add_argument("--reduce-seconds", type=int, default=60, metavar="N",
                    help="with --against: reduce each finding's case against the target "
                         "for at most N seconds (vhucheck reduce; 0: do not; default 60)")
+    p.add_argument("--command", metavar="CMD",
+                   help="with --against exec-frontend or exec-backend: the target's "
+                        "command ({socket}, {fd}, {control} as for run)")
     p.add_argument("--known", metavar="FILE",
                    help="with --against: signatures already known (one a line, or an "
                         "earlier campaign's report.json): their hits are counted, not "
@@ -687,8 +690,8 @@ def main(args):
     if args.corpus or args.regions:
         raise ConfigError("--corpus and --regions go with --to-cases or --against "
                           "(a campaign starts from corpus/NAME)")
-    if args.known or args.stop_at_first:
-        raise ConfigError("--known and --stop-at-first go with --against")
+    if args.known or args.stop_at_first or args.command:
+        raise ConfigError("--known, --stop-at-first and --command go with --against")
     faults = check_faults(name, args.fault)
     if args.seconds < 1 or args.jobs < 1:
         raise ConfigError("--seconds and --jobs must be at least 1")

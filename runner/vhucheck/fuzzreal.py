@@ -34,6 +34,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -73,11 +74,14 @@ def signature(case):
                   reason=case.get("reason") or "", stderr=case.get("stderr_tail") or "")["text"]
 
 
-def run_batch(target, suite_dir, out_dir, jobs, faults, env, limit_s, backtrace=False):
+def run_batch(target, suite_dir, out_dir, jobs, faults, env, limit_s, command=None,
+              backtrace=False):
     """`vhucheck run` on the batch; its results.json cases. Killed past
-    limit_s (a hung runner would be a vhucheck bug, but never a hang)."""
+    limit_s (a hung runner would be a vhucheck bug, but never a hang).
+    command: exec-frontend's / exec-backend's --command."""
     args = [sys.executable, "-m", "vhucheck", "run", "--target", target, "-j", str(jobs),
             "--out", out_dir] + [a for f in faults for a in ("--fault", f)]
+    args += ["--command", command] if command else []
     if backtrace:
         args.append("--backtrace")
     env = dict(env, VHUCHECK_SUITES=suite_dir)
@@ -109,9 +113,13 @@ def keep_finding(findings, case, suite_dir, found_dir):
     fuzzcases.copy_case(os.path.join(suite_dir, BATCH_AREA), case["id"], d)
     with open(os.path.join(d, "stderr.txt"), "w") as f:
         f.write(case.get("stderr_tail") or "")
+    fails = case.get("failures") or []
+    why = case.get("reason") or (f"line {fails[0].get('line')}: expected "
+                                  f"{fails[0].get('expected', '')}; observed "
+                                  f"{fails[0].get('observed', '')}" if fails else "")
     findings[sig] = {"signature": sig, "count": 1, "case": case["id"],
                      "verdict": case.get("verdict"), "step": case.get("fuzz_step"),
-                     "reason": case.get("reason", ""), "dir": d}
+                     "reason": why, "dir": d}
     return True
 
 
@@ -199,10 +207,12 @@ class Campaign:
         rel = paths.relpath(os.path.join(self.out, "findings"))
         for i, fd in enumerate(self.findings.values(), 1):
             lines += [f"## {i}. {fd['signature']}", "",
-                      f"- {fd['count']} case(s); first: {fd['case']} ({fd['reason'][:120]})",
+                      f"- {fd['count']} case(s); first: {fd['case']} ({fd['reason'][:200]})",
                       f"- run it again: `VHUCHECK_SUITES={rel} ./vhucheck run --target "
                       f"{meta['target']} --cases {fd['case']}"
-                      + "".join(f" --fault {f}" for f in meta["faults"]) + "`"]
+                      + "".join(f" --fault {f}" for f in meta["faults"])
+                      + (f" --command {shlex.quote(meta['command'])}" if meta.get("command")
+                         else "") + "`"]
             if fd.get("reduced"):
                 r = fd["reduced"]
                 lines.append(f"- reduced: {r['steps_before']} -> {r['steps_after']} steps "
@@ -254,7 +264,7 @@ def campaign(name, args, corpus, out, env):
     deadline = time.monotonic() + args.seconds
     suite_dir = os.path.join(out, "batches", "cases")
     meta = {"fuzzer": name, "target": args.against, "seed": seed, "regions": args.regions,
-            "known": getattr(args, "known", None),
+            "known": getattr(args, "known", None), "command": getattr(args, "command", None),
             "faults": args.fault, "corpus": paths.relpath(corpus)}
     interrupted = 0
     try:
@@ -263,6 +273,7 @@ def campaign(name, args, corpus, out, env):
             run_dir = os.path.join(out, "batches", "run")
             shutil.rmtree(run_dir, ignore_errors=True)
             cases = run_batch(args.against, suite_dir, run_dir, args.jobs, args.fault, env,
+                              command=getattr(args, "command", None),
                               limit_s=max(300, args.batch * 30),
                               backtrace=getattr(args, "backtrace", False))
             camp.add(cases, suite_dir)
@@ -290,7 +301,8 @@ def reduce_findings(camp, args):
         return
     root = os.path.join(camp.out, "findings")
     opts = R.options_for(args.against, args.fault, seconds=seconds, jobs=args.jobs,
-                         backtrace=getattr(args, "backtrace", False))
+                         backtrace=getattr(args, "backtrace", False),
+                         command=getattr(args, "command", None))
     for fd in camp.findings.values():
         path = os.path.join(fd["dir"], fd["case"] + ".vhu")
         if not os.path.exists(path):

@@ -57,6 +57,9 @@ def add_arguments(p):
     p.add_argument("--backtrace", action="store_true",
                    help="run the target with the crash unwinder: a CRASH must keep "
                         "the same frames, not only the same signal and message")
+    p.add_argument("--command", metavar="CMD", type=options.nonempty,
+                   help="the implementation's command line, for exec-backend and "
+                        "exec-frontend (as for run)")
     p.add_argument("--shmem-bit", type=options.shmem_bit, metavar="N")
     p.add_argument("--timeout-multiplier", type=options.multiplier, metavar="X", default=1.0)
     p.add_argument("--out", "-o", metavar="DIR", type=options.nonempty,
@@ -258,7 +261,8 @@ def apply_edits(words, edits):
 def make_plan(args, case):
     """run's plan for the one case, found in the suite root it lives in
     (the suites, or a fuzz campaign's findings)."""
-    ns = argparse.Namespace(target=[args.target], command=None, fault=args.fault,
+    ns = argparse.Namespace(target=[args.target], command=getattr(args, "command", None),
+                            fault=args.fault,
                             cases=[case.id], exclude=[], jobs=args.jobs, repeat=1,
                             timeout_multiplier=args.timeout_multiplier, expect=None,
                             strict_expect=False, shmem_bit=args.shmem_bit,
@@ -414,11 +418,11 @@ def reduce_into(args, case, out, log):
 
 
 def options_for(target, faults=(), seconds=600, jobs=1, backtrace=False, shmem_bit=None,
-                timeout_multiplier=1.0):
+                timeout_multiplier=1.0, command=None):
     """The arguments of `reduce`, for a caller that is not the command line."""
     return argparse.Namespace(target=target, fault=list(faults), seconds=seconds, jobs=jobs,
                               backtrace=backtrace, shmem_bit=shmem_bit,
-                              timeout_multiplier=timeout_multiplier)
+                              timeout_multiplier=timeout_multiplier, command=command)
 
 
 def main(args):

@@ -92,6 +92,30 @@ class TestTranslation(unittest.TestCase):
         self.assertIn("expect reply value=nonzero flags=5 size=8 grade=should", text)
         self.assertIn("check fds f1 count=0 grade=should", text)
 
+    def test_len_zero_leaves_no_doubt_behind(self):
+        """A len-0 MAP (silent: graded should) covers no range either way,
+        so the MAP at the same offset after it stays MUST (the suite's
+        shmem_map_len_zero_then_same_offset)."""
+        def rec(off, ln):
+            return struct.pack("<BBBBIQQQ", 0, 2, 0, 0x03, 0, off, ln, 0)
+        _, text = fuzzcases.translate("fuzz_shmem_sequence", rec(2, 0) + rec(2, 1))
+        replies = [ln for ln in text.splitlines() if ln.startswith("expect reply")]
+        self.assertEqual(replies, ["expect reply value=nonzero flags=5 size=8 grade=should",
+                                   "expect reply value=0 flags=5 size=8"])
+
+    def test_a_payload_cut_before_len_names_no_range(self):
+        """An UNMAP of 24 bytes (no len) after a MAP: whatever a front-end
+        does with it, it cannot name the mapping, so the whole UNMAP after
+        it must succeed (MUST), as in shmem_map_payload_8_no_stale_fields."""
+        def rec(op, bits, aux=0):
+            return struct.pack("<BBBBIQQQ", op, 2 if op == 0 else 0, 0, bits, aux, 2, 4, 0)
+        data = rec(0, 0x03) + rec(1, 0x02 | 0x40, 24) + rec(1, 0x02)
+        _, text = fuzzcases.translate("fuzz_shmem_sequence", data)
+        self.assertIn("size=24 truncate=24", text)
+        replies = [ln for ln in text.splitlines() if ln.startswith("expect reply")]
+        self.assertEqual(replies[1:], ["expect reply value=nonzero flags=5 size=8 grade=should",
+                                       "expect reply value=0 flags=5 size=8"])
+
     def test_stopped_with_live_mapping_maps_then_stops(self):
         _, text = fuzzcases.translate("fuzz_shmem_map", map_input(3))
         self.assertNotIn("start=no", text)
