@@ -105,17 +105,6 @@ bool script_op_graded(enum script_op op)
 
 /* ---- numbers ---- */
 
-static int digit_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static unsigned suffix_shift(char c)
 {
 	switch (c) {
@@ -143,7 +132,7 @@ int script_parse_u64(const char *s, bool allow_suffix, uint64_t *out)
 	if (p == end)
 		return -EINVAL;
 	for (; p < end; p++) {
-		int d = digit_value(*p);
+		int d = sctx_digit_value(*p);
 
 		if (d < 0 || (unsigned)d >= base)
 			return -EINVAL;

@@ -12,8 +12,7 @@
 
 #include "scriptctx.h"
 
-/* One hex digit's value, or -1. */
-static int hex_nibble(char c)
+int sctx_digit_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -198,7 +197,7 @@ bool sctx_parse_hex(struct pctx *p, const char *what, const char *hex,
 		return false;
 	}
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = hex_nibble(hex[i]), lo = hex_nibble(hex[i + 1]);
+		int hi = sctx_digit_value(hex[i]), lo = sctx_digit_value(hex[i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			sctx_perr(p, "%s: '%c%c' is not a hex byte", what, hex[i],

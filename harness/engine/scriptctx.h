@@ -60,6 +60,9 @@ struct pctx {
 	struct script_step *st;   /* the step being parsed */
 };
 
+/* A hexadecimal digit's value (0-15), or -1. */
+int sctx_digit_value(char c);
+
 void sctx_perr(struct pctx *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *sctx_arg_val(struct pctx *p, struct args *a, const char *key,
