@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 
-from vhucheck import catalogue, fuzzcov, paths, signature as S
+from vhucheck import catalogue, fuzzcov, paths, signature as S, supervisor
 from vhucheck.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ConfigError, HarnessError
 
 HELP = "fuzz campaigns over the harness's decoders and the reference targets"
@@ -217,17 +217,7 @@ STOP_GRACE_S = 20
 
 def stop_engines(procs):
     """SIGINT to each engine's process group, then SIGKILL after the grace."""
-    for p in procs:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGINT)
-    deadline = time.monotonic() + STOP_GRACE_S
-    for p in procs:
-        try:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+    supervisor.interrupt_groups(procs, STOP_GRACE_S)
 
 
 class Terminated(KeyboardInterrupt):

@@ -41,13 +41,14 @@ import subprocess
 import sys
 import time
 
-from vhucheck import fuzz, fuzzcases, fuzzemit, paths, signature as S
+from vhucheck import fuzzcases, fuzzemit, paths, signature as S, supervisor
 from vhucheck.errors import ConfigError, HarnessError
 
 # Verdicts that are not findings: a pass, a rule the digest leaves open,
 # our own limit.
 NOT_FINDINGS = ("PASS", "NON-STRICT", "UNSUPPORTED")
 BATCH_AREA = "Z-fuzz"            # the batch suite's one area
+STOP_GRACE_S = 20                # a stopped batch run writes its reports
 
 
 def is_finding(case):
@@ -94,7 +95,7 @@ def run_batch(target, suite_dir, out_dir, jobs, faults, env, limit_s, command=No
         p.communicate()
         raise HarnessError(f"vhucheck run on a batch overran {limit_s} s") from None
     except KeyboardInterrupt:
-        fuzz.stop_engines([p])     # SIGINT: it writes what finished, then exits
+        supervisor.interrupt_groups([p], STOP_GRACE_S)  # it writes what finished, then exits
         raise
     if p.returncode in (2, 3):
         raise HarnessError(f"vhucheck run on a batch: {err.strip().splitlines()[-1:]}")

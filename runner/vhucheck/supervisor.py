@@ -7,6 +7,7 @@ outlives its harness is re-parented to the runner, where the final sweep
 finds and kills it.
 """
 
+import contextlib
 import ctypes
 import dataclasses
 import json
@@ -265,3 +266,19 @@ def share_info(share, interrupted=False):
             "killed_for": share.killed_for or None, "fault": fault,
             "junk_lines": share.junk[:5],
             "stderr": os.path.basename(share.stderr_path)}
+
+
+def interrupt_groups(procs, grace_s):
+    """SIGINT to each process group (a fuzz engine, a `vhucheck run` of
+    a batch: each writes what it finished), then SIGKILL after grace_s."""
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGINT)
+    deadline = time.monotonic() + grace_s
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
