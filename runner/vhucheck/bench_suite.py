@@ -59,6 +59,28 @@ class SuiteFailed(VhuError):
     exit_code = EXIT_FAIL
 
 
+def measured(measure, args, prefix, kept):
+    """measure(args, work) in a fresh temp dir, removed afterwards; an
+    error of the kept class leaves it (its message names a log there)."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        doc = measure(args, work)
+    except kept:
+        raise
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return doc
+
+
+def machine(args):
+    """What a benchmark's figures were measured on, for its report."""
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count(),
+            "kernel": f"Linux {platform.release()}", "python": platform.python_version(),
+            "runs": args.runs, "build_dir": paths.relpath(paths.build_dir())}
+
+
 def add_arguments(p):
     p.add_argument("--runs", type=options.positive_int, default=5, metavar="N",
                    help="repetitions of each suite run (default 5)")
@@ -455,19 +477,8 @@ def main(args):
     label = f"--out {args.out}" if args.out else paths.relpath(out)
     outdir.check(out, label)
     check_build()
-    work = tempfile.mkdtemp(prefix="vhu-bench-suite-")
-    try:
-        doc = measure(args, work)
-    except SuiteFailed:
-        raise                   # its message names the logs kept in work
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    shutil.rmtree(work, ignore_errors=True)
-    doc["meta"] = {"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count(),
-                   "kernel": f"Linux {platform.release()}",
-                   "python": platform.python_version(), "runs": args.runs,
-                   "build_dir": paths.relpath(paths.build_dir()), "goal_s": GOAL_S}
+    doc = measured(measure, args, "vhu-bench-suite-", SuiteFailed)
+    doc["meta"] = dict(machine(args), goal_s=GOAL_S)
     doc["ratios"] = ratios(doc)
     md = markdown(doc)
     outdir.prepare(out, label)

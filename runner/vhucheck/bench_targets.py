@@ -28,7 +28,6 @@ markdown. docs/bench.md explains each figure.
 
 import json
 import os
-import platform
 import re
 import select
 import shlex
@@ -37,7 +36,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 from vhucheck import bench_suite as B, options, outdir, paths, profile as P
@@ -447,20 +445,8 @@ def main(args):
     label = f"--out {args.out}" if args.out else paths.relpath(out)
     outdir.check(out, label)
     B.check_build()
-    work = tempfile.mkdtemp(prefix="vhu-bench-targets-")
-    try:
-        doc = measure(args, work)
-    except HarnessError:
-        raise                   # its message may name a log kept in work
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    shutil.rmtree(work, ignore_errors=True)
-    doc["meta"] = {"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count(),
-                   "kernel": f"Linux {platform.release()}",
-                   "python": platform.python_version(), "runs": args.runs,
-                   "jobs": args.jobs, "build_dir": paths.relpath(paths.build_dir()),
-                   "goal_ratio": GOAL_RATIO}
+    doc = B.measured(measure, args, "vhu-bench-targets-", HarnessError)
+    doc["meta"] = dict(B.machine(args), jobs=args.jobs, goal_ratio=GOAL_RATIO)
     md = markdown(doc)
     outdir.prepare(out, label)
     atomic.write_text(os.path.join(out, "last-run.md"), md)
