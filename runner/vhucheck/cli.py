@@ -37,6 +37,9 @@ COMMANDS = (
 # out of a copy of the package (its module missing): that command says so
 # and the rest of the CLI still works. A module that is there always loads.
 CORE = {"run", "list", "targets", "faults", "report", "compare", "reduce"}
+# Commands that build into the source tree or measure it: a checkout's
+# only (the installed vhucheck says so, exit 2).
+CHECKOUT_ONLY = {"bench": "benchmarking"}
 OPTIONAL_HELP = {"fuzz": "fuzz campaigns over the harness's decoders and the references",
                  "bench": "benchmarks of the harness and the targets"}
 
@@ -108,6 +111,10 @@ def main(argv=None):
         parser.parse_args(argv)          # reports the unknown arguments, exits 2
     if not getattr(args, "_main", None):
         parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    why = args.command in CHECKOUT_ONLY and paths.checkout_only(CHECKOUT_ONLY[args.command])
+    if why:
+        print(f"vhucheck {args.command}: {why}", file=sys.stderr)
         return EXIT_USAGE
     try:
         return args._main(args)

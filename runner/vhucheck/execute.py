@@ -61,8 +61,8 @@ def now_iso():
 
 def check_harness(path):
     if not os.path.isfile(path):
-        raise HarnessError(f"{paths.relpath(path)}: no harness binary (build it: ninja -C "
-                           f"{paths.relpath(paths.build_dir())}, or set VHUCHECK_HARNESS)")
+        raise HarnessError(f"{paths.relpath(path)}: no harness binary ("
+                           f"{paths.rebuild_hint()}, or set VHUCHECK_HARNESS)")
     if not os.access(path, os.X_OK):
         raise HarnessError(f"{paths.relpath(path)}: the harness is not executable")
 

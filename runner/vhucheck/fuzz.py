@@ -569,7 +569,7 @@ def add_arguments(p):
                    "AFL++ one -M and N-1 -S instances (default 1)")
     p.add_argument("--fault", action="append", default=[], metavar="NAME",
                    help="fuzz the reference with this fault (VHU_FAULTS); repeatable")
-    p.add_argument("--out", help="campaign directory (default reports/out/fuzz-NAME-TIME)")
+    p.add_argument("--out", help=f"campaign directory (default {paths.out_label()}/fuzz-NAME-TIME)")
     p.add_argument("--no-minimize", action="store_true", help="keep crashing inputs as found")
     p.add_argument("--list", action="store_true", help="list the fuzzers and exit")
     p.add_argument("--to-cases", metavar="DIR",
@@ -685,6 +685,8 @@ def main(args):
     faults = check_faults(name, args.fault)
     if args.seconds < 1 or args.jobs < 1:
         raise ConfigError("--seconds and --jobs must be at least 1")
+    if paths.checkout_only("a fuzz campaign"):     # --to-cases, --against need no build
+        raise ConfigError(paths.checkout_only("a fuzz campaign"))
     why = engine_missing(args.engine)
     if why:
         raise HarnessError(f"--engine {args.engine}: {why}")

@@ -104,7 +104,7 @@ def add_arguments(p):
                         "inject-map:K=V,... (repeatable)")
     p.add_argument("--record", metavar="FILE", help="write the trace file here too")
     p.add_argument("--out", "-o", metavar="DIR",
-                   help="report dir (default: reports/out/monitor-<YYYYmmdd-HHMMSS>)")
+                   help=f"report dir (default: {paths.out_label()}/monitor-<YYYYmmdd-HHMMSS>)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live finding lines")
 
 

@@ -8,12 +8,60 @@ VHUCHECK_SUITES        the case tree (default: <top>/suites)
 VHUCHECK_PROFILES      the profile dir (default: <top>/targets/profiles)
 VHUCHECK_FAULTS        the fault catalogue (default: <top>/targets/faults/catalogue.ini)
 =====================  ==============================================
+
+Two layouts. In a checkout (./vhucheck) <top> is the source tree and the
+programs are in the build dir. Installed (`meson install`, the `vhucheck`
+launcher), this package carries ``installed.json``, written by meson: the
+data dir (``<datadir>/vhucheck``, laid out like the source tree: suites/,
+targets/profiles/, targets/faults/, reports/templates/, corpus/) takes
+<top>'s place, the program dir (``<libexecdir>/vhucheck``, laid out like
+the build dir: harness/, targets/, fuzzers/) the build dir's, and reports
+go under the current directory (``vhucheck-out/``); nothing is built and
+nothing is written under the prefix. Its paths are relative to the
+prefix, which is found from where this file is, so that a tree installed
+with DESTDIR runs from where it was staged.
 """
 
+import json
 import os
 import re
+import tempfile
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAYOUT_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "installed.json")
+# The report root of an installed tool, under the current directory.
+INSTALLED_OUT = "vhucheck-out"
+
+
+def _load_layout(path):
+    """The installed layout ({'version', 'prefix', 'data', 'programs'}:
+    absolute paths), or None in a checkout (no installed.json)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"vhucheck: {path}: unreadable install layout: {e}") from None
+    keys = ("version", "runner", "data", "programs")
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in keys):
+        raise SystemExit(f"vhucheck: {path}: install layout lacks one of {', '.join(keys)}")
+    # <prefix>/<runner>/vhucheck/installed.json: strip <runner>'s parts.
+    prefix = os.path.dirname(os.path.dirname(path))
+    if not os.path.isabs(raw["runner"]):
+        for _ in os.path.normpath(raw["runner"]).split(os.sep):
+            prefix = os.path.dirname(prefix)
+    return {"version": raw["version"], "prefix": prefix,
+            "data": os.path.join(prefix, raw["data"]),
+            "programs": os.path.join(prefix, raw["programs"])}
+
+
+LAYOUT = _load_layout(os.path.realpath(LAYOUT_FILE))
+
+
+def installed():
+    """Whether this is an installed copy (not the checkout's runner)."""
+    return LAYOUT is not None
 
 
 def _env_path(name, default):
@@ -22,12 +70,31 @@ def _env_path(name, default):
 
 
 def top():
-    """The source tree (the directory holding ./vhucheck)."""
-    return TOP
+    """The source tree (the directory holding ./vhucheck); installed, the
+    data dir, which has the same layout for what the runner reads."""
+    return LAYOUT["data"] if LAYOUT else TOP
 
 
 def build_dir():
-    return _env_path("VHUCHECK_BUILD_DIR", os.path.join(TOP, "build"))
+    """The meson build dir; installed, the program dir (same layout)."""
+    return _env_path("VHUCHECK_BUILD_DIR",
+                     LAYOUT["programs"] if LAYOUT else os.path.join(TOP, "build"))
+
+
+def state_dir():
+    """Where a target keeps state between cases of a run and across runs
+    (the {state} placeholder: vhu-chaos's seed counter): the build dir in
+    a checkout; installed, $XDG_STATE_HOME/vhucheck (~/.local/state/vhucheck),
+    or a per-user dir under the temp dir when there is no home. Created
+    on demand."""
+    if not LAYOUT or os.environ.get("VHUCHECK_BUILD_DIR"):
+        return build_dir()
+    home = os.environ.get("HOME")
+    base = os.environ.get("XDG_STATE_HOME") or (home and os.path.join(home, ".local", "state"))
+    d = os.path.join(base, "vhucheck") if base else \
+        os.path.join(tempfile.gettempdir(), f"vhucheck-state-{os.getuid()}")
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    return d
 
 
 def harness():
@@ -35,28 +102,51 @@ def harness():
                      os.path.join(build_dir(), "harness", "vhucheck-harness"))
 
 
+def rebuild_hint():
+    """What to do about a program missing from build_dir()."""
+    if LAYOUT and not os.environ.get("VHUCHECK_BUILD_DIR"):
+        return f"the installation in {LAYOUT['prefix']} is incomplete: reinstall it"
+    return f"build it: ninja -C {relpath(build_dir())}"
+
+
 SUITES_ENV = "VHUCHECK_SUITES"
 
 
 def suites_dir():
-    return _env_path(SUITES_ENV, os.path.join(TOP, "suites"))
+    return _env_path(SUITES_ENV, os.path.join(top(), "suites"))
 
 
 def profiles_dir():
-    return _env_path("VHUCHECK_PROFILES", os.path.join(TOP, "targets", "profiles"))
+    return _env_path("VHUCHECK_PROFILES", os.path.join(top(), "targets", "profiles"))
 
 
 def fault_catalogue():
     return _env_path("VHUCHECK_FAULTS",
-                     os.path.join(TOP, "targets", "faults", "catalogue.ini"))
+                     os.path.join(top(), "targets", "faults", "catalogue.ini"))
 
 
 def templates_dir():
-    return os.path.join(TOP, "reports", "templates")
+    return os.path.join(top(), "reports", "templates")
 
 
 def default_out_root():
-    return os.path.join(TOP, "reports", "out")
+    """Where reports go without --out: reports/out/ in a checkout, the
+    current directory's vhucheck-out/ when installed (never the prefix)."""
+    return os.path.abspath(INSTALLED_OUT) if LAYOUT else os.path.join(TOP, "reports", "out")
+
+
+def out_label():
+    """default_out_root() as help texts name it."""
+    return "./" + INSTALLED_OUT if LAYOUT else "reports/out"
+
+
+def checkout_only(what):
+    """None in a checkout; installed, why WHAT cannot be done (it builds
+    programs or writes into the source tree)."""
+    if not LAYOUT:
+        return None
+    return (f"{what} needs the source checkout (it builds into it); "
+            "the installed vhucheck does not build: run ./vhucheck from a clone")
 
 
 def relpath(path):
@@ -72,7 +162,10 @@ def relpath(path):
 
 
 def project_version(fallback):
-    """The version in meson.build: one source of truth for C and python."""
+    """The version in meson.build: one source of truth for C and python
+    (installed: the one meson wrote into installed.json)."""
+    if LAYOUT:
+        return LAYOUT["version"]
     try:
         with open(os.path.join(TOP, "meson.build"), encoding="utf-8") as f:
             m = re.search(r"version\s*:\s*'([^']+)'", f.read(4096))

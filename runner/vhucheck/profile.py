@@ -19,7 +19,7 @@ ROLES = ("frontend", "backend")
 OTHER_ROLE = {"frontend": "backend", "backend": "frontend"}
 ISOLATIONS = ("process", "serial", "none")
 LISTENERS = ("harness", "target")
-PLACEHOLDERS = ("fd", "socket", "control", "shmem_bit", "build", "top")
+PLACEHOLDERS = ("fd", "socket", "control", "shmem_bit", "build", "top", "state")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_SHMEM_BIT = 22
@@ -168,7 +168,7 @@ def _env(path, table):
             _fail(path, "env", f"{key!r} is not a valid environment variable name")
         if not isinstance(value, str):
             _fail(path, "env", f"{key} must be a string, not {_toml_type(value)}")
-        check_placeholders(path, f"env.{key}", value, ("build", "top", "shmem_bit"))
+        check_placeholders(path, f"env.{key}", value, ("build", "top", "state", "shmem_bit"))
         out.append((key, value))
     return tuple(out)
 
@@ -270,12 +270,16 @@ def known_names(profiles):
 
 def expand(text, build, shmem_bit, quote=True):
     """Fill in the placeholders the runner owns ({build}, {top}: the
-    project's root; {shmem_bit} unless
+    project's root, installed its data dir; {state}: a writable dir that
+    outlives the case, paths.state_dir(); {shmem_bit} unless
     shmem_bit is None, which leaves it to the harness, per case); the
     harness fills {fd}, {socket} and {control} per case. Commands get the
     build dir shell-quoted, environment values get it as is."""
     text = text.replace("{build}", shlex.quote(build) if quote else build)
-    text = text.replace("{top}", shlex.quote(paths.TOP) if quote else paths.TOP)
+    text = text.replace("{top}", shlex.quote(paths.top()) if quote else paths.top())
+    if "{state}" in text:
+        state = paths.state_dir()
+        text = text.replace("{state}", shlex.quote(state) if quote else state)
     return text if shmem_bit is None else text.replace("{shmem_bit}", str(shmem_bit))
 
 
@@ -322,7 +326,9 @@ def program_problem(profile, build, environ=None):
         why = "not executable" if os.path.exists(prog) else "no such file"
         if not os.path.exists(prog) and \
                 os.path.abspath(prog).startswith(os.path.abspath(build) + os.sep):
-            why = (f"not built in {paths.relpath(build)}; the profile's comments say "
+            why = (f"not installed in {paths.relpath(build)}; the profile's comments say "
+                   "how to build it" if paths.installed() else
+                   f"not built in {paths.relpath(build)}; the profile's comments say "
                    "how to build it")
         return f"{paths.relpath(prog)}: no such program ({why})"
     if not shutil.which(prog, path=env.get("PATH", os.defpath)):

@@ -63,7 +63,7 @@ def add_arguments(p):
     p.add_argument("--shmem-bit", type=options.shmem_bit, metavar="N")
     p.add_argument("--timeout-multiplier", type=options.multiplier, metavar="X", default=1.0)
     p.add_argument("--out", "-o", metavar="DIR", type=options.nonempty,
-                   help="output dir (default: reports/out/reduce-<id>-<YYYYmmdd-HHMMSS>)")
+                   help=f"output dir (default: {paths.out_label()}/reduce-<id>-<YYYYmmdd-HHMMSS>)")
 
 
 # ---- the case as units ----

@@ -71,7 +71,7 @@ def add_arguments(p):
     p.add_argument("--strict-expect", action="store_true",
                    help="an unexpected pass fails the run too")
     p.add_argument("--out", "-o", metavar="DIR", type=options.nonempty,
-                   help="report dir (default: reports/out/<target>-<YYYYmmdd-HHMMSS>); "
+                   help=f"report dir (default: {paths.out_label()}/<target>-<YYYYmmdd-HHMMSS>); "
                         "one that holds an earlier run is refused, unless --clean")
     p.add_argument("--clean", action="store_true",
                    help="with --out: remove the earlier run's reports from DIR first "

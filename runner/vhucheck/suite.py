@@ -48,7 +48,7 @@ def list_json(files, harness=None):
     harness = harness or paths.harness()
     if not os.access(harness, os.X_OK):
         raise HarnessError(f"{paths.relpath(harness)}: no harness binary to read the cases "
-                           f"with (build it: ninja -C {paths.relpath(paths.build_dir())})")
+                           f"with ({paths.rebuild_hint()})")
     try:
         p = subprocess.run([harness, "--list-json", *files], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=LIST_TIMEOUT_S)
