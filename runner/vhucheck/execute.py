@@ -196,7 +196,7 @@ def supervise(shares, stop, progress, plan, label=None):
     env = harness_env(plan)
     try:
         _poll(shares, slots(plan), stop, progress, on_line,
-              lambda s: s.start(env, paths.top()))
+              lambda s: s.start(env, paths.run_cwd()))
     finally:
         S.stop_all(shares)
         for s in shares:

@@ -129,6 +129,13 @@ def templates_dir():
     return os.path.join(top(), "reports", "templates")
 
 
+def run_cwd():
+    """The harness's (and so the targets') working directory: the source
+    tree in a checkout; installed, the current directory, never the
+    prefix (a target's core file or scratch file lands there)."""
+    return os.getcwd() if LAYOUT else TOP
+
+
 def default_out_root():
     """Where reports go without --out: reports/out/ in a checkout, the
     current directory's vhucheck-out/ when installed (never the prefix)."""

@@ -79,6 +79,7 @@ class LayoutTest(unittest.TestCase):
         self.assertEqual(paths.top(), TOP)
         self.assertIsNone(paths.checkout_only("x"))
         self.assertEqual(paths.default_out_root(), os.path.join(TOP, "reports", "out"))
+        self.assertEqual(paths.run_cwd(), TOP)
 
     def test_prefix_found_from_where_the_package_lies(self):
         prefix = fake_prefix(self.tmp)
@@ -111,6 +112,7 @@ class LayoutTest(unittest.TestCase):
                              "/p/share/vhucheck/targets/faults/catalogue.ini")
             self.assertEqual(paths.templates_dir(), "/p/share/vhucheck/reports/templates")
             self.assertEqual(paths.default_out_root(), os.path.abspath("vhucheck-out"))
+            self.assertEqual(paths.run_cwd(), os.getcwd())
             self.assertEqual(paths.project_version("x"), "1")
             self.assertIn("source checkout", paths.checkout_only("bench"))
             self.assertIn("reinstall", paths.rebuild_hint())
