@@ -11,6 +11,7 @@ so the parser is built as the installed runner builds it."""
 import argparse
 import datetime
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,10 +54,16 @@ FILES = (
 )
 
 
+def installed_words(text):
+    """Help written for the checkout, as the installed tool reads: its
+    command is `vhucheck`, not `./vhucheck`."""
+    return re.sub(r"\./vhucheck\b(?!-)", "vhucheck", text)
+
+
 def esc(text):
     """Plain text as roff: backslashes and hyphens escaped, a line that
     would read as a request guarded."""
-    text = text.replace("\\", "\\e").replace("-", "\\-")
+    text = installed_words(text).replace("\\", "\\e").replace("-", "\\-")
     return "\n".join("\\&" + ln if ln[:1] in (".", "'") else ln for ln in text.split("\n"))
 
 
