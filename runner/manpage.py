@@ -38,6 +38,8 @@ ENVIRONMENT = (
 
 FILES = (
     ("PREFIX/bin/vhucheck", "this program."),
+    ("PREFIX/bin/vhucheck\\-harness, PREFIX/bin/vhucheck\\-monitor",
+     "links to the harness and the monitor, for use without the runner."),
     ("PREFIX/libexec/vhucheck/", "the programs, laid out like a build dir: "
      "harness/vhucheck\\-harness, harness/vhucheck\\-monitor, targets/vhu\\-ref\\-frontend, "
      "targets/vhu\\-ref\\-backend, targets/vhu\\-chaos, targets/qtest/vhu\\-qtest, "

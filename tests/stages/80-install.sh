@@ -53,7 +53,7 @@ if ! { ninja -C "$build" && DESTDIR=$dest meson install -C "$build" --no-rebuild
 	bad install "ninja or meson install failed"; finish
 fi
 missing=""
-for f in bin/vhucheck share/man/man1/vhucheck.1 \
+for f in bin/vhucheck bin/vhucheck-harness bin/vhucheck-monitor share/man/man1/vhucheck.1 \
 	libexec/vhucheck/harness/vhucheck-harness libexec/vhucheck/harness/vhucheck-monitor \
 	libexec/vhucheck/targets/vhu-ref-frontend libexec/vhucheck/targets/vhu-ref-backend \
 	libexec/vhucheck/targets/vhu-chaos libexec/vhucheck/targets/qtest/vhu-qtest \
