@@ -85,16 +85,21 @@ def state_dir():
     """Where a target keeps state between cases of a run and across runs
     (the {state} placeholder: vhu-chaos's seed counter): the build dir in
     a checkout; installed, $XDG_STATE_HOME/vhucheck (~/.local/state/vhucheck),
-    or a per-user dir under the temp dir when there is no home. Created
-    on demand."""
+    or a per-user dir under the temp dir when there is no writable home.
+    Created on demand."""
     if not LAYOUT or os.environ.get("VHUCHECK_BUILD_DIR"):
         return build_dir()
     home = os.environ.get("HOME")
     base = os.environ.get("XDG_STATE_HOME") or (home and os.path.join(home, ".local", "state"))
-    d = os.path.join(base, "vhucheck") if base else \
-        os.path.join(tempfile.gettempdir(), f"vhucheck-state-{os.getuid()}")
-    os.makedirs(d, mode=0o700, exist_ok=True)
-    return d
+    fallback = os.path.join(tempfile.gettempdir(), f"vhucheck-state-{os.getuid()}")
+    for d in ([os.path.join(base, "vhucheck")] if base else []) + [fallback]:
+        try:
+            os.makedirs(d, mode=0o700, exist_ok=True)
+        except OSError:
+            continue            # a home nobody may write in: the next one
+        if os.access(d, os.W_OK):
+            return d
+    return fallback             # the target says what it cannot write
 
 
 def harness():

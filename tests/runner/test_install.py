@@ -129,6 +129,14 @@ class LayoutTest(unittest.TestCase):
             self.assertEqual(P.expand("--seq={state}/s {build}/t", "/p/libexec/vhucheck", None),
                              f"--seq={state}/vhucheck/s /p/libexec/vhucheck/t")
             self.assertTrue(os.path.isdir(os.path.join(state, "vhucheck")))
+        # A state home nobody may write in (a file in the way): the temp dir.
+        blocked = os.path.join(self.tmp, "blocked")
+        with open(blocked, "w"):
+            pass
+        with patched_env({"VHUCHECK_BUILD_DIR": None, "XDG_STATE_HOME": blocked}):
+            got = paths.state_dir()
+        self.assertEqual(got, os.path.join(tempfile.gettempdir(), f"vhucheck-state-{os.getuid()}"))
+        self.assertTrue(os.path.isdir(got))
 
     def test_shipped_profiles_write_nothing_under_build(self):
         """A profile's program may live in {build}; what it writes may not
