@@ -69,6 +69,6 @@ def lookup(faults, name, catalogue_path=None):
     if name not in faults:
         near = difflib.get_close_matches(name, list(faults), n=3)
         hint = f" (did you mean {', '.join(near)}?)" if near else \
-            " (./vhucheck faults lists them)"
+            f" ({paths.command()} faults lists them)"
         raise ConfigError(f"--fault {name}: not in the fault catalogue{hint}")
     return faults[name]

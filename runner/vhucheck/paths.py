@@ -152,6 +152,11 @@ def out_label():
     return "./" + INSTALLED_OUT if LAYOUT else "reports/out"
 
 
+def command():
+    """How the user runs this tool, for hints: ./vhucheck or vhucheck."""
+    return "vhucheck" if LAYOUT else "./vhucheck"
+
+
 def checkout_only(what):
     """None in a checkout; installed, why WHAT cannot be done (it builds
     programs or writes into the source tree)."""

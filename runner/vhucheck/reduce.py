@@ -291,7 +291,7 @@ def find_case(spec):
     for c in suite.discover():
         if c.id == spec:
             return c
-    raise ConfigError(f"{spec}: no such case (./vhucheck list shows them)")
+    raise ConfigError(f"{spec}: no such case ({paths.command()} list shows them)")
 
 
 def reduce_case(args, case, plan, work, log):

@@ -134,7 +134,7 @@ def select_cases(profiles, cases, include, exclude, explicit):
     in_roles = [c for c in cases if c.role in roles]
     for g in suite.unmatched_globs(in_roles, include):
         raise ConfigError(f"--cases {g!r}: matches no case for the selected targets "
-                          f"({len(in_roles)} cases; ./vhucheck list shows them)")
+                          f"({len(in_roles)} cases; {paths.command()} list shows them)")
     for g in suite.unmatched_globs(in_roles, exclude):
         print(f"vhucheck: warning: --exclude {g!r} matches no case", file=sys.stderr)
     if not any(chosen.values()):

@@ -80,6 +80,7 @@ class LayoutTest(unittest.TestCase):
         self.assertIsNone(paths.checkout_only("x"))
         self.assertEqual(paths.default_out_root(), os.path.join(TOP, "reports", "out"))
         self.assertEqual(paths.run_cwd(), TOP)
+        self.assertEqual(paths.command(), "./vhucheck")
 
     def test_prefix_found_from_where_the_package_lies(self):
         prefix = fake_prefix(self.tmp)
@@ -116,6 +117,7 @@ class LayoutTest(unittest.TestCase):
             self.assertEqual(paths.project_version("x"), "1")
             self.assertIn("source checkout", paths.checkout_only("bench"))
             self.assertIn("reinstall", paths.rebuild_hint())
+            self.assertEqual(paths.command(), "vhucheck")
 
     def test_state_placeholder(self):
         """{state}: the build dir in a checkout; installed, a dir of the
