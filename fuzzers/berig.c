@@ -14,6 +14,7 @@
 
 #include "driver.h"
 #include "fuzzfaults.h"
+#include "protoval.h"
 
 #define BERIG_SEND_MS 100
 /* Strays drained after a request: a double reply, a reply nobody asked

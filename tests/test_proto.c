@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "proto.h"
+#include "protoname.h"
+#include "protofmt.h"
+#include "protoval.h"
 
 /* ---- helpers ---- */
 

@@ -10,6 +10,7 @@
 #include "chan.h"
 #include "control.h"
 #include "run.h"
+#include "protoname.h"
 
 /* Each answer's window (scaled by --timeout-multiplier): far above what
  * a target needs to answer a line, short enough that a hang shows soon. */

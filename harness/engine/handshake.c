@@ -11,6 +11,7 @@
 
 #include "chan.h"
 #include "ledger.h"
+#include "protoname.h"
 
 #define QUIET_MS 100
 #define VRING_NUM 256u

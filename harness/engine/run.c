@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "chan.h"
+#include "protoname.h"
+#include "protoval.h"
 
 void run_copy_cut(char *dst, size_t cap, const char *src)
 {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "session.h"
+#include "protoname.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -20,6 +20,7 @@
 
 #include "chan.h"
 #include "proto.h"
+#include "protoval.h"
 #include "role_backend.h"
 #include "role_frontend.h"
 #include "script.h"

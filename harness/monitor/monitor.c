@@ -17,6 +17,7 @@
 
 #include "chan.h"
 #include "result.h"
+#include "protoname.h"
 
 /* ---- finding definitions ---- */
 

@@ -37,6 +37,7 @@
 
 #include "ledger.h"
 #include "proto.h"
+#include "protoval.h"
 
 enum monitor_side {
 	MONITOR_FRONTEND = 0,

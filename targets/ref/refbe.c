@@ -12,6 +12,7 @@
 
 #include "refsys.h"
 #include "refwait.h"
+#include "protofmt.h"
 
 #define VHOST_F_VERSION_1 32
 #define VRING_INDEX_MASK 0xffu

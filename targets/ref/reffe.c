@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "refsys.h"
 #include "refwait.h"
+#include "protofmt.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
