@@ -25,6 +25,7 @@
 #include "proto.h"
 #include "refbe.h"
 #include "reffe.h"
+#include "reffemain.h"
 
 #define NEED (PROTO_VERSION | PROTO_F_NEED_REPLY)
 #define REPLY (PROTO_VERSION | PROTO_F_REPLY)

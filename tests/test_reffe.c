@@ -25,6 +25,8 @@
 #include "proto.h"
 #include "refbe.h"
 #include "reffe.h"
+#include "reffemain.h"
+#include "refannounce.h"
 
 #define PAGE 0x1000u
 #define NO_REPLY (-1)

@@ -17,6 +17,8 @@
 #include "reffe.h"
 #include "refmain.h"
 #include "refwait.h"
+#include "reffemain.h"
+#include "refannounce.h"
 
 #define HANDSHAKE_MS 5000
 
