@@ -26,6 +26,9 @@
 #include "refbe.h"
 #include "reffe.h"
 #include "reffemain.h"
+#include "refbemain.h"
+#include "refbemap.h"
+#include "refbesend.h"
 
 #define NEED (PROTO_VERSION | PROTO_F_NEED_REPLY)
 #define REPLY (PROTO_VERSION | PROTO_F_REPLY)

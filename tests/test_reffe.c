@@ -27,6 +27,7 @@
 #include "reffe.h"
 #include "reffemain.h"
 #include "refannounce.h"
+#include "refbemain.h"
 
 #define PAGE 0x1000u
 #define NO_REPLY (-1)
