@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "monitor.h"
+#include "monfind.h"
 
 #define BIT 22
 #define T0 1000

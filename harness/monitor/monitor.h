@@ -176,14 +176,4 @@ bool monitor_shmem(const struct monitor *m);
 /* True while a required back-end-channel reply is outstanding. */
 bool monitor_backend_busy(const struct monitor *m);
 
-const char *monitor_check_name(enum monitor_check c);
-const char *monitor_side_name(enum monitor_side s);
-const char *monitor_severity_name(enum proto_severity s);
-
-/* "[error] frontend MAP_ACCEPTED_INVALID #14 backend SHMEM_MAP reply:
- * text (digest 6: ...)"; snprintf-style. */
-int monitor_finding_line(const struct monitor_finding *f, char *out, size_t cap);
-/* The finding as one JSON object; snprintf-style. */
-int monitor_finding_json(const struct monitor_finding *f, char *out, size_t cap);
-
 #endif

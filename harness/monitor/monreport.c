@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "monfind.h"
 #include "result.h"
 
 static void json_string(FILE *f, const char *s)

@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "monfind.h"
+
 #define PROXY_TICK_MS 1000
 #define INJECT_MIN_FD_SIZE 4096u
 
