@@ -377,6 +377,8 @@ static void run_steps(struct ccm *k)
 
 static void tally(struct ccm *k)
 {
+	k->r->stop_line = k->stop_line;
+	ccm_fmt(k->r->stop_why, sizeof(k->r->stop_why), "%s", k->stop_why);
 	for (unsigned i = 0; i < k->c->nsteps; i++) {
 		k->r->judged += (k->seen[i] & 1) != 0;
 		k->r->open += k->seen[i] == 2;

@@ -28,8 +28,8 @@ void ccm_give_up(struct ccm *k, const char *why)
 	if (k->stop)
 		return;
 	k->stop = true;
-	k->r->stop_line = k->c->steps[k->idx].line;
-	ccm_fmt(k->r->stop_why, sizeof(k->r->stop_why), "%s", why);
+	k->stop_line = k->c->steps[k->idx].line;
+	ccm_fmt(k->stop_why, sizeof(k->stop_why), "%s", why);
 }
 
 /* "[0x2000, 0x3001)"; a wrapping end is written as +len. */

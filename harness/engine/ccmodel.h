@@ -14,8 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "casecheck.h"
 #include "proto.h"
+#include "script.h"
+
+/* casecheck's; the model only carries it. */
+struct casecheck_report;
 
 #define CCM_PAGE 0x1000u
 #define CCM_NSHM PROTO_SHMEM_MAX_REGIONS
@@ -77,6 +80,8 @@ struct ccm {
 	unsigned nw;
 	uint64_t size[CCM_NSHM];
 	uint8_t shm[CCM_NSHM];
+	unsigned stop_line;     /* where ccm_give_up() stopped, and why */
+	char stop_why[160];
 	bool stop, have_hs, reconnecting, started, replies, send_fd, pair_lost;
 	unsigned nfifo;
 	struct ccm_sent fifo[CCM_MAX_PEND];
@@ -89,7 +94,8 @@ struct ccm {
 /* snprintf into buf, truncating. */
 void ccm_fmt(char *buf, size_t cap, const char *f, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Stops following the case at the current step, saying why (once). */
+/* Stops following the case at the current step, saying why (once):
+ * stop_line, stop_why. */
 void ccm_give_up(struct ccm *k, const char *why);
 /* "[0x2000, 0x3001)"; a wrapping end is written as +len. */
 void ccm_range_text(char *buf, size_t cap, uint64_t off, uint64_t len);
