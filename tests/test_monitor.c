@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "monitor.h"
-#include "monfind.h"
+#include "monjudge.h"
 
 #define BIT 22
 #define T0 1000
@@ -55,7 +55,7 @@ static void feed(struct fx *x, enum proto_chan chan, enum monitor_side from,
 		.t_ms = ++x->now,
 	};
 
-	monitor_on_msg(&x->m, &msg);
+	monjudge_on_msg(&x->m, &msg);
 }
 
 /* Front-end request on the main channel. */
@@ -171,7 +171,7 @@ START_TEST(clean_session)
 	mmap_req(x, true, 0x1000, 0x1000, 0); /* touching: fine */
 	mmap_req(x, false, 0, 0x1000, 0);
 	mmap_req(x, true, 0, 0x1000, 0);
-	monitor_finish(&x->m, x->now);
+	monjudge_finish(&x->m, x->now);
 	no_findings(x);
 	ck_assert_uint_eq(x->m.ledger.nlive, 2);
 	ck_assert_uint_eq(x->m.count[PROTO_CHAN_BACKEND][MONITOR_BACKEND], 4);
@@ -405,15 +405,15 @@ START_TEST(reply_deadline)
 
 	handshake(x, true, true);
 	mmap_req(x, true, 0, 0x1000, -1);
-	ck_assert_int_eq(monitor_next_deadline(&x->m), x->now + 500);
-	monitor_tick(&x->m, x->now + 499);
+	ck_assert_int_eq(monjudge_next_deadline(&x->m), x->now + 500);
+	monjudge_tick(&x->m, x->now + 499);
 	no_findings(x);
-	monitor_tick(&x->m, x->now + 500);
+	monjudge_tick(&x->m, x->now + 500);
 	ck_assert_uint_eq(count(x, "NO_REPLY"), 1);
 	ck_assert_int_eq(find(x, "NO_REPLY")->side, MONITOR_FRONTEND);
-	monitor_tick(&x->m, x->now + 5000); /* once only */
+	monjudge_tick(&x->m, x->now + 5000); /* once only */
 	ck_assert_uint_eq(count(x, "NO_REPLY"), 1);
-	ck_assert_int_eq(monitor_next_deadline(&x->m), INT64_MAX);
+	ck_assert_int_eq(monjudge_next_deadline(&x->m), INT64_MAX);
 	free(x);
 }
 END_TEST
@@ -423,7 +423,7 @@ START_TEST(get_needs_a_reply)
 	struct fx *x = fx_new();
 
 	fe(x, PROTO_GET_FEATURES, 0, NULL, 0, 0);
-	monitor_finish(&x->m, x->now + 10);
+	monjudge_finish(&x->m, x->now + 10);
 	ck_assert_uint_eq(count(x, "UNANSWERED_AT_END"), 1);
 	ck_assert_int_eq(find(x, "UNANSWERED_AT_END")->side, MONITOR_BACKEND);
 	free(x);
@@ -452,7 +452,7 @@ START_TEST(need_reply_without_reply_ack)
 	fe_u64(x, PROTO_SET_FEATURES, PROTO_F_NEED_REPLY, 0);
 	ck_assert_uint_eq(count(x, "NEED_REPLY_NO_ACK"), 1);
 	be_reply_u64(x, PROTO_SET_FEATURES, 0); /* optional: tolerated */
-	monitor_finish(&x->m, x->now + 10000);
+	monjudge_finish(&x->m, x->now + 10000);
 	ck_assert_uint_eq(x->m.nfindings, 1);
 	free(x);
 }
@@ -548,17 +548,17 @@ START_TEST(channel_and_process_ends)
 {
 	struct fx *x = fx_new();
 
-	monitor_on_channel_status(&x->m, PROTO_CHAN_MAIN, MONITOR_BACKEND, 1 /* EOF */, T0);
+	monjudge_on_channel_status(&x->m, PROTO_CHAN_MAIN, MONITOR_BACKEND, 1 /* EOF */, T0);
 	no_findings(x);
-	monitor_on_channel_status(&x->m, PROTO_CHAN_MAIN, MONITOR_BACKEND, 5, T0);
+	monjudge_on_channel_status(&x->m, PROTO_CHAN_MAIN, MONITOR_BACKEND, 5, T0);
 	ck_assert_uint_eq(count(x, "TRUNCATED"), 1);
-	monitor_on_channel_status(&x->m, PROTO_CHAN_BACKEND, MONITOR_BACKEND, 7, T0);
+	monjudge_on_channel_status(&x->m, PROTO_CHAN_BACKEND, MONITOR_BACKEND, 7, T0);
 	ck_assert_uint_eq(count(x, "TOO_MANY_FDS"), 1);
-	monitor_on_process_end(&x->m, MONITOR_FRONTEND, 11, 0, T0);
+	monjudge_on_process_end(&x->m, MONITOR_FRONTEND, 11, 0, T0);
 	ck_assert_uint_eq(count(x, "PROCESS_CRASH"), 1);
-	monitor_on_process_end(&x->m, MONITOR_FRONTEND, 0, 0, T0); /* a clean exit */
+	monjudge_on_process_end(&x->m, MONITOR_FRONTEND, 0, 0, T0); /* a clean exit */
 	ck_assert_uint_eq(x->m.nfindings, 3);
-	monitor_on_process_end(&x->m, MONITOR_BACKEND, 0, 3, T0);
+	monjudge_on_process_end(&x->m, MONITOR_BACKEND, 0, 3, T0);
 	ck_assert_uint_eq(count(x, "PROCESS_EXIT"), 1);
 	ck_assert_int_eq(find(x, "PROCESS_EXIT")->severity, PROTO_SEV_WARN);
 	ck_assert_uint_eq(x->m.by_check[MONITOR_CHECK_SESSION][PROTO_SEV_ERROR], 3);

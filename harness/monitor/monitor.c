@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * monitor: the stateful checks of vhucheck-monitor (see monitor.h).
- *
- * The direction of a message decides what it is: on the main channel the
- * front-end sends requests and the back-end replies; on the back-end
- * channel the reverse. Replies are matched first-in first-out against the
- * requests of their channel that expect one.
+ * monitor: what the monitor of a live session knows and finds (see
+ * monitor.h): its findings (defined, recorded, printed) and the
+ * negotiated state. monjudge feeds it, message by message.
  */
 #include "monitor.h"
 
@@ -15,10 +12,235 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chan.h"
-#include "monfind.h"
-#include "monledger.h"
+#include "result.h"
 #include "protoname.h"
+
+/* ---- finding definitions ---- */
+
+struct mdef {
+	const char *code;
+	enum monitor_check check;
+	enum proto_severity sev;
+	const char *rule;
+};
+
+static const struct mdef mdefs[MONITOR_C_COUNT] = {
+	[MONITOR_C_NO_REPLY] = { "NO_REPLY", MONITOR_CHECK_REPLIES, PROTO_SEV_ERROR,
+		"9: NEED_REPLY (with REPLY_ACK) MUST be answered; GET_* always are" },
+	[MONITOR_C_REPLY_MISMATCH] = { "REPLY_MISMATCH", MONITOR_CHECK_REPLIES, PROTO_SEV_ERROR,
+		"1: a reply carries the id of the request it answers" },
+	[MONITOR_C_UNSOLICITED_REPLY] = { "UNSOLICITED_REPLY", MONITOR_CHECK_REPLIES,
+		PROTO_SEV_ERROR,
+		"6, 9: a reply only where NEED_REPLY asks for one or the request has a reply body" },
+	[MONITOR_C_NEED_REPLY_NO_ACK] = { "NEED_REPLY_NO_ACK", MONITOR_CHECK_REPLIES,
+		PROTO_SEV_WARN, "9: NEED_REPLY is defined only with REPLY_ACK negotiated" },
+	[MONITOR_C_MEMTABLE_BEFORE_REPLY] = { "MEMTABLE_BEFORE_REPLY", MONITOR_CHECK_ORDERING,
+		PROTO_SEV_ERROR,
+		"9: the MAP/UNMAP reply comes before any main-channel memory-table update (deadlock)" },
+	[MONITOR_C_BACKEND_NO_WAIT] = { "BACKEND_NO_WAIT", MONITOR_CHECK_ORDERING, PROTO_SEV_WARN,
+		"9, 12H: a back-end waits for its reply before its next back-end request" },
+	[MONITOR_C_SHMEM_NOT_NEGOTIATED] = { "SHMEM_NOT_NEGOTIATED", MONITOR_CHECK_GATING,
+		PROTO_SEV_ERROR,
+		"6, 7, 8: SHMEM_MAP, SHMEM_UNMAP, GET_SHMEM_CONFIG only when SHMEM is negotiated" },
+	[MONITOR_C_NO_BACKEND_SEND_FD] = { "NO_BACKEND_SEND_FD", MONITOR_CHECK_GATING,
+		PROTO_SEV_WARN, "5: fds from the back-end need BACKEND_SEND_FD (implied, not stated)" },
+	[MONITOR_C_BACKEND_REQ_NOT_NEGOTIATED] = { "BACKEND_REQ_NOT_NEGOTIATED",
+		MONITOR_CHECK_GATING, PROTO_SEV_ERROR,
+		"5: the back-end channel exists only if BACKEND_REQ was negotiated" },
+	[MONITOR_C_PFEAT_NOT_OFFERED] = { "PFEAT_NOT_OFFERED", MONITOR_CHECK_GATING,
+		PROTO_SEV_ERROR, "2: a front-end acknowledges only protocol features that were offered" },
+	[MONITOR_C_PROTOCOL_FEATURES_NOT_OFFERED] = { "PROTOCOL_FEATURES_NOT_OFFERED",
+		MONITOR_CHECK_GATING, PROTO_SEV_ERROR,
+		"2: GET/SET_PROTOCOL_FEATURES need VHOST_USER_F_PROTOCOL_FEATURES (bit 30)" },
+	[MONITOR_C_LEDGER] = { "BACKEND_LEDGER", MONITOR_CHECK_LEDGER, PROTO_SEV_ERROR,
+		"6, 7, 12H: a back-end maps inside its regions, never over its own live mappings, and unmaps exact live ranges" },
+	[MONITOR_C_LEDGER_AFTER_RESET] = { "BACKEND_LEDGER_RESET", MONITOR_CHECK_LEDGER,
+		PROTO_SEV_WARN, "10: a reset removes every mapping; the back-end still used one" },
+	[MONITOR_C_MAP_ACCEPTED_INVALID] = { "MAP_ACCEPTED_INVALID", MONITOR_CHECK_VERDICTS,
+		PROTO_SEV_ERROR,
+		"6: MUST fail: a mapping over a live one, or outside the region, or without SHMEM" },
+	[MONITOR_C_MAP_ACCEPTED_LEN_ZERO] = { "MAP_ACCEPTED_LEN_ZERO", MONITOR_CHECK_VERDICTS,
+		PROTO_SEV_WARN, "6: len 0 is silent in the rst (NON-STRICT)" },
+	[MONITOR_C_UNMAP_ACCEPTED_INVALID] = { "UNMAP_ACCEPTED_INVALID", MONITOR_CHECK_VERDICTS,
+		PROTO_SEV_ERROR, "7: the range must be exactly one whole existing mapping" },
+	[MONITOR_C_MAP_REFUSED_VALID] = { "MAP_REFUSED_VALID", MONITOR_CHECK_VERDICTS,
+		PROTO_SEV_INFO, "6: MAY fail: out of resources" },
+	[MONITOR_C_UNMAP_REFUSED_VALID] = { "UNMAP_REFUSED_VALID", MONITOR_CHECK_VERDICTS,
+		PROTO_SEV_WARN, "7: UNMAP of exactly one live mapping succeeds" },
+	[MONITOR_C_RESET_KEPT_MAPPING] = { "RESET_KEPT_MAPPING", MONITOR_CHECK_LIFECYCLE,
+		PROTO_SEV_ERROR, "10: reset MUST remove every mapping" },
+	[MONITOR_C_BOUNDS_UNKNOWN] = { "BOUNDS_UNKNOWN", MONITOR_CHECK_LEDGER, PROTO_SEV_INFO,
+		"8: region sizes come from GET_SHMEM_CONFIG" },
+	[MONITOR_C_CONFIG_CHANGED] = { "CONFIG_CHANGED", MONITOR_CHECK_CONFIG, PROTO_SEV_ERROR,
+		"8: the GET_SHMEM_CONFIG answer never changes during a connection" },
+	[MONITOR_C_TRUNCATED] = { "TRUNCATED", MONITOR_CHECK_SESSION, PROTO_SEV_ERROR,
+		"1: a message is sent whole" },
+	[MONITOR_C_TOOBIG] = { "SIZE_TOO_BIG", MONITOR_CHECK_SESSION, PROTO_SEV_ERROR,
+		"1: size above any defined payload; the stream is lost" },
+	[MONITOR_C_TOO_MANY_FDS] = { "TOO_MANY_FDS", MONITOR_CHECK_SESSION, PROTO_SEV_ERROR,
+		"1: at most 8 fds per message" },
+	[MONITOR_C_CHANNEL_ERROR] = { "CHANNEL_ERROR", MONITOR_CHECK_SESSION, PROTO_SEV_WARN,
+		"1: the connection broke instead of closing" },
+	[MONITOR_C_UNANSWERED_AT_END] = { "UNANSWERED_AT_END", MONITOR_CHECK_REPLIES,
+		PROTO_SEV_INFO, "9: a request was still waiting for its reply when the session ended" },
+	[MONITOR_C_PROCESS_CRASH] = { "PROCESS_CRASH", MONITOR_CHECK_SESSION, PROTO_SEV_ERROR,
+		"11: a program ends by exiting, never by a crash" },
+	[MONITOR_C_PROCESS_KILLED] = { "PROCESS_KILLED", MONITOR_CHECK_SESSION, PROTO_SEV_WARN,
+		"11: a program ends by exiting" },
+	[MONITOR_C_PROCESS_EXIT] = { "PROCESS_EXIT", MONITOR_CHECK_SESSION, PROTO_SEV_WARN,
+		"11: exit != 0 only when initialisation fails" },
+};
+
+/* Digest sections for the validator's codes. */
+static const char *validator_rule(enum proto_finding_code c)
+{
+	switch (c) {
+	case PROTO_FIND_VERSION: return "1: version bits MUST be 1";
+	case PROTO_FIND_REPLY_ON_REQUEST: return "1: REPLY is set on replies only";
+	case PROTO_FIND_NO_REPLY_FLAG: return "1: REPLY is set on every reply";
+	case PROTO_FIND_NEED_REPLY_ON_REPLY: return "1: NEED_REPLY belongs to requests";
+	case PROTO_FIND_UNKNOWN_FLAGS: return "1: no other flag bits are defined";
+	case PROTO_FIND_UNKNOWN_REQUEST: return "3: request ids";
+	case PROTO_FIND_SIZE_MISMATCH: return "4: payload sizes";
+	case PROTO_FIND_SIZE_TOO_BIG: return "1: framing";
+	case PROTO_FIND_TRUNCATED: return "1: a message is sent whole";
+	case PROTO_FIND_MMAP_PADDING: return "6: padding (silent in the rst)";
+	case PROTO_FIND_MMAP_FLAGS: return "6: MMap flags: bit 0 only";
+	case PROTO_FIND_MMAP_LEN_ZERO: return "6: len 0 (silent in the rst)";
+	case PROTO_FIND_MMAP_WRAP: return "6: shm_offset + len MUST not wrap";
+	case PROTO_FIND_UNMAP_FIELDS: return "7: senders zero fd_offset and flags";
+	case PROTO_FIND_FD_COUNT: return "1, 6, 7: fds per message";
+	case PROTO_FIND_SHMEM_NREGIONS: return "8: nregions at most 256";
+	case PROTO_FIND_SHMEM_NREGIONS_MISMATCH: return "8: nregions vs non-zero sizes (ambiguous)";
+	case PROTO_FIND_SHMEM_PAGE: return "8: sizes are page multiples";
+	case PROTO_FIND_SHMEM_PADDING: return "8: ShMemConfig padding";
+	case PROTO_FIND_MEM_NREGIONS: return "4: a memory table has 1 to 8 regions";
+	case PROTO_FIND_REPLY_VALUE: return "9: a REPLY_ACK reply is a u64";
+	case PROTO_FIND_PADDING: return "4: padding";
+	default: return "1";
+	}
+}
+
+static enum monitor_check validator_check(enum proto_finding_code c)
+{
+	return c == PROTO_FIND_REPLY_VALUE ? MONITOR_CHECK_REPLIES
+					   : MONITOR_CHECK_FRAMING;
+}
+
+/* ---- names and lines ---- */
+
+const char *monitor_check_name(enum monitor_check c)
+{
+	static const char *const names[MONITOR_CHECK_MAX] = {
+		"framing", "replies", "ordering", "gating", "ledger",
+		"verdicts", "config", "lifecycle", "session",
+	};
+
+	return (unsigned)c < MONITOR_CHECK_MAX ? names[c] : "unknown";
+}
+
+const char *monitor_side_name(enum monitor_side s)
+{
+	return s == MONITOR_FRONTEND ? "frontend" : "backend";
+}
+
+const char *monitor_severity_name(enum proto_severity s)
+{
+	switch (s) {
+	case PROTO_SEV_ERROR: return "error";
+	case PROTO_SEV_WARN: return "warn";
+	default: return "info";
+	}
+}
+
+static const char *chan_word(enum proto_chan c)
+{
+	return c == PROTO_CHAN_BACKEND ? "backend" : "main";
+}
+
+int monitor_finding_line(const struct monitor_finding *f, char *out, size_t cap)
+{
+	char idx[16] = "";
+
+	if (f->index)
+		snprintf(idx, sizeof(idx), " #%u", f->index);
+	return snprintf(out, cap, "[%s] %s %s%s %s%s%s: %s (digest %s)",
+			monitor_severity_name(f->severity), monitor_side_name(f->side),
+			f->code, idx, chan_word(f->chan), f->msg[0] ? " " : "",
+			f->msg, f->text, f->rule);
+}
+
+static size_t esc(const char *s, char *buf, size_t cap)
+{
+	return result_json_escape(s, strlen(s), buf, cap);
+}
+
+int monitor_finding_json(const struct monitor_finding *f, char *out, size_t cap)
+{
+	char text[600], rule[300], msg[120];
+
+	esc(f->text, text, sizeof(text));
+	esc(f->rule, rule, sizeof(rule));
+	esc(f->msg, msg, sizeof(msg));
+	return snprintf(out, cap,
+			"{\"code\":\"%s\",\"severity\":\"%s\",\"side\":\"%s\","
+			"\"check\":\"%s\",\"chan\":\"%s\",\"msg\":\"%s\","
+			"\"index\":%u,\"t_ms\":%" PRId64 ",\"rule\":\"%s\","
+			"\"text\":\"%s\"}",
+			f->code, monitor_severity_name(f->severity),
+			monitor_side_name(f->side), monitor_check_name(f->check),
+			chan_word(f->chan), msg, f->index, f->t_ms, rule, text);
+}
+
+/* ---- recording findings ---- */
+
+static void keep(struct monitor *m, const struct monitor_finding *f)
+{
+	unsigned sev = f->severity <= PROTO_SEV_INFO ? f->severity : PROTO_SEV_INFO;
+
+	m->by_severity[sev]++;
+	m->by_check[f->check][sev]++;
+	if (m->cfg.emit)
+		m->cfg.emit(m->cfg.opaque, f);
+	if (m->nfindings < MONITOR_MAX_FINDINGS)
+		m->findings[m->nfindings++] = *f;
+	else
+		m->findings_dropped++;
+}
+
+static void fill_where(struct monitor *m, struct monitor_finding *f,
+		       const struct monitor_where *w)
+{
+	f->side = w->side;
+	f->chan = w->chan;
+	snprintf(f->msg, sizeof(f->msg), "%s", w->msg ? w->msg : "");
+	f->index = w->index;
+	f->t_ms = w->t_ms > m->t0_ms ? w->t_ms - m->t0_ms : 0;
+}
+
+void monitor_find(struct monitor *m, enum monitor_code c,
+		  enum proto_severity sev, const struct monitor_where *w,
+		  const char *fmt, ...)
+{
+	struct monitor_finding f;
+	va_list ap;
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.code, sizeof(f.code), "%s", mdefs[c].code);
+	f.severity = sev;
+	f.check = mdefs[c].check;
+	snprintf(f.rule, sizeof(f.rule), "%s", mdefs[c].rule);
+	fill_where(m, &f, w);
+	va_start(ap, fmt);
+	vsnprintf(f.text, sizeof(f.text), fmt, ap);
+	va_end(ap);
+	keep(m, &f);
+}
+
+enum proto_severity monitor_code_severity(enum monitor_code c)
+{
+	return mdefs[c].sev;
+}
 
 /* ---- set-up and negotiated state ---- */
 
@@ -51,12 +273,12 @@ bool monitor_shmem(const struct monitor *m)
 	return monitor_pfeat(m, m->cfg.shmem_bit);
 }
 
-static bool reply_ack(const struct monitor *m)
+bool monitor_reply_ack(const struct monitor *m)
 {
 	return monitor_pfeat(m, PROTO_PF_REPLY_ACK);
 }
 
-static bool has_required(const struct monitor *m, enum proto_chan chan)
+bool monitor_has_required(const struct monitor *m, enum proto_chan chan)
 {
 	for (unsigned i = 0; i < m->npending[chan]; i++)
 		if (m->pending[chan][i].required)
@@ -66,17 +288,17 @@ static bool has_required(const struct monitor *m, enum proto_chan chan)
 
 bool monitor_backend_busy(const struct monitor *m)
 {
-	return has_required(m, PROTO_CHAN_BACKEND);
+	return monitor_has_required(m, PROTO_CHAN_BACKEND);
 }
 
-static bool get_u64(const struct monitor_msg *msg, uint64_t *v)
+bool monitor_get_u64(const struct monitor_msg *msg, uint64_t *v)
 {
 	return msg->hdr.size == 8 &&
 	       proto_u64_decode(msg->payload, msg->payload_len, v) == PROTO_OK;
 }
 
-static const char *req_name(enum proto_chan chan, uint32_t req, char *buf,
-			    size_t cap)
+const char *monitor_req_name(enum proto_chan chan, uint32_t req, char *buf,
+			     size_t cap)
 {
 	const char *n = proto_req_name(chan, req);
 
@@ -86,520 +308,30 @@ static const char *req_name(enum proto_chan chan, uint32_t req, char *buf,
 	return buf;
 }
 
-/* ---- requests ---- */
+/* ---- validation ---- */
 
-static void set_protocol_features(struct monitor *m, const struct monitor_msg *msg,
-				  const struct monfind_where *w)
+void monitor_validate(struct monitor *m, const struct monitor_msg *msg,
+		      const struct monitor_where *w, bool is_reply)
 {
-	uint64_t v, extra;
-
-	if (!get_u64(msg, &v))
-		return;
-	if (m->have_pfeat_offered && (extra = v & ~m->pfeat_offered))
-		MONFIND(m, MONFIND_PFEAT_NOT_OFFERED, w,
-		     "acknowledged protocol features 0x%" PRIx64
-		     " of which 0x%" PRIx64 " were not offered (offer 0x%" PRIx64 ")",
-		     v, extra, m->pfeat_offered);
-	m->have_pfeat_acked = true;
-	m->pfeat_acked = v;
-}
-
-static void check_protocol_features_offered(struct monitor *m,
-					    const struct monfind_where *w)
-{
-	if (m->have_features_offered &&
-	    !(m->features_offered & (1ull << PROTO_F_PROTOCOL_FEATURES)))
-		MONFIND(m, MONFIND_PROTOCOL_FEATURES_NOT_OFFERED, w,
-		     "%s although GET_FEATURES offered 0x%" PRIx64
-		     " without bit 30", w->msg, m->features_offered);
-}
-
-static bool is_memtable_update(uint32_t req)
-{
-	return req == PROTO_SET_MEM_TABLE || req == PROTO_ADD_MEM_REG ||
-	       req == PROTO_REM_MEM_REG;
-}
-
-/* A back-end MAP/UNMAP waiting for its reply, or NULL. */
-static const struct monitor_pending *waiting_mmap(const struct monitor *m)
-{
-	for (unsigned i = 0; i < m->npending[PROTO_CHAN_BACKEND]; i++) {
-		const struct monitor_pending *p = &m->pending[PROTO_CHAN_BACKEND][i];
-
-		if (p->required && (p->request == PROTO_BE_SHMEM_MAP ||
-				    p->request == PROTO_BE_SHMEM_UNMAP))
-			return p;
-	}
-	return NULL;
-}
-
-/* SET_STATUS: 0 is a reset (digest 10); DRIVER_OK starts the device. */
-static void set_status(struct monitor *m, const struct monitor_msg *msg)
-{
-	uint64_t v;
-
-	if (!get_u64(msg, &v))
-		return;
-	m->status = v;
-	if (v == 0)
-		monledger_reset(m);
-	else
-		m->started = v & PROTO_STATUS_DRIVER_OK;
-}
-
-static void memtable_update(struct monitor *m, const struct monfind_where *w)
-{
-	const struct monitor_pending *p = waiting_mmap(m);
-
-	if (p)
-		MONFIND(m, MONFIND_MEMTABLE_BEFORE_REPLY, w,
-		     "%s sent while the back-end's %s #%u still waits for its "
-		     "reply: both sides can block for ever",
-		     w->msg, p->request == PROTO_BE_SHMEM_MAP ? "SHMEM_MAP"
-							    : "SHMEM_UNMAP",
-		     p->index);
-}
-
-static void main_request(struct monitor *m, const struct monitor_msg *msg,
-			 const struct monfind_where *w)
-{
-	uint64_t v;
-
-	switch (msg->hdr.request) {
-	case PROTO_SET_FEATURES:
-		if (get_u64(msg, &v)) {
-			m->have_features_acked = true;
-			m->features_acked = v;
-		}
-		break;
-	case PROTO_GET_PROTOCOL_FEATURES:
-		check_protocol_features_offered(m, w);
-		break;
-	case PROTO_SET_PROTOCOL_FEATURES:
-		check_protocol_features_offered(m, w);
-		set_protocol_features(m, msg, w);
-		break;
-	case PROTO_GET_SHMEM_CONFIG:
-		if (!monitor_shmem(m))
-			MONFIND(m, MONFIND_SHMEM_NOT_NEGOTIATED, w,
-			     "GET_SHMEM_CONFIG sent without SHMEM (bit %u) negotiated",
-			     m->cfg.shmem_bit);
-		break;
-	case PROTO_SET_BACKEND_REQ_FD:
-		if (!monitor_pfeat(m, PROTO_PF_BACKEND_REQ))
-			MONFIND(m, MONFIND_BACKEND_REQ_NOT_NEGOTIATED, w,
-			     "SET_BACKEND_REQ_FD sent without BACKEND_REQ negotiated");
-		m->backend_chan = true;
-		break;
-	case PROTO_RESET_DEVICE:
-	case PROTO_RESET_OWNER:
-		monledger_reset(m);
-		break;
-	case PROTO_SET_STATUS:
-		set_status(m, msg);
-		break;
-	default:
-		break;
-	}
-	if (is_memtable_update(msg->hdr.request))
-		memtable_update(m, w);
-}
-
-static void backend_request(struct monitor *m, const struct monitor_msg *msg,
-			    const struct monfind_where *w, struct monitor_pending *p)
-{
-	uint32_t req = msg->hdr.request;
-	bool mm = req == PROTO_BE_SHMEM_MAP || req == PROTO_BE_SHMEM_UNMAP;
-
-	if (has_required(m, PROTO_CHAN_BACKEND))
-		MONFIND(m, MONFIND_BACKEND_NO_WAIT, w,
-		     "%s sent while back-end request #%u still waits for its reply",
-		     w->msg, m->pending[PROTO_CHAN_BACKEND][0].index);
-	if (!mm)
-		return;
-	if (!monitor_shmem(m))
-		MONFIND(m, MONFIND_SHMEM_NOT_NEGOTIATED, w,
-		     "%s sent without SHMEM (bit %u) negotiated", w->msg,
-		     m->cfg.shmem_bit);
-	else if (req == PROTO_BE_SHMEM_MAP &&
-		 !monitor_pfeat(m, PROTO_PF_BACKEND_SEND_FD))
-		MONFIND(m, MONFIND_NO_BACKEND_SEND_FD, w,
-		     "SHMEM_MAP carries an fd but BACKEND_SEND_FD is not negotiated");
-	monledger_request(m, msg, w, p);
-}
-
-/* Whether a request expects a reply: 2 must, 1 may, 0 no. */
-static int reply_expected(const struct monitor *m, const struct monitor_msg *msg)
-{
-	bool need = msg->hdr.flags & PROTO_F_NEED_REPLY;
-
-	if (proto_has_reply_body(msg->chan, msg->hdr.request))
-		return 2;
-	if (need)
-		return reply_ack(m) ? 2 : 1;
-	/* Digest 7: the rst says UNMAP is answered; implementations answer
-	 * only NEED_REPLY. Either is accepted. */
-	if (msg->chan == PROTO_CHAN_BACKEND &&
-	    msg->hdr.request == PROTO_BE_SHMEM_UNMAP)
-		return 1;
-	return 0;
-}
-
-static void on_request(struct monitor *m, const struct monitor_msg *msg,
-		       const struct monfind_where *w)
-{
-	struct monitor_pending p;
-	int want;
-
-	memset(&p, 0, sizeof(p));
-	p.request = msg->hdr.request;
-	p.need_reply = msg->hdr.flags & PROTO_F_NEED_REPLY;
-	p.index = w->index;
-	p.t_ms = msg->t_ms;
-	/* Judged against the state before this message (SET_PROTOCOL_FEATURES
-	 * acknowledging REPLY_ACK is not itself under REPLY_ACK). */
-	want = reply_expected(m, msg);
-	if (p.need_reply && !reply_ack(m) &&
-	    !proto_has_reply_body(msg->chan, msg->hdr.request))
-		MONFIND(m, MONFIND_NEED_REPLY_NO_ACK, w,
-		     "%s has NEED_REPLY but REPLY_ACK is not negotiated", w->msg);
-	if (msg->chan == PROTO_CHAN_MAIN)
-		main_request(m, msg, w);
-	else
-		backend_request(m, msg, w, &p);
-	if (!want)
-		return;
-	p.required = want == 2;
-	if (m->npending[msg->chan] == MONITOR_MAX_PENDING) {
-		/* The oldest is long overdue; make room. */
-		memmove(&m->pending[msg->chan][0], &m->pending[msg->chan][1],
-			sizeof(p) * (MONITOR_MAX_PENDING - 1));
-		m->npending[msg->chan]--;
-	}
-	m->pending[msg->chan][m->npending[msg->chan]++] = p;
-}
-
-/* ---- replies ---- */
-
-static void pop_head(struct monitor *m, enum proto_chan chan)
-{
-	memmove(&m->pending[chan][0], &m->pending[chan][1],
-		sizeof(m->pending[chan][0]) * (m->npending[chan] - 1));
-	m->npending[chan]--;
-}
-
-/* The request this reply answers (removed from the queue), or false for
- * an unsolicited reply. Optional entries the reply skips are dropped. */
-static bool take_pending(struct monitor *m, const struct monitor_msg *msg,
-			 const struct monfind_where *w, struct monitor_pending *out)
-{
-	enum proto_chan chan = msg->chan;
-	char b1[24], b2[24];
-
-	while (m->npending[chan] > 0) {
-		struct monitor_pending *head = &m->pending[chan][0];
-
-		if (head->request == msg->hdr.request) {
-			*out = *head;
-			pop_head(m, chan);
-			return true;
-		}
-		if (!head->required) {
-			pop_head(m, chan);
-			continue;
-		}
-		MONFIND(m, MONFIND_REPLY_MISMATCH, w,
-		     "reply carries request id %s while %s #%u waits for its reply",
-		     req_name(chan, msg->hdr.request, b1, sizeof(b1)),
-		     req_name(chan, head->request, b2, sizeof(b2)), head->index);
-		*out = *head;
-		pop_head(m, chan);
-		return true;
-	}
-	MONFIND(m, MONFIND_UNSOLICITED_REPLY, w,
-	     "a reply (%s) with no request waiting for one",
-	     req_name(chan, msg->hdr.request, b1, sizeof(b1)));
-	return false;
-}
-
-static void map_accepted(struct monitor *m, const struct monitor_pending *p,
-			 const struct monfind_where *w)
-{
-	if (p->must_fail && p->pre_reset)
-		MONFIND(m, MONFIND_RESET_KEPT_MAPPING, w,
-		     "accepted SHMEM_MAP #%u over a range mapped before reset %u: "
-		     "%s", p->index, m->resets, p->why);
-	else if (p->must_fail)
-		MONFIND(m, MONFIND_MAP_ACCEPTED_INVALID, w,
-		     "accepted SHMEM_MAP #%u that MUST fail: %s", p->index, p->why);
-	else if (p->soft_fail)
-		MONFIND(m, MONFIND_MAP_ACCEPTED_LEN_ZERO, w,
-		     "accepted SHMEM_MAP #%u with len 0", p->index);
-}
-
-static void map_refused(struct monitor *m, const struct monitor_pending *p,
-			const struct monfind_where *w, uint64_t v)
-{
-	monledger_undo(m, p);
-	if (p->must_fail || p->soft_fail)
-		return;
-	if (p->pre_reset && !p->stopped)
-		MONFIND(m, MONFIND_RESET_KEPT_MAPPING, w,
-		     "refused (0x%" PRIx64 ") SHMEM_MAP #%u of shmid %u [0x%" PRIx64
-		     ", +0x%" PRIx64 ") which only overlaps mappings that reset %u "
-		     "removed", v, p->index, p->mm.shmid, p->mm.shm_offset,
-		     p->mm.len, m->resets);
-	else
-		MONFIND(m, MONFIND_MAP_REFUSED_VALID, w,
-		     "refused (0x%" PRIx64 ") a valid SHMEM_MAP #%u of shmid %u "
-		     "[0x%" PRIx64 ", +0x%" PRIx64 ")%s", v, p->index, p->mm.shmid,
-		     p->mm.shm_offset, p->mm.len,
-		     p->stopped ? " while the device is not started (digest 10 "
-				  "allows that)" : "");
-}
-
-static void unmap_answered(struct monitor *m, const struct monitor_pending *p,
-			   const struct monfind_where *w, uint64_t v)
-{
-	if (v == 0 && p->must_fail && p->pre_reset)
-		MONFIND(m, MONFIND_RESET_KEPT_MAPPING, w,
-		     "accepted SHMEM_UNMAP #%u of a mapping that reset %u removed",
-		     p->index, m->resets);
-	else if (v == 0 && p->must_fail)
-		MONFIND(m, MONFIND_UNMAP_ACCEPTED_INVALID, w,
-		     "accepted SHMEM_UNMAP #%u that MUST fail: %s", p->index, p->why);
-	else if (v != 0 && !p->must_fail) {
-		monledger_undo(m, p);
-		monfind_add(m, MONFIND_UNMAP_REFUSED_VALID,
-			p->stopped ? PROTO_SEV_INFO
-				   : monfind_severity(MONFIND_UNMAP_REFUSED_VALID),
-			w,
-			"refused (0x%" PRIx64 ") SHMEM_UNMAP #%u of exactly one live "
-			"mapping%s", v, p->index,
-			p->stopped ? " while the device is not started (digest 10 "
-				     "allows that)" : "");
-	}
-}
-
-static void mmap_reply(struct monitor *m, const struct monitor_pending *p,
-		       const struct monitor_msg *msg, const struct monfind_where *w)
-{
-	uint64_t v;
-
-	if (!p->is_mmap || !get_u64(msg, &v) ||
-	    msg->hdr.request != p->request)
-		return;
-	if (p->request == PROTO_BE_SHMEM_UNMAP)
-		unmap_answered(m, p, w, v);
-	else if (v == 0)
-		map_accepted(m, p, w);
-	else
-		map_refused(m, p, w, v);
-}
-
-static void config_reply(struct monitor *m, const struct monitor_msg *msg,
-			 const struct monfind_where *w)
-{
-	struct proto_shmem_config c;
-
-	if (msg->payload_len < PROTO_SHMEM_CONFIG_SIZE ||
-	    proto_shmem_config_decode(msg->payload, PROTO_SHMEM_CONFIG_SIZE,
-				      &c) != PROTO_OK)
-		return;
-	if (m->have_config) {
-		for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
-			if (c.memory_sizes[i] != m->config.memory_sizes[i]) {
-				MONFIND(m, MONFIND_CONFIG_CHANGED, w,
-				     "memory_sizes[%u] is now 0x%" PRIx64
-				     ", was 0x%" PRIx64, i, c.memory_sizes[i],
-				     m->config.memory_sizes[i]);
-				return;
-			}
-		if (c.nregions != m->config.nregions)
-			MONFIND(m, MONFIND_CONFIG_CHANGED, w,
-			     "nregions is now %" PRIu32 ", was %" PRIu32,
-			     c.nregions, m->config.nregions);
-		return;
-	}
-	m->have_config = true;
-	m->config = c;
-	/* The first answer fixes the bounds; mappings already live stay. */
-	m->ledger.have_config = true;
-	memcpy(m->ledger.sizes, c.memory_sizes, sizeof(m->ledger.sizes));
-}
-
-static void main_reply(struct monitor *m, const struct monitor_pending *p,
-		       const struct monitor_msg *msg, const struct monfind_where *w)
-{
-	uint64_t v;
-
-	if (msg->hdr.request != p->request)
-		return;
-	switch (p->request) {
-	case PROTO_GET_FEATURES:
-		if (get_u64(msg, &v)) {
-			m->have_features_offered = true;
-			m->features_offered = v;
-		}
-		break;
-	case PROTO_GET_PROTOCOL_FEATURES:
-		if (get_u64(msg, &v)) {
-			m->have_pfeat_offered = true;
-			m->pfeat_offered = v;
-		}
-		break;
-	case PROTO_GET_SHMEM_CONFIG:
-		config_reply(m, msg, w);
-		break;
-	default:
-		break;
-	}
-}
-
-static void on_reply(struct monitor *m, const struct monitor_msg *msg,
-		     const struct monfind_where *w)
-{
-	struct monitor_pending p;
-
-	if (!take_pending(m, msg, w, &p))
-		return;
-	if (msg->chan == PROTO_CHAN_MAIN)
-		main_reply(m, &p, msg, w);
-	else
-		mmap_reply(m, &p, msg, w);
-}
-
-void monitor_on_msg(struct monitor *m, const struct monitor_msg *msg)
-{
-	bool is_reply = (msg->chan == PROTO_CHAN_MAIN) == (msg->from == MONITOR_BACKEND);
-	char name[64], buf[24];
-	struct monfind_where w = {
-		.chan = msg->chan, .side = msg->from, .msg = name,
-		.index = ++m->nmsgs, .t_ms = msg->t_ms,
+	struct proto_vctx ctx = {
+		.chan = msg->chan, .is_reply = is_reply, .nfds = msg->nfds,
+		.payload_len = msg->payload_len, .page_size = m->cfg.page_size,
 	};
+	struct proto_findings out = { 0 };
 
-	m->count[msg->chan & 1][msg->from & 1]++;
-	snprintf(name, sizeof(name), "%s%s",
-		 req_name(msg->chan, msg->hdr.request, buf, sizeof(buf)),
-		 is_reply ? " reply" : "");
-	monfind_validate(m, msg, &w, is_reply);
-	if (is_reply)
-		on_reply(m, msg, &w);
-	else
-		on_request(m, msg, &w);
-}
+	proto_validate(&ctx, &msg->hdr, msg->payload, &out);
+	for (unsigned i = 0; i < out.count; i++) {
+		struct monitor_finding f;
 
-/* ---- ends, deadlines ---- */
-
-void monitor_on_channel_status(struct monitor *m, enum proto_chan chan,
-			       enum monitor_side side, int status,
-			       int64_t now_ms)
-{
-	struct monfind_where w = { .chan = chan, .side = side, .t_ms = now_ms };
-
-	switch (status) {
-	case CHAN_EOF:
-		return;
-	case CHAN_TRUNC_HEADER:
-	case CHAN_TRUNC_PAYLOAD:
-		MONFIND(m, MONFIND_TRUNCATED, &w, "the channel ended inside a message (%s)",
-		     chan_status_name((enum chan_status)status));
-		return;
-	case CHAN_TOOBIG:
-		MONFIND(m, MONFIND_TOOBIG, &w, "a header's size is above %u bytes",
-		     PROTO_MAX_PAYLOAD);
-		return;
-	case CHAN_TOO_MANY_FDS:
-		MONFIND(m, MONFIND_TOO_MANY_FDS, &w, "a message came with more than 8 fds; "
-		     "they were closed and the message relayed without them");
-		return;
-	case CHAN_TIMEOUT:
-		MONFIND(m, MONFIND_TRUNCATED, &w, "a message stopped half-way and was not "
-		     "completed in time");
-		return;
-	default:
-		MONFIND(m, MONFIND_CHANNEL_ERROR, &w, "%s",
-		     status < 0 ? "receive error"
-				: chan_status_name((enum chan_status)status));
-	}
-}
-
-void monitor_on_process_end(struct monitor *m, enum monitor_side side, int sig,
-			    int code, int64_t now_ms)
-{
-	struct monfind_where w = { .chan = PROTO_CHAN_MAIN, .side = side, .t_ms = now_ms };
-
-	if (sig == 0 && code != 0)
-		MONFIND(m, MONFIND_PROCESS_EXIT, &w, "the %s exited with code %d",
-		     monitor_side_name(side), code);
-	if (sig == 0)
-		return;
-	if (sig == 15 || sig == 9 || sig == 1 || sig == 2)
-		MONFIND(m, MONFIND_PROCESS_KILLED, &w, "the %s was killed by signal %d",
-		     monitor_side_name(side), sig);
-	else
-		MONFIND(m, MONFIND_PROCESS_CRASH, &w, "the %s died by signal %d",
-		     monitor_side_name(side), sig);
-}
-
-/* The side that owes the replies of a channel. */
-static enum monitor_side replier(enum proto_chan chan)
-{
-	return chan == PROTO_CHAN_MAIN ? MONITOR_BACKEND : MONITOR_FRONTEND;
-}
-
-void monitor_tick(struct monitor *m, int64_t now_ms)
-{
-	char b[24];
-
-	for (unsigned c = 0; c < 2; c++)
-		for (unsigned i = 0; i < m->npending[c]; i++) {
-			struct monitor_pending *p = &m->pending[c][i];
-			struct monfind_where w = { .chan = c, .side = replier(c),
-					   .msg = req_name(c, p->request, b, sizeof(b)),
-					   .index = p->index, .t_ms = now_ms };
-
-			if (!p->required || p->late ||
-			    now_ms - p->t_ms < m->cfg.reply_timeout_ms)
-				continue;
-			p->late = true;
-			MONFIND(m, MONFIND_NO_REPLY, &w, "no reply to %s #%u within %d ms",
-			     w.msg, p->index, m->cfg.reply_timeout_ms);
-		}
-}
-
-int64_t monitor_next_deadline(const struct monitor *m)
-{
-	int64_t next = INT64_MAX;
-
-	for (unsigned c = 0; c < 2; c++)
-		for (unsigned i = 0; i < m->npending[c]; i++) {
-			const struct monitor_pending *p = &m->pending[c][i];
-			int64_t t = p->t_ms + m->cfg.reply_timeout_ms;
-
-			if (p->required && !p->late && t < next)
-				next = t;
-		}
-	return next;
-}
-
-void monitor_finish(struct monitor *m, int64_t now_ms)
-{
-	char b[24];
-
-	monitor_tick(m, now_ms);
-	for (unsigned c = 0; c < 2; c++) {
-		for (unsigned i = 0; i < m->npending[c]; i++) {
-			const struct monitor_pending *p = &m->pending[c][i];
-			struct monfind_where w = { .chan = c, .side = replier(c),
-					   .msg = req_name(c, p->request, b, sizeof(b)),
-					   .index = p->index, .t_ms = now_ms };
-
-			if (p->required && !p->late)
-				MONFIND(m, MONFIND_UNANSWERED_AT_END, &w,
-				     "%s #%u had no reply yet when the session ended",
-				     w.msg, p->index);
-		}
-		m->npending[c] = 0;
+		memset(&f, 0, sizeof(f));
+		snprintf(f.code, sizeof(f.code), "%s",
+			 proto_finding_name(out.items[i].code));
+		f.severity = out.items[i].severity;
+		f.check = validator_check(out.items[i].code);
+		snprintf(f.rule, sizeof(f.rule), "%s",
+			 validator_rule(out.items[i].code));
+		fill_where(m, &f, w);
+		snprintf(f.text, sizeof(f.text), "%s", out.items[i].text);
+		keep(m, &f);
 	}
 }

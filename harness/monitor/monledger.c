@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * monledger: the monitor's ledger of the back-end's live mappings: each
- * SHMEM_MAP/UNMAP judged against the regions and what is live, undone
- * when the front-end refuses it, cleared by a reset. See monledger.h.
+ * monledger: the monitor's ledger of the back-end's live mappings. See
+ * monledger.h.
  */
 #include "monledger.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "monfind.h"
 
 /* ---- the ledger of live mappings ---- */
 
@@ -41,7 +38,7 @@ static bool was_live_before_reset(const struct monitor *m,
 /* SHMEM negotiated: the ledger needs region sizes; until the front-end
  * asked for them, every region is taken as unbounded (overlaps and exact
  * unmaps are still checked). */
-static void ledger_ensure_config(struct monitor *m, const struct monfind_where *w)
+static void ledger_ensure_config(struct monitor *m, const struct monitor_where *w)
 {
 	if (m->ledger.have_config)
 		return;
@@ -50,7 +47,7 @@ static void ledger_ensure_config(struct monitor *m, const struct monfind_where *
 		m->ledger.sizes[i] = UINT64_MAX;
 	if (!m->bounds_noted) {
 		m->bounds_noted = true;
-		MONFIND(m, MONFIND_BOUNDS_UNKNOWN, w,
+		MONITOR_FIND(m, MONITOR_C_BOUNDS_UNKNOWN, w,
 		     "no GET_SHMEM_CONFIG answer seen before this request: region "
 		     "bounds are not checked until one is");
 	}
@@ -82,7 +79,7 @@ static bool ledger_feed(struct ledger *l, const struct proto_mmap *mm, bool map,
 }
 
 void monledger_request(struct monitor *m, const struct monitor_msg *msg,
-		       const struct monfind_where *w, struct monitor_pending *p)
+		       const struct monitor_where *w, struct monitor_pending *p)
 {
 	bool map = msg->hdr.request == PROTO_BE_SHMEM_MAP;
 
@@ -113,10 +110,10 @@ void monledger_request(struct monitor *m, const struct monitor_msg *msg,
 	}
 	p->must_fail = true;
 	if (p->pre_reset)
-		MONFIND(m, MONFIND_LEDGER_AFTER_RESET, w,
+		MONITOR_FIND(m, MONITOR_C_LEDGER_AFTER_RESET, w,
 		     "%s (the range was live before reset %u)", p->why, m->resets);
 	else
-		MONFIND(m, MONFIND_LEDGER, w, "%s", p->why);
+		MONITOR_FIND(m, MONITOR_C_LEDGER, w, "%s", p->why);
 }
 
 /* The front-end refused a MAP/UNMAP the ledger had applied: undo it. */

@@ -9,13 +9,12 @@
 #ifndef VHU_MONLEDGER_H
 #define VHU_MONLEDGER_H
 
-#include "monfind.h"
 #include "monitor.h"
 
 /* A SHMEM_MAP or SHMEM_UNMAP request: ledger findings, and what the
  * front-end's reply must be (p->must_fail, soft_fail, why). */
 void monledger_request(struct monitor *m, const struct monitor_msg *msg,
-		       const struct monfind_where *w, struct monitor_pending *p);
+		       const struct monitor_where *w, struct monitor_pending *p);
 /* The front-end refused p: what the ledger took from it is undone. */
 void monledger_undo(struct monitor *m, const struct monitor_pending *p);
 /* A reset: every mapping goes (remembered as live before the reset). */

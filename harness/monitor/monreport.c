@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "monfind.h"
 #include "result.h"
 
 static void json_string(FILE *f, const char *s)
