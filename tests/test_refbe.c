@@ -29,6 +29,7 @@
 #include "refbemain.h"
 #include "refbemap.h"
 #include "refbesend.h"
+#include "refshmem.h"
 
 #define NEED (PROTO_VERSION | PROTO_F_NEED_REPLY)
 #define REPLY (PROTO_VERSION | PROTO_F_REPLY)

@@ -28,6 +28,7 @@
 #include "reffemain.h"
 #include "refannounce.h"
 #include "refbemain.h"
+#include "refshmem.h"
 
 #define PAGE 0x1000u
 #define NO_REPLY (-1)

@@ -19,6 +19,7 @@
 #include "refwait.h"
 #include "reffemain.h"
 #include "refannounce.h"
+#include "refshmem.h"
 
 #define HANDSHAKE_MS 5000
 

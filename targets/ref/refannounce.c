@@ -13,12 +13,6 @@
 #include "refregion.h"
 #include "refsys.h"
 
-void refannounce_clear(struct reffe *fe)
-{
-	for (unsigned i = 0; i < fe->nannounce; i++)
-		refsys_close_fd(&fe->announce[i].fd);
-	fe->nannounce = 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* memory-table announcements */
@@ -41,14 +35,14 @@ static struct proto_mem_region mapping_region(const struct reffe *fe,
 static int send_mem_reg(struct reffe *fe, uint32_t req,
 			const struct proto_mem_region *g, int fd,
 			bool force_need_reply, int64_t deadline,
-			bool serve_backend)
+			reffe_serve_fn serve)
 {
 	struct proto_mem_reg_msg msg = { .padding = 0, .region = *g };
 	uint8_t buf[PROTO_MEM_REG_MSG_SIZE];
 
 	proto_mem_reg_encode(&msg, buf, sizeof(buf));
 	return reffemain_request_acked(fe, req, buf, sizeof(buf), &fd, fd >= 0 ? 1 : 0,
-			     force_need_reply, deadline, serve_backend);
+			     force_need_reply, deadline, serve);
 }
 
 void refannounce_push(struct reffe *fe, enum reffe_announce_kind kind,
@@ -105,7 +99,7 @@ static void announce_drop_rem(struct reffe *fe, const struct proto_mem_region *g
 }
 
 static int flush_one(struct reffe *fe, const struct reffe_announce *a,
-		     int64_t deadline, bool serve)
+		     int64_t deadline, reffe_serve_fn serve)
 {
 	const struct reffe_mapping *mp;
 
@@ -123,15 +117,17 @@ static int flush_one(struct reffe *fe, const struct reffe_announce *a,
 			    deadline, serve);
 }
 
-int reffe_flush_announce(struct reffe *fe, int64_t deadline)
+int refannounce_flush(struct reffe *fe, int64_t deadline, reffe_serve_fn serve)
 {
-	bool serve = !reffe_fault(fe, FAULT_FE_MEMTABLE_BLOCKS_BACKEND);
 	int r = 0;
 
-	/* A front-end that blocks on its update waits as long as a
-	 * deadlocked one would, well past the harness's window. */
-	if (!serve)
+	/* A front-end that blocks on its update serves nothing meanwhile
+	 * and waits as long as a deadlocked one would, well past the
+	 * harness's window. */
+	if (reffe_fault(fe, FAULT_FE_MEMTABLE_BLOCKS_BACKEND)) {
+		serve = NULL;
 		deadline = chan_deadline(fe->cfg.deadlock_wait_ms);
+	}
 
 	/* Replies were sent before anything was queued; serving the
 	 * back-end channel while waiting may queue more. */
@@ -144,7 +140,7 @@ int reffe_flush_announce(struct reffe *fe, int64_t deadline)
 	}
 	if (r < 0) {
 		reffe_log(fe, "memory-table update failed: %s", strerror(-r));
-		refannounce_clear(fe);
+		reffe_announce_clear(fe);
 	}
 	return r;
 }
@@ -161,9 +157,9 @@ void refannounce_blocking(struct reffe *fe, const struct reffe_mapping *mp)
 		return;
 	if (reffe_pfeat(fe, PROTO_PF_CONFIGURE_MEM_SLOTS))
 		r = send_mem_reg(fe, PROTO_ADD_MEM_REG, &g, mp->fd, true,
-				 deadline, false);
+				 deadline, NULL);
 	else
-		r = reffemain_send_mem_table(fe, true, true, deadline, false);
+		r = reffemain_send_mem_table(fe, true, true, deadline, NULL);
 	reffe_log(fe, "memory-table update before the MAP reply: %s",
 	       r ? strerror(-r) : "answered");
 }

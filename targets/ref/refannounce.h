@@ -2,7 +2,7 @@
 /*
  * refannounce: the reference front-end's memory-table announcements of
  * its mappings (cfg.announce): queued after the reply that caused them,
- * sent by reffe_flush_announce; fe_memtable_before_reply sends one
+ * sent by refannounce_flush (reffe_flush_announce); fe_memtable_before_reply sends one
  * before the reply and blocks on it.
  */
 #ifndef VHU_REFANNOUNCE_H
@@ -12,16 +12,15 @@
 
 #include "reffe.h"
 
-/* Sends the queued memory-table announcements (always after the replies
- * that caused them), serving the back-end channel while it waits for
- * their replies. 0 or -errno. */
-int reffe_flush_announce(struct reffe *fe, int64_t deadline);
 /* Queues the announcement of a new (ADD) or removed (REM) mapping. */
 void refannounce_push(struct reffe *fe, enum reffe_announce_kind kind,
 		      const struct reffe_mapping *mp);
 /* fe_memtable_before_reply: announces mp now and waits for the answer. */
 void refannounce_blocking(struct reffe *fe, const struct reffe_mapping *mp);
-/* Drops the queue (closing its fds). */
-void refannounce_clear(struct reffe *fe);
+/* Sends the queued announcements (after the replies that caused them),
+ * each answer awaited while serve (may be NULL) serves the back-end
+ * channel, unless fe_memtable_blocks_backend. 0 or -errno. */
+int refannounce_flush(struct reffe *fe, int64_t deadline,
+		      reffe_serve_fn serve);
 
 #endif

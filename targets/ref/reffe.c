@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * reffe: the reference front-end's state, its mappings, and its back-end
- * channel (receive, dispatch, reply). See reffe.h.
+ * reffe: the reference front-end's state, its settings and its mappings.
+ * See reffe.h.
  */
 #include "reffe.h"
 
@@ -20,8 +20,6 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "refannounce.h"
-#include "refshmem.h"
 #include "refsys.h"
 #include "refwait.h"
 #include "protofmt.h"
@@ -204,12 +202,19 @@ void reffe_leak_fd(struct reffe *fe, const struct chan_msg *m)
 		fe->leaked[fe->nleaked++] = d;
 }
 
+void reffe_announce_clear(struct reffe *fe)
+{
+	for (unsigned i = 0; i < fe->nannounce; i++)
+		refsys_close_fd(&fe->announce[i].fd);
+	fe->nannounce = 0;
+}
+
 void reffe_disconnect(struct reffe *fe)
 {
 	reffe_close_chan(&fe->main);
 	reffe_close_chan(&fe->backend);
 	reffe_drop_all(fe);
-	refannounce_clear(fe);
+	reffe_announce_clear(fe);
 	refregion_release_all(fe->regions, PROTO_SHMEM_MAX_REGIONS);
 	if (fe->guest_mem)
 		munmap(fe->guest_mem, (size_t)fe->cfg.guest_mem_size);
@@ -237,132 +242,6 @@ unsigned reffe_kept_fds(const struct reffe *fe)
 	for (unsigned i = 0; i < fe->nmaps; i++)
 		n += fe->maps[i].fd >= 0;
 	return n;
-}
-
-static int send_backend_reply(struct reffe *fe, const struct proto_hdr *req,
-			      int status)
-{
-	struct proto_hdr h = { req->request, PROTO_VERSION | PROTO_F_REPLY, 8 };
-	uint8_t buf[8];
-	int st;
-
-	if (!reffe_pfeat(fe, PROTO_PF_REPLY_ACK) || !(req->flags & PROTO_F_NEED_REPLY))
-		return 0;
-	if (status && reffe_fault(fe, FAULT_FE_NO_REPLY_ON_ERROR))
-		return 0;
-	if (reffe_fault(fe, FAULT_FE_ERROR_REPLY_ZERO))
-		status = 0;
-	if (reffe_fault(fe, FAULT_FE_REPLY_WRONG_FLAGS))
-		h.flags = PROTO_VERSION;
-	if (reffe_fault(fe, FAULT_FE_REPLY_WRONG_SIZE))
-		h.size = 4;
-	proto_u64_encode((uint64_t)status, buf, sizeof(buf));
-	st = refwait_send(&fe->backend, &h, buf, h.size, NULL, 0,
-			  fe->cfg.cancel_fd,
-			  chan_deadline(fe->cfg.reply_timeout_ms));
-	if (st == -ECANCELED)
-		return st;
-	if (st != CHAN_OK) {
-		reffe_log(fe, "back-end channel: reply not sent (%s); closing",
-		       st > 0 ? chan_status_name((enum chan_status)st)
-			      : strerror(-st));
-		reffe_close_chan(&fe->backend);
-		return reffe_chan_errno(st);
-	}
-	return 0;
-}
-
-/* Header checks before any payload is looked at. Returns 0, a positive
- * errno for an error reply, or -1 to drop the message silently. */
-static int check_request_hdr(const struct reffe *fe, const struct proto_hdr *h)
-{
-	if (h->flags & PROTO_F_REPLY) {
-		reffe_log(fe, "back-end channel: unsolicited reply (request %u) "
-		       "dropped", h->request);
-		return -1;
-	}
-	if ((h->flags & PROTO_VERSION_MASK) != PROTO_VERSION ||
-	    (h->flags & ~PROTO_F_KNOWN)) {
-		reffe_log(fe, "back-end channel: bad header flags 0x%x", h->flags);
-		return EPROTO;
-	}
-	return 0;
-}
-
-int reffe_handle_backend_msg(struct reffe *fe, struct chan_msg *m)
-{
-	struct reffe_mapping *mp = NULL, removed = { .mapped = false };
-	int status = check_request_hdr(fe, &m->hdr), r;
-
-	if (status < 0)
-		return 0;
-	if (status == 0)
-		status = refshmem_handle(fe, m, &mp, &removed);
-	r = send_backend_reply(fe, &m->hdr, status);
-	/* Memory-table traffic only ever follows the reply (digest 9). */
-	if (r == 0 && status == 0 && fe->cfg.announce &&
-	    !reffe_fault(fe, FAULT_FE_MEMTABLE_BEFORE_REPLY) && reffe_connected(fe)) {
-		if (m->hdr.request == PROTO_BE_SHMEM_MAP && mp->mapped)
-			refannounce_push(fe, REFFE_ANNOUNCE_ADD, mp);
-		else if (m->hdr.request == PROTO_BE_SHMEM_UNMAP && removed.mapped)
-			refannounce_push(fe, REFFE_ANNOUNCE_REM, &removed);
-	}
-	return r;
-}
-
-int reffe_service_backend(struct reffe *fe, int64_t deadline)
-{
-	struct chan_msg m;
-	int st, r = 0;
-
-	if (fe->backend.fd < 0)
-		return 1;
-	st = refwait_recv(&fe->backend, &m, fe->cfg.cancel_fd, deadline);
-	if (st == -ECANCELED)
-		return st;
-	if (st == CHAN_TIMEOUT && !m.hdr_valid && !m.payload_len)
-		return -ETIMEDOUT;
-	if (st == CHAN_OK || st == CHAN_TOO_MANY_FDS) {
-		r = reffe_handle_backend_msg(fe, &m);
-		if (r == -ECANCELED) {
-			chan_msg_release(&m);
-			return r;
-		}
-	} else {
-		reffe_log(fe, "back-end channel closed: %s",
-		       st > 0 ? chan_status_name((enum chan_status)st)
-			      : strerror(-st));
-		reffe_close_chan(&fe->backend);
-	}
-	chan_msg_release(&m);
-	if (r < 0 || fe->backend.fd < 0)
-		return 1;
-	return 0;
-}
-
-int reffe_service_main(struct reffe *fe, int64_t deadline)
-{
-	struct chan_msg m;
-	int st;
-
-	if (fe->main.fd < 0)
-		return 1;
-	st = refwait_recv(&fe->main, &m, fe->cfg.cancel_fd, deadline);
-	chan_msg_release(&m);
-	if (st == -ECANCELED)
-		return 0;
-	if (st == CHAN_OK) {
-		reffe_log(fe, "main channel: unexpected message %u dropped",
-		       m.hdr.request);
-		return 0;
-	}
-	if (st == CHAN_TIMEOUT && !m.hdr_valid && !m.payload_len)
-		return 0;
-	/* EOF, or a message cut short: framing is lost either way. */
-	reffe_log(fe, "main channel closed: %s",
-	       st > 0 ? chan_status_name((enum chan_status)st) : strerror(-st));
-	reffe_disconnect(fe);
-	return 1;
 }
 
 /* ------------------------------------------------------------------ */

@@ -130,19 +130,6 @@ void reffe_drop_mappings(struct reffe *fe);
 bool reffe_drop_mappings_except(struct reffe *fe,
 				const struct reffe_mapping *keep);
 
-/* Handles one back-end channel message (SHMEM_MAP, SHMEM_UNMAP, anything
- * else) and sends the reply it calls for. The fd of an accepted MAP is
- * taken from m (chan_msg_take_fd); m still owns the others. Returns 0, -ECANCELED (reply not sent, the
- * program is ending), or -errno when the reply could not be sent (the
- * channel is then closed). */
-int reffe_handle_backend_msg(struct reffe *fe, struct chan_msg *m);
-/* Receives one message on the back-end channel and handles it.
- * 0 handled, 1 the channel is gone (EOF, framing lost), -ETIMEDOUT,
- * -ECANCELED. */
-int reffe_service_backend(struct reffe *fe, int64_t deadline);
-/* The main channel is readable while nothing was asked: reads and drops
- * one message. 0, or 1 when the back-end closed it (disconnected). */
-int reffe_service_main(struct reffe *fe, int64_t deadline);
 
 bool reffe_connected(const struct reffe *fe);
 /* fds kept for live mappings (and leaked by fe_fd_leak_on_error). */
@@ -172,5 +159,10 @@ void reffe_mapping_remove(struct reffe *fe, unsigned i);
 void reffe_drop_all(struct reffe *fe);
 /* fe_fd_leak_on_error: keeps a dup of the message's first fd. */
 void reffe_leak_fd(struct reffe *fe, const struct chan_msg *m);
+/* Drops the queued announcements (closing their fds). */
+void reffe_announce_clear(struct reffe *fe);
+/* Serves the back-end channel while the main channel waits
+ * (reffe_service_backend); NULL: it is not served. */
+typedef int (*reffe_serve_fn)(struct reffe *fe, int64_t deadline);
 
 #endif

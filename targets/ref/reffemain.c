@@ -15,7 +15,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "refannounce.h"
 #include "refregion.h"
 #include "refsys.h"
 #include "refwait.h"
@@ -49,17 +48,17 @@ static int check_reply(const struct chan_msg *m, uint32_t req)
 	return 0;
 }
 
-/* Waits for the next main-channel message. With serve_backend the
+/* Waits for the next main-channel message. With serve the
  * back-end channel keeps being served meanwhile (a conforming front-end
  * never lets a back-end request wait on main-channel traffic). */
 static int wait_main_msg(struct reffe *fe, struct chan_msg *out,
-			 int64_t deadline, bool serve_backend)
+			 int64_t deadline, reffe_serve_fn serve)
 {
 	chan_msg_init(out);
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = fe->main.fd, .events = POLLIN },
-			{ .fd = serve_backend ? fe->backend.fd : -1,
+			{ .fd = serve ? fe->backend.fd : -1,
 			  .events = POLLIN },
 		};
 		int n;
@@ -71,8 +70,7 @@ static int wait_main_msg(struct reffe *fe, struct chan_msg *out,
 			return n;
 		if (n == 0)
 			return -ETIMEDOUT;
-		if (p[1].revents &&
-		    reffe_service_backend(fe, deadline) == -ECANCELED)
+		if (p[1].revents && serve(fe, deadline) == -ECANCELED)
 			return -ECANCELED;
 		if (p[0].revents)
 			return reffe_chan_errno(refwait_recv(&fe->main, out,
@@ -84,9 +82,9 @@ static int wait_main_msg(struct reffe *fe, struct chan_msg *out,
 /* Waits for the reply to req on the main channel. */
 static int wait_main_reply(struct reffe *fe, uint32_t req,
 			   struct chan_msg *out, int64_t deadline,
-			   bool serve_backend)
+			   reffe_serve_fn serve)
 {
-	int r = wait_main_msg(fe, out, deadline, serve_backend);
+	int r = wait_main_msg(fe, out, deadline, serve);
 
 	return r < 0 ? r : check_reply(out, req);
 }
@@ -100,7 +98,7 @@ static int request_u64(struct reffe *fe, uint32_t req, uint64_t *v,
 
 	if (r < 0)
 		return r;
-	r = wait_main_reply(fe, req, &m, deadline, false);
+	r = wait_main_reply(fe, req, &m, deadline, NULL);
 	if (r == 0 && proto_u64_decode(m.payload, m.payload_len, v) != PROTO_OK)
 		r = -EPROTO;
 	chan_msg_release(&m);
@@ -112,7 +110,7 @@ static int request_u64(struct reffe *fe, uint32_t req, uint64_t *v,
 int reffemain_request_acked(struct reffe *fe, uint32_t req,
 			    const void *payload, size_t len, const int *fds,
 			    unsigned nfds, bool force_need_reply,
-			    int64_t deadline, bool serve_backend)
+			    int64_t deadline, reffe_serve_fn serve)
 {
 	bool need = force_need_reply || reffe_pfeat(fe, PROTO_PF_REPLY_ACK);
 	struct chan_msg m;
@@ -123,7 +121,7 @@ int reffemain_request_acked(struct reffe *fe, uint32_t req,
 		      fds, nfds, deadline);
 	if (r < 0 || !need)
 		return r;
-	r = wait_main_reply(fe, req, &m, deadline, serve_backend);
+	r = wait_main_reply(fe, req, &m, deadline, serve);
 	if (r == 0 && proto_u64_decode(m.payload, m.payload_len, &v) != PROTO_OK)
 		r = -EPROTO;
 	chan_msg_release(&m);
@@ -139,7 +137,7 @@ static int request_u64_acked(struct reffe *fe, uint32_t req, uint64_t v,
 
 	proto_u64_encode(v, buf, sizeof(buf));
 	return reffemain_request_acked(fe, req, buf, sizeof(buf), NULL, 0, false,
-			     deadline, false);
+				       deadline, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -204,7 +202,7 @@ static int hs_backend_channel(struct reffe *fe, int64_t deadline, char *err,
 		return r;
 	}
 	r = reffemain_request_acked(fe, PROTO_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1,
-			  false, deadline, false);
+			  false, deadline, NULL);
 	close(sv[1]);
 	if (r < 0) {
 		close(sv[0]);
@@ -229,7 +227,7 @@ static int hs_shmem_config(struct reffe *fe, int64_t deadline, char *err,
 		snprintf(err, errcap, "GET_SHMEM_CONFIG: %s", strerror(-r));
 		return r;
 	}
-	r = wait_main_msg(fe, &m, deadline, false);
+	r = wait_main_msg(fe, &m, deadline, NULL);
 	if (r == 0 && reffe_apply_shmem_config(fe, &m, err, errcap) < 0) {
 		/* A whole message, so framing holds: the answer is not
 		 * believed, the device runs without regions (every MAP is
@@ -296,7 +294,7 @@ static struct proto_mem_region guest_region(const struct reffe *fe)
  * mappings (up to the 8 the message holds). */
 int reffemain_send_mem_table(struct reffe *fe, bool with_shmem,
 			     bool force_need_reply, int64_t deadline,
-			     bool serve_backend)
+			     reffe_serve_fn serve)
 {
 	struct proto_mem_table t = { .nregions = 1 };
 	int fds[PROTO_MAX_MEM_REGIONS] = { fe->guest_fd };
@@ -323,7 +321,7 @@ int reffemain_send_mem_table(struct reffe *fe, bool with_shmem,
 		return -EINVAL;
 	return reffemain_request_acked(fe, PROTO_SET_MEM_TABLE, buf, (size_t)len, fds,
 			     t.nregions, force_need_reply, deadline,
-			     serve_backend);
+			     serve);
 }
 
 static int hs_mem_table(struct reffe *fe, int64_t deadline, char *err,
@@ -332,7 +330,7 @@ static int hs_mem_table(struct reffe *fe, int64_t deadline, char *err,
 	int r = guest_mem_create(fe);
 
 	if (r == 0)
-		r = reffemain_send_mem_table(fe, false, false, deadline, false);
+		r = reffemain_send_mem_table(fe, false, false, deadline, NULL);
 	if (r < 0)
 		snprintf(err, errcap, "SET_MEM_TABLE: %s", strerror(-r));
 	return r;
@@ -511,7 +509,7 @@ int reffe_stop(struct reffe *fe, int64_t deadline, char *err, size_t errcap)
 	r = send_vring_state(fe, PROTO_GET_VRING_BASE, 0, deadline);
 	if (r == 0) {
 		r = wait_main_reply(fe, PROTO_GET_VRING_BASE, &m, deadline,
-				    false);
+				    NULL);
 		chan_msg_release(&m);
 	}
 	if (r < 0)
@@ -530,7 +528,7 @@ int reffe_reset(struct reffe *fe, int64_t deadline, char *err, size_t errcap)
 		return 0;
 	if (reffe_pfeat(fe, PROTO_PF_RESET_DEVICE))
 		r = reffemain_request_acked(fe, PROTO_RESET_DEVICE, NULL, 0, NULL, 0,
-				  false, deadline, false);
+				  false, deadline, NULL);
 	else if (reffe_pfeat(fe, PROTO_PF_STATUS))
 		r = request_u64_acked(fe, PROTO_SET_STATUS, 0, deadline);
 	else

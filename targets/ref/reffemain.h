@@ -38,16 +38,16 @@ int reffe_stop(struct reffe *fe, int64_t deadline, char *err, size_t errcap);
 int reffe_reset(struct reffe *fe, int64_t deadline, char *err, size_t errcap);
 
 /* For refannounce: a request acked per REPLY_ACK (NEED_REPLY when
- * negotiated or forced); a non-zero answer is -EREMOTEIO. serve_backend
- * keeps the back-end channel served while the reply is awaited. */
+ * negotiated or forced); a non-zero answer is -EREMOTEIO. serve
+ * (may be NULL) serves the back-end channel while the reply is awaited. */
 int reffemain_request_acked(struct reffe *fe, uint32_t req,
 			    const void *payload, size_t len, const int *fds,
 			    unsigned nfds, bool force_need_reply,
-			    int64_t deadline, bool serve_backend);
+			    int64_t deadline, reffe_serve_fn serve);
 /* SET_MEM_TABLE with the guest RAM, and the live mappings when
  * with_shmem; acked as reffemain_request_acked. 0 or -errno. */
 int reffemain_send_mem_table(struct reffe *fe, bool with_shmem,
 			     bool force_need_reply, int64_t deadline,
-			     bool serve_backend);
+			     reffe_serve_fn serve);
 
 #endif

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * refshmem: the reference front-end's SHMEM_MAP and SHMEM_UNMAP: every
- * check of digest 6-7, then the mapping into the reserved region. See
- * refshmem.h.
+ * refshmem: the reference front-end's back-end channel: SHMEM_MAP and
+ * SHMEM_UNMAP received, checked (digest 6-7), mapped into the reserved
+ * region, answered (digest 9). See refshmem.h.
  */
 #include "refshmem.h"
 
@@ -16,6 +16,7 @@
 #include "refannounce.h"
 #include "refregion.h"
 #include "refsys.h"
+#include "refwait.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -343,8 +344,9 @@ static int handle_unmap(struct reffe *fe, const struct chan_msg *m,
 	return 0;
 }
 
-int refshmem_handle(struct reffe *fe, struct chan_msg *m,
-		    struct reffe_mapping **mp, struct reffe_mapping *removed)
+/* MAP, UNMAP, or an unsupported request: 0 or a positive errno. */
+static int handle(struct reffe *fe, struct chan_msg *m,
+		  struct reffe_mapping **mp, struct reffe_mapping *removed)
 {
 	int status;
 
@@ -364,4 +366,135 @@ int refshmem_handle(struct reffe *fe, struct chan_msg *m,
 		status = EOPNOTSUPP;
 	}
 	return status;
+}
+
+static int send_backend_reply(struct reffe *fe, const struct proto_hdr *req,
+			      int status)
+{
+	struct proto_hdr h = { req->request, PROTO_VERSION | PROTO_F_REPLY, 8 };
+	uint8_t buf[8];
+	int st;
+
+	if (!reffe_pfeat(fe, PROTO_PF_REPLY_ACK) || !(req->flags & PROTO_F_NEED_REPLY))
+		return 0;
+	if (status && reffe_fault(fe, FAULT_FE_NO_REPLY_ON_ERROR))
+		return 0;
+	if (reffe_fault(fe, FAULT_FE_ERROR_REPLY_ZERO))
+		status = 0;
+	if (reffe_fault(fe, FAULT_FE_REPLY_WRONG_FLAGS))
+		h.flags = PROTO_VERSION;
+	if (reffe_fault(fe, FAULT_FE_REPLY_WRONG_SIZE))
+		h.size = 4;
+	proto_u64_encode((uint64_t)status, buf, sizeof(buf));
+	st = refwait_send(&fe->backend, &h, buf, h.size, NULL, 0,
+			  fe->cfg.cancel_fd,
+			  chan_deadline(fe->cfg.reply_timeout_ms));
+	if (st == -ECANCELED)
+		return st;
+	if (st != CHAN_OK) {
+		reffe_log(fe, "back-end channel: reply not sent (%s); closing",
+		       st > 0 ? chan_status_name((enum chan_status)st)
+			      : strerror(-st));
+		reffe_close_chan(&fe->backend);
+		return reffe_chan_errno(st);
+	}
+	return 0;
+}
+
+/* Header checks before any payload is looked at. Returns 0, a positive
+ * errno for an error reply, or -1 to drop the message silently. */
+static int check_request_hdr(const struct reffe *fe, const struct proto_hdr *h)
+{
+	if (h->flags & PROTO_F_REPLY) {
+		reffe_log(fe, "back-end channel: unsolicited reply (request %u) "
+		       "dropped", h->request);
+		return -1;
+	}
+	if ((h->flags & PROTO_VERSION_MASK) != PROTO_VERSION ||
+	    (h->flags & ~PROTO_F_KNOWN)) {
+		reffe_log(fe, "back-end channel: bad header flags 0x%x", h->flags);
+		return EPROTO;
+	}
+	return 0;
+}
+
+int reffe_handle_backend_msg(struct reffe *fe, struct chan_msg *m)
+{
+	struct reffe_mapping *mp = NULL, removed = { .mapped = false };
+	int status = check_request_hdr(fe, &m->hdr), r;
+
+	if (status < 0)
+		return 0;
+	if (status == 0)
+		status = handle(fe, m, &mp, &removed);
+	r = send_backend_reply(fe, &m->hdr, status);
+	/* Memory-table traffic only ever follows the reply (digest 9). */
+	if (r == 0 && status == 0 && fe->cfg.announce &&
+	    !reffe_fault(fe, FAULT_FE_MEMTABLE_BEFORE_REPLY) && reffe_connected(fe)) {
+		if (m->hdr.request == PROTO_BE_SHMEM_MAP && mp->mapped)
+			refannounce_push(fe, REFFE_ANNOUNCE_ADD, mp);
+		else if (m->hdr.request == PROTO_BE_SHMEM_UNMAP && removed.mapped)
+			refannounce_push(fe, REFFE_ANNOUNCE_REM, &removed);
+	}
+	return r;
+}
+
+int reffe_service_backend(struct reffe *fe, int64_t deadline)
+{
+	struct chan_msg m;
+	int st, r = 0;
+
+	if (fe->backend.fd < 0)
+		return 1;
+	st = refwait_recv(&fe->backend, &m, fe->cfg.cancel_fd, deadline);
+	if (st == -ECANCELED)
+		return st;
+	if (st == CHAN_TIMEOUT && !m.hdr_valid && !m.payload_len)
+		return -ETIMEDOUT;
+	if (st == CHAN_OK || st == CHAN_TOO_MANY_FDS) {
+		r = reffe_handle_backend_msg(fe, &m);
+		if (r == -ECANCELED) {
+			chan_msg_release(&m);
+			return r;
+		}
+	} else {
+		reffe_log(fe, "back-end channel closed: %s",
+		       st > 0 ? chan_status_name((enum chan_status)st)
+			      : strerror(-st));
+		reffe_close_chan(&fe->backend);
+	}
+	chan_msg_release(&m);
+	if (r < 0 || fe->backend.fd < 0)
+		return 1;
+	return 0;
+}
+
+int reffe_service_main(struct reffe *fe, int64_t deadline)
+{
+	struct chan_msg m;
+	int st;
+
+	if (fe->main.fd < 0)
+		return 1;
+	st = refwait_recv(&fe->main, &m, fe->cfg.cancel_fd, deadline);
+	chan_msg_release(&m);
+	if (st == -ECANCELED)
+		return 0;
+	if (st == CHAN_OK) {
+		reffe_log(fe, "main channel: unexpected message %u dropped",
+		       m.hdr.request);
+		return 0;
+	}
+	if (st == CHAN_TIMEOUT && !m.hdr_valid && !m.payload_len)
+		return 0;
+	/* EOF, or a message cut short: framing is lost either way. */
+	reffe_log(fe, "main channel closed: %s",
+	       st > 0 ? chan_status_name((enum chan_status)st) : strerror(-st));
+	reffe_disconnect(fe);
+	return 1;
+}
+
+int reffe_flush_announce(struct reffe *fe, int64_t deadline)
+{
+	return refannounce_flush(fe, deadline, reffe_service_backend);
 }
