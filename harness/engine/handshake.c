@@ -11,6 +11,7 @@
 
 #include "chan.h"
 #include "control.h"
+#include "engine.h"
 #include "ledger.h"
 #include "protoname.h"
 

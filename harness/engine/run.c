@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chan.h"
+#include "engine.h"
 #include "protoname.h"
 #include "protoval.h"
 

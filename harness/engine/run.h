@@ -16,7 +16,6 @@
 #include <sys/types.h>
 
 #include "ctlanswer.h"
-#include "engine.h"
 #include "fdpool.h"
 #include "proto.h"
 #include "result.h"
@@ -25,6 +24,8 @@
 #include "target.h"
 
 #define RUN_MAX_OPTIONAL 16
+
+struct engine_env; /* engine.h: the settings every case runs with */
 
 /* One case being run. */
 struct run {
