@@ -41,13 +41,13 @@ struct bx {
 	struct chan bch;        /* the test's end of the back-end channel */
 };
 
-static inline uint64_t all_pfeatures(void)
+static __attribute__((unused)) uint64_t all_pfeatures(void)
 {
 	return refbe_supported_pfeatures(SHMEM_BIT);
 }
 
 /* A request on the main channel, served by refbe. */
-static inline void main_req(struct bx *x, uint32_t req, uint32_t flags,
+static __attribute__((unused)) void main_req(struct bx *x, uint32_t req, uint32_t flags,
 		     const void *payload, size_t len, const int *fds,
 		     unsigned nfds)
 {
@@ -58,7 +58,7 @@ static inline void main_req(struct bx *x, uint32_t req, uint32_t flags,
 	ck_assert_int_eq(refbe_service_main(x->be, chan_deadline(500)), 0);
 }
 
-static inline void main_u64(struct bx *x, uint32_t req, uint32_t flags, uint64_t v)
+static __attribute__((unused)) void main_u64(struct bx *x, uint32_t req, uint32_t flags, uint64_t v)
 {
 	uint8_t buf[8];
 
@@ -67,12 +67,12 @@ static inline void main_u64(struct bx *x, uint32_t req, uint32_t flags, uint64_t
 }
 
 /* The answer refbe sent on the main channel; CHAN_TIMEOUT if none. */
-static inline int main_answer(struct bx *x, struct chan_msg *m)
+static __attribute__((unused)) int main_answer(struct bx *x, struct chan_msg *m)
 {
 	return chan_recv(&x->mainc, m, chan_deadline(100));
 }
 
-static inline uint64_t answer_u64(struct bx *x, uint32_t req)
+static __attribute__((unused)) uint64_t answer_u64(struct bx *x, uint32_t req)
 {
 	struct chan_msg m;
 	uint64_t v;
@@ -84,7 +84,7 @@ static inline uint64_t answer_u64(struct bx *x, uint32_t req)
 	return v;
 }
 
-static inline uint64_t get_u64(struct bx *x, uint32_t req)
+static __attribute__((unused)) uint64_t get_u64(struct bx *x, uint32_t req)
 {
 	main_req(x, req, PROTO_VERSION, NULL, 0, NULL, 0);
 	return answer_u64(x, req);
@@ -92,7 +92,7 @@ static inline uint64_t get_u64(struct bx *x, uint32_t req)
 
 /* refbe with regions {1M, 64k}, protocol features set as given, and a
  * back-end channel when BACKEND_REQ is among them. */
-static inline struct bx *bx_setup(const char *faults, uint64_t pfeatures)
+static __attribute__((unused)) struct bx *bx_setup(const char *faults, uint64_t pfeatures)
 {
 	struct bx *x = calloc(1, sizeof(*x));
 	struct refbe_config cfg;
@@ -125,12 +125,12 @@ static inline struct bx *bx_setup(const char *faults, uint64_t pfeatures)
 	return x;
 }
 
-static inline struct bx *bx_new(const char *faults)
+static __attribute__((unused)) struct bx *bx_new(const char *faults)
 {
 	return bx_setup(faults, all_pfeatures());
 }
 
-static inline void bx_free(struct bx *x)
+static __attribute__((unused)) void bx_free(struct bx *x)
 {
 	refbe_free(x->be);
 	free(x->be);
@@ -139,7 +139,7 @@ static inline void bx_free(struct bx *x)
 	free(x);
 }
 
-static inline struct refbe_map_req mreq(uint8_t shmid, uint64_t off, uint64_t len,
+static __attribute__((unused)) struct refbe_map_req mreq(uint8_t shmid, uint64_t off, uint64_t len,
 				 bool rw)
 {
 	struct refbe_map_req r = { .shmid = shmid, .rw = rw, .need_reply = -1,
@@ -149,7 +149,7 @@ static inline struct refbe_map_req mreq(uint8_t shmid, uint64_t off, uint64_t le
 }
 
 /* Checks, then submits (as the control channel does). */
-static inline void submit(struct bx *x, const struct refbe_map_req *r, bool map)
+static __attribute__((unused)) void submit(struct bx *x, const struct refbe_map_req *r, bool map)
 {
 	char err[160];
 
@@ -159,12 +159,12 @@ static inline void submit(struct bx *x, const struct refbe_map_req *r, bool map)
 }
 
 /* The next message refbe sent on the back-end channel. */
-static inline int be_msg(struct bx *x, struct chan_msg *m, int ms)
+static __attribute__((unused)) int be_msg(struct bx *x, struct chan_msg *m, int ms)
 {
 	return chan_recv(&x->bch, m, chan_deadline(ms));
 }
 
-static inline void be_reply(struct bx *x, uint32_t req, uint32_t flags, uint64_t v,
+static __attribute__((unused)) void be_reply(struct bx *x, uint32_t req, uint32_t flags, uint64_t v,
 		     size_t size, const int *fds, unsigned nfds)
 {
 	struct proto_hdr h = { req, flags, (uint32_t)size };
@@ -176,13 +176,13 @@ static inline void be_reply(struct bx *x, uint32_t req, uint32_t flags, uint64_t
 }
 
 /* Lets refbe take what the test sent on the back-end channel. */
-static inline int settle(struct bx *x)
+static __attribute__((unused)) int settle(struct bx *x)
 {
 	return refbe_wait_idle(x->be, chan_deadline(1000));
 }
 
 /* MAP sent, read, answered with value v: the outcome. */
-static inline int map_answered(struct bx *x, const struct refbe_map_req *r,
+static __attribute__((unused)) int map_answered(struct bx *x, const struct refbe_map_req *r,
 			uint64_t v)
 {
 	struct chan_msg m;
@@ -195,7 +195,7 @@ static inline int map_answered(struct bx *x, const struct refbe_map_req *r,
 	return settle(x);
 }
 
-static inline unsigned live_count(const struct refbe *be)
+static __attribute__((unused)) unsigned live_count(const struct refbe *be)
 {
 	unsigned n = 0;
 
@@ -204,7 +204,7 @@ static inline unsigned live_count(const struct refbe *be)
 	return n;
 }
 
-static inline bool child_crashes(struct bx *x)
+static __attribute__((unused)) bool child_crashes(struct bx *x)
 {
 	struct rlimit no_core = { 0, 0 };
 	pid_t pid = fork();
@@ -220,7 +220,7 @@ static inline bool child_crashes(struct bx *x)
 	return !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static inline void get_config(struct bx *x, struct proto_shmem_config *c)
+static __attribute__((unused)) void get_config(struct bx *x, struct proto_shmem_config *c)
 {
 	struct chan_msg m;
 
@@ -232,7 +232,7 @@ static inline void get_config(struct bx *x, struct proto_shmem_config *c)
 	ck_assert_int_eq(proto_shmem_config_decode(m.payload, m.payload_len, c), 0);
 }
 
-static inline int guest_memfd(uint64_t size)
+static __attribute__((unused)) int guest_memfd(uint64_t size)
 {
 	int fd = memfd_create("vhu-test-guest", MFD_CLOEXEC);
 
