@@ -41,13 +41,15 @@ struct bx {
 	struct chan bch;        /* the test's end of the back-end channel */
 };
 
-static __attribute__((unused)) uint64_t all_pfeatures(void)
+__attribute__((unused))
+static uint64_t all_pfeatures(void)
 {
 	return refbe_supported_pfeatures(SHMEM_BIT);
 }
 
 /* A request on the main channel, served by refbe. */
-static __attribute__((unused)) void main_req(struct bx *x, uint32_t req, uint32_t flags,
+__attribute__((unused))
+static void main_req(struct bx *x, uint32_t req, uint32_t flags,
 		     const void *payload, size_t len, const int *fds,
 		     unsigned nfds)
 {
@@ -58,7 +60,8 @@ static __attribute__((unused)) void main_req(struct bx *x, uint32_t req, uint32_
 	ck_assert_int_eq(refbe_service_main(x->be, chan_deadline(500)), 0);
 }
 
-static __attribute__((unused)) void main_u64(struct bx *x, uint32_t req, uint32_t flags, uint64_t v)
+__attribute__((unused))
+static void main_u64(struct bx *x, uint32_t req, uint32_t flags, uint64_t v)
 {
 	uint8_t buf[8];
 
@@ -67,12 +70,14 @@ static __attribute__((unused)) void main_u64(struct bx *x, uint32_t req, uint32_
 }
 
 /* The answer refbe sent on the main channel; CHAN_TIMEOUT if none. */
-static __attribute__((unused)) int main_answer(struct bx *x, struct chan_msg *m)
+__attribute__((unused))
+static int main_answer(struct bx *x, struct chan_msg *m)
 {
 	return chan_recv(&x->mainc, m, chan_deadline(100));
 }
 
-static __attribute__((unused)) uint64_t answer_u64(struct bx *x, uint32_t req)
+__attribute__((unused))
+static uint64_t answer_u64(struct bx *x, uint32_t req)
 {
 	struct chan_msg m;
 	uint64_t v;
@@ -84,7 +89,8 @@ static __attribute__((unused)) uint64_t answer_u64(struct bx *x, uint32_t req)
 	return v;
 }
 
-static __attribute__((unused)) uint64_t get_u64(struct bx *x, uint32_t req)
+__attribute__((unused))
+static uint64_t get_u64(struct bx *x, uint32_t req)
 {
 	main_req(x, req, PROTO_VERSION, NULL, 0, NULL, 0);
 	return answer_u64(x, req);
@@ -92,7 +98,8 @@ static __attribute__((unused)) uint64_t get_u64(struct bx *x, uint32_t req)
 
 /* refbe with regions {1M, 64k}, protocol features set as given, and a
  * back-end channel when BACKEND_REQ is among them. */
-static __attribute__((unused)) struct bx *bx_setup(const char *faults, uint64_t pfeatures)
+__attribute__((unused))
+static struct bx *bx_setup(const char *faults, uint64_t pfeatures)
 {
 	struct bx *x = calloc(1, sizeof(*x));
 	struct refbe_config cfg;
@@ -125,12 +132,14 @@ static __attribute__((unused)) struct bx *bx_setup(const char *faults, uint64_t 
 	return x;
 }
 
-static __attribute__((unused)) struct bx *bx_new(const char *faults)
+__attribute__((unused))
+static struct bx *bx_new(const char *faults)
 {
 	return bx_setup(faults, all_pfeatures());
 }
 
-static __attribute__((unused)) void bx_free(struct bx *x)
+__attribute__((unused))
+static void bx_free(struct bx *x)
 {
 	refbe_free(x->be);
 	free(x->be);
@@ -139,7 +148,8 @@ static __attribute__((unused)) void bx_free(struct bx *x)
 	free(x);
 }
 
-static __attribute__((unused)) struct refbe_map_req mreq(uint8_t shmid, uint64_t off, uint64_t len,
+__attribute__((unused))
+static struct refbe_map_req mreq(uint8_t shmid, uint64_t off, uint64_t len,
 				 bool rw)
 {
 	struct refbe_map_req r = { .shmid = shmid, .rw = rw, .need_reply = -1,
@@ -149,7 +159,8 @@ static __attribute__((unused)) struct refbe_map_req mreq(uint8_t shmid, uint64_t
 }
 
 /* Checks, then submits (as the control channel does). */
-static __attribute__((unused)) void submit(struct bx *x, const struct refbe_map_req *r, bool map)
+__attribute__((unused))
+static void submit(struct bx *x, const struct refbe_map_req *r, bool map)
 {
 	char err[160];
 
@@ -159,12 +170,14 @@ static __attribute__((unused)) void submit(struct bx *x, const struct refbe_map_
 }
 
 /* The next message refbe sent on the back-end channel. */
-static __attribute__((unused)) int be_msg(struct bx *x, struct chan_msg *m, int ms)
+__attribute__((unused))
+static int be_msg(struct bx *x, struct chan_msg *m, int ms)
 {
 	return chan_recv(&x->bch, m, chan_deadline(ms));
 }
 
-static __attribute__((unused)) void be_reply(struct bx *x, uint32_t req, uint32_t flags, uint64_t v,
+__attribute__((unused))
+static void be_reply(struct bx *x, uint32_t req, uint32_t flags, uint64_t v,
 		     size_t size, const int *fds, unsigned nfds)
 {
 	struct proto_hdr h = { req, flags, (uint32_t)size };
@@ -176,13 +189,15 @@ static __attribute__((unused)) void be_reply(struct bx *x, uint32_t req, uint32_
 }
 
 /* Lets refbe take what the test sent on the back-end channel. */
-static __attribute__((unused)) int settle(struct bx *x)
+__attribute__((unused))
+static int settle(struct bx *x)
 {
 	return refbe_wait_idle(x->be, chan_deadline(1000));
 }
 
 /* MAP sent, read, answered with value v: the outcome. */
-static __attribute__((unused)) int map_answered(struct bx *x, const struct refbe_map_req *r,
+__attribute__((unused))
+static int map_answered(struct bx *x, const struct refbe_map_req *r,
 			uint64_t v)
 {
 	struct chan_msg m;
@@ -195,7 +210,8 @@ static __attribute__((unused)) int map_answered(struct bx *x, const struct refbe
 	return settle(x);
 }
 
-static __attribute__((unused)) unsigned live_count(const struct refbe *be)
+__attribute__((unused))
+static unsigned live_count(const struct refbe *be)
 {
 	unsigned n = 0;
 
@@ -204,7 +220,8 @@ static __attribute__((unused)) unsigned live_count(const struct refbe *be)
 	return n;
 }
 
-static __attribute__((unused)) bool child_crashes(struct bx *x)
+__attribute__((unused))
+static bool child_crashes(struct bx *x)
 {
 	struct rlimit no_core = { 0, 0 };
 	pid_t pid = fork();
@@ -220,7 +237,8 @@ static __attribute__((unused)) bool child_crashes(struct bx *x)
 	return !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static __attribute__((unused)) void get_config(struct bx *x, struct proto_shmem_config *c)
+__attribute__((unused))
+static void get_config(struct bx *x, struct proto_shmem_config *c)
 {
 	struct chan_msg m;
 
@@ -232,7 +250,8 @@ static __attribute__((unused)) void get_config(struct bx *x, struct proto_shmem_
 	ck_assert_int_eq(proto_shmem_config_decode(m.payload, m.payload_len, c), 0);
 }
 
-static __attribute__((unused)) int guest_memfd(uint64_t size)
+__attribute__((unused))
+static int guest_memfd(uint64_t size)
 {
 	int fd = memfd_create("vhu-test-guest", MFD_CLOEXEC);
 

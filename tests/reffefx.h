@@ -46,12 +46,14 @@ struct fx {
 	char last_name[64];     /* name of the last memfd made */
 };
 
-static __attribute__((unused)) uint64_t all_pfeatures(void)
+__attribute__((unused))
+static uint64_t all_pfeatures(void)
 {
 	return reffe_supported_pfeatures(PROTO_SHMEM_BIT_DEFAULT);
 }
 
-static __attribute__((unused)) void make_config_reply(struct chan_msg *m, uint32_t nregions,
+__attribute__((unused))
+static void make_config_reply(struct chan_msg *m, uint32_t nregions,
 			      const uint64_t *sizes, unsigned n)
 {
 	struct proto_shmem_config c;
@@ -68,7 +70,8 @@ static __attribute__((unused)) void make_config_reply(struct chan_msg *m, uint32
 				     PROTO_VERSION | PROTO_F_REPLY, (uint32_t)len };
 }
 
-static __attribute__((unused)) struct fx *fx_setup(const char *faults, uint64_t pfeatures, bool start)
+__attribute__((unused))
+static struct fx *fx_setup(const char *faults, uint64_t pfeatures, bool start)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct reffe_config cfg;
@@ -101,13 +104,15 @@ static __attribute__((unused)) struct fx *fx_setup(const char *faults, uint64_t 
 	return f;
 }
 
-static __attribute__((unused)) struct fx *fx_new(const char *faults)
+__attribute__((unused))
+static struct fx *fx_new(const char *faults)
 {
 	return fx_setup(faults, all_pfeatures(), true);
 }
 
 /* A main channel whose other end the test holds. */
-static __attribute__((unused)) void fx_attach_main(struct fx *f)
+__attribute__((unused))
+static void fx_attach_main(struct fx *f)
 {
 	int sv[2];
 
@@ -116,7 +121,8 @@ static __attribute__((unused)) void fx_attach_main(struct fx *f)
 	chan_init(&f->mainc, sv[1], "main", PROTO_CHAN_MAIN);
 }
 
-static __attribute__((unused)) void fx_free(struct fx *f)
+__attribute__((unused))
+static void fx_free(struct fx *f)
 {
 	reffe_free(f->fe);
 	free(f->fe);
@@ -125,7 +131,8 @@ static __attribute__((unused)) void fx_free(struct fx *f)
 	free(f);
 }
 
-static __attribute__((unused)) int fx_memfd(struct fx *f, uint64_t size)
+__attribute__((unused))
+static int fx_memfd(struct fx *f, uint64_t size)
 {
 	int fd;
 
@@ -137,7 +144,8 @@ static __attribute__((unused)) int fx_memfd(struct fx *f, uint64_t size)
 	return fd;
 }
 
-static __attribute__((unused)) void send_raw_mmap(struct fx *f, uint32_t req, uint32_t flags,
+__attribute__((unused))
+static void send_raw_mmap(struct fx *f, uint32_t req, uint32_t flags,
 			  const struct proto_mmap *mm, size_t len,
 			  const int *fds, unsigned nfds)
 {
@@ -152,7 +160,8 @@ static __attribute__((unused)) void send_raw_mmap(struct fx *f, uint32_t req, ui
 
 /* Lets reffe serve one message; the reply it sent, if any, lands in m.
  * Returns CHAN_OK or CHAN_TIMEOUT (no reply within 100 ms). */
-static __attribute__((unused)) int serve(struct fx *f, struct chan_msg *m)
+__attribute__((unused))
+static int serve(struct fx *f, struct chan_msg *m)
 {
 	ck_assert_int_eq(reffe_service_backend(f->fe, chan_deadline(500)), 0);
 	return chan_recv(&f->be, m, chan_deadline(100));
@@ -160,7 +169,8 @@ static __attribute__((unused)) int serve(struct fx *f, struct chan_msg *m)
 
 /* Serves one message and returns the reply value, checking the reply's
  * shape; NO_REPLY when none came. */
-static __attribute__((unused)) int64_t serve_value(struct fx *f, uint32_t req)
+__attribute__((unused))
+static int64_t serve_value(struct fx *f, uint32_t req)
 {
 	struct chan_msg m;
 	uint64_t v;
@@ -177,7 +187,8 @@ static __attribute__((unused)) int64_t serve_value(struct fx *f, uint32_t req)
 	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-static __attribute__((unused)) int64_t map_fd(struct fx *f, uint8_t shmid, uint64_t off, uint64_t len,
+__attribute__((unused))
+static int64_t map_fd(struct fx *f, uint8_t shmid, uint64_t off, uint64_t len,
 		      uint64_t flags, int fd)
 {
 	struct proto_mmap mm = { .shmid = shmid, .shm_offset = off,
@@ -190,7 +201,8 @@ static __attribute__((unused)) int64_t map_fd(struct fx *f, uint8_t shmid, uint6
 
 /* MAP of a fresh memfd just big enough; the memfd is closed again (the
  * front-end keeps its own copy). */
-static __attribute__((unused)) int64_t map(struct fx *f, uint8_t shmid, uint64_t off, uint64_t len,
+__attribute__((unused))
+static int64_t map(struct fx *f, uint8_t shmid, uint64_t off, uint64_t len,
 		   uint64_t flags)
 {
 	int fd = fx_memfd(f, len ? len : PAGE);
@@ -200,7 +212,8 @@ static __attribute__((unused)) int64_t map(struct fx *f, uint8_t shmid, uint64_t
 	return v;
 }
 
-static __attribute__((unused)) int64_t unmap(struct fx *f, uint8_t shmid, uint64_t off, uint64_t len)
+__attribute__((unused))
+static int64_t unmap(struct fx *f, uint8_t shmid, uint64_t off, uint64_t len)
 {
 	struct proto_mmap mm = { .shmid = shmid, .shm_offset = off, .len = len };
 
@@ -211,7 +224,8 @@ static __attribute__((unused)) int64_t unmap(struct fx *f, uint8_t shmid, uint64
 
 /* How many lines of /proc/self/maps map memfd `name`; the permissions
  * and start of the first. */
-static __attribute__((unused)) int maps_of(const char *name, char perms[5], uintptr_t *start)
+__attribute__((unused))
+static int maps_of(const char *name, char perms[5], uintptr_t *start)
 {
 	char pat[96], line[512];
 	FILE *fp = fopen("/proc/self/maps", "r");
@@ -236,14 +250,16 @@ static __attribute__((unused)) int maps_of(const char *name, char perms[5], uint
 	return n;
 }
 
-static __attribute__((unused)) uintptr_t region_base(const struct fx *f, unsigned shmid)
+__attribute__((unused))
+static uintptr_t region_base(const struct fx *f, unsigned shmid)
 {
 	return (uintptr_t)f->fe->regions[shmid].base;
 }
 
 /* Runs reffe_service_backend in a child on a message already sent, and
  * says whether the child died (signal, or a sanitizer's non-zero exit). */
-static __attribute__((unused)) bool child_crashes(struct fx *f)
+__attribute__((unused))
+static bool child_crashes(struct fx *f)
 {
 	struct rlimit no_core = { 0, 0 };
 	pid_t pid = fork();
@@ -259,7 +275,8 @@ static __attribute__((unused)) bool child_crashes(struct fx *f)
 	return !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static __attribute__((unused)) struct fx *fx_with_live(const char *faults)
+__attribute__((unused))
+static struct fx *fx_with_live(const char *faults)
 {
 	struct fx *f = fx_new(faults);
 
@@ -267,7 +284,8 @@ static __attribute__((unused)) struct fx *fx_with_live(const char *faults)
 	return f;
 }
 
-static __attribute__((unused)) struct fx *fx_announcing(const char *faults)
+__attribute__((unused))
+static struct fx *fx_announcing(const char *faults)
 {
 	struct fx *f = fx_new(faults);
 
@@ -278,7 +296,8 @@ static __attribute__((unused)) struct fx *fx_announcing(const char *faults)
 	return f;
 }
 
-static __attribute__((unused)) void reply_u64_main(struct fx *f, uint32_t req, uint64_t v)
+__attribute__((unused))
+static void reply_u64_main(struct fx *f, uint32_t req, uint64_t v)
 {
 	struct proto_hdr h = { req, PROTO_VERSION | PROTO_F_REPLY, 8 };
 	uint8_t buf[8];
@@ -291,7 +310,8 @@ static __attribute__((unused)) void reply_u64_main(struct fx *f, uint32_t req, u
 /* The deadlock rule, as the harness sees it: after a MAP with NEED_REPLY,
  * is the reply there within 150 ms while the main channel is left
  * unanswered? reffe runs in a child; the test is the blocked back-end. */
-static __attribute__((unused)) bool reply_before_main_traffic(const char *faults)
+__attribute__((unused))
+static bool reply_before_main_traffic(const char *faults)
 {
 	struct fx *f = fx_announcing(faults);
 	struct proto_mmap mm = { .shmid = 0, .shm_offset = 0x3000,
