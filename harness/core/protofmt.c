@@ -232,7 +232,7 @@ static bool fmt_typed(char *out, size_t cap, size_t *pos, enum proto_ptype t,
 /* The payload type of a message, per its REPLY flag; alt is the other
  * reading, for a reply that lost its flag (or a request that gained it). */
 static enum proto_ptype msg_ptype(enum proto_chan chan, const struct proto_hdr *h,
-			    bool alt)
+				  bool alt)
 {
 	const struct proto_reqinfo *ri = proto_req_info(chan, h->request);
 	bool reply = (h->flags & PROTO_F_REPLY) != 0;

@@ -88,13 +88,13 @@ static void add_finding(struct ccm *k, const struct script_step *st,
 	f = &r->f[r->nfindings++];
 	f->line = st->line;
 	ccm_fmt(f->msg, sizeof(f->msg), "expects value=%s, but the %s must %s: %s%s",
-	    val, s->what, p->flags & CCM_P_OK ? "succeed" : "fail", p->why, ch);
+		val, s->what, p->flags & CCM_P_OK ? "succeed" : "fail", p->why, ch);
 }
 
 /* The world that contradicts the expectation, preferring one without
  * open choices (then every front-end does). */
 static const struct ccm_world *contradiction(const struct ccm *k, bool want_ok,
-					 bool *forced)
+					     bool *forced)
 {
 	const struct ccm_world *best = NULL;
 
@@ -180,7 +180,7 @@ static void map_unmap(struct ccm *k, const struct script_step *st)
 	if (s->has_size || s->has_truncate || s->has_payload ||
 	    s->request != (q.map ? PROTO_BE_SHMEM_MAP : PROTO_BE_SHMEM_UNMAP)) {
 		ccm_give_up(k, "a MAP/UNMAP whose bytes are not its fields "
-			"(size=, truncate=, payload= or request=)");
+			    "(size=, truncate=, payload= or request=)");
 		return;
 	}
 	ccm_req_open(k, s, q.map, q.open, sizeof(q.open));
@@ -195,7 +195,7 @@ static void map_unmap(struct ccm *k, const struct script_step *st)
 	}
 	ccm_range_text(rt, sizeof(rt), q.off, q.len);
 	ccm_fmt(what, sizeof(what), "%s of line %u (shmid %u %s)",
-	    q.map ? "MAP" : "UNMAP", st->line, q.shmid, rt);
+		q.map ? "MAP" : "UNMAP", st->line, q.shmid, rt);
 	push = reply_expected(k, s);
 	if (push)
 		push_sent(k, stat != CCM_OUT_SKIP, what);

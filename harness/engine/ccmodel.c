@@ -188,7 +188,7 @@ static void fd_open(const struct script_case *c, const struct script_send *s,
 		ccm_fmt(why, cap, "fd_offset+len wraps");
 	else if (end > fd->size)
 		ccm_fmt(why, cap, "fd_offset+len past the end of the 0x%llx-byte file",
-		    CCM_ULL(fd->size));
+			CCM_ULL(fd->size));
 }
 
 /* Why the spec leaves the outcome of an otherwise valid request open
@@ -227,7 +227,7 @@ void ccm_req_open(const struct ccm *k, const struct script_send *s, bool map,
 
 /* MAP rules that hold in every world: region, bounds, wrap. */
 enum ccm_outcome ccm_map_static(const struct ccm *k, const struct ccm_req *q,
-			       char *why, size_t cap)
+				char *why, size_t cap)
 {
 	uint64_t size = k->size[q->shmid];
 	char rt[64];
@@ -245,14 +245,14 @@ enum ccm_outcome ccm_map_static(const struct ccm *k, const struct ccm_req *q,
 	}
 	if (q->len && q->off + q->len > size) {
 		ccm_fmt(why, cap, "%s is outside the region of 0x%llx bytes", rt,
-		    CCM_ULL(size));
+			CCM_ULL(size));
 		return CCM_OUT_FAIL;
 	}
 	return k->shm[q->shmid] & CCM_SHM_LIVE_UNKNOWN ? CCM_OUT_SKIP : CCM_OUT_OK;
 }
 
 static enum ccm_outcome map_in(const struct ccm_world *wd, const struct ccm_req *q,
-			   char *why, size_t cap)
+			       char *why, size_t cap)
 {
 	int i = q->len ? live_find(wd, q, false) : -1;
 	char rt[64];
@@ -260,7 +260,7 @@ static enum ccm_outcome map_in(const struct ccm_world *wd, const struct ccm_req 
 	if (i >= 0) {
 		ccm_range_text(rt, sizeof(rt), wd->live[i].off, wd->live[i].len);
 		ccm_fmt(why, cap, "it overlaps the live mapping %s of line %u", rt,
-		    wd->live[i].line);
+			wd->live[i].line);
 		return CCM_OUT_FAIL;
 	}
 	ccm_fmt(why, cap, "it is inside the region and overlaps no live mapping");
@@ -270,7 +270,7 @@ static enum ccm_outcome map_in(const struct ccm_world *wd, const struct ccm_req 
 }
 
 static enum ccm_outcome unmap_in(const struct ccm_world *wd, const struct ccm_req *q,
-			     char *why, size_t cap)
+				 char *why, size_t cap)
 {
 	int x = live_find(wd, q, true), i = x >= 0 ? x : live_find(wd, q, false);
 	char rt[64];
@@ -282,11 +282,11 @@ static enum ccm_outcome unmap_in(const struct ccm_world *wd, const struct ccm_re
 	ccm_range_text(rt, sizeof(rt), wd->live[i].off, wd->live[i].len);
 	if (x < 0) {
 		ccm_fmt(why, cap, "it is not exactly the live mapping %s of line %u",
-		    rt, wd->live[i].line);
+			rt, wd->live[i].line);
 		return CCM_OUT_FAIL;
 	}
 	ccm_fmt(why, cap, "it is exactly the live mapping %s of line %u", rt,
-	    wd->live[i].line);
+		wd->live[i].line);
 	return q->open[0] ? CCM_OUT_OPEN : CCM_OUT_OK;
 }
 

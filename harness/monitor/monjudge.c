@@ -31,9 +31,9 @@ static void set_protocol_features(struct monitor *m, const struct monitor_msg *m
 		return;
 	if (m->have_pfeat_offered && (extra = v & ~m->pfeat_offered))
 		MONITOR_FIND(m, MONITOR_C_PFEAT_NOT_OFFERED, w,
-		     "acknowledged protocol features 0x%" PRIx64
-		     " of which 0x%" PRIx64 " were not offered (offer 0x%" PRIx64 ")",
-		     v, extra, m->pfeat_offered);
+			     "acknowledged protocol features 0x%" PRIx64
+			     " of which 0x%" PRIx64 " were not offered (offer 0x%" PRIx64 ")",
+			     v, extra, m->pfeat_offered);
 	m->have_pfeat_acked = true;
 	m->pfeat_acked = v;
 }
@@ -44,8 +44,8 @@ static void check_protocol_features_offered(struct monitor *m,
 	if (m->have_features_offered &&
 	    !(m->features_offered & (1ull << PROTO_F_PROTOCOL_FEATURES)))
 		MONITOR_FIND(m, MONITOR_C_PROTOCOL_FEATURES_NOT_OFFERED, w,
-		     "%s although GET_FEATURES offered 0x%" PRIx64
-		     " without bit 30", w->msg, m->features_offered);
+			     "%s although GET_FEATURES offered 0x%" PRIx64
+			     " without bit 30", w->msg, m->features_offered);
 }
 
 static bool is_memtable_update(uint32_t req)
@@ -87,11 +87,11 @@ static void memtable_update(struct monitor *m, const struct monitor_where *w)
 
 	if (p)
 		MONITOR_FIND(m, MONITOR_C_MEMTABLE_BEFORE_REPLY, w,
-		     "%s sent while the back-end's %s #%u still waits for its "
-		     "reply: both sides can block for ever",
-		     w->msg, p->request == PROTO_BE_SHMEM_MAP ? "SHMEM_MAP"
-							    : "SHMEM_UNMAP",
-		     p->index);
+			     "%s sent while the back-end's %s #%u still waits for its "
+			     "reply: both sides can block for ever",
+			     w->msg, p->request == PROTO_BE_SHMEM_MAP ? "SHMEM_MAP"
+								    : "SHMEM_UNMAP",
+			     p->index);
 }
 
 static void main_request(struct monitor *m, const struct monitor_msg *msg,
@@ -116,13 +116,13 @@ static void main_request(struct monitor *m, const struct monitor_msg *msg,
 	case PROTO_GET_SHMEM_CONFIG:
 		if (!monitor_shmem(m))
 			MONITOR_FIND(m, MONITOR_C_SHMEM_NOT_NEGOTIATED, w,
-			     "GET_SHMEM_CONFIG sent without SHMEM (bit %u) negotiated",
-			     m->cfg.shmem_bit);
+				     "GET_SHMEM_CONFIG sent without SHMEM (bit %u) negotiated",
+				     m->cfg.shmem_bit);
 		break;
 	case PROTO_SET_BACKEND_REQ_FD:
 		if (!monitor_pfeat(m, PROTO_PF_BACKEND_REQ))
 			MONITOR_FIND(m, MONITOR_C_BACKEND_REQ_NOT_NEGOTIATED, w,
-			     "SET_BACKEND_REQ_FD sent without BACKEND_REQ negotiated");
+				     "SET_BACKEND_REQ_FD sent without BACKEND_REQ negotiated");
 		m->backend_chan = true;
 		break;
 	case PROTO_RESET_DEVICE:
@@ -147,18 +147,18 @@ static void backend_request(struct monitor *m, const struct monitor_msg *msg,
 
 	if (monitor_has_required(m, PROTO_CHAN_BACKEND))
 		MONITOR_FIND(m, MONITOR_C_BACKEND_NO_WAIT, w,
-		     "%s sent while back-end request #%u still waits for its reply",
-		     w->msg, m->pending[PROTO_CHAN_BACKEND][0].index);
+			     "%s sent while back-end request #%u still waits for its reply",
+			     w->msg, m->pending[PROTO_CHAN_BACKEND][0].index);
 	if (!mm)
 		return;
 	if (!monitor_shmem(m))
 		MONITOR_FIND(m, MONITOR_C_SHMEM_NOT_NEGOTIATED, w,
-		     "%s sent without SHMEM (bit %u) negotiated", w->msg,
-		     m->cfg.shmem_bit);
+			     "%s sent without SHMEM (bit %u) negotiated", w->msg,
+			     m->cfg.shmem_bit);
 	else if (req == PROTO_BE_SHMEM_MAP &&
 		 !monitor_pfeat(m, PROTO_PF_BACKEND_SEND_FD))
 		MONITOR_FIND(m, MONITOR_C_NO_BACKEND_SEND_FD, w,
-		     "SHMEM_MAP carries an fd but BACKEND_SEND_FD is not negotiated");
+			     "SHMEM_MAP carries an fd but BACKEND_SEND_FD is not negotiated");
 	monledger_request(m, msg, w, p);
 }
 
@@ -196,7 +196,7 @@ static void on_request(struct monitor *m, const struct monitor_msg *msg,
 	if (p.need_reply && !monitor_reply_ack(m) &&
 	    !proto_has_reply_body(msg->chan, msg->hdr.request))
 		MONITOR_FIND(m, MONITOR_C_NEED_REPLY_NO_ACK, w,
-		     "%s has NEED_REPLY but REPLY_ACK is not negotiated", w->msg);
+			     "%s has NEED_REPLY but REPLY_ACK is not negotiated", w->msg);
 	if (msg->chan == PROTO_CHAN_MAIN)
 		main_request(m, msg, w);
 	else
@@ -243,16 +243,16 @@ static bool take_pending(struct monitor *m, const struct monitor_msg *msg,
 			continue;
 		}
 		MONITOR_FIND(m, MONITOR_C_REPLY_MISMATCH, w,
-		     "reply carries request id %s while %s #%u waits for its reply",
-		     monitor_req_name(chan, msg->hdr.request, b1, sizeof(b1)),
-		     monitor_req_name(chan, head->request, b2, sizeof(b2)), head->index);
+			     "reply carries request id %s while %s #%u waits for its reply",
+			     monitor_req_name(chan, msg->hdr.request, b1, sizeof(b1)),
+			     monitor_req_name(chan, head->request, b2, sizeof(b2)), head->index);
 		*out = *head;
 		pop_head(m, chan);
 		return true;
 	}
 	MONITOR_FIND(m, MONITOR_C_UNSOLICITED_REPLY, w,
-	     "a reply (%s) with no request waiting for one",
-	     monitor_req_name(chan, msg->hdr.request, b1, sizeof(b1)));
+		     "a reply (%s) with no request waiting for one",
+		     monitor_req_name(chan, msg->hdr.request, b1, sizeof(b1)));
 	return false;
 }
 
@@ -261,14 +261,14 @@ static void map_accepted(struct monitor *m, const struct monitor_pending *p,
 {
 	if (p->must_fail && p->pre_reset)
 		MONITOR_FIND(m, MONITOR_C_RESET_KEPT_MAPPING, w,
-		     "accepted SHMEM_MAP #%u over a range mapped before reset %u: "
-		     "%s", p->index, m->resets, p->why);
+			     "accepted SHMEM_MAP #%u over a range mapped before reset %u: "
+			     "%s", p->index, m->resets, p->why);
 	else if (p->must_fail)
 		MONITOR_FIND(m, MONITOR_C_MAP_ACCEPTED_INVALID, w,
-		     "accepted SHMEM_MAP #%u that MUST fail: %s", p->index, p->why);
+			     "accepted SHMEM_MAP #%u that MUST fail: %s", p->index, p->why);
 	else if (p->soft_fail)
 		MONITOR_FIND(m, MONITOR_C_MAP_ACCEPTED_LEN_ZERO, w,
-		     "accepted SHMEM_MAP #%u with len 0", p->index);
+			     "accepted SHMEM_MAP #%u with len 0", p->index);
 }
 
 static void map_refused(struct monitor *m, const struct monitor_pending *p,
@@ -279,17 +279,17 @@ static void map_refused(struct monitor *m, const struct monitor_pending *p,
 		return;
 	if (p->pre_reset && !p->stopped)
 		MONITOR_FIND(m, MONITOR_C_RESET_KEPT_MAPPING, w,
-		     "refused (0x%" PRIx64 ") SHMEM_MAP #%u of shmid %u [0x%" PRIx64
-		     ", +0x%" PRIx64 ") which only overlaps mappings that reset %u "
-		     "removed", v, p->index, p->mm.shmid, p->mm.shm_offset,
-		     p->mm.len, m->resets);
+			     "refused (0x%" PRIx64 ") SHMEM_MAP #%u of shmid %u [0x%" PRIx64
+			     ", +0x%" PRIx64 ") which only overlaps mappings that reset %u "
+			     "removed", v, p->index, p->mm.shmid, p->mm.shm_offset,
+			     p->mm.len, m->resets);
 	else
 		MONITOR_FIND(m, MONITOR_C_MAP_REFUSED_VALID, w,
-		     "refused (0x%" PRIx64 ") a valid SHMEM_MAP #%u of shmid %u "
-		     "[0x%" PRIx64 ", +0x%" PRIx64 ")%s", v, p->index, p->mm.shmid,
-		     p->mm.shm_offset, p->mm.len,
-		     p->stopped ? " while the device is not started (digest 10 "
-				  "allows that)" : "");
+			     "refused (0x%" PRIx64 ") a valid SHMEM_MAP #%u of shmid %u "
+			     "[0x%" PRIx64 ", +0x%" PRIx64 ")%s", v, p->index, p->mm.shmid,
+			     p->mm.shm_offset, p->mm.len,
+			     p->stopped ? " while the device is not started (digest 10 "
+					  "allows that)" : "");
 }
 
 static void unmap_answered(struct monitor *m, const struct monitor_pending *p,
@@ -297,21 +297,21 @@ static void unmap_answered(struct monitor *m, const struct monitor_pending *p,
 {
 	if (v == 0 && p->must_fail && p->pre_reset)
 		MONITOR_FIND(m, MONITOR_C_RESET_KEPT_MAPPING, w,
-		     "accepted SHMEM_UNMAP #%u of a mapping that reset %u removed",
-		     p->index, m->resets);
+			     "accepted SHMEM_UNMAP #%u of a mapping that reset %u removed",
+			     p->index, m->resets);
 	else if (v == 0 && p->must_fail)
 		MONITOR_FIND(m, MONITOR_C_UNMAP_ACCEPTED_INVALID, w,
-		     "accepted SHMEM_UNMAP #%u that MUST fail: %s", p->index, p->why);
+			     "accepted SHMEM_UNMAP #%u that MUST fail: %s", p->index, p->why);
 	else if (v != 0 && !p->must_fail) {
 		monledger_undo(m, p);
 		monitor_find(m, MONITOR_C_UNMAP_REFUSED_VALID,
-			p->stopped ? PROTO_SEV_INFO
-				   : monitor_code_severity(MONITOR_C_UNMAP_REFUSED_VALID),
-			w,
-			"refused (0x%" PRIx64 ") SHMEM_UNMAP #%u of exactly one live "
-			"mapping%s", v, p->index,
-			p->stopped ? " while the device is not started (digest 10 "
-				     "allows that)" : "");
+			     p->stopped ? PROTO_SEV_INFO
+					: monitor_code_severity(MONITOR_C_UNMAP_REFUSED_VALID),
+			     w,
+			     "refused (0x%" PRIx64 ") SHMEM_UNMAP #%u of exactly one live "
+			     "mapping%s", v, p->index,
+			     p->stopped ? " while the device is not started (digest 10 "
+					  "allows that)" : "");
 	}
 }
 
@@ -344,15 +344,15 @@ static void config_reply(struct monitor *m, const struct monitor_msg *msg,
 		for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
 			if (c.memory_sizes[i] != m->config.memory_sizes[i]) {
 				MONITOR_FIND(m, MONITOR_C_CONFIG_CHANGED, w,
-				     "memory_sizes[%u] is now 0x%" PRIx64
-				     ", was 0x%" PRIx64, i, c.memory_sizes[i],
-				     m->config.memory_sizes[i]);
+					     "memory_sizes[%u] is now 0x%" PRIx64
+					     ", was 0x%" PRIx64, i, c.memory_sizes[i],
+					     m->config.memory_sizes[i]);
 				return;
 			}
 		if (c.nregions != m->config.nregions)
 			MONITOR_FIND(m, MONITOR_C_CONFIG_CHANGED, w,
-			     "nregions is now %" PRIu32 ", was %" PRIu32,
-			     c.nregions, m->config.nregions);
+				     "nregions is now %" PRIu32 ", was %" PRIu32,
+				     c.nregions, m->config.nregions);
 		return;
 	}
 	m->have_config = true;
@@ -426,8 +426,8 @@ void monjudge_on_msg(struct monitor *m, const struct monitor_msg *msg)
 /* ---- ends, deadlines ---- */
 
 void monjudge_on_channel_status(struct monitor *m, enum proto_chan chan,
-			       enum monitor_side side, int status,
-			       int64_t now_ms)
+				enum monitor_side side, int status,
+				int64_t now_ms)
 {
 	struct monitor_where w = { .chan = chan, .side = side, .t_ms = now_ms };
 
@@ -437,43 +437,43 @@ void monjudge_on_channel_status(struct monitor *m, enum proto_chan chan,
 	case CHAN_TRUNC_HEADER:
 	case CHAN_TRUNC_PAYLOAD:
 		MONITOR_FIND(m, MONITOR_C_TRUNCATED, &w, "the channel ended inside a message (%s)",
-		     chan_status_name((enum chan_status)status));
+			     chan_status_name((enum chan_status)status));
 		return;
 	case CHAN_TOOBIG:
 		MONITOR_FIND(m, MONITOR_C_TOOBIG, &w, "a header's size is above %u bytes",
-		     PROTO_MAX_PAYLOAD);
+			     PROTO_MAX_PAYLOAD);
 		return;
 	case CHAN_TOO_MANY_FDS:
 		MONITOR_FIND(m, MONITOR_C_TOO_MANY_FDS, &w, "a message came with more than 8 fds; "
-		     "they were closed and the message relayed without them");
+			     "they were closed and the message relayed without them");
 		return;
 	case CHAN_TIMEOUT:
 		MONITOR_FIND(m, MONITOR_C_TRUNCATED, &w, "a message stopped half-way and was not "
-		     "completed in time");
+			     "completed in time");
 		return;
 	default:
 		MONITOR_FIND(m, MONITOR_C_CHANNEL_ERROR, &w, "%s",
-		     status < 0 ? "receive error"
-				: chan_status_name((enum chan_status)status));
+			     status < 0 ? "receive error"
+					: chan_status_name((enum chan_status)status));
 	}
 }
 
 void monjudge_on_process_end(struct monitor *m, enum monitor_side side, int sig,
-			    int code, int64_t now_ms)
+			     int code, int64_t now_ms)
 {
 	struct monitor_where w = { .chan = PROTO_CHAN_MAIN, .side = side, .t_ms = now_ms };
 
 	if (sig == 0 && code != 0)
 		MONITOR_FIND(m, MONITOR_C_PROCESS_EXIT, &w, "the %s exited with code %d",
-		     monitor_side_name(side), code);
+			     monitor_side_name(side), code);
 	if (sig == 0)
 		return;
 	if (sig == 15 || sig == 9 || sig == 1 || sig == 2)
 		MONITOR_FIND(m, MONITOR_C_PROCESS_KILLED, &w, "the %s was killed by signal %d",
-		     monitor_side_name(side), sig);
+			     monitor_side_name(side), sig);
 	else
 		MONITOR_FIND(m, MONITOR_C_PROCESS_CRASH, &w, "the %s died by signal %d",
-		     monitor_side_name(side), sig);
+			     monitor_side_name(side), sig);
 }
 
 /* The side that owes the replies of a channel. */
@@ -498,7 +498,7 @@ void monjudge_tick(struct monitor *m, int64_t now_ms)
 				continue;
 			p->late = true;
 			MONITOR_FIND(m, MONITOR_C_NO_REPLY, &w, "no reply to %s #%u within %d ms",
-			     w.msg, p->index, m->cfg.reply_timeout_ms);
+				     w.msg, p->index, m->cfg.reply_timeout_ms);
 		}
 }
 
@@ -531,8 +531,8 @@ void monjudge_finish(struct monitor *m, int64_t now_ms)
 
 			if (p->required && !p->late)
 				MONITOR_FIND(m, MONITOR_C_UNANSWERED_AT_END, &w,
-				     "%s #%u had no reply yet when the session ended",
-				     w.msg, p->index);
+					     "%s #%u had no reply yet when the session ended",
+					     w.msg, p->index);
 		}
 		m->npending[c] = 0;
 	}

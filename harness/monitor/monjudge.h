@@ -20,11 +20,11 @@ void monjudge_on_msg(struct monitor *m, const struct monitor_msg *msg);
  * enum chan_status, or -errno): CHAN_EOF (an orderly close, no finding),
  * truncation, an oversized header, too many fds, a broken socket. */
 void monjudge_on_channel_status(struct monitor *m, enum proto_chan chan,
-			       enum monitor_side side, int status,
-			       int64_t now_ms);
+				enum monitor_side side, int status,
+				int64_t now_ms);
 /* A launched side's process ended by signal sig (0: exited with code). */
 void monjudge_on_process_end(struct monitor *m, enum monitor_side side,
-			    int sig, int code, int64_t now_ms);
+			     int sig, int code, int64_t now_ms);
 
 /* Deadline findings for replies later than reply_timeout_ms. */
 void monjudge_tick(struct monitor *m, int64_t now_ms);

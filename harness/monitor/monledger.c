@@ -48,8 +48,8 @@ static void ledger_ensure_config(struct monitor *m, const struct monitor_where *
 	if (!m->bounds_noted) {
 		m->bounds_noted = true;
 		MONITOR_FIND(m, MONITOR_C_BOUNDS_UNKNOWN, w,
-		     "no GET_SHMEM_CONFIG answer seen before this request: region "
-		     "bounds are not checked until one is");
+			     "no GET_SHMEM_CONFIG answer seen before this request: region "
+			     "bounds are not checked until one is");
 	}
 }
 
@@ -111,7 +111,7 @@ void monledger_request(struct monitor *m, const struct monitor_msg *msg,
 	p->must_fail = true;
 	if (p->pre_reset)
 		MONITOR_FIND(m, MONITOR_C_LEDGER_AFTER_RESET, w,
-		     "%s (the range was live before reset %u)", p->why, m->resets);
+			     "%s (the range was live before reset %u)", p->why, m->resets);
 	else
 		MONITOR_FIND(m, MONITOR_C_LEDGER, w, "%s", p->why);
 }

@@ -25,7 +25,7 @@ static struct proto_mem_region mapping_region(const struct reffe *fe,
 				   mp->shm_offset,
 		.memory_size = mp->len,
 		.userspace_addr = refregion_addr(&fe->regions[mp->shmid],
-					      mp->shm_offset),
+						 mp->shm_offset),
 		.mmap_offset = mp->fd_offset,
 	};
 
@@ -42,7 +42,7 @@ static int send_mem_reg(struct reffe *fe, uint32_t req,
 
 	proto_mem_reg_encode(&msg, buf, sizeof(buf));
 	return reffemain_request_acked(fe, req, buf, sizeof(buf), &fd, fd >= 0 ? 1 : 0,
-			     force_need_reply, deadline, serve);
+				       force_need_reply, deadline, serve);
 }
 
 void refannounce_push(struct reffe *fe, enum reffe_announce_kind kind,
@@ -161,5 +161,5 @@ void refannounce_blocking(struct reffe *fe, const struct reffe_mapping *mp)
 	else
 		r = reffemain_send_mem_table(fe, true, true, deadline, NULL);
 	reffe_log(fe, "memory-table update before the MAP reply: %s",
-	       r ? strerror(-r) : "answered");
+		  r ? strerror(-r) : "answered");
 }

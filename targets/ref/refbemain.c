@@ -42,7 +42,7 @@ static void reply_body(struct req_ctx *x, const void *payload, size_t len)
 	x->replied = true;
 	if (st != CHAN_OK) {
 		refbe_log(x->be, "main channel: reply not sent: %s",
-		       refbe_status_text(st));
+			  refbe_status_text(st));
 		x->send_err = st < 0 ? st : -EPIPE;
 	}
 }
@@ -60,7 +60,7 @@ static int expect_size(const struct req_ctx *x, size_t n)
 	if (x->m->payload_len == n && x->m->hdr.size == n)
 		return 0;
 	refbe_log(x->be, "request %u: payload of %zu bytes, not %zu",
-	       x->m->hdr.request, x->m->payload_len, n);
+		  x->m->hdr.request, x->m->payload_len, n);
 	return EINVAL;
 }
 
@@ -92,7 +92,7 @@ static int h_set_protocol_features(struct req_ctx *x)
 		return e;
 	if (v & ~x->be->cfg.pfeat_offer)
 		refbe_log(x->be, "SET_PROTOCOL_FEATURES 0x%llx: bits not offered "
-		       "ignored", (unsigned long long)v);
+			  "ignored", (unsigned long long)v);
 	x->be->pfeatures = v & x->be->cfg.pfeat_offer;
 	return 0;
 }
@@ -106,7 +106,7 @@ static int h_set_mem_table(struct req_ctx *x)
 	if (proto_mem_table_decode(x->m->payload, x->m->payload_len, &t) !=
 		    PROTO_OK || t.nregions != x->m->nfds) {
 		refbe_log(be, "SET_MEM_TABLE: bad table (%zu bytes, %u fds)",
-		       x->m->payload_len, x->m->nfds);
+			  x->m->payload_len, x->m->nfds);
 		return EINVAL;
 	}
 	refbe_mem_clear(be);
@@ -217,7 +217,7 @@ static int h_set_backend_req_fd(struct req_ctx *x)
 
 	if (!refbe_pfeat(be, PROTO_PF_BACKEND_REQ) || x->m->nfds != 1) {
 		refbe_log(be, "SET_BACKEND_REQ_FD refused (%u fds, BACKEND_REQ %s)",
-		       x->m->nfds, refbe_pfeat(be, PROTO_PF_BACKEND_REQ) ? "on" : "off");
+			  x->m->nfds, refbe_pfeat(be, PROTO_PF_BACKEND_REQ) ? "on" : "off");
 		return EINVAL;
 	}
 	d = refsys_dup_cloexec(x->m->fds[0]);
@@ -348,7 +348,7 @@ static int handle_set(struct req_ctx *x)
 	case PROTO_SET_STATUS: return h_set_status(x);
 	default:
 		refbe_log(be, "main channel: request %u not supported",
-		       x->m->hdr.request);
+			  x->m->hdr.request);
 		return EOPNOTSUPP;
 	}
 }
@@ -361,7 +361,7 @@ int refbe_handle_main_msg(struct refbe *be, const struct chan_msg *m)
 
 	if (h->flags & PROTO_F_REPLY) {
 		refbe_log(be, "main channel: unsolicited reply %u dropped",
-		       h->request);
+			  h->request);
 		return 0;
 	}
 	if ((h->flags & PROTO_VERSION_MASK) != PROTO_VERSION) {

@@ -48,9 +48,9 @@ static void complete_as(struct refbe *be, const struct refbe_op *op,
 		be->cfg.on_done(be->cfg.done_opaque, op->map, outcome, sent_only);
 
 	refbe_log(be, "%s shmid %u 0x%llx+0x%llx: %s", op->map ? "MAP" : "UNMAP",
-	       op->req.shmid, (unsigned long long)op->req.shm_offset,
-	       (unsigned long long)op->req.len,
-	       refbe_outcome_name((enum refbe_outcome)outcome));
+		  op->req.shmid, (unsigned long long)op->req.shm_offset,
+		  (unsigned long long)op->req.len,
+		  refbe_outcome_name((enum refbe_outcome)outcome));
 	be->last_outcome = outcome;
 	if (i < 0)
 		return; /* forgotten meanwhile (reset) */
@@ -159,7 +159,7 @@ static int failed_reply(struct refbe *be, struct chan_msg *m, int st)
 		/* The bug: what one read gave is the reply; the bytes still
 		 * to come will start the next message. */
 		refbe_log(be, "reply of %zu of %u bytes taken", m->payload_len,
-		       m->hdr.size);
+			  m->hdr.size);
 		return value_of_what_came(m);
 	}
 	if ((st == CHAN_TIMEOUT || st == CHAN_TRUNC_PAYLOAD ||
@@ -170,7 +170,7 @@ static int failed_reply(struct refbe *be, struct chan_msg *m, int st)
 		/* Part of a reply then nothing, or a size we cannot read:
 		 * the stream cannot be trusted any more. */
 		refbe_log(be, "reply unreadable (%s); closing the channel",
-		       refbe_status_text(st));
+			  refbe_status_text(st));
 		chan_close(&be->backend);
 		return REFBE_BAD_REPLY;
 	}
@@ -199,8 +199,8 @@ int refbe_service_backend(struct refbe *be, int64_t deadline)
 			refbesend_finish_inflight(be, out);
 	} else if (st == CHAN_OK || st == CHAN_TOO_MANY_FDS) {
 		refbe_log(be, "back-end channel: %s %u (flags 0x%x) not awaited; "
-		       "dropped", m.hdr.flags & PROTO_F_REPLY ? "reply" :
-		       "request", m.hdr.request, m.hdr.flags);
+			  "dropped", m.hdr.flags & PROTO_F_REPLY ? "reply" :
+			  "request", m.hdr.request, m.hdr.flags);
 		chan_msg_release(&m);
 	} else if (st != CHAN_TIMEOUT || m.hdr_valid || m.payload_len) {
 		refbe_log(be, "back-end channel closed: %s", refbe_status_text(st));
@@ -403,7 +403,7 @@ int refbe_send_map(struct refbe *be, const struct refbe_map_req *req)
 	int r = refbe_submit(be, req, true);
 
 	return r < 0 ? r : refbe_wait_idle(be, chan_deadline(
-					       be->cfg.reply_timeout_ms + 1000));
+							     be->cfg.reply_timeout_ms + 1000));
 }
 
 int refbe_send_unmap(struct refbe *be, const struct refbe_map_req *req)
@@ -411,5 +411,5 @@ int refbe_send_unmap(struct refbe *be, const struct refbe_map_req *req)
 	int r = refbe_submit(be, req, false);
 
 	return r < 0 ? r : refbe_wait_idle(be, chan_deadline(
-					       be->cfg.reply_timeout_ms + 1000));
+							     be->cfg.reply_timeout_ms + 1000));
 }

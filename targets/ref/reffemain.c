@@ -202,7 +202,7 @@ static int hs_backend_channel(struct reffe *fe, int64_t deadline, char *err,
 		return r;
 	}
 	r = reffemain_request_acked(fe, PROTO_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1,
-			  false, deadline, NULL);
+				    false, deadline, NULL);
 	close(sv[1]);
 	if (r < 0) {
 		close(sv[0]);
@@ -233,7 +233,7 @@ static int hs_shmem_config(struct reffe *fe, int64_t deadline, char *err,
 		 * believed, the device runs without regions (every MAP is
 		 * refused) and the connection stays (digest 8: survive). */
 		reffe_log(fe, "%s: no shared memory regions on this connection",
-		       err);
+			  err);
 		reffe_drop_all(fe);
 		refregion_release_all(fe->regions, PROTO_SHMEM_MAX_REGIONS);
 		err[0] = '\0';
@@ -320,8 +320,8 @@ int reffemain_send_mem_table(struct reffe *fe, bool with_shmem,
 	if (len < 0)
 		return -EINVAL;
 	return reffemain_request_acked(fe, PROTO_SET_MEM_TABLE, buf, (size_t)len, fds,
-			     t.nregions, force_need_reply, deadline,
-			     serve);
+				       t.nregions, force_need_reply, deadline,
+				       serve);
 }
 
 static int hs_mem_table(struct reffe *fe, int64_t deadline, char *err,
@@ -424,8 +424,8 @@ int reffe_handshake(struct reffe *fe, int64_t deadline, char *err,
 	}
 	fe->handshake_done = true;
 	reffe_log(fe, "handshake done: features 0x%llx protocol 0x%llx",
-	       (unsigned long long)fe->features,
-	       (unsigned long long)fe->pfeatures);
+		  (unsigned long long)fe->features,
+		  (unsigned long long)fe->pfeatures);
 	return 0;
 }
 
@@ -451,7 +451,7 @@ int reffe_apply_shmem_config(struct reffe *fe, const struct chan_msg *reply,
 		if (reffe_fault(fe, FAULT_FE_ABORT_NREGIONS))
 			abort();
 		reffe_log(fe, "GET_SHMEM_CONFIG: nregions %u > %u; using the sizes",
-		       c.nregions, PROTO_SHMEM_MAX_REGIONS);
+			  c.nregions, PROTO_SHMEM_MAX_REGIONS);
 	}
 	reffe_drop_all(fe);
 	refregion_release_all(fe->regions, PROTO_SHMEM_MAX_REGIONS);
@@ -466,12 +466,12 @@ int reffe_apply_shmem_config(struct reffe *fe, const struct chan_msg *reply,
 		r = refregion_reserve(&fe->regions[i], c.memory_sizes[i]);
 		if (r < 0)
 			reffe_log(fe, "shmid %u: cannot reserve 0x%llx bytes: %s",
-			       i, (unsigned long long)c.memory_sizes[i],
-			       strerror(-r));
+				  i, (unsigned long long)c.memory_sizes[i],
+				  strerror(-r));
 	}
 	if (nonzero != c.nregions)
 		reffe_log(fe, "GET_SHMEM_CONFIG: nregions %u, %u non-zero sizes",
-		       c.nregions, nonzero);
+			  c.nregions, nonzero);
 	if (c.padding)
 		reffe_log(fe, "GET_SHMEM_CONFIG: padding 0x%x ignored", c.padding);
 	fe->shm_nregions = nonzero;
@@ -528,7 +528,7 @@ int reffe_reset(struct reffe *fe, int64_t deadline, char *err, size_t errcap)
 		return 0;
 	if (reffe_pfeat(fe, PROTO_PF_RESET_DEVICE))
 		r = reffemain_request_acked(fe, PROTO_RESET_DEVICE, NULL, 0, NULL, 0,
-				  false, deadline, NULL);
+					    false, deadline, NULL);
 	else if (reffe_pfeat(fe, PROTO_PF_STATUS))
 		r = request_u64_acked(fe, PROTO_SET_STATUS, 0, deadline);
 	else

@@ -137,19 +137,19 @@ static int check_map_range(struct reffe *fe, const struct proto_mmap *mm)
 	}
 	if (out_of_bounds(fe, size, mm)) {
 		reffe_log(fe, "MAP refused: 0x%llx+0x%llx outside region of 0x%llx",
-		       (unsigned long long)mm->shm_offset,
-		       (unsigned long long)mm->len, (unsigned long long)size);
+			  (unsigned long long)mm->shm_offset,
+			  (unsigned long long)mm->len, (unsigned long long)size);
 		return EINVAL;
 	}
 	if (mm->flags & ~(uint64_t)PROTO_MMAP_F_KNOWN) {
 		reffe_log(fe, "MAP refused: unknown flags 0x%llx",
-		       (unsigned long long)mm->flags);
+			  (unsigned long long)mm->flags);
 		return EINVAL;
 	}
 	if (mm->fd_offset + mm->len < mm->fd_offset ||
 	    (mm->shm_offset | mm->fd_offset | mm->len) & (page - 1)) {
 		reffe_log(fe, "MAP refused: fd_offset/shm_offset/len not aligned "
-		       "or wrapping");
+			  "or wrapping");
 		return EINVAL;
 	}
 	if (overlaps_live(fe, mm) && !reffe_fault(fe, FAULT_FE_NO_OVERLAP_CHECK)) {
@@ -173,7 +173,7 @@ static int check_map_fd(const struct reffe *fe, const struct chan_msg *m,
 	if (S_ISREG(st.st_mode) &&
 	    (uint64_t)st.st_size < mm->fd_offset + mm->len) {
 		reffe_log(fe, "MAP refused: file of 0x%llx bytes shorter than "
-		       "fd_offset+len", (unsigned long long)st.st_size);
+			  "fd_offset+len", (unsigned long long)st.st_size);
 		return EINVAL;
 	}
 	return 0;
@@ -256,7 +256,7 @@ static int check_map_slot(const struct reffe *fe)
 	if (used < limit)
 		return 0;
 	reffe_log(fe, "MAP refused: the back-end's memory table is full (%u of "
-	       "%u slots)", used, limit);
+		  "%u slots)", used, limit);
 	return ENOSPC;
 }
 
@@ -280,8 +280,8 @@ static int handle_map(struct reffe *fe, struct chan_msg *m,
 		reffe_leak_fd(fe, m);
 	if (!e)
 		reffe_log(fe, "MAP shmid %u 0x%llx+0x%llx %s", mm.shmid,
-		       (unsigned long long)mm.shm_offset,
-		       (unsigned long long)mm.len, (*out)->rw ? "rw" : "ro");
+			  (unsigned long long)mm.shm_offset,
+			  (unsigned long long)mm.len, (*out)->rw ? "rw" : "ro");
 	return e;
 }
 
@@ -326,8 +326,8 @@ static int handle_unmap(struct reffe *fe, const struct chan_msg *m,
 	i = r ? find_unmap(fe, &mm) : -1;
 	if (i < 0) {
 		reffe_log(fe, "UNMAP refused: shmid %u 0x%llx+0x%llx is not a "
-		       "mapping", mm.shmid, (unsigned long long)mm.shm_offset,
-		       (unsigned long long)mm.len);
+			  "mapping", mm.shmid, (unsigned long long)mm.shm_offset,
+			  (unsigned long long)mm.len);
 		return ENOENT;
 	}
 	*removed = fe->maps[i];
@@ -340,7 +340,7 @@ static int handle_unmap(struct reffe *fe, const struct chan_msg *m,
 		reffe_mapping_remove(fe, (unsigned)i);
 	}
 	reffe_log(fe, "UNMAP shmid %u 0x%llx+0x%llx", mm.shmid,
-	       (unsigned long long)mm.shm_offset, (unsigned long long)mm.len);
+		  (unsigned long long)mm.shm_offset, (unsigned long long)mm.len);
 	return 0;
 }
 
@@ -362,7 +362,7 @@ static int handle(struct reffe *fe, struct chan_msg *m,
 		break;
 	default:
 		reffe_log(fe, "back-end channel: request %u not supported",
-		       m->hdr.request);
+			  m->hdr.request);
 		status = EOPNOTSUPP;
 	}
 	return status;
@@ -393,8 +393,8 @@ static int send_backend_reply(struct reffe *fe, const struct proto_hdr *req,
 		return st;
 	if (st != CHAN_OK) {
 		reffe_log(fe, "back-end channel: reply not sent (%s); closing",
-		       st > 0 ? chan_status_name((enum chan_status)st)
-			      : strerror(-st));
+			  st > 0 ? chan_status_name((enum chan_status)st)
+				 : strerror(-st));
 		reffe_close_chan(&fe->backend);
 		return reffe_chan_errno(st);
 	}
@@ -407,7 +407,7 @@ static int check_request_hdr(const struct reffe *fe, const struct proto_hdr *h)
 {
 	if (h->flags & PROTO_F_REPLY) {
 		reffe_log(fe, "back-end channel: unsolicited reply (request %u) "
-		       "dropped", h->request);
+			  "dropped", h->request);
 		return -1;
 	}
 	if ((h->flags & PROTO_VERSION_MASK) != PROTO_VERSION ||
@@ -459,8 +459,8 @@ int reffe_service_backend(struct reffe *fe, int64_t deadline)
 		}
 	} else {
 		reffe_log(fe, "back-end channel closed: %s",
-		       st > 0 ? chan_status_name((enum chan_status)st)
-			      : strerror(-st));
+			  st > 0 ? chan_status_name((enum chan_status)st)
+				 : strerror(-st));
 		reffe_close_chan(&fe->backend);
 	}
 	chan_msg_release(&m);
@@ -482,14 +482,14 @@ int reffe_service_main(struct reffe *fe, int64_t deadline)
 		return 0;
 	if (st == CHAN_OK) {
 		reffe_log(fe, "main channel: unexpected message %u dropped",
-		       m.hdr.request);
+			  m.hdr.request);
 		return 0;
 	}
 	if (st == CHAN_TIMEOUT && !m.hdr_valid && !m.payload_len)
 		return 0;
 	/* EOF, or a message cut short: framing is lost either way. */
 	reffe_log(fe, "main channel closed: %s",
-	       st > 0 ? chan_status_name((enum chan_status)st) : strerror(-st));
+		  st > 0 ? chan_status_name((enum chan_status)st) : strerror(-st));
 	reffe_disconnect(fe);
 	return 1;
 }
