@@ -402,7 +402,7 @@ static void channel_ended(struct proxy *p, int chan, int side, int rc)
 	     side_word(side), rc < 0 ? strerror(-rc)
 				     : chan_status_name((enum chan_status)rc));
 	monjudge_on_channel_status(&p->mon, (enum proto_chan)chan,
-				  (enum monitor_side)side, st, chan_now_ms());
+				   (enum monitor_side)side, st, chan_now_ms());
 	chan_close(&p->ch[chan][side]);
 	if (chan == PROTO_CHAN_MAIN) {
 		finish(p, "the %s closed the main channel (%s)", side_word(side),
@@ -422,8 +422,8 @@ static void receive(struct proxy *p, int chan, int side)
 	if (rc == CHAN_OK || rc == CHAN_TOO_MANY_FDS) {
 		if (rc == CHAN_TOO_MANY_FDS)
 			monjudge_on_channel_status(&p->mon, (enum proto_chan)chan,
-						  (enum monitor_side)side, rc,
-						  chan_now_ms());
+						   (enum monitor_side)side, rc,
+						   chan_now_ms());
 		relay(p, chan, side, &p->rx);
 		return;
 	}
@@ -701,7 +701,7 @@ static void target_event(struct proxy *p, int side)
 	note(p, PROTO_CHAN_MAIN, "the %s process ended (%s %d)", side_word(side),
 	     t->signal ? "signal" : "exit", t->signal ? t->signal : t->exit_code);
 	monjudge_on_process_end(&p->mon, (enum monitor_side)side, t->signal,
-			       t->exit_code, chan_now_ms());
+				t->exit_code, chan_now_ms());
 }
 
 static void signal_event(struct proxy *p)
