@@ -9,10 +9,6 @@
  */
 #include "proto.h"
 
-#include <ctype.h>
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 /* ---- layouts: the structs are the wire, so pin every offset ---- */

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "refsys.h"
-#include "refwait.h"
 #include "protofmt.h"
 
 /* ------------------------------------------------------------------ */

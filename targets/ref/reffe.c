@@ -6,22 +6,15 @@
 #include "reffe.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctl.h"
 #include "refsys.h"
-#include "refwait.h"
 #include "protofmt.h"
 
 /* ------------------------------------------------------------------ */
