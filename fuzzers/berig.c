@@ -14,6 +14,10 @@
 
 #include "driver.h"
 #include "fuzzfaults.h"
+#include "protoval.h"
+#include "refbemain.h"
+#include "refbemap.h"
+#include "refbesend.h"
 
 #define BERIG_SEND_MS 100
 /* Strays drained after a request: a double reply, a reply nobody asked

@@ -15,6 +15,8 @@
 
 #include "driver.h"
 #include "fuzzfaults.h"
+#include "reffemain.h"
+#include "refshmem.h"
 
 /* Sends never wait on a peer that is this very thread: they either fit
  * the socket buffer at once or fail. */

@@ -20,6 +20,9 @@
 #include "cursor.h"
 #include "driver.h"
 #include "proto.h"
+#include "protoname.h"
+#include "protofmt.h"
+#include "protoval.h"
 
 struct proto_fuzz {
 	int unused; /* proto is pure: nothing to set up */

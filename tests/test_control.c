@@ -120,36 +120,6 @@ static void assert_verdict(const struct result *r, enum result_verdict v)
 
 /* ---- the answer parsers ---- */
 
-START_TEST(test_parse_version)
-{
-	ck_assert_int_eq(control_parse_version("ok version=2"), 2);
-	ck_assert_int_eq(control_parse_version("ok version=3 extra"), 3);
-	ck_assert_int_eq(control_parse_version("err unknown command 'version'"), 1);
-	ck_assert_int_eq(control_parse_version("ok"), 1);
-	ck_assert_int_eq(control_parse_version("ok version=x"), -1);
-	ck_assert_int_eq(control_parse_version("garbage"), -1);
-}
-END_TEST
-
-START_TEST(test_parse_outcome)
-{
-	const char *why;
-
-	ck_assert_int_eq(control_parse_outcome("ok result=0", NULL),
-			 CONTROL_OUTCOME_OK);
-	ck_assert_int_eq(control_parse_outcome("ok result=sent", NULL),
-			 CONTROL_OUTCOME_SENT);
-	ck_assert_int_eq(control_parse_outcome("ok result=fail reason=no reply in 1 s",
-					       &why), CONTROL_OUTCOME_FAIL);
-	ck_assert_str_eq(why, "no reply in 1 s");
-	ck_assert_int_eq(control_parse_outcome("ok result=00", NULL),
-			 CONTROL_OUTCOME_BAD);
-	ck_assert_int_eq(control_parse_outcome("ok", NULL), CONTROL_OUTCOME_BAD);
-	ck_assert_int_eq(control_parse_outcome("err result=0", NULL),
-			 CONTROL_OUTCOME_BAD);
-}
-END_TEST
-
 /* ---- versions as the engine runs them ---- */
 
 START_TEST(test_v1_target_unchanged)
@@ -276,8 +246,6 @@ static Suite *control_suite(void)
 	TCase *tc = tcase_create("control");
 
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_parse_version);
-	tcase_add_test(tc, test_parse_outcome);
 	tcase_add_test(tc, test_v1_target_unchanged);
 	tcase_add_test(tc, test_v1_expect_result_unsupported);
 	tcase_add_test(tc, test_v1_earlier_failure_stands);

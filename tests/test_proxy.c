@@ -17,6 +17,7 @@
 #include "fdpool.h"
 #include "proxy.h"
 #include "tracefile.h"
+#include "protoval.h"
 
 #define WAIT_MS 3000
 #define PF ((1ull << PROTO_PF_REPLY_ACK) | (1ull << PROTO_PF_BACKEND_REQ) | \

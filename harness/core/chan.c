@@ -7,6 +7,8 @@
  * silent or hostile peer can delay us but never hang us.
  */
 #include "chan.h"
+#include "protoname.h"
+#include "protofmt.h"
 
 #include <errno.h>
 #include <fcntl.h>

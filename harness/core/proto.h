@@ -266,17 +266,38 @@ int proto_config_encode(const struct proto_config_space *c, uint8_t *out,
 int proto_config_decode(const uint8_t *in, size_t len,
 			struct proto_config_space *c);
 
-/* ---- names, for traces and reports ---- */
-/* NULL when unknown. */
-const char *proto_req_name(enum proto_chan chan, uint32_t request);
-/* Reverse lookup by name, case-insensitive, with or without the
- * VHOST_USER_ / VHOST_USER_BACKEND_ prefix. Returns the id or -1. */
-int proto_req_by_name(enum proto_chan chan, const char *name);
-/* Protocol feature names; shmem_bit says which bit is SHMEM here. */
-const char *proto_pfeat_name(unsigned bit, unsigned shmem_bit);
-int proto_pfeat_by_name(const char *name, unsigned shmem_bit);
-/* Virtio feature names for the few bits vhost-user defines. */
-const char *proto_feat_name(unsigned bit);
+/* ---- the request tables (digest 3-4) ---- */
+
+/* How a payload is laid out, for decoding, formatting and validation. */
+enum proto_ptype {
+	PROTO_PT_NONE,     /* no payload */
+	PROTO_PT_U64,
+	PROTO_PT_VRING_FD, /* u64: vring index in bits 0-7, bit 8 = no fd */
+	PROTO_PT_MMAP,
+	PROTO_PT_SHMCFG,
+	PROTO_PT_MEMTAB,   /* variable: 8 + 32 * nregions */
+	PROTO_PT_MEMREG,
+	PROTO_PT_VSTATE,
+	PROTO_PT_VADDR,
+	PROTO_PT_CONFIG,   /* variable: 12 + size */
+	PROTO_PT_FIXED,    /* known size, no decoder here: printed as hex */
+	PROTO_PT_VAR,      /* size varies and is not checked */
+};
+
+struct proto_reqinfo {
+	const char *name;
+	enum proto_ptype req;
+	int req_size;
+	enum proto_ptype rep;   /* the reply body when body is true */
+	int rep_size;
+	unsigned char fd_min, fd_max;
+	bool body;        /* always replied, with rep as body */
+	unsigned char rep_fd_max;
+};
+
+/* A request's row of the table, or NULL when the id is not defined. */
+const struct proto_reqinfo *proto_req_info(enum proto_chan chan,
+					   uint32_t request);
 
 /* Expected payload size for a request, or -1 when it varies
  * (SET_MEM_TABLE, GET/SET_CONFIG) or is unknown. is_reply selects the
@@ -289,82 +310,8 @@ int proto_expected_fds(enum proto_chan chan, uint32_t request, unsigned *min,
  * REPLY_ACK. */
 bool proto_has_reply_body(enum proto_chan chan, uint32_t request);
 
-/* snprintf that appends at *pos and keeps counting past cap, so the
- * final *pos is the length the whole text would have had (truncation
- * shows as *pos >= cap). */
-void proto_appendf(char *out, size_t cap, size_t *pos, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Pretty-prints a decoded payload ("shmid=0 fd_offset=0x0 ..."), or hex
- * when it does not decode. Always NUL-terminates; returns chars that
- * would have been written (snprintf style). The REPLY flag picks the
- * request or reply layout; when that one does not fit the length, the
- * other is tried before hex (a reply that lost its flag). */
-int proto_format_payload(enum proto_chan chan, const struct proto_hdr *h,
-			 const uint8_t *payload, size_t len, char *out,
-			 size_t cap);
-
-/* ---- the validator ---- */
-
-enum proto_finding_code {
-	PROTO_FIND_VERSION = 1,         /* version bits not 1 */
-	PROTO_FIND_REPLY_ON_REQUEST,    /* REPLY set on a request */
-	PROTO_FIND_NO_REPLY_FLAG,       /* reply without REPLY */
-	PROTO_FIND_NEED_REPLY_ON_REPLY, /* NEED_REPLY set on a reply */
-	PROTO_FIND_UNKNOWN_FLAGS,       /* header flag bits above 3 */
-	PROTO_FIND_UNKNOWN_REQUEST,     /* request id not defined */
-	PROTO_FIND_SIZE_MISMATCH,       /* size not the request's size */
-	PROTO_FIND_SIZE_TOO_BIG,        /* size above PROTO_MAX_PAYLOAD */
-	PROTO_FIND_TRUNCATED,           /* fewer payload bytes than size */
-	PROTO_FIND_MMAP_PADDING,        /* VhostUserMMap padding non-zero */
-	PROTO_FIND_MMAP_FLAGS,          /* unknown MMap flag bits */
-	PROTO_FIND_MMAP_LEN_ZERO,       /* len 0 */
-	PROTO_FIND_MMAP_WRAP,           /* shm_offset+len or fd_offset+len wraps */
-	PROTO_FIND_UNMAP_FIELDS,        /* UNMAP with fd_offset or flags set */
-	PROTO_FIND_FD_COUNT,            /* fds not what the request takes */
-	PROTO_FIND_SHMEM_NREGIONS,      /* nregions > 256 */
-	PROTO_FIND_SHMEM_NREGIONS_MISMATCH, /* nregions != non-zero entries */
-	PROTO_FIND_SHMEM_PAGE,          /* a size not a page multiple */
-	PROTO_FIND_SHMEM_PADDING,       /* ShMemConfig padding non-zero */
-	PROTO_FIND_MEM_NREGIONS,        /* memory table nregions 0 or > 8 */
-	PROTO_FIND_REPLY_VALUE,         /* REPLY_ACK reply size not 8 */
-	PROTO_FIND_PADDING,             /* other padding fields non-zero */
-	PROTO_FIND_CODE_MAX,
-};
-
-enum proto_severity {
-	PROTO_SEV_ERROR = 0, /* breaks a MUST of the spec */
-	PROTO_SEV_WARN = 1,  /* spec silent or ambiguous: NON-STRICT */
-	PROTO_SEV_INFO = 2,
-};
-
-struct proto_finding {
-	enum proto_finding_code code;
-	enum proto_severity severity;
-	char text[160]; /* one sentence naming the field and the values */
-};
-
-#define PROTO_MAX_FINDINGS 16u
-
-struct proto_findings {
-	unsigned count;
-	unsigned dropped; /* findings beyond PROTO_MAX_FINDINGS */
-	struct proto_finding items[PROTO_MAX_FINDINGS];
-};
-
-/* What the validator knows of the message's context. */
-struct proto_vctx {
-	enum proto_chan chan;
-	bool is_reply;     /* we expected a reply here */
-	unsigned nfds;     /* fds that came with it */
-	size_t payload_len; /* payload bytes actually received */
-	unsigned page_size; /* for ShMemConfig checks; 0 means 4096 */
-};
-
-/* Appends every deviation found to *out (does not clear it first).
- * Returns the number appended. */
-unsigned proto_validate(const struct proto_vctx *ctx, const struct proto_hdr *h,
-			const uint8_t *payload, struct proto_findings *out);
-const char *proto_finding_name(enum proto_finding_code code);
+/* Host-order integers from unaligned wire bytes. */
+uint32_t proto_get32(const uint8_t *p);
+uint64_t proto_get64(const uint8_t *p);
 
 #endif

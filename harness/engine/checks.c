@@ -9,6 +9,7 @@
 
 #include "chan.h"
 #include "oracle.h"
+#include "protoval.h"
 
 static void chk_alive(struct run *x)
 {

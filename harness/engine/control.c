@@ -7,66 +7,6 @@
 
 #include "run.h"
 
-static bool starts_word(const char *s, const char *word)
-{
-	size_t n = strlen(word);
-
-	return strncmp(s, word, n) == 0 && (s[n] == '\0' || s[n] == ' ');
-}
-
-/* The value of ` key=` in an answer's words, or NULL. */
-static const char *field(const char *answer, const char *key)
-{
-	size_t n = strlen(key);
-	const char *p = answer;
-
-	while ((p = strchr(p, ' ')) != NULL) {
-		p++;
-		if (strncmp(p, key, n) == 0 && p[n] == '=')
-			return p + n + 1;
-	}
-	return NULL;
-}
-
-int control_parse_version(const char *answer)
-{
-	const char *v;
-	char *end;
-	long n;
-
-	if (starts_word(answer, "err"))
-		return 1;
-	if (!starts_word(answer, "ok"))
-		return -1;
-	v = field(answer, "version");
-	if (!v)
-		return 1;
-	n = strtol(v, &end, 10);
-	if (end == v || (*end != '\0' && *end != ' ') || n < 1 || n > 1000000)
-		return -1;
-	return (int)n;
-}
-
-enum control_outcome control_parse_outcome(const char *answer,
-					   const char **reason)
-{
-	const char *v = starts_word(answer, "ok") ? field(answer, "result")
-						  : NULL;
-	const char *why = v ? field(answer, "reason") : NULL;
-
-	if (reason)
-		*reason = why ? why : "";
-	if (!v)
-		return CONTROL_OUTCOME_BAD;
-	if (starts_word(v, "0"))
-		return CONTROL_OUTCOME_OK;
-	if (starts_word(v, "fail"))
-		return CONTROL_OUTCOME_FAIL;
-	if (starts_word(v, "sent"))
-		return CONTROL_OUTCOME_SENT;
-	return CONTROL_OUTCOME_BAD;
-}
-
 /* `version 2` once per case (docs/control.md, "Version"). */
 static bool negotiate(struct run *x, int64_t deadline)
 {
@@ -83,7 +23,7 @@ static bool negotiate(struct run *x, int64_t deadline)
 			 x->s.ctl_fd < 0 ? "the control channel closed" : obs);
 		return false;
 	}
-	v = control_parse_version(x->s.ctl_answer);
+	v = ctlanswer_version(x->s.ctl_answer);
 	if (v > CONTROL_VERSION_MAX) {
 		run_abort(x, RESULT_ERROR, "control protocol version %d; this "
 			  "harness speaks 1 and 2", v);
@@ -100,7 +40,7 @@ static bool negotiate(struct run *x, int64_t deadline)
 }
 
 /* The first kept answer still to come, or NULL. */
-static struct control_answer *awaited(struct run *x)
+static struct ctlanswer *awaited(struct run *x)
 {
 	for (unsigned i = 0; i < x->ctl.n; i++)
 		if (!x->ctl.a[i].came)
@@ -111,7 +51,7 @@ static struct control_answer *awaited(struct run *x)
 /* Answers that came go to the commands waiting for them, in order. */
 static void take_answers(struct run *x)
 {
-	struct control_answer *a;
+	struct ctlanswer *a;
 
 	while (x->s.ctl_has_answer && (a = awaited(x)) != NULL) {
 		run_copy_cut(a->text, sizeof(a->text), x->s.ctl_answer);
@@ -139,7 +79,7 @@ static bool settle(struct run *x, int64_t deadline, const char *why)
 {
 	enum sess_wait w = SESS_MET;
 	char expected[400], obs[256];
-	const struct control_answer *a;
+	const struct ctlanswer *a;
 
 	if (all_came(&x->s, x))
 		return true;
@@ -159,7 +99,7 @@ static bool settle(struct run *x, int64_t deadline, const char *why)
 
 static bool is_map_cmd(const char *line)
 {
-	return starts_word(line, "map") || starts_word(line, "unmap");
+	return ctlanswer_is(line, "map") || ctlanswer_is(line, "unmap");
 }
 
 /* A version 2 map/unmap wanting ok goes out behind pending ones: the
@@ -181,11 +121,11 @@ bool control_prepare(struct run *x, const char *line, bool want_ok,
 }
 
 /* Keeps room for one more answer: the oldest judged-never ones go. */
-static struct control_answer *new_answer(struct run *x, const char *line)
+static struct ctlanswer *new_answer(struct run *x, const char *line)
 {
-	struct control_answer *a;
+	struct ctlanswer *a;
 
-	if (x->ctl.n == CONTROL_MAX_ANSWERS) {
+	if (x->ctl.n == CTLANSWER_MAX) {
 		memmove(&x->ctl.a[0], &x->ctl.a[1],
 			--x->ctl.n * sizeof(x->ctl.a[0]));
 	}
@@ -253,7 +193,7 @@ bool control_is_pending(const struct run *x)
 
 void control_keep_result(struct run *x, const char *line)
 {
-	struct control_answer *a;
+	struct ctlanswer *a;
 
 	if (x->ctl.version < 2 || !is_map_cmd(line))
 		return;
@@ -270,14 +210,14 @@ static const char *const want_text[] = {
 	[SCRIPT_RESULT_NOT_OK] = "no ok result=0 (fail, or no outcome yet)",
 };
 
-static bool outcome_wanted(enum script_result want, enum control_outcome o)
+static bool outcome_wanted(enum script_result want, enum ctlanswer_outcome o)
 {
 	switch (want) {
-	case SCRIPT_RESULT_OK: return o == CONTROL_OUTCOME_OK;
-	case SCRIPT_RESULT_FAIL: return o == CONTROL_OUTCOME_FAIL;
-	case SCRIPT_RESULT_SENT: return o == CONTROL_OUTCOME_SENT;
-	case SCRIPT_RESULT_ANY: return o != CONTROL_OUTCOME_BAD;
-	case SCRIPT_RESULT_NOT_OK: return o == CONTROL_OUTCOME_FAIL;
+	case SCRIPT_RESULT_OK: return o == CTLANSWER_OK;
+	case SCRIPT_RESULT_FAIL: return o == CTLANSWER_FAIL;
+	case SCRIPT_RESULT_SENT: return o == CTLANSWER_SENT;
+	case SCRIPT_RESULT_ANY: return o != CTLANSWER_BAD;
+	case SCRIPT_RESULT_NOT_OK: return o == CTLANSWER_FAIL;
 	}
 	return false;
 }
@@ -350,9 +290,9 @@ void control_expect_result(struct run *x)
 {
 	enum script_result want = x->st->u.result;
 	int k = oldest_answer(x);
-	struct control_answer *a;
+	struct ctlanswer *a;
 	char expected[400], text[512], cmd[256];
-	enum control_outcome o;
+	enum ctlanswer_outcome o;
 
 	if (k < 0)
 		return;
@@ -363,8 +303,8 @@ void control_expect_result(struct run *x)
 	run_copy_cut(text, sizeof(text), a->text);
 	memmove(&x->ctl.a[k], &x->ctl.a[k + 1],
 		(--x->ctl.n - (unsigned)k) * sizeof(x->ctl.a[0]));
-	o = control_parse_outcome(text, NULL);
-	if (o == CONTROL_OUTCOME_BAD && strncmp(text, "err unsupported", 15) == 0) {
+	o = ctlanswer_outcome(text, NULL);
+	if (o == CTLANSWER_BAD && strncmp(text, "err unsupported", 15) == 0) {
 		run_abort(x, RESULT_UNSUPPORTED, "control %.*s: unsupported by "
 			  "the target: %.300s", (int)strcspn(cmd, " "), cmd, text);
 		return;
@@ -373,4 +313,48 @@ void control_expect_result(struct run *x)
 		run_fail(x, expected, "%.400s", text);
 	else
 		sess_note(&x->s, "control: reported %s", text);
+}
+
+bool control_command(struct run *x, const char *line,
+		     enum script_ctl_expect want, int64_t deadline)
+{
+	enum sess_wait w;
+	char expected[320], obs[256];
+	const char *why;
+
+	if (!control_prepare(x, line, want == SCRIPT_CTL_OK, deadline))
+		return false;
+	w = control_exchange(x, line, deadline);
+	if (!run_wait_ok(x, w))
+		return false;
+	snprintf(expected, sizeof(expected), "control '%s' answered %s", line,
+		 want == SCRIPT_CTL_OK ? "ok" : "err");
+	if (!x->s.ctl_has_answer && control_is_pending(x)) {
+		/* Version 2: the request went out, its outcome comes later. */
+		if (want == SCRIPT_CTL_OK)
+			return true;
+		run_fail(x, expected, "no refusal: the request went out on the "
+			 "back-end channel");
+		return false;
+	}
+	if (!x->s.ctl_has_answer) {
+		run_nothing_seen(x, w, obs, sizeof(obs));
+		run_fail(x, expected, "%s", x->s.ctl_fd < 0 ? "the control channel closed"
+				 : obs);
+		return false;
+	}
+	/* Our limit, not the target's failure: whatever expect= wanted. */
+	why = ctlanswer_unsupported(x->s.ctl_answer);
+	if (why) {
+		run_abort(x, RESULT_UNSUPPORTED, "control %.*s: unsupported by the "
+			  "target: %.300s", (int)strcspn(line, " "), line, why);
+		return false;
+	}
+	if (!ctlanswer_is(x->s.ctl_answer, want == SCRIPT_CTL_OK ? "ok" : "err")) {
+		run_fail(x, expected, "%.400s", x->s.ctl_answer);
+		return false;
+	}
+	if (want == SCRIPT_CTL_OK)
+		control_keep_result(x, line);
+	return true;
 }

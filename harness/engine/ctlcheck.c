@@ -9,7 +9,9 @@
 
 #include "chan.h"
 #include "control.h"
+#include "ctlanswer.h"
 #include "run.h"
+#include "protoname.h"
 
 /* Each answer's window (scaled by --timeout-multiplier): far above what
  * a target needs to answer a line, short enough that a hang shows soon. */
@@ -236,7 +238,7 @@ static void check_version(struct cc *k)
 	if (!exchange(k, "version", "version 2"))
 		return;
 	a = k->x->s.ctl_answer;
-	v = control_parse_version(a);
+	v = ctlanswer_version(a);
 	k->rep->version = v;
 	if (v == 2)
 		add(k, "version", CTLCHECK_OK, "protocol 2");
@@ -324,7 +326,7 @@ static enum ctlcheck_status judge_sent(struct cc *k, uint32_t req,
 {
 	const char *want = proto_req_name(PROTO_CHAN_BACKEND, req), *reason;
 	char a[512];
-	enum control_outcome o;
+	enum ctlanswer_outcome o;
 
 	run_copy_cut(a, sizeof(a), k->x->s.ctl_answer);
 	if (k->be_seen == 0)
@@ -344,17 +346,17 @@ static enum ctlcheck_status judge_sent(struct cc *k, uint32_t req,
 		snprintf(out, cap, "%s sent (protocol 1: no outcome)", want);
 		return CTLCHECK_OK;
 	}
-	o = control_parse_outcome(a, &reason);
+	o = ctlanswer_outcome(a, &reason);
 	snprintf(out, cap, "%.300s", a);
-	if (o == CONTROL_OUTCOME_OK && k->be_need_reply)
+	if (o == CTLANSWER_OK && k->be_need_reply)
 		return CTLCHECK_OK;
-	if (o == CONTROL_OUTCOME_SENT && !k->be_need_reply)
+	if (o == CTLANSWER_SENT && !k->be_need_reply)
 		return CTLCHECK_OK;
-	if (o == CONTROL_OUTCOME_OK || o == CONTROL_OUTCOME_SENT)
+	if (o == CTLANSWER_OK || o == CTLANSWER_SENT)
 		snprintf(out, cap, "'%.200s', but the %s %s", a, want,
 			 k->be_need_reply ? "asked for a reply (NEED_REPLY): "
 			 "result=0 or fail" : "asked for none: result=sent");
-	else if (o == CONTROL_OUTCOME_FAIL)
+	else if (o == CTLANSWER_FAIL)
 		snprintf(out, cap, "result=fail although the front-end replied "
 			 "0: %.300s", reason);
 	else

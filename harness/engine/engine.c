@@ -12,6 +12,7 @@
 
 #include "chan.h"
 #include "checks.h"
+#include "control.h"
 #include "expect.h"
 #include "handshake.h"
 #include "launch.h"
@@ -72,7 +73,7 @@ static void step_control(struct run *x)
 	    command_is(ctl->line, "reconnect"))
 		handshake_next_offer(x);
 	/* Later steps rely on what the command did: stop when it failed. */
-	if (!run_control(x, ctl->line, ctl->expect, deadline)) {
+	if (!control_command(x, ctl->line, ctl->expect, deadline)) {
 		x->stop = true;
 		return;
 	}

@@ -58,8 +58,8 @@ static bool detect_deadlock(struct run *x, enum script_chan c)
 			  "as a back-end blocked on its reply would) instead of "
 			  "replying first (digest 9)", x->st->line, n, qn);
 	snprintf(x->r->observed, sizeof(x->r->observed),
-		 "main: %s\nbackend: %s", x->s.last_line[SCRIPT_MAIN],
-		 x->s.last_line[SCRIPT_BACKEND]);
+		 "main: %s\nbackend: %s", x->s.tr.last_line[SCRIPT_MAIN],
+		 x->s.tr.last_line[SCRIPT_BACKEND]);
 	return true;
 }
 
@@ -124,8 +124,8 @@ static bool detect_starved(struct run *x, enum script_chan c,
 		  run_req_name(SCRIPT_BACKEND, be->hdr.request, bname,
 			       sizeof(bname)));
 	snprintf(x->r->observed, sizeof(x->r->observed),
-		 "main: %s\nbackend: %s", x->s.last_line[SCRIPT_MAIN],
-		 x->s.last_line[SCRIPT_BACKEND]);
+		 "main: %s\nbackend: %s", x->s.tr.last_line[SCRIPT_MAIN],
+		 x->s.tr.last_line[SCRIPT_BACKEND]);
 	break_starvation(x, be);
 	return true;
 }

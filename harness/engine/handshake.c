@@ -10,7 +10,10 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "control.h"
+#include "engine.h"
 #include "ledger.h"
+#include "protoname.h"
 
 #define QUIET_MS 100
 #define VRING_NUM 256u
@@ -136,7 +139,7 @@ static void quiet(struct run *x, int64_t deadline)
 static void barrier(struct run *x, int64_t deadline)
 {
 	if (x->speaks_control) {
-		if (!run_control(x, "dump", SCRIPT_CTL_OK, deadline))
+		if (!control_command(x, "dump", SCRIPT_CTL_OK, deadline))
 			x->stop = true;
 	} else {
 		quiet(x, deadline);
@@ -153,7 +156,7 @@ static void be_start(struct run *x, int64_t deadline)
 	if (x->speaks_control) {
 		/* Any answer to the dump that follows means the start is
 		 * done: the front-end answers dump only with nothing pending. */
-		if (!run_control(x, "start", SCRIPT_CTL_OK, deadline))
+		if (!control_command(x, "start", SCRIPT_CTL_OK, deadline))
 			x->stop = true;
 		else
 			run_wait_ok(x, sess_control(&x->s, "dump", deadline));

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "engine.h"
 #include "handshake.h"
 #include "launch.h"
 

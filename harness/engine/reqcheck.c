@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "protoname.h"
 
 __attribute__((format(printf, 3, 4)))
 static void add(struct reqcheck_report *r, unsigned line, const char *f, ...)

@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "chan.h"
+#include "engine.h"
+#include "protoname.h"
+#include "protoval.h"
 
 void run_copy_cut(char *dst, size_t cap, const char *src)
 {
@@ -162,75 +165,6 @@ void run_nothing_seen(struct run *x, enum sess_wait w, char *out, size_t cap)
 			 (long long)run_scaled(x, x->st->within_ms), ts);
 }
 
-static bool answer_is(const char *answer, const char *word)
-{
-	size_t n = strlen(word);
-
-	return strncmp(answer, word, n) == 0 &&
-	       (answer[n] == '\0' || answer[n] == ' ');
-}
-
-/* The WHY of `err unsupported: WHY` (docs/architecture.md, "The control
- * channel"): the target understands the command but cannot carry it out.
- * NULL for any other answer; a missing WHY is said so. */
-static const char *unsupported_why(const char *answer)
-{
-	static const char tag[] = "err unsupported";
-	const char *p = answer + sizeof(tag) - 1;
-
-	if (strncmp(answer, tag, sizeof(tag) - 1) != 0 ||
-	    (*p != ':' && *p != '\0'))
-		return NULL;
-	if (*p == ':')
-		p++;
-	p += strspn(p, " \t");
-	return *p ? p : "(no reason given)";
-}
-
-/* One control command; false when it did not get the answer wanted. */
-bool run_control(struct run *x, const char *line, enum script_ctl_expect want,
-		 int64_t deadline)
-{
-	enum sess_wait w;
-	char expected[320], obs[256];
-	const char *why;
-
-	if (!control_prepare(x, line, want == SCRIPT_CTL_OK, deadline))
-		return false;
-	w = control_exchange(x, line, deadline);
-	if (!run_wait_ok(x, w))
-		return false;
-	snprintf(expected, sizeof(expected), "control '%s' answered %s", line,
-		 want == SCRIPT_CTL_OK ? "ok" : "err");
-	if (!x->s.ctl_has_answer && control_is_pending(x)) {
-		/* Version 2: the request went out, its outcome comes later. */
-		if (want == SCRIPT_CTL_OK)
-			return true;
-		run_fail(x, expected, "no refusal: the request went out on the "
-			 "back-end channel");
-		return false;
-	}
-	if (!x->s.ctl_has_answer) {
-		run_nothing_seen(x, w, obs, sizeof(obs));
-		run_fail(x, expected, "%s", x->s.ctl_fd < 0 ? "the control channel closed"
-				 : obs);
-		return false;
-	}
-	/* Our limit, not the target's failure: whatever expect= wanted. */
-	why = unsupported_why(x->s.ctl_answer);
-	if (why) {
-		run_abort(x, RESULT_UNSUPPORTED, "control %.*s: unsupported by the "
-			  "target: %.300s", (int)strcspn(line, " "), line, why);
-		return false;
-	}
-	if (!answer_is(x->s.ctl_answer, want == SCRIPT_CTL_OK ? "ok" : "err")) {
-		run_fail(x, expected, "%.400s", x->s.ctl_answer);
-		return false;
-	}
-	if (want == SCRIPT_CTL_OK)
-		control_keep_result(x, line);
-	return true;
-}
 
 /* fd names to numbers; closed ones cannot travel and are left out. */
 unsigned run_resolve_fds(struct run *x, const char (*names)[FDPOOL_NAME_MAX],

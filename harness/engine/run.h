@@ -15,8 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "control.h"
-#include "engine.h"
+#include "ctlanswer.h"
 #include "fdpool.h"
 #include "proto.h"
 #include "result.h"
@@ -25,6 +24,8 @@
 #include "target.h"
 
 #define RUN_MAX_OPTIONAL 16
+
+struct engine_env; /* engine.h: the settings every case runs with */
 
 /* One case being run. */
 struct run {
@@ -36,7 +37,7 @@ struct run {
 	struct fdpool pool;
 	bool pool_ready;
 	bool speaks_control;
-	struct control_state ctl;   /* control protocol version, pending answer */
+	struct ctlanswer_state ctl; /* control protocol version, pending answer */
 	pid_t pid;                  /* for /proc oracles, 0 unknown */
 	int sock_listen_fd;         /* {socket} we listen on, or -1 */
 	char sock_path[300];
@@ -109,10 +110,6 @@ const char *run_req_name(enum script_chan c, uint32_t req, char *buf,
 void run_nothing_seen(struct run *x, enum sess_wait w, char *out, size_t cap);
 void run_describe_rec(const struct sess_rec *rec, char *out, size_t cap);
 
-/* One control command; false when it did not get the answer wanted (a
- * failure is recorded). */
-bool run_control(struct run *x, const char *line, enum script_ctl_expect want,
-		 int64_t deadline);
 /* sess_pump condition: a record on the channel *(enum script_chan *)arg. */
 bool run_has_record(struct session *s, void *arg);
 

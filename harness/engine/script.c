@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "protoname.h"
 #include "scriptctx.h"
 #include "scriptgrade.h"
 #include "scriptstep.h"

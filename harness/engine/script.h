@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "fdpool.h"
+#include "protoval.h"
 
 enum script_role {
 	SCRIPT_ROLE_BACKEND = 0,  /* the harness is the back-end */

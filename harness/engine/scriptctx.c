@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "proto.h"
+#include "protoname.h"
 
 #include "scriptctx.h"
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "proto.h"
+#include "protoval.h"
 
 #include "scriptgrade.h"
 

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * session: one live connection while a case runs. See session.h.
+ */
 #include "session.h"
+#include "protoname.h"
+#include "sendwide.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -20,61 +25,26 @@ static const char *const chan_names[2] = { "main", "backend" };
 
 /* ---- trace ---- */
 
-/* Copies as much of src as fits: trace lines are cut, not refused. */
-static void copy_cut(char *dst, size_t cap, const char *src)
-{
-	size_t n = strnlen(src, cap - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-static void trace_line(struct session *s, int chan, const char *line)
-{
-	if (s->trace)
-		fprintf(s->trace, "%s\n", line);
-	copy_cut(s->tail[s->ntail % SESS_TAIL], sizeof(s->tail[0]), line);
-	s->ntail++;
-	if (chan >= 0)
-		copy_cut(s->last_line[chan], sizeof(s->last_line[0]), line);
-}
-
 static void trace_hook(void *opaque, const char *chan_name, enum chan_dir dir,
 		       const struct chan_msg *m, enum chan_status st)
 {
 	struct session *s = opaque;
-	char line[512];
 
-	chan_format_trace(line, sizeof(line), s->t0, chan_name, dir, m, st);
-	trace_line(s, strcmp(chan_name, "backend") == 0, line);
+	sesstrace_msg(&s->tr, s->t0, chan_name, dir, m, st);
 }
 
 void sess_note(struct session *s, const char *fmt, ...)
 {
-	char line[512];
-	int n = snprintf(line, sizeof(line), "+%.4fs # ",
-			 (double)(chan_now_ms() - s->t0) / 1000.0);
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	sesstrace_vnote(&s->tr, s->t0, fmt, ap);
 	va_end(ap);
-	trace_line(s, -1, line);
 }
 
 void sess_tail(const struct session *s, unsigned n, char *out, size_t cap)
 {
-	unsigned have = s->ntail < SESS_TAIL ? s->ntail : SESS_TAIL;
-	size_t len = 0;
-
-	if (cap == 0)
-		return;
-	out[0] = '\0';
-	if (n > have)
-		n = have;
-	for (unsigned i = s->ntail - n; i < s->ntail && len < cap; i++)
-		len += (size_t)snprintf(out + len, cap - len, "%s%s",
-					len ? "\n" : "", s->tail[i % SESS_TAIL]);
+	sesstrace_tail(&s->tr, n, out, cap);
 }
 
 /* ---- set-up ---- */
@@ -107,7 +77,7 @@ void sess_init(struct session *s, enum script_role role, int main_fd,
 	s->listen_fd = listen_fd;
 	s->cancel_fd = cancel_fd;
 	s->tgt = tgt;
-	s->trace = trace;
+	sesstrace_init(&s->tr, trace);
 	rbe_init(&s->be);
 	rfe_init(&s->fe);
 	s->last_rx_ms = s->t0;
@@ -133,9 +103,7 @@ void sess_free(struct session *s)
 	free(s->log);
 	s->log = NULL;
 	s->nlog = 0;
-	if (s->trace)
-		fclose(s->trace);
-	s->trace = NULL;
+	sesstrace_close(&s->tr);
 }
 
 /* ---- the log ---- */
@@ -245,7 +213,7 @@ void sess_observe(struct session *s, const struct sess_rec *r, int code,
 	struct proto_finding f = { .code = (enum proto_finding_code)code,
 				   .severity = sev };
 
-	copy_cut(f.text, sizeof(f.text), text);
+	snprintf(f.text, sizeof(f.text), "%s", text);
 	add_finding(s, &f, r, (r->hdr.flags & PROTO_F_REPLY) != 0);
 }
 
@@ -752,78 +720,6 @@ int sess_send(struct session *s, enum script_chan c, const struct proto_hdr *h,
 	return rc;
 }
 
-/* sendmsg() with more fds than chan allows: for cases that test the
- * limit of 8. */
-static int send_wide(int fd, const void *buf, size_t len, const int *fds,
-		     unsigned nfds, int64_t deadline)
-{
-	union {
-		struct cmsghdr align;
-		char b[CMSG_SPACE(sizeof(int) * SCRIPT_MAX_SEND_FDS)];
-	} ctl;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.b,
-			     .msg_controllen = CMSG_SPACE(sizeof(int) * nfds) };
-	struct cmsghdr *cm;
-	size_t off = 0;
-
-	if (nfds > SCRIPT_MAX_SEND_FDS || len == 0)
-		return -EINVAL;
-	memset(&ctl, 0, sizeof(ctl));
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	while (off < len) {
-		ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (chan_now_ms() >= deadline)
-				return CHAN_TIMEOUT;
-			poll(NULL, 0, 1);
-			continue;
-		}
-		if (n < 0)
-			return errno == EPIPE || errno == ECONNRESET ? CHAN_RESET
-								     : -errno;
-		off += (size_t)n;
-		iov.iov_base = (char *)buf + off;
-		iov.iov_len = len - off;
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-	}
-	return CHAN_OK;
-}
-
-/* The trace line of a send_wide(): chan's format, with the first 8 fds. */
-static void trace_wide(struct session *s, enum script_chan c, const uint8_t *buf,
-		       size_t len, const int *fds, unsigned nfds, int rc)
-{
-	struct chan_msg *m = malloc(sizeof(*m));
-	size_t plen;
-
-	if (!m)
-		return;
-	chan_msg_init(m);
-	m->hdr_valid = len >= PROTO_HDR_SIZE &&
-		       proto_hdr_decode(buf, len, &m->hdr) == PROTO_OK;
-	plen = m->hdr_valid ? len - PROTO_HDR_SIZE : len;
-	if (plen > PROTO_MAX_PAYLOAD)
-		plen = PROTO_MAX_PAYLOAD;
-	memcpy(m->payload, m->hdr_valid ? buf + PROTO_HDR_SIZE : buf, plen);
-	m->payload_len = plen;
-	m->nfds = PROTO_MAX_FDS;
-	memcpy(m->fds, fds, sizeof(int) * PROTO_MAX_FDS);
-	m->t_ms = chan_now_ms();
-	trace_hook(s, chan_names[c], CHAN_DIR_TX, m,
-		   rc < 0 ? CHAN_ERROR : (enum chan_status)rc);
-	sess_note(s, "... and %u fds more on that message (%u in all)",
-		  nfds - PROTO_MAX_FDS, nfds);
-	free(m);
-}
-
 int sess_send_raw(struct session *s, enum script_chan c, const void *buf,
 		  size_t len, const int *fds, unsigned nfds)
 {
@@ -834,7 +730,8 @@ int sess_send_raw(struct session *s, enum script_chan c, const void *buf,
 	if (nfds <= PROTO_MAX_FDS)
 		return chan_send_raw(&s->ch[c], buf, len, fds, nfds,
 				     send_deadline(s));
-	rc = send_wide(s->ch[c].fd, buf, len, fds, nfds, send_deadline(s));
-	trace_wide(s, c, buf, len, fds, nfds, rc);
+	rc = sendwide_send(s->ch[c].fd, buf, len, fds, nfds, send_deadline(s));
+	sesstrace_wide(&s->tr, s->t0, chan_names[c], buf, len, fds, nfds,
+		       rc);
 	return rc;
 }

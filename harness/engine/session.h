@@ -20,9 +20,11 @@
 
 #include "chan.h"
 #include "proto.h"
+#include "protoval.h"
 #include "role_backend.h"
 #include "role_frontend.h"
 #include "script.h"
+#include "sesstrace.h"
 #include "target.h"
 
 /* One thing the target did: a message, or the end of a channel. */
@@ -39,7 +41,6 @@ struct sess_rec {
 	unsigned round;         /* the poll round that read it (see sess_pump) */
 };
 
-#define SESS_TAIL 8u
 #define SESS_MAX_FINDINGS 32u
 #define SESS_CTL_BUF 4096u
 /* A flooding target ends the case (ERROR) instead of the harness. */
@@ -73,10 +74,7 @@ struct session {
 	bool death_noted;
 	char fault[256];        /* harness-side failure */
 
-	FILE *trace;
-	char tail[SESS_TAIL][256];
-	unsigned ntail;
-	char last_line[2][256]; /* the last trace line per channel */
+	struct sesstrace tr;     /* the trace file and its last lines */
 
 	struct sess_rec *log;
 	unsigned nlog, caplog;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "faultrule.h"
+#include "protoname.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -37,6 +37,7 @@
 
 #include "ledger.h"
 #include "proto.h"
+#include "protoval.h"
 
 enum monitor_side {
 	MONITOR_FRONTEND = 0,
@@ -149,26 +150,6 @@ struct monitor {
 void monitor_init(struct monitor *m, const struct monitor_cfg *cfg,
 		  int64_t t0_ms);
 
-/* Every relayed message, in order. */
-void monitor_on_msg(struct monitor *m, const struct monitor_msg *msg);
-
-/* A receive on a side's channel did not give a whole message (status:
- * enum chan_status, or -errno): CHAN_EOF (an orderly close, no finding),
- * truncation, an oversized header, too many fds, a broken socket. */
-void monitor_on_channel_status(struct monitor *m, enum proto_chan chan,
-			       enum monitor_side side, int status,
-			       int64_t now_ms);
-/* A launched side's process ended by signal sig (0: exited with code). */
-void monitor_on_process_end(struct monitor *m, enum monitor_side side,
-			    int sig, int code, int64_t now_ms);
-
-/* Deadline findings for replies later than reply_timeout_ms. */
-void monitor_tick(struct monitor *m, int64_t now_ms);
-/* The next time monitor_tick has something to check, or INT64_MAX. */
-int64_t monitor_next_deadline(const struct monitor *m);
-/* End of the session: what is still unanswered. */
-void monitor_finish(struct monitor *m, int64_t now_ms);
-
 /* Negotiated state, for reports and the proxy's fault rules. */
 bool monitor_pfeat(const struct monitor *m, unsigned bit);
 bool monitor_shmem(const struct monitor *m);
@@ -184,5 +165,72 @@ const char *monitor_severity_name(enum proto_severity s);
 int monitor_finding_line(const struct monitor_finding *f, char *out, size_t cap);
 /* The finding as one JSON object; snprintf-style. */
 int monitor_finding_json(const struct monitor_finding *f, char *out, size_t cap);
+
+/* ---- for the monitor's own modules (monledger, monjudge) ---- */
+
+/* The monitor's own findings (the validator's keep their codes). */
+enum monitor_code {
+	MONITOR_C_NO_REPLY,
+	MONITOR_C_REPLY_MISMATCH,
+	MONITOR_C_UNSOLICITED_REPLY,
+	MONITOR_C_NEED_REPLY_NO_ACK,
+	MONITOR_C_MEMTABLE_BEFORE_REPLY,
+	MONITOR_C_BACKEND_NO_WAIT,
+	MONITOR_C_SHMEM_NOT_NEGOTIATED,
+	MONITOR_C_NO_BACKEND_SEND_FD,
+	MONITOR_C_BACKEND_REQ_NOT_NEGOTIATED,
+	MONITOR_C_PFEAT_NOT_OFFERED,
+	MONITOR_C_PROTOCOL_FEATURES_NOT_OFFERED,
+	MONITOR_C_LEDGER,
+	MONITOR_C_LEDGER_AFTER_RESET,
+	MONITOR_C_MAP_ACCEPTED_INVALID,
+	MONITOR_C_MAP_ACCEPTED_LEN_ZERO,
+	MONITOR_C_UNMAP_ACCEPTED_INVALID,
+	MONITOR_C_MAP_REFUSED_VALID,
+	MONITOR_C_UNMAP_REFUSED_VALID,
+	MONITOR_C_RESET_KEPT_MAPPING,
+	MONITOR_C_BOUNDS_UNKNOWN,
+	MONITOR_C_CONFIG_CHANGED,
+	MONITOR_C_TRUNCATED,
+	MONITOR_C_TOOBIG,
+	MONITOR_C_TOO_MANY_FDS,
+	MONITOR_C_CHANNEL_ERROR,
+	MONITOR_C_UNANSWERED_AT_END,
+	MONITOR_C_PROCESS_CRASH,
+	MONITOR_C_PROCESS_KILLED,
+	MONITOR_C_PROCESS_EXIT,
+	MONITOR_C_COUNT,
+};
+
+/* Where a finding was made. */
+struct monitor_where {
+	enum proto_chan chan;
+	enum monitor_side side;   /* at fault */
+	const char *msg;
+	unsigned index;
+	int64_t t_ms;
+};
+
+/* The severity a code has unless the caller says otherwise. */
+enum proto_severity monitor_code_severity(enum monitor_code c);
+/* Records finding c (its code, check and rule from the table) at w. */
+void monitor_find(struct monitor *m, enum monitor_code c,
+		  enum proto_severity sev, const struct monitor_where *w,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* monitor_find with the code's own severity. */
+#define MONITOR_FIND(m, c, w, ...) \
+	monitor_find((m), (c), monitor_code_severity(c), (w), __VA_ARGS__)
+/* proto_validate on msg; each finding recorded at w. */
+void monitor_validate(struct monitor *m, const struct monitor_msg *msg,
+		      const struct monitor_where *w, bool is_reply);
+/* REPLY_ACK negotiated; whether a request on chan must be answered
+ * (a GET_*, or NEED_REPLY with REPLY_ACK). */
+bool monitor_reply_ack(const struct monitor *m);
+bool monitor_has_required(const struct monitor *m, enum proto_chan chan);
+/* The u64 payload of msg; false when it is not one. */
+bool monitor_get_u64(const struct monitor_msg *msg, uint64_t *v);
+/* The request's name, or "request N" in buf. */
+const char *monitor_req_name(enum proto_chan chan, uint32_t req, char *buf,
+			     size_t cap);
 
 #endif

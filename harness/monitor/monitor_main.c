@@ -25,6 +25,7 @@
 #include "proxy.h"
 #include "target.h"
 #include "tracefile.h"
+#include "monjudge.h"
 
 #ifndef VHU_VERSION
 #define VHU_VERSION "0.1.0"
@@ -423,7 +424,7 @@ static void stop_targets(struct session *ss)
 		if (!t->pid)
 			continue;
 		if (target_wait(t, end) == 1 && !seen && ss->p)
-			monitor_on_process_end(&ss->p->mon, (enum monitor_side)s,
+			monjudge_on_process_end(&ss->p->mon, (enum monitor_side)s,
 					       t->signal, t->exit_code, chan_now_ms());
 		target_stop(t);
 	}

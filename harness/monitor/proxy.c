@@ -8,6 +8,7 @@
  * behind it exactly as a slow peer would.
  */
 #include "proxy.h"
+#include "monjudge.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -188,7 +189,7 @@ static void feed_monitor(struct proxy *p, int chan, int from,
 		.payload_len = m->payload_len, .nfds = m->nfds, .t_ms = m->t_ms,
 	};
 
-	monitor_on_msg(&p->mon, &mm);
+	monjudge_on_msg(&p->mon, &mm);
 }
 
 
@@ -400,8 +401,8 @@ static void channel_ended(struct proxy *p, int chan, int side, int rc)
 	note(p, chan, "%s channel from the %s: %s", chan_word(chan),
 	     side_word(side), rc < 0 ? strerror(-rc)
 				     : chan_status_name((enum chan_status)rc));
-	monitor_on_channel_status(&p->mon, (enum proto_chan)chan,
-				  (enum monitor_side)side, st, chan_now_ms());
+	monjudge_on_channel_status(&p->mon, (enum proto_chan)chan,
+				   (enum monitor_side)side, st, chan_now_ms());
 	chan_close(&p->ch[chan][side]);
 	if (chan == PROTO_CHAN_MAIN) {
 		finish(p, "the %s closed the main channel (%s)", side_word(side),
@@ -420,9 +421,9 @@ static void receive(struct proxy *p, int chan, int side)
 
 	if (rc == CHAN_OK || rc == CHAN_TOO_MANY_FDS) {
 		if (rc == CHAN_TOO_MANY_FDS)
-			monitor_on_channel_status(&p->mon, (enum proto_chan)chan,
-						  (enum monitor_side)side, rc,
-						  chan_now_ms());
+			monjudge_on_channel_status(&p->mon, (enum proto_chan)chan,
+						   (enum monitor_side)side, rc,
+						   chan_now_ms());
 		relay(p, chan, side, &p->rx);
 		return;
 	}
@@ -559,7 +560,7 @@ static bool step_met(struct proxy *p, const struct ctlscript_step *st,
 	case CTLSCRIPT_WAIT_QUIET:
 		return now - p->last_msg_ms >= st->ms &&
 		       now - p->step_start_ms >= st->ms &&
-		       monitor_next_deadline(&p->mon) == INT64_MAX;
+		       monjudge_next_deadline(&p->mon) == INT64_MAX;
 	default:
 		return false;
 	}
@@ -666,7 +667,7 @@ static int64_t earliest(int64_t a, int64_t b)
 /* When the loop must wake up next, at the latest one tick from now. */
 static int64_t wake_time(struct proxy *p, int64_t now)
 {
-	int64_t t = earliest(now + PROXY_TICK_MS, monitor_next_deadline(&p->mon));
+	int64_t t = earliest(now + PROXY_TICK_MS, monjudge_next_deadline(&p->mon));
 	const struct ctlscript_step *st = cur_step(p);
 
 	for (int c = 0; c < 2; c++)
@@ -699,8 +700,8 @@ static void target_event(struct proxy *p, int side)
 	p->tgt_seen_end[side] = true;
 	note(p, PROTO_CHAN_MAIN, "the %s process ended (%s %d)", side_word(side),
 	     t->signal ? "signal" : "exit", t->signal ? t->signal : t->exit_code);
-	monitor_on_process_end(&p->mon, (enum monitor_side)side, t->signal,
-			       t->exit_code, chan_now_ms());
+	monjudge_on_process_end(&p->mon, (enum monitor_side)side, t->signal,
+				t->exit_code, chan_now_ms());
 }
 
 static void signal_event(struct proxy *p)
@@ -741,7 +742,7 @@ static void housekeeping(struct proxy *p)
 	for (int c = 0; c < 2 && !p->done; c++)
 		for (int s = 0; s < 2 && !p->done; s++)
 			flush_queue(p, c, s, false);
-	monitor_tick(&p->mon, now);
+	monjudge_tick(&p->mon, now);
 	inject_due(p, now);
 	script_step(p, now);
 	if (p->o.duration_ms > 0 && now - p->t0_ms >= p->o.duration_ms)
@@ -757,7 +758,7 @@ static void wind_down(struct proxy *p)
 	for (int c = 0; c < 2; c++)
 		for (int s = 0; s < 2; s++)
 			chan_close(&p->ch[c][s]);
-	monitor_finish(&p->mon, chan_now_ms());
+	monjudge_finish(&p->mon, chan_now_ms());
 }
 
 void proxy_run(struct proxy *p)

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "result.h"
+#include "protoname.h"
+#include "protofmt.h"
 
 #define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 

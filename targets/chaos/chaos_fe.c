@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "chaos_fe.h"
+#include "protofmt.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chaos_act.h"
+#include "protoname.h"
 
 /* Own fds plus the extra ones of many-fds / fds-every. */
 #define SEND_FDS_MAX (PROTO_MAX_FDS + CHAOS_WIRE_MAX_FDS)

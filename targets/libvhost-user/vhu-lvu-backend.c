@@ -39,6 +39,7 @@
 
 #include "chan.h"
 #include "lvu.h"
+#include "protofmt.h"
 
 #define LVU_MAX_QUEUES 8
 #define LVU_POLL_MS 1000

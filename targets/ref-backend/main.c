@@ -19,6 +19,9 @@
 #include "refbe.h"
 #include "refmain.h"
 #include "refwait.h"
+#include "refbemain.h"
+#include "refbemap.h"
+#include "refbesend.h"
 
 struct be_prog {
 	struct refmain_opts o;

@@ -17,6 +17,9 @@
 #include "reffe.h"
 #include "refmain.h"
 #include "refwait.h"
+#include "reffemain.h"
+#include "refannounce.h"
+#include "refshmem.h"
 
 #define HANDSHAKE_MS 5000
 

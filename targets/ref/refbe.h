@@ -148,73 +148,33 @@ void refbe_reset(struct refbe *be);
 
 bool refbe_shmem_negotiated(const struct refbe *be);
 bool refbe_started(const struct refbe *be);
-/* What GET_SHMEM_CONFIG answers now (faults included); counts a call. */
-void refbe_shmem_config(struct refbe *be, struct proto_shmem_config *out);
 
-/* Handles one main-channel request and sends what it calls for. fds in m
- * are not taken (dup'ed when kept). 0, or -errno when a reply could not
- * be sent (the main channel is then closed). */
-int refbe_handle_main_msg(struct refbe *be, const struct chan_msg *m);
-/* Receives and handles one main-channel request. 0, 1 when the channel is
- * gone, -ETIMEDOUT. Not to be called while refbe_waiting(): a back-end
- * blocked on a reply answers nothing else. */
-int refbe_service_main(struct refbe *be, int64_t deadline);
-/* The back-end channel is readable: takes the awaited reply (and sends
- * the next queued request), or drains a message nobody waits for. 0, or
- * 1 when the channel is gone. */
-int refbe_service_backend(struct refbe *be, int64_t deadline);
-
-/* `map shmid= shm_offset= len= fd_offset= flags=rw|ro|N need_reply=0|1
- * fd_size=` / `unmap shmid= shm_offset= len= need_reply=`. 0 or -EINVAL
- * with a message. */
-int refbe_parse_map_cmd(const struct ctl_cmd *cmd, struct refbe_map_req *req,
-			char *err, size_t errcap);
-int refbe_parse_unmap_cmd(const struct ctl_cmd *cmd,
-			  struct refbe_map_req *req, char *err, size_t errcap);
-
-/* What the back-end refuses before anything is sent (control `err`):
- * no back-end channel, SHMEM or BACKEND_SEND_FD not negotiated, len 0,
- * outside the advertised sizes, overlapping its own mappings (pending
- * ones too), unmapping what it does not hold live, a full queue. 0 or
- * -errno with a message. */
-int refbe_check_map(const struct refbe *be, const struct refbe_map_req *req,
-		    char *err, size_t errcap);
-int refbe_check_unmap(const struct refbe *be, const struct refbe_map_req *req,
-		      char *err, size_t errcap);
-
-enum refbe_outcome {
-	REFBE_DONE = 0,        /* reply 0, or no reply asked for */
-	REFBE_REFUSED,         /* reply non-zero */
-	REFBE_NO_REPLY,        /* deadline passed */
-	REFBE_BAD_REPLY,       /* malformed reply (size, flags, id) */
-	REFBE_EOF,             /* the back-end channel closed */
-	REFBE_SEND_FAILED,     /* the request could not be sent */
-};
-const char *refbe_outcome_name(enum refbe_outcome o);
-
-/* Queues a checked request (the ledger takes it at once) and sends what
- * can be sent: everything up to the first request that waits for a
- * reply. 0 or -errno. */
-int refbe_submit(struct refbe *be, const struct refbe_map_req *req, bool map);
-/* How long a half-arrived message on the back-end channel is left to
- * complete before it is read: limit_ms, or 0 under the faults that read
- * whatever arrived (be_split_header_lost, be_partial_reply_as_success). */
-int refbe_partial_patience(const struct refbe *be, int limit_ms);
-/* True while a reply is awaited; *deadline (may be NULL) when it is due. */
-bool refbe_waiting(const struct refbe *be, int64_t *deadline);
-/* Gives up on an awaited reply once its deadline has passed
- * (REFBE_NO_REPLY) and sends what was queued behind it. */
-void refbe_check_timeout(struct refbe *be);
-/* Serves the back-end channel until nothing is awaited or the deadline.
- * Returns be->last_outcome, -ETIMEDOUT or -ECANCELED. */
-int refbe_wait_idle(struct refbe *be, int64_t deadline);
-/* submit + wait_idle: the outcome of one request (tests, fuzzers). */
-int refbe_send_map(struct refbe *be, const struct refbe_map_req *req);
-int refbe_send_unmap(struct refbe *be, const struct refbe_map_req *req);
 
 /* One-line JSON like reffe_dump(). */
 int refbe_dump(const struct refbe *be, char *out, size_t cap);
 /* One-line JSON of the current region sizes. */
 int refbe_dump_config(const struct refbe *be, char *out, size_t cap);
+
+/* ---- for the reference back-end's own modules (refbemain, refbemap,
+ *      refbesend): not for programs ---- */
+
+void refbe_log(const struct refbe *be, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+bool refbe_fault(const struct refbe *be, enum fault_id f);
+bool refbe_pfeat(const struct refbe *be, unsigned bit);
+/* A chan_status or -errno as text. */
+const char *refbe_status_text(int st);
+/* The ledger: remove entry i; the entry of a request (by its seq); the
+ * live mapping a request names exactly. -1 when none. */
+void refbe_ledger_remove(struct refbe *be, unsigned i);
+int refbe_ledger_by_seq(const struct refbe *be, unsigned seq);
+int refbe_ledger_find_live(const struct refbe *be,
+			   const struct refbe_map_req *req);
+/* The memory table: a region mapped here (0 or -errno), one removed,
+ * all removed. */
+int refbe_mem_add(struct refbe *be, const struct proto_mem_region *g,
+		  int fd);
+void refbe_mem_remove(struct refbe *be, unsigned i);
+void refbe_mem_clear(struct refbe *be);
 
 #endif

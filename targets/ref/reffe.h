@@ -21,6 +21,7 @@
 #include "chan.h"
 #include "fault.h"
 #include "proto.h"
+#include "refregion.h"
 
 #define REFFE_MAX_MAPPINGS 128u
 #define REFFE_MAX_LEAKED 1024u
@@ -53,17 +54,6 @@ struct reffe_config {
 void reffe_config_default(struct reffe_config *cfg);
 /* The protocol features the reference front-end can use. */
 uint64_t reffe_supported_pfeatures(unsigned shmem_bit);
-
-/* One shared memory region: size as advertised, and the address space
- * reserved for it. The reservation is a PROT_NONE span with slack below
- * and above the region so that faulty bounds checks land in memory we
- * own instead of corrupting the process. */
-struct reffe_region {
-	uint64_t size;             /* first member: see fe_unknown_shmid_null */
-	uint8_t *base;             /* NULL: not reserved (size 0 or too big) */
-	uint8_t *resv;
-	size_t resv_len;
-};
 
 struct reffe_mapping {
 	uint8_t shmid;
@@ -127,32 +117,10 @@ void reffe_attach_backend(struct reffe *fe, int fd);
  * other sizes). */
 void reffe_disconnect(struct reffe *fe);
 
-/* The whole handshake on the main channel, each reply awaited until the
- * deadline. 0, or -errno with a message (the connection is dropped). */
-int reffe_handshake(struct reffe *fe, int64_t deadline, char *err,
-		    size_t errcap);
 /* Negotiated state without a handshake (tests, fuzzers). */
 void reffe_set_negotiated(struct reffe *fe, uint64_t features,
 			  uint64_t pfeatures);
-/* Takes a GET_SHMEM_CONFIG reply and reserves the regions. A reply that is
- * not a well-formed GET_SHMEM_CONFIG reply (request id, REPLY flag,
- * version, 2056 bytes) is refused (-EPROTO, the old regions stay);
- * nregions above 256 or disagreeing with the sizes is tolerated: all 256
- * sizes are read and the non-zero ones are the regions; padding is
- * ignored. The handshake keeps the connection after a refused reply and
- * runs without regions. */
-int reffe_apply_shmem_config(struct reffe *fe, const struct chan_msg *reply,
-			     char *err, size_t errcap);
 
-/* Device lifecycle. start: SET_STATUS with DRIVER_OK when STATUS is
- * negotiated (a bare mark otherwise). stop: GET_VRING_BASE of queue 0;
- * mappings stay. reset: every mapping and kept fd goes, then
- * RESET_DEVICE (or SET_STATUS 0, or RESET_OWNER) is sent. Each returns 0
- * or -errno with a message. Without a main channel they only change the
- * local state. */
-int reffe_start(struct reffe *fe, int64_t deadline, char *err, size_t errcap);
-int reffe_stop(struct reffe *fe, int64_t deadline, char *err, size_t errcap);
-int reffe_reset(struct reffe *fe, int64_t deadline, char *err, size_t errcap);
 /* Removes every mapping and closes every kept fd (honours
  * fe_reset_keeps_mappings). */
 void reffe_drop_mappings(struct reffe *fe);
@@ -162,23 +130,6 @@ void reffe_drop_mappings(struct reffe *fe);
 bool reffe_drop_mappings_except(struct reffe *fe,
 				const struct reffe_mapping *keep);
 
-/* Handles one back-end channel message (SHMEM_MAP, SHMEM_UNMAP, anything
- * else) and sends the reply it calls for. The fd of an accepted MAP is
- * taken from m (chan_msg_take_fd); m still owns the others. Returns 0, -ECANCELED (reply not sent, the
- * program is ending), or -errno when the reply could not be sent (the
- * channel is then closed). */
-int reffe_handle_backend_msg(struct reffe *fe, struct chan_msg *m);
-/* Receives one message on the back-end channel and handles it.
- * 0 handled, 1 the channel is gone (EOF, framing lost), -ETIMEDOUT,
- * -ECANCELED. */
-int reffe_service_backend(struct reffe *fe, int64_t deadline);
-/* The main channel is readable while nothing was asked: reads and drops
- * one message. 0, or 1 when the back-end closed it (disconnected). */
-int reffe_service_main(struct reffe *fe, int64_t deadline);
-/* Sends the queued memory-table announcements (always after the replies
- * that caused them), serving the back-end channel while it waits for
- * their replies. 0 or -errno. */
-int reffe_flush_announce(struct reffe *fe, int64_t deadline);
 
 bool reffe_connected(const struct reffe *fe);
 /* fds kept for live mappings (and leaked by fe_fd_leak_on_error). */
@@ -186,5 +137,32 @@ unsigned reffe_kept_fds(const struct reffe *fe);
 /* One-line JSON: {"started":..,"negotiated":"0x..","mappings":[..],"fds":N}.
  * Returns the length, or -ENOSPC. */
 int reffe_dump(const struct reffe *fe, char *out, size_t cap);
+
+/* ---- for the reference front-end's own modules (reffemain, refshmem,
+ *      refannounce): not for programs ---- */
+
+/* Guest-physical address where shared memory regions are announced. */
+#define REFFE_SHMEM_GPA_BASE (UINT64_C(1) << 40)
+#define REFFE_SHMEM_GPA_STRIDE (UINT64_C(1) << 32)
+
+void reffe_log(const struct reffe *fe, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+bool reffe_fault(const struct reffe *fe, enum fault_id f);
+bool reffe_pfeat(const struct reffe *fe, unsigned bit);
+bool reffe_shmem_negotiated(const struct reffe *fe);
+/* Closes a channel if open; its fd is -1 after. */
+void reffe_close_chan(struct chan *c);
+/* A chan_status (or -errno) as 0 or -errno. */
+int reffe_chan_errno(int st);
+/* Removes mapping i (unmapped, fd closed), whatever the faults. */
+void reffe_mapping_remove(struct reffe *fe, unsigned i);
+void reffe_drop_all(struct reffe *fe);
+/* fe_fd_leak_on_error: keeps a dup of the message's first fd. */
+void reffe_leak_fd(struct reffe *fe, const struct chan_msg *m);
+/* Drops the queued announcements (closing their fds). */
+void reffe_announce_clear(struct reffe *fe);
+/* Serves the back-end channel while the main channel waits
+ * (reffe_service_backend); NULL: it is not served. */
+typedef int (*reffe_serve_fn)(struct reffe *fe, int64_t deadline);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "protoname.h"
 
 #define CTL_ANSWER_MS 1000
 

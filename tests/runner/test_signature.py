@@ -158,7 +158,7 @@ class TestAgainstTheReferences(unittest.TestCase):
         for g in sigs:
             self.assertEqual(g["signal"], "SIGABRT")
             self.assertIn("in-process unwinder", g["backtrace_source"])
-            self.assertIn("reffe.c", g["backtrace"])
+            self.assertIn("refshmem.c", g["backtrace"])
         crashed = [c for c in self.docs["fe_abort_before_start"]["cases"]
                    if c["verdict"] == "CRASH"]
         self.assertEqual(sorted(c["id"] for g in sigs for c in crashed if c["crash"]["id"] == g["id"]),
