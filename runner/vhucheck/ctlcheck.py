@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 
-from vhucheck import execute, paths, profile as P
+from vhucheck import execute, paths, profile as P, run as runcmd
 from vhucheck.errors import ConfigError, HarnessError
 
 # Every wait of the harness has its own deadline (about 30 s in all at
@@ -18,8 +18,6 @@ HARNESS_LIMIT_S = 120
 
 def _profile(spec, command):
     # run.py owns the exec-* handling (--command, {control} in it).
-    from vhucheck import run as runcmd
-
     prof = runcmd.check_exec_command([P.resolve(spec)], command)[0]
     where = paths.relpath(prof.path)
     if prof.command:

@@ -1,4 +1,4 @@
-"""vhucheck fuzz --to-cases (vhucheck.fuzzcases over vhu-fuzzcase, the C
+"""vhucheck fuzz --to-cases (vhucheck.fuzz.cases over vhu-fuzzcase, the C
 translation findings share): ids, the state bits as handshake and steps,
 the model's expectations and their grades, the step table; and the whole
 corpora against the references, where no case may fail (skipped without
@@ -13,7 +13,7 @@ import unittest
 
 from helpers import TOP, build_dir, env_for, run_cli
 
-from vhucheck import fuzzcases, fuzzemit
+from vhucheck.fuzz import cases as fuzzcases, emit as fuzzemit
 
 BUILD = build_dir()
 HAVE = BUILD and os.path.exists(os.path.join(BUILD, "fuzzers", "vhu-fuzzcase"))

@@ -7,7 +7,7 @@ the model.
 
 No fuzz target can hold QEMU or a rust-vmm daemon in process, and they
 are not built with coverage here, so this mode asks vhu-fuzzcase
-(fuzzers/emitcase.h, through vhucheck.fuzzemit) for batches of mutants
+(fuzzers/emitcase.h, through fuzz/emit.py) for batches of mutants
 of the corpus inputs (structure-aware, blind), each written as a case
 that carries the shadow model's expectations step by step, and runs
 them with `vhucheck run` against the target, launched per case like any
@@ -41,7 +41,8 @@ import subprocess
 import sys
 import time
 
-from vhucheck import fuzzcases, fuzzemit, paths, signature as S, supervisor
+from vhucheck import paths, reduce as R, signature as S, suite, supervisor
+from vhucheck.fuzz import cases as fuzzcases, emit as fuzzemit
 from vhucheck.errors import ConfigError, HarnessError
 
 # Verdicts that are not findings: a pass, a rule the digest leaves open,
@@ -296,7 +297,6 @@ def campaign(name, args, corpus, out, env):
 def reduce_findings(camp, args):
     """Each finding's case reduced against the target (reduce.py), at most
     --reduce-seconds each, into its dir as reduced/."""
-    from vhucheck import reduce as R, suite     # reduce imports run, which imports much
     seconds = getattr(args, "reduce_seconds", 0)
     if seconds <= 0:
         return

@@ -38,7 +38,8 @@ import subprocess
 import sys
 import time
 
-from vhucheck import bench_suite as B, options, outdir, paths, profile as P
+from vhucheck import options, outdir, paths, profile as P
+from vhucheck.bench import suite as B
 from vhucheck.errors import EXIT_OK, ConfigError, HarnessError
 from vhucheck.render import atomic
 

@@ -1,13 +1,13 @@
 """vhucheck bench: measurements, one sub-command each.
 
     bench suite   the whole suite against both references: wall time and
-                  where it goes (bench_suite.py, docs/bench.md)
+                  where it goes (bench/suite.py, docs/bench.md)
     bench fuzz    fuzzer speed, AFL++ stability, executions to each fault
-                  (bench_fuzz.py, docs/fuzzing.md)
+                  (bench/fuzz.py, docs/fuzzing.md)
     bench targets each target's bare start-to-quit against the suite's
-                  per-case cost, per phase (bench_targets.py, docs/bench.md)
+                  per-case cost, per phase (bench/targets.py, docs/bench.md)
     bench against the references' faults found by fuzzing them as outside
-                  programs, judged by the model (bench_against.py)
+                  programs, judged by the model (bench/against.py)
 
 A sub-command whose module cannot be loaded says so and exits 3; the
 other still works.
@@ -21,8 +21,8 @@ from vhucheck.errors import EXIT_HARNESS, EXIT_USAGE
 
 HELP = "benchmarks: the suite's wall time (suite), the fuzzers (fuzz, against), per-case cost (targets)"
 DESCRIPTION = __doc__
-SUBCOMMANDS = (("suite", "bench_suite"), ("fuzz", "bench_fuzz"), ("targets", "bench_targets"),
-               ("against", "bench_against"))
+SUBCOMMANDS = (("suite", "bench.suite"), ("fuzz", "bench.fuzz"), ("targets", "bench.targets"),
+               ("against", "bench.against"))
 
 
 class Broken:

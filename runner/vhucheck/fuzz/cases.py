@@ -4,7 +4,7 @@ The fuzz targets drive the reference in process; a real implementation
 (QEMU, libvhost-user, a rust-vmm daemon) cannot be driven that way. What
 the fuzzers grew against the reference can still be replayed against it:
 each input becomes a case that carries the shadow model's expectations
-step by step (vhu-fuzzcase, fuzzers/emitcase.h; vhucheck.fuzzemit), as a
+step by step (vhu-fuzzcase, fuzzers/emitcase.h; fuzz/emit.py), as a
 finding's reproducer does:
 
     ./vhucheck fuzz shmem_map --to-cases /tmp/fc            # corpus/fuzz_shmem_map
@@ -25,7 +25,7 @@ import re
 import shutil
 import tempfile
 
-from vhucheck import fuzzemit
+from vhucheck.fuzz import emit as fuzzemit
 from vhucheck.errors import ConfigError
 
 REGIONS_LIST = re.compile(r"^(0|[1-9][0-9]*[kmg]?|0x[0-9a-f]+)(,(0|[1-9][0-9]*[kmg]?|0x[0-9a-f]+))*$")

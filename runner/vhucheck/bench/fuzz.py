@@ -14,6 +14,7 @@ Writes bench.md and bench.json under reports/out/bench-fuzz-TIME/ and
 prints the markdown.
 """
 
+import argparse
 import concurrent.futures
 import json
 import os
@@ -26,8 +27,9 @@ import sys
 import tempfile
 import time
 
-from vhucheck import catalogue, fuzz, paths
+from vhucheck import catalogue, paths
 from vhucheck.errors import EXIT_OK, ConfigError, HarnessError
+from vhucheck.fuzz import engines
 
 HELP = "fuzzer speed, AFL++ stability and executions to each fault (Magma-style)"
 DESCRIPTION = __doc__
@@ -44,7 +46,7 @@ REPLIES_REACH_EXCLUDES = {"be_split_header_lost", "be_keeps_reply_fds",
 
 
 def reach(name, faults):
-    role = fuzz.FAULT_ROLE.get(name)
+    role = engines.FAULT_ROLE.get(name)
     names = [f.name for f in faults.values() if f.role == role]
     if name == "fuzz_shmem_map":
         names = [n for n in names if n not in MAP_REACH_EXCLUDES]
@@ -119,12 +121,12 @@ def ratio(rate, calib):
 
 def libfuzzer_speed(name, seconds, work):
     """Average exec/s of one non-fork libFuzzer process on the corpus."""
-    b = fuzz.binary("libfuzzer", name)
+    b = engines.binary("libfuzzer", name)
     corpus = tempfile.mkdtemp(dir=work)
-    args = [b] + fuzz.libfuzzer_exit_flags(b) + [
+    args = [b] + engines.libfuzzer_exit_flags(b) + [
         f"-max_total_time={seconds}", "-print_final_stats=1",
-        f"-artifact_prefix={corpus}/", corpus, fuzz.corpus_dir(name)]
-    _, text = run_bounded(args, fuzz.fault_env([]), seconds + 120)
+        f"-artifact_prefix={corpus}/", corpus, engines.corpus_dir(name)]
+    _, text = run_bounded(args, engines.fault_env([]), seconds + 120)
     m = re.search(r"stat::average_exec_per_sec:\s+(\d+)", text)
     return int(m.group(1)) if m else None
 
@@ -132,8 +134,8 @@ def libfuzzer_speed(name, seconds, work):
 def target_speed(name, repeat=100):
     """Runs/s of the target alone: the AFL++ build (no sanitizer) replaying
     its corpus VHU_FUZZ_REPEAT times per input, no engine in the way."""
-    env = dict(fuzz.fault_env([]), VHU_FUZZ_REPEAT=str(repeat))
-    _, text = run_bounded([fuzz.binary("afl", name), fuzz.corpus_dir(name)], env, 600)
+    env = dict(engines.fault_env([]), VHU_FUZZ_REPEAT=str(repeat))
+    _, text = run_bounded([engines.binary("afl", name), engines.corpus_dir(name)], env, 600)
     m = re.search(r"runs, (\d+)/s\)", text)
     return int(m.group(1)) if m else None
 
@@ -150,8 +152,8 @@ def map_inputs():
 
 
 def replay_rate(path, repeat):
-    env = dict(fuzz.fault_env([]), VHU_FUZZ_REPEAT=str(repeat))
-    _, text = run_bounded([fuzz.binary("afl", "fuzz_shmem_map"), path], env, 600)
+    env = dict(engines.fault_env([]), VHU_FUZZ_REPEAT=str(repeat))
+    _, text = run_bounded([engines.binary("afl", "fuzz_shmem_map"), path], env, 600)
     m = re.search(r"runs, (\d+)/s\)", text)
     return int(m.group(1)) if m else None
 
@@ -202,9 +204,9 @@ def fuzzer_speed(name, exe, seconds, work):
 def afl_speed(name, seconds, work):
     """(exec/s, stability) of one AFL++ instance from the corpus."""
     sync = tempfile.mkdtemp(dir=work)
-    args = fuzz.afl_args(name, "main", True, sync, seconds)
-    run_bounded(args, fuzz.afl_env(name, []), seconds + 120)
-    st = fuzz.afl_stats(os.path.join(sync, "main"))
+    args = engines.afl_args(name, "main", True, sync, seconds)
+    run_bounded(args, engines.afl_env(name, []), seconds + 120)
+    st = engines.afl_stats(os.path.join(sync, "main"))
     eps = st.get("execs_per_sec")
     return (round(float(eps)) if eps else None), st.get("stability")
 
@@ -219,8 +221,8 @@ def first_finding_libfuzzer(name, fault, seed, budget, work, exit_flags):
     os.makedirs(corpus)
     with open(os.path.join(seeds, "benign"), "wb") as f:
         f.write(benign_seed(name))
-    b = fuzz.binary("libfuzzer", name)
-    opts = fuzz.options(name)
+    b = engines.binary("libfuzzer", name)
+    opts = engines.options(name)
     args = [b] + exit_flags + [
         f"-seed={seed}", f"-max_total_time={budget}", "-print_final_stats=1",
         f"-max_len={opts.get('max_len', '4096')}", f"-artifact_prefix={d}/", corpus, seeds]
@@ -228,7 +230,7 @@ def first_finding_libfuzzer(name, fault, seed, budget, work, exit_flags):
     if os.path.exists(dct):
         args.insert(1, f"-dict={dct}")
     t0 = time.monotonic()
-    rc, text = run_bounded(args, fuzz.fault_env([fault]), budget + 120)
+    rc, text = run_bounded(args, engines.fault_env([fault]), budget + 120)
     secs = time.monotonic() - t0
     shutil.rmtree(d, ignore_errors=True)
     if rc in (0, None):
@@ -244,8 +246,8 @@ def first_finding_afl(name, fault, seed, budget, work, exit_flags):
     with open(os.path.join(seeds, "benign"), "wb") as f:
         f.write(benign_seed(name))
     args = ["afl-fuzz", "-s", str(seed), "-i", seeds, "-o", os.path.join(d, "out"),
-            "-V", str(budget), "-t", "2000", "-m", "none", "--", fuzz.binary("afl", name)]
-    env = dict(fuzz.afl_env(name, [fault]), AFL_BENCH_UNTIL_CRASH="1")
+            "-V", str(budget), "-t", "2000", "-m", "none", "--", engines.binary("afl", name)]
+    env = dict(engines.afl_env(name, [fault]), AFL_BENCH_UNTIL_CRASH="1")
     t0 = time.monotonic()
     _, text = run_bounded(args, env, budget + 120)
     secs = time.monotonic() - t0
@@ -272,7 +274,7 @@ def time_to_findings(engine, names, faults_filter, runs, budget, jobs, work):
     tasks = [(n, f, s) for n in names for f in reach(n, known)
              if not faults_filter or f in faults_filter for s in range(1, runs + 1)]
     run = first_finding_afl if engine == "afl" else first_finding_libfuzzer
-    flags = {n: fuzz.libfuzzer_exit_flags(fuzz.binary("libfuzzer", n)) for n in names}
+    flags = {n: engines.libfuzzer_exit_flags(engines.binary("libfuzzer", n)) for n in names}
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         futs = {pool.submit(run, n, f, s, budget, work, flags[n]): (n, f)
@@ -328,7 +330,7 @@ def markdown(calib, speed, rows, meta, map_rates=None):
 
 
 def add_arguments(p):
-    p.add_argument("--engine", choices=fuzz.ENGINES, default="libfuzzer",
+    p.add_argument("--engine", choices=engines.ENGINES, default="libfuzzer",
                    help="engine of the time-to-finding runs (default libfuzzer)")
     p.add_argument("--runs", type=int, default=5, help="seeds per fault (default 5)")
     p.add_argument("--budget", type=int, default=20,
@@ -345,16 +347,16 @@ def add_arguments(p):
 
 def build_all(names, engines, log):
     for engine in engines:
-        why = fuzz.engine_missing(engine)
+        why = engines.engine_missing(engine)
         if why:
             raise HarnessError(f"{engine}: {why}")
         targets = names + (["fuzz_shmem_sequence_mutator.so"]
                            if engine == "afl" and "fuzz_shmem_sequence" in names else [])
-        fuzz.ensure_build(engine, targets, log)
+        engines.ensure_build(engine, targets, log)
 
 
 def main(args):
-    names = [fuzz.fuzzer_name(n) for n in args.fuzzer] or list(fuzz.FUZZERS)
+    names = [engines.fuzzer_name(n) for n in args.fuzzer] or list(engines.FUZZERS)
     if args.runs < 1 or args.budget < 1 or args.jobs < 1:
         raise ConfigError("--runs, --budget and --jobs must be at least 1")
     out = os.path.abspath(args.out or os.path.join(
@@ -367,7 +369,7 @@ def main(args):
         calib = {"per_sec": calibrate(exe, 2), "mmap_per_sec": calibrate(exe, 2, True)}
         speed = {n: fuzzer_speed(n, exe, args.speed_seconds, work) for n in names}
         map_rates = map_input_speeds(exe, work) if "fuzz_shmem_map" in names else []
-        rows = time_to_findings(args.engine, [n for n in names if n in fuzz.FAULT_ROLE],
+        rows = time_to_findings(args.engine, [n for n in names if n in engines.FAULT_ROLE],
                                 set(args.fault), args.runs, args.budget, args.jobs, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -385,7 +387,6 @@ def main(args):
 
 
 if __name__ == "__main__":
-    import argparse
     parser = argparse.ArgumentParser(prog="vhucheck bench fuzz", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
