@@ -92,15 +92,16 @@ class Step:
 
 
 def parse_case(path):
-    """(role, steps) with repeat blocks unrolled (bounded)."""
+    """(role the harness plays, steps) with repeat blocks unrolled
+    (bounded). The case's `target` line names the target's role."""
     role, lines = "backend", []
     with open(path, encoding="utf-8") as f:
         for line in f:
             words = line.split("#", 1)[0].split()
             if not words:
                 continue
-            if words[0] == "role" and len(words) > 1:
-                role = words[1]
+            if words[0] == "target" and len(words) > 1:
+                role = "frontend" if words[1] == "backend" else "backend"
             lines.append(words)
     steps, _ = unroll(lines, 0, 0)
     return role, [Step(w) for w in steps]

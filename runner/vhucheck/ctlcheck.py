@@ -40,7 +40,7 @@ def harness_argv(prof, harness, build):
                         shmem_bit=P.effective_shmem_bit(prof),
                         multiplier=prof.timeout_multiplier, jobs=1,
                         per_case_bit=P.per_case_bit(prof))
-    argv = [harness, "--check-control", "--role", prof.harness_role,
+    argv = [harness, "--check-control", "--target-role", prof.role,
             *execute.target_argv(plan), "--shmem-bit", str(plan.shmem_bit),
             "--timeout-multiplier", f"{plan.multiplier:g}"]
     return argv, execute.harness_env(plan)

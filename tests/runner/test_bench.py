@@ -226,7 +226,7 @@ class TestOnARealBuild(unittest.TestCase):
     def test_failing_run_is_exit_1(self):
         """A suite that does not pass is not measured."""
         root = os.path.join(self.dir, "suites")
-        write(root, "T/bad_case.vhu", "id bad_case\ntitle T\nrole backend\nrule 6: r\nlevel MUST\n\n"
+        write(root, "T/bad_case.vhu", "id bad_case\ntitle T\ntarget frontend\nrule 6: r\nlevel MUST\n\n"
               "handshake regions=0x100000\nfd a memfd size=0x10000\n"
               "send map shmid=0 shm_offset=0 len=0x1000 fd=a need_reply\n"
               "expect reply value=nonzero\n")

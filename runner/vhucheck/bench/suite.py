@@ -198,12 +198,13 @@ def summarize_runs(runs, jobs):
 # ------------------------------------------------------------ calibrators
 
 def empty_case(cid, role):
-    return (f"id {cid}\ntitle bench calibrator: launch, connect, stop\nrole {role}\n"
+    """An empty case for a target of this role."""
+    return (f"id {cid}\ntitle bench calibrator: launch, connect, stop\ntarget {role}\n"
             f"rule 0: calibrator, not a conformance case\nlevel MUST\n\ncheck alive\n")
 
 
 def empty_suite(root, per_role):
-    """A suites dir of per_role empty cases of each harness role."""
+    """A suites dir of per_role empty cases for targets of each role."""
     area = os.path.join(root, "Z-bench")
     os.makedirs(area, exist_ok=True)
     for role in ("backend", "frontend"):
@@ -217,7 +218,7 @@ def empty_suite(root, per_role):
 def harness_plan(name, cases):
     """The plan the runner would make for a reference and these cases, -j 1."""
     prof = P.resolve(name)
-    mine = [c for c in cases if c.role == prof.harness_role]
+    mine = [c for c in cases if c.role == prof.role]
     return execute.Plan(profile=prof, cases=mine, catalogue=cases,
                         expect=expectations.empty().for_target(prof.name),
                         harness=paths.harness(), build=paths.build_dir(), version="bench",
