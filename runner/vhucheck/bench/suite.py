@@ -440,8 +440,18 @@ def check_build():
                                f"{paths.relpath(paths.build_dir())})")
 
 
-def note(text):
-    print(f"bench suite: {text}", file=sys.stderr, flush=True)
+def note(text, who="suite"):
+    print(f"bench {who}: {text}", file=sys.stderr, flush=True)
+
+
+def save(out, label, doc, md, who="suite"):
+    """out/last-run.md and last-run.json (out made ready first), the
+    markdown printed: how bench suite and bench targets end."""
+    outdir.prepare(out, label)
+    atomic.write_text(os.path.join(out, "last-run.md"), md)
+    atomic.write_text(os.path.join(out, "last-run.json"), json.dumps(doc, indent=1) + "\n")
+    print(md, end="")
+    note(f"saved {paths.relpath(os.path.join(out, 'last-run.md'))} and last-run.json", who)
 
 
 def measure(args, work):
@@ -481,10 +491,5 @@ def main(args):
     doc = measured(measure, args, "vhu-bench-suite-", SuiteFailed)
     doc["meta"] = dict(machine(args), goal_s=GOAL_S)
     doc["ratios"] = ratios(doc)
-    md = markdown(doc)
-    outdir.prepare(out, label)
-    atomic.write_text(os.path.join(out, "last-run.md"), md)
-    atomic.write_text(os.path.join(out, "last-run.json"), json.dumps(doc, indent=1) + "\n")
-    print(md, end="")
-    note(f"saved {paths.relpath(os.path.join(out, 'last-run.md'))} and last-run.json")
+    save(out, label, doc, markdown(doc))
     return EXIT_OK

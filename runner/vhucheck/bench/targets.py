@@ -35,13 +35,11 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import time
 
 from vhucheck import options, outdir, paths, profile as P
 from vhucheck.bench import suite as B
 from vhucheck.errors import EXIT_OK, ConfigError, HarnessError
-from vhucheck.render import atomic
 
 HELP = "each target's bare start-to-quit against the suite's per-case cost, per phase"
 DESCRIPTION = __doc__
@@ -73,7 +71,7 @@ def add_arguments(p):
 
 
 def note(text):
-    print(f"bench targets: {text}", file=sys.stderr, flush=True)
+    B.note(text, "targets")
 
 
 # ------------------------------------------------------- bare start-to-quit
@@ -448,10 +446,5 @@ def main(args):
     B.check_build()
     doc = B.measured(measure, args, "vhu-bench-targets-", HarnessError)
     doc["meta"] = dict(B.machine(args), jobs=args.jobs, goal_ratio=GOAL_RATIO)
-    md = markdown(doc)
-    outdir.prepare(out, label)
-    atomic.write_text(os.path.join(out, "last-run.md"), md)
-    atomic.write_text(os.path.join(out, "last-run.json"), json.dumps(doc, indent=1) + "\n")
-    print(md, end="")
-    note(f"saved {paths.relpath(os.path.join(out, 'last-run.md'))} and last-run.json")
+    B.save(out, label, doc, markdown(doc), "targets")
     return EXIT_OK
