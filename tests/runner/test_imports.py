@@ -4,6 +4,7 @@ a cycle cannot be hidden by importing late."""
 
 import ast
 import os
+import tempfile
 import unittest
 
 from helpers import RUNNER
@@ -141,7 +142,6 @@ class TestImportGraph(unittest.TestCase):
     def test_finds_a_cycle_through_a_late_import(self):
         """The check itself: a cycle closed by an import inside a function,
         or by a relative import, is found and named."""
-        import tempfile
         with tempfile.TemporaryDirectory() as tmp:
             pkg = os.path.join(tmp, "p")
             os.makedirs(os.path.join(pkg, "sub"))
