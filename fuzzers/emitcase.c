@@ -128,7 +128,7 @@ static void header(struct etext *h, const struct emitcase_opts *opts,
 	etext_line(h, "id        %s", id);
 	etext_line(h, "title     fuzz input %s judged by the %s model", id + 9,
 		   backend ? "back-end" : "shadow");
-	etext_line(h, "role      %s", backend ? "frontend" : "backend");
+	etext_line(h, "target    %s", backend ? "backend" : "frontend");
 	etext_line(h, "rule      %s", backend
 		   ? "6, 7, 9, 12H: what a back-end sends and concludes from each reply "
 		     "(the model of fuzzers/emitbe.c)"

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * exitcodes: the one exit-code table of the fuzz targets, whatever the
- * engine. docs/fuzzing.md carries the same table; runner/vhucheck/fuzz.py
- * and tests/stages/20-fuzz.sh read exit statuses through it.
+ * engine. docs/fuzzing.md carries the same table;
+ * runner/vhucheck/fuzz/engines.py and tests/stages/20-fuzz.sh read exit
+ * statuses through it.
  *
  * Why a table at all: meson (and automake) read 77 as SKIP, and
  * libFuzzer's default -error_exitcode is 77, so a crash found by a

@@ -21,14 +21,22 @@ this script encodes the same formats:
                         header, codec, validator, format and name checks
   fuzz_script           every case file (id rewritten to fuzz_case)
 
+The cases are read through the harness, which owns the .vhu language:
+`vhucheck-harness --list-json` for each case's header (its target's
+role), `--outline` for the words of its steps. The harness is
+$VHUCHECK_HARNESS, else $VHUCHECK_BUILD_DIR/harness/vhucheck-harness,
+else build/harness/vhucheck-harness (`./vhucheck list` builds it).
+
 Python stdlib only.
 """
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import struct
+import subprocess
 import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -91,19 +99,44 @@ class Step:
             return v
 
 
-def parse_case(path):
-    """(role, steps) with repeat blocks unrolled (bounded)."""
-    role, lines = "backend", []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            words = line.split("#", 1)[0].split()
-            if not words:
-                continue
-            if words[0] == "role" and len(words) > 1:
-                role = words[1]
-            lines.append(words)
-    steps, _ = unroll(lines, 0, 0)
-    return role, [Step(w) for w in steps]
+def harness_path():
+    env = os.environ.get("VHUCHECK_HARNESS")
+    if env:
+        return env
+    build = os.environ.get("VHUCHECK_BUILD_DIR") or os.path.join(TOP, "build")
+    return os.path.join(build, "harness", "vhucheck-harness")
+
+
+def fail(msg):
+    """One line and exit 2 (1 is --check's "stale")."""
+    print(f"gen_corpus: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def ask_harness(harness, option, files):
+    """One JSON object per case file, from `vhucheck-harness OPTION`."""
+    if not os.access(harness, os.X_OK):
+        fail(f"{harness}: no harness to read the cases with "
+             "(build it: ./vhucheck list, or set VHUCHECK_HARNESS)")
+    p = subprocess.run([harness, option, *files], capture_output=True, text=True,
+                       timeout=600)
+    lines = [json.loads(ln) for ln in p.stdout.splitlines() if ln.strip()]
+    if p.returncode != 0 or len(lines) != len(files):
+        first = (p.stderr.strip().splitlines() or ["(no message)"])[0]
+        fail(f"{harness} {option}: exit {p.returncode}: {first[:300]}")
+    return lines
+
+
+def read_cases(files, harness):
+    """(role the harness plays, steps) of each case, as the harness parses
+    it, with repeat blocks unrolled (bounded)."""
+    cases = []
+    heads = ask_harness(harness, "--list-json", files)
+    for head, outline in zip(heads, ask_harness(harness, "--outline", files)):
+        role = "backend" if head["role"] == "frontend" else "frontend"
+        steps, _ = unroll([[w["w"] for w in st["words"]] for st in outline["steps"]], 0, 0)
+        cases.append((role, [Step(w) for w in steps]))
+    return cases
 
 
 def unroll(lines, i, depth, limit=128):
@@ -548,9 +581,9 @@ def case_files(suites):
     return sorted(files)
 
 
-def generate(suites):
+def generate(suites, harness):
     files = case_files(suites)
-    cases = [parse_case(p) for p in files]
+    cases = read_cases(files, harness) if files else []
     map_seeds = seeds_map(cases)
     return {"fuzz_shmem_map": map_seeds,
             "fuzz_shmem_sequence": seeds_sequence(cases),
@@ -582,7 +615,7 @@ def main(argv=None):
     ap.add_argument("--check", action="store_true",
                     help="write nothing; exit 1 when the corpus is stale")
     args = ap.parse_args(argv)
-    seeds, ncases = generate(args.suites)
+    seeds, ncases = generate(args.suites, harness_path())
     stale = 0
     for name in FUZZERS:
         n = sync_dir(os.path.join(args.out, name), seeds[name], args.check)

@@ -17,7 +17,7 @@
 #include "script.h"
 
 #define PATH "suites/C-map/t.vhu"
-#define HDR "id t\ntitle A title\nrole backend\nrule 6: a rule\nlevel MUST\n" \
+#define HDR "id t\ntitle A title\ntarget frontend\nrule 6: a rule\nlevel MUST\n" \
 	    "requires SHMEM REPLY_ACK BACKEND_REQ BACKEND_SEND_FD control pid\n"
 #define ERRCAP 8192
 
@@ -398,7 +398,7 @@ START_TEST(frontend_cases_skipped)
 	struct script_case c;
 	char err[ERRCAP];
 
-	ck_assert_int_eq(script_parse_text(PATH, "id t\ntitle x\nrole frontend\n"
+	ck_assert_int_eq(script_parse_text(PATH, "id t\ntitle x\ntarget backend\n"
 					   "rule 12H: x\nlevel MUST\nhandshake\n",
 					   &c, err, sizeof(err)), 0);
 	ck_assert_int_eq(casecheck_case(&c, &rep, err, sizeof(err)), 0);

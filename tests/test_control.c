@@ -104,9 +104,9 @@ static void run_ref(const char *text, struct result *r)
 	run_case(cmd, text, r);
 }
 
-#define HDR "id t\ntitle t\nrole frontend\nrule r\nlevel MUST\n" \
+#define HDR "id t\ntitle t\ntarget backend\nrule r\nlevel MUST\n" \
 	    "requires control\n"
-#define REF_HDR "id t\ntitle t\nrole frontend\nrule r\nlevel MUST\n" \
+#define REF_HDR "id t\ntitle t\ntarget backend\nrule r\nlevel MUST\n" \
 	    "requires SHMEM REPLY_ACK BACKEND_REQ BACKEND_SEND_FD control\n"
 #define MAP "control map shmid=0 shm_offset=0 len=0x1000 fd_offset=0 " \
 	    "flags=rw need_reply=1\n"

@@ -382,11 +382,11 @@ static struct outcome *run_be_peer(const char *mode, const char *text)
 	return run_case(SCRIPT_ROLE_FRONTEND, cmd, text, -1);
 }
 
-#define BE_HDR "id t\ntitle t\nrole backend\nrule r\nlevel MUST\n" \
+#define BE_HDR "id t\ntitle t\ntarget frontend\nrule r\nlevel MUST\n" \
 	       "requires SHMEM REPLY_ACK BACKEND_REQ\n"
-#define BE_HDR_PID "id t\ntitle t\nrole backend\nrule r\nlevel MUST\n" \
+#define BE_HDR_PID "id t\ntitle t\ntarget frontend\nrule r\nlevel MUST\n" \
 	       "requires SHMEM REPLY_ACK BACKEND_REQ pid\n"
-#define FE_HDR "id t\ntitle t\nrole frontend\nrule r\nlevel MUST\n" \
+#define FE_HDR "id t\ntitle t\ntarget backend\nrule r\nlevel MUST\n" \
 	       "requires SHMEM BACKEND_REQ\n"
 #define MAP_CASE "handshake\nfd a memfd\nsend map fd=a need_reply\n"
 
@@ -437,7 +437,7 @@ END_TEST
 START_TEST(grades_make_non_strict_and_info)
 {
 	struct outcome *o = run_fe_peer("silent",
-					"id t\ntitle t\nrole backend\nrule r\nlevel SHOULD\nreason why\n"
+					"id t\ntitle t\ntarget frontend\nrule r\nlevel SHOULD\nreason why\n"
 					"requires SHMEM\n" MAP_CASE "expect reply within=20\n");
 
 	assert_verdict(o, RESULT_NON_STRICT);
@@ -762,7 +762,7 @@ START_TEST(unsupported_before_anything)
 	free(o);
 	self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --peer=fe_good --fd={fd}", exe);
-	o = run_case(SCRIPT_ROLE_BACKEND, cmd, "id t\ntitle t\nrole backend\nrule r\n"
+	o = run_case(SCRIPT_ROLE_BACKEND, cmd, "id t\ntitle t\ntarget frontend\nrule r\n"
 		     "level MUST\nrequires socket\nsleep 1\n", -1);
 	assert_verdict(o, RESULT_UNSUPPORTED);
 	free(o);

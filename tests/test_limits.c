@@ -243,7 +243,7 @@ static void assert_verdict(const struct outcome *o, enum result_verdict v)
 		      o->r.reason, o->r.expected, o->r.observed);
 }
 
-#define HDR "id t\ntitle t\nrole backend\nrule r\nlevel MUST\n" \
+#define HDR "id t\ntitle t\ntarget frontend\nrule r\nlevel MUST\n" \
 	    "requires SHMEM REPLY_ACK BACKEND_REQ control\n"
 #define BAD_CONFIG "handshake regions=0x1800\n"
 #define MAP_STEPS "fd a memfd\nsend map fd=a need_reply\n" \
@@ -327,7 +327,7 @@ START_TEST(clean_exit_gets_the_refusal_verdict)
 	ck_assert_int_eq(o->r.exit_code, 1);
 	ck_assert_int_lt(o->ms, 1500);
 	free(o);
-	o = run_peer("exit", "id t\ntitle t\nrole backend\nrule r\nlevel SHOULD\n"
+	o = run_peer("exit", "id t\ntitle t\ntarget frontend\nrule r\nlevel SHOULD\n"
 		     "reason r\nrequires SHMEM REPLY_ACK BACKEND_REQ control\n"
 		     "refusal NON-STRICT\n" BAD_CONFIG MAP_STEPS);
 	assert_verdict(o, RESULT_NON_STRICT);
@@ -394,7 +394,7 @@ START_TEST(refusal_keyword_is_checked)
 					   BAD_CONFIG, &c, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(strstr(err, "expected PASS, NON-STRICT or INFO"));
 	err[0] = '\0';
-	ck_assert_int_ne(script_parse_text("/x/t.vhu", "id t\ntitle t\nrole backend\n"
+	ck_assert_int_ne(script_parse_text("/x/t.vhu", "id t\ntitle t\ntarget frontend\n"
 					   "rule r\nlevel MUST\nrefusal PASS\n"
 					   "sleep 1\n", &c, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(strstr(err, "needs a handshake step"));

@@ -13,7 +13,7 @@
 #include "script.h"
 
 #define PATH "suites/C-map/t.vhu"
-#define HDR "# a comment line\nid t\ntitle A title\nrole backend\nrule 6: a rule\n" \
+#define HDR "# a comment line\nid t\ntitle A title\ntarget frontend\nrule 6: a rule\n" \
 	    "level MUST\nrequires SHMEM REPLY_ACK BACKEND_REQ BACKEND_SEND_FD pid\n\n"
 #define ERRCAP 8192
 

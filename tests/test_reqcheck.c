@@ -14,8 +14,8 @@
 #include "reqcheck.h"
 #include "script.h"
 
-#define BE "id t\ntitle A title\nrole backend\nrule 6: a rule\nlevel MUST\n"
-#define FE "id t\ntitle A title\nrole frontend\nrule 6: a rule\nlevel MUST\n"
+#define BE "id t\ntitle A title\ntarget frontend\nrule 6: a rule\nlevel MUST\n"
+#define FE "id t\ntitle A title\ntarget backend\nrule 6: a rule\nlevel MUST\n"
 #define ERRCAP 4096
 
 static struct reqcheck_report rep;

@@ -11,8 +11,8 @@
 #include "script.h"
 
 #define PATH "suites/C-map/t.vhu"
-#define HDR_BE "id t\ntitle A title\nrole backend\nrule 6: a rule\nlevel MUST\n"
-#define HDR_FE "id t\ntitle A title\nrole frontend\nrule 12H: a rule\nlevel MUST\n"
+#define HDR_BE "id t\ntitle A title\ntarget frontend\nrule 6: a rule\nlevel MUST\n"
+#define HDR_FE "id t\ntitle A title\ntarget backend\nrule 12H: a rule\nlevel MUST\n"
 
 #define ERRCAP 8192
 
@@ -320,7 +320,7 @@ START_TEST(grades_asserts_windows)
 {
 	struct script_case c;
 
-	parse_ok("id t\ntitle x\nrole backend\nrule r\nlevel SHOULD\n"
+	parse_ok("id t\ntitle x\ntarget frontend\nrule r\nlevel SHOULD\n"
 		 "reason the rst is silent # kept as text\n"
 		 "timeout 900\n"
 		 "expect reply grade=must within=0\n"
@@ -410,7 +410,7 @@ START_TEST(parse_from_file)
 	snprintf(path, sizeof(path), "%s/case_x.vhu", dir);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
-	fputs("id case_x\ntitle t\nrole backend\nrule r\nlevel MUST\nsleep 1\n", f);
+	fputs("id case_x\ntitle t\ntarget frontend\nrule r\nlevel MUST\nsleep 1\n", f);
 	fclose(f);
 	ck_assert_int_eq(script_parse_file(path, &c, errbuf, sizeof(errbuf)), 0);
 	ck_assert_str_eq(c.id, "case_x");
@@ -428,7 +428,7 @@ END_TEST
 
 START_TEST(err_id_differs_from_file)
 {
-	parse_err("id other\ntitle t\nrole backend\nrule r\nlevel MUST\nsleep 1\n", 1,
+	parse_err("id other\ntitle t\ntarget frontend\nrule r\nlevel MUST\nsleep 1\n", 1,
 		  "differs from the file name");
 	parse_err("id Bad-Id\n", 1, "[a-z0-9_]+");
 }
@@ -436,7 +436,7 @@ END_TEST
 
 START_TEST(err_missing_header)
 {
-	parse_err("id t\nrole backend\nrule r\nlevel MUST\n\nsleep 1\n", 6,
+	parse_err("id t\ntarget frontend\nrule r\nlevel MUST\n\nsleep 1\n", 6,
 		  "missing 'title'");
 	parse_err(HDR_BE "# nothing\n", 0, "no steps");
 }
@@ -444,15 +444,19 @@ END_TEST
 
 START_TEST(err_reason_required)
 {
-	parse_err("id t\ntitle t\nrole backend\nrule r\nlevel INFO\nsleep 1\n", 6,
+	parse_err("id t\ntitle t\ntarget frontend\nrule r\nlevel INFO\nsleep 1\n", 6,
 		  "needs a 'reason'");
 }
 END_TEST
 
 START_TEST(err_bad_level_role_timeout)
 {
-	parse_err("id t\ntitle t\nrole backend\nrule r\nlevel MAY\n", 5, "level 'MAY'");
-	parse_err("id t\ntitle t\nrole middle\n", 3, "role 'middle'");
+	parse_err("id t\ntitle t\ntarget frontend\nrule r\nlevel MAY\n", 5, "level 'MAY'");
+	parse_err("id t\ntitle t\ntarget middle\n", 3, "target 'middle'");
+	/* the old key said the harness's role: refused with the new spelling */
+	parse_err("id t\ntitle t\nrole backend\n", 3, "write 'target frontend'");
+	parse_err("id t\ntitle t\nrole frontend\n", 3, "write 'target backend'");
+	parse_err(HDR_BE "role backend\n", 6, "'role' is no longer a header key");
 	parse_err(HDR_BE "timeout 0\n", 6, "timeout 0");
 }
 END_TEST
@@ -536,10 +540,10 @@ END_TEST
 
 START_TEST(err_steps_not_for_role)
 {
-	parse_err(HDR_BE "reply value=0\n", 6, "only for role frontend");
-	parse_err(HDR_BE "check ledger\n", 6, "only for role frontend");
-	parse_err(HDR_BE "expect shmem-config\n", 6, "only for role frontend");
-	parse_err(HDR_FE "send map\n", 6, "only for role backend");
+	parse_err(HDR_BE "reply value=0\n", 6, "only for cases with target backend");
+	parse_err(HDR_BE "check ledger\n", 6, "only for cases with target backend");
+	parse_err(HDR_BE "expect shmem-config\n", 6, "only for cases with target backend");
+	parse_err(HDR_FE "send map\n", 6, "only for cases with target frontend");
 	parse_err(HDR_FE "handshake shmem=offer-only\n", 6, "expected one of on|off");
 }
 END_TEST

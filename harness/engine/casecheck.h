@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * casecheck: a static check of the cases themselves. For every
- * `send map` / `send unmap` of a role-backend case whose reply is
+ * `send map` / `send unmap` of a `target frontend` case whose reply is
  * expected with a literal value (`expect reply value=0|nonzero|N`), the
  * outcome the spec fixes is recomputed from the case's own handshake
  * (region sizes by shmid, nregions, SHMEM on or off) and the steps
@@ -44,8 +44,8 @@ struct casecheck_report {
 	char stop_why[160];     /* why the model stopped there */
 };
 
-/* Checks one parsed case (both roles are accepted; a role-frontend case
- * has nothing to judge). Returns 0 with r filled, or -errno with a
+/* Checks one parsed case (both kinds are accepted; a `target backend`
+ * case has nothing to judge). Returns 0 with r filled, or -errno with a
  * message in err (out of memory). */
 int casecheck_case(const struct script_case *c, struct casecheck_report *r,
 		   char *err, size_t errcap);

@@ -66,7 +66,7 @@ int caselist_write(FILE *f, const char *path)
 	put_field(f, "id", c->id);
 	put_field(f, "title", c->title);
 	put_field(f, "area", c->area);
-	put_field(f, "role", script_role_name(c->role));
+	put_field(f, "role", script_target_role_name(c->role));
 	put_field(f, "rule", c->rule);
 	put_field(f, "level", script_grade_name(c->level));
 	put_field(f, "reason", c->reason);

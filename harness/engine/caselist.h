@@ -15,6 +15,7 @@
  *    "reason", "requires": [WORD...], "timeout_ms": N,
  *    "header_ok": BOOL, "errors": ["path:line: message", ...]}
  *
+ * role: the target's (the case's `target` line), as everywhere shown.
  * header_ok: the header parsed (the fields hold); errors: every error of
  * the file, header or steps (a case whose steps do not parse is still
  * listed: running it is an ERROR). 0, or -errno when f fails. */

@@ -23,7 +23,7 @@
 static const char case_fmt[] =
 	"id control_check\n"
 	"title the target's control channel (targets --check)\n"
-	"role %s\n"
+	"target %s\n"
 	"rule docs/control.md\n"
 	"level MUST\n"
 	"requires control\n"
@@ -496,7 +496,7 @@ int ctlcheck_run(struct engine_env *e, struct ctlcheck_report *rep,
 			 "{control} in its command");
 		return -EINVAL;
 	}
-	snprintf(text, sizeof(text), case_fmt, script_role_name(e->role));
+	snprintf(text, sizeof(text), case_fmt, script_target_role_name(e->role));
 	if (script_parse_text("ctlcheck/control_check.vhu", text, &c, perr,
 			      sizeof(perr)) != 0) {
 		snprintf(err, errcap, "the check's own case: %.400s", perr);

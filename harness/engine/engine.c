@@ -365,7 +365,7 @@ static void fill_header(struct result *r, const struct script_case *c)
 	result_set(r->file, sizeof(r->file), c->file);
 	result_set(r->title, sizeof(r->title), c->title);
 	result_set(r->area, sizeof(r->area), c->area);
-	result_set(r->role, sizeof(r->role), script_role_name(c->role));
+	result_set(r->role, sizeof(r->role), script_target_role_name(c->role));
 	result_set(r->level, sizeof(r->level), script_grade_name(c->level));
 	result_set(r->rule, sizeof(r->rule), c->rule);
 }
@@ -376,9 +376,9 @@ static bool precheck(struct run *x)
 	const struct engine_env *e = x->env;
 
 	if (x->c->role != e->role) {
-		run_abort(x, RESULT_ERROR, "the case is for role %s, the harness "
-			  "plays %s", script_role_name(x->c->role),
-			  script_role_name(e->role));
+		run_abort(x, RESULT_ERROR, "the case is for a %s target, the "
+			  "target is a %s", script_target_role_name(x->c->role),
+			  script_target_role_name(e->role));
 		return false;
 	}
 	if (x->c->requires_control && !x->speaks_control) {

@@ -48,7 +48,7 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vhucheck-harness --role backend|frontend\n"
+		"usage: vhucheck-harness --target-role frontend|backend\n"
 		"         (--target-cmd 'CMD with {fd} {socket} {control} {shmem_bit}'\n"
 		"          | --connect PATH | --listen PATH)\n"
 		"         [--target-pid PID] [--listener harness|target]\n"
@@ -58,13 +58,15 @@ static void usage(FILE *f)
 		"       vhucheck-harness --check-cases CASE.vhu ...\n"
 		"       vhucheck-harness --outline CASE.vhu ...\n"
 		"       vhucheck-harness --list-json CASE.vhu ...\n"
-		"       vhucheck-harness --check-control --role backend|frontend\n"
+		"       vhucheck-harness --check-control --target-role frontend|backend\n"
 		"         --target-cmd 'CMD with {control}' [--shmem-bit N]\n"
 		"         [--timeout-multiplier X] [--trace-dir DIR]\n"
 		"\n"
-		"--role is the role the HARNESS plays. One JSON line per case on\n"
-		"stdout or in --json FILE. Exit: 0 all cases ran, 2 usage or script\n"
-		"errors (nothing run), 3 harness fault, 130 interrupted.\n"
+		"--target-role is the role of the implementation under test (the\n"
+		"harness plays the other), as a case's `target` line says it. One\n"
+		"JSON line per case on stdout or in --json FILE. Exit: 0 all cases\n"
+		"ran, 2 usage or script errors (nothing run), 3 harness fault, 130\n"
+		"interrupted.\n"
 		"--check-cases: each MAP/UNMAP reply a case expects, against the\n"
 		"spec's model, and each case's requires against its steps;\n"
 		"findings as file:line: message on stderr, exit 0\n"
@@ -105,10 +107,19 @@ static bool take_opt(struct opts *o, const char *name, const char *arg)
 	double d;
 
 	if (strcmp(name, "role") == 0) {
+		/* It said the harness's role: refused, never reinterpreted. */
+		fprintf(stderr, "vhucheck-harness: --role is gone: say --target-role %s "
+			"(the role of the implementation under test)\n",
+			strcmp(arg, "backend") == 0 ? "frontend"
+			: strcmp(arg, "frontend") == 0 ? "backend" : "frontend|backend");
+		return false;
+	}
+	if (strcmp(name, "target-role") == 0) {
 		o->has_role = strcmp(arg, "backend") == 0 || strcmp(arg, "frontend") == 0;
-		o->env.role = arg[0] == 'f' ? SCRIPT_ROLE_FRONTEND : SCRIPT_ROLE_BACKEND;
+		o->env.role = arg[0] == 'f' ? SCRIPT_ROLE_BACKEND : SCRIPT_ROLE_FRONTEND;
 		if (!o->has_role)
-			fprintf(stderr, "vhucheck-harness: --role %s: backend or frontend\n", arg);
+			fprintf(stderr, "vhucheck-harness: --target-role %s: frontend or "
+				"backend\n", arg);
 		return o->has_role;
 	}
 	if (strcmp(name, "target-cmd") == 0)
@@ -143,6 +154,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "role", required_argument, NULL, 0 },
+		{ "target-role", required_argument, NULL, 0 },
 		{ "target-cmd", required_argument, NULL, 0 },
 		{ "connect", required_argument, NULL, 0 },
 		{ "listen", required_argument, NULL, 0 },
@@ -189,7 +201,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!o->validate && !o->has_role) {
-		fprintf(stderr, "vhucheck-harness: --role is required\n");
+		fprintf(stderr, "vhucheck-harness: --target-role is required\n");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -219,9 +231,10 @@ static bool parse_cases(const struct opts *o, struct script_case *cases)
 			}
 		}
 		if (!o->validate && cases[i].role != o->env.role) {
-			fprintf(stderr, "%s: the case is for role %s, --role is %s\n",
-				o->cases[i], script_role_name(cases[i].role),
-				script_role_name(o->env.role));
+			fprintf(stderr, "%s: the case is for a %s target, "
+				"--target-role is %s\n", o->cases[i],
+				script_target_role_name(cases[i].role),
+				script_target_role_name(o->env.role));
 			ok = false;
 		}
 	}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * role_backend: the harness as a vhost-user back-end (a .vhu case with
- * `role backend`, against a front-end target). What it offers, what the
+ * `target frontend`: against a front-end target). What it offers, what the
  * front-end told it, and the back-end model of the verdict-trust work:
  * whether a main-channel request is answered now or waits.
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * role_frontend: the harness as a vhost-user front-end (a .vhu case with
- * `role frontend`, against a back-end target): what it remembers of the
+ * `target backend`: against a back-end target): what it remembers of the
  * back-end's requests: the ledger of its MAP/UNMAP against the regions
  * the harness advertised (ledger.h), and which back-end request the next
  * `reply` answers.

@@ -27,6 +27,12 @@ const char *script_role_name(enum script_role r)
 	return r == SCRIPT_ROLE_FRONTEND ? "frontend" : "backend";
 }
 
+const char *script_target_role_name(enum script_role r)
+{
+	return script_role_name(r == SCRIPT_ROLE_FRONTEND ? SCRIPT_ROLE_BACKEND
+							  : SCRIPT_ROLE_FRONTEND);
+}
+
 const char *script_finding_name(int code)
 {
 	if (code == SCRIPT_FIND_UNSOLICITED_REPLY)
@@ -280,13 +286,15 @@ static bool parse_word_header(struct pctx *p, enum hdr_key k, const char *v)
 	switch (k) {
 	case HK_ID:
 		return parse_id(p, v);
-	case HK_ROLE:
+	case HK_TARGET:
+		/* the target's role; the harness plays the other */
 		if (strcmp(v, "backend") == 0 || strcmp(v, "frontend") == 0) {
-			p->c->role = v[0] == 'b' ? SCRIPT_ROLE_BACKEND
+			p->c->role = v[0] == 'f' ? SCRIPT_ROLE_BACKEND
 						 : SCRIPT_ROLE_FRONTEND;
 			return true;
 		}
-		sctx_perr(p, "role '%s': expected backend or frontend", v);
+		sctx_perr(p, "target '%s': expected frontend or backend (the role of "
+			  "the implementation under test)", v);
 		return false;
 	case HK_LEVEL:
 		for (int i = 0; i < 3; i++) {
@@ -313,7 +321,7 @@ static bool parse_word_header(struct pctx *p, enum hdr_key k, const char *v)
 }
 
 static const char *const hdr_names[HK_MAX] = {
-	[HK_ID] = "id", [HK_TITLE] = "title", [HK_ROLE] = "role",
+	[HK_ID] = "id", [HK_TITLE] = "title", [HK_TARGET] = "target",
 	[HK_RULE] = "rule", [HK_LEVEL] = "level", [HK_REASON] = "reason",
 	[HK_TIMEOUT] = "timeout", [HK_MODEL] = "model", [HK_REFUSAL] = "refusal",
 };
@@ -391,10 +399,29 @@ static bool parse_header(struct pctx *p, int k, const char *text, char **w,
 	return parse_word_header(p, (enum hdr_key)k, w[0]);
 }
 
+/* The header key `role` said the HARNESS's role, which read as the
+ * target's; it is refused, never reinterpreted, with the spelling that
+ * says the same case. */
+static void old_role_key(struct pctx *p, const char *rest)
+{
+	const char *v = rest + strspn(rest, " \t");
+	const char *now = strncmp(v, "backend", 7) == 0 ? "frontend"
+			  : strncmp(v, "frontend", 8) == 0 ? "backend" : NULL;
+
+	if (now)
+		sctx_perr(p, "'role' is no longer a header key: write 'target %s' "
+			  "(the implementation under test's role)", now);
+	else
+		sctx_perr(p, "'role' is no longer a header key: write 'target "
+			  "frontend' or 'target backend' (the implementation under "
+			  "test's role)");
+	p->seen[HK_TARGET] = true;      /* one error, not a second "missing" */
+}
+
 /* At the first step (or the end of a file without steps). */
 static void check_header(struct pctx *p)
 {
-	static const enum hdr_key required[] = { HK_ID, HK_TITLE, HK_ROLE,
+	static const enum hdr_key required[] = { HK_ID, HK_TITLE, HK_TARGET,
 						 HK_RULE, HK_LEVEL };
 
 	p->checking_header = true;
@@ -518,6 +545,10 @@ static void parse_line(struct pctx *p, char *s)
 		rest += strspn(rest, " \t");
 	}
 	hk = header_key(kw);
+	if (hk < 0 && strcmp(kw, "role") == 0) {
+		old_role_key(p, rest);
+		return;
+	}
 	if (!is_text_key(hk))
 		cut_comment(rest);
 	trim_right(rest);

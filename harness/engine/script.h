@@ -18,11 +18,18 @@
 #include "fdpool.h"
 #include "protoval.h"
 
+/* The side the HARNESS plays. A case says the other one, the role of the
+ * implementation under test: `target frontend` is SCRIPT_ROLE_BACKEND.
+ * What is shown (--target-role, --list-json, results) is always the
+ * target's role: script_target_role_name(). */
 enum script_role {
 	SCRIPT_ROLE_BACKEND = 0,  /* the harness is the back-end */
 	SCRIPT_ROLE_FRONTEND = 1, /* the harness is the front-end */
 };
 const char *script_role_name(enum script_role r);
+/* The target's role against a harness playing r: "frontend" for
+ * SCRIPT_ROLE_BACKEND. */
+const char *script_target_role_name(enum script_role r);
 
 enum script_grade { SCRIPT_MUST = 0, SCRIPT_SHOULD = 1, SCRIPT_INFO = 2 };
 const char *script_grade_name(enum script_grade g); /* "MUST", ... */
@@ -241,7 +248,7 @@ struct script_case {
 	char area[64];          /* the case file's directory name */
 	char rule[256];
 	char reason[512];
-	enum script_role role;
+	enum script_role role;  /* the harness's; the header says the target's */
 	enum script_grade level;
 	uint64_t timeout_ms;    /* 5000 unless `timeout` */
 	uint64_t requires_pf;   /* protocol feature bits, SHMEM not included */

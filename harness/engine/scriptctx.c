@@ -311,7 +311,8 @@ bool sctx_need_role(struct pctx *p, enum script_role r, const char *what)
 {
 	if (p->c->role == r)
 		return true;
-	sctx_perr(p, "'%s' is only for role %s", what, script_role_name(r));
+	sctx_perr(p, "'%s' is only for cases with target %s", what,
+		  script_target_role_name(r));
 	return false;
 }
 

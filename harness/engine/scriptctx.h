@@ -34,7 +34,7 @@ struct args {
 	unsigned n;
 };
 
-enum hdr_key { HK_ID, HK_TITLE, HK_ROLE, HK_RULE, HK_LEVEL, HK_REASON,
+enum hdr_key { HK_ID, HK_TITLE, HK_TARGET, HK_RULE, HK_LEVEL, HK_REASON,
 	       HK_TIMEOUT, HK_MODEL, HK_REFUSAL, HK_MAX };
 
 struct pctx {

@@ -1,6 +1,7 @@
 """The vhucheck command line: one module per subcommand.
 
-A subcommand NAME lives in ``vhucheck/<module>.py`` (the table below) and
+A subcommand NAME lives in ``vhucheck/<module>.py`` (the table below; a
+dotted module is one of a package: ``fuzz.cli`` is ``vhucheck/fuzz/cli.py``) and
 defines ``HELP`` (one line), optionally ``DESCRIPTION`` and ``EPILOG``,
 ``add_arguments(parser)`` and ``main(args) -> int``; ``MODULE:NAME`` names
 an object in the module instead. A command outside CORE whose module is
@@ -25,8 +26,8 @@ COMMANDS = (
     ("report", "report"),
     ("compare", "compare"),
     ("reduce", "reduce"),
-    ("fuzz", "fuzz"),
-    ("bench", "bench"),
+    ("fuzz", "fuzz.cli"),
+    ("bench", "bench.cli"),
     # monitor mode (docs/monitor.md); MODULE:NAME is an object in MODULE
     ("monitor", "monitor"),
     ("trace", "tracecmd:trace"),

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 
-from vhucheck import execute, paths, profile as P
+from vhucheck import execute, paths, profile as P, run as runcmd
 from vhucheck.errors import ConfigError, HarnessError
 
 # Every wait of the harness has its own deadline (about 30 s in all at
@@ -18,8 +18,6 @@ HARNESS_LIMIT_S = 120
 
 def _profile(spec, command):
     # run.py owns the exec-* handling (--command, {control} in it).
-    from vhucheck import run as runcmd
-
     prof = runcmd.check_exec_command([P.resolve(spec)], command)[0]
     where = paths.relpath(prof.path)
     if prof.command:
@@ -42,7 +40,7 @@ def harness_argv(prof, harness, build):
                         shmem_bit=P.effective_shmem_bit(prof),
                         multiplier=prof.timeout_multiplier, jobs=1,
                         per_case_bit=P.per_case_bit(prof))
-    argv = [harness, "--check-control", "--role", prof.harness_role,
+    argv = [harness, "--check-control", "--target-role", prof.role,
             *execute.target_argv(plan), "--shmem-bit", str(plan.shmem_bit),
             "--timeout-multiplier", f"{plan.multiplier:g}"]
     return argv, execute.harness_env(plan)

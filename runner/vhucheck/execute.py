@@ -139,7 +139,7 @@ def make_shares(plan, out):
     shares = []
     for k, part in enumerate(S.split(plan.cases, parts, timeouts)):
         json_path = os.path.join(out, "logs", f"harness-{k}.jsonl")
-        argv = [plan.harness, "--role", plan.profile.harness_role, *target_argv(plan),
+        argv = [plan.harness, "--target-role", plan.profile.role, *target_argv(plan),
                 "--shmem-bit", str(plan.shmem_bit),
                 "--timeout-multiplier", f"{plan.multiplier:g}",
                 "--trace-dir", os.path.join(out, "traces"),

@@ -34,6 +34,8 @@ CRASH_SHAPE = {"id": str, "text": str}
 DOC_OPTIONAL = {"signatures": list}
 # Optional summary keys (added after schema 1 was first written).
 SUMMARY_OPTIONAL = {"flaky": int, "crash_signatures": int}
+# The schemas read back (1 is upgraded on load: upgrade()).
+READS = (1, results.SCHEMA)
 SUBDIR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -62,12 +64,24 @@ def check_shape(path, where, obj, shape, optional=None):
             raise ConfigError(f"{path}: {where}'{key}' must be {_names(types)} or null")
 
 
+def upgrade(doc):
+    """A schema 1 document as schema 2: a case's `role` said the side the
+    harness played; it now says the target's, which is the target's own
+    `role` (every case of a document ran against that one target)."""
+    if doc.get("schema") == 1:
+        for c in doc["cases"]:
+            if isinstance(c, dict) and "role" in c:
+                c["role"] = doc["target"]["role"]
+        doc["schema"] = results.SCHEMA
+    return doc
+
+
 def check_doc(path, doc):
     if not isinstance(doc, dict) or doc.get("tool") != "vhucheck":
         raise ConfigError(f"{path}: not a vhucheck results file")
-    if doc.get("schema") != results.SCHEMA:
+    if doc.get("schema") not in READS:
         raise ConfigError(f"{path}: results schema {doc.get('schema')!r}, this vhucheck "
-                          f"reads {results.SCHEMA}")
+                          f"reads {' and '.join(map(str, READS))}")
     check_shape(path, "", doc, SHAPE, DOC_OPTIONAL)
     check_shape(path, "target: ", doc["target"], TARGET_SHAPE)
     check_shape(path, "summary: ", doc["summary"], SUMMARY_SHAPE, SUMMARY_OPTIONAL)
@@ -99,7 +113,7 @@ def load_doc(path):
     except ValueError as e:
         raise ConfigError(f"{path}: not readable JSON: {e}") from None
     check_doc(path, doc)
-    return doc
+    return upgrade(doc)
 
 
 def load_dir(path):

@@ -10,7 +10,9 @@ import os
 from vhucheck import TOOL, expectations as X, signature, verdicts as V
 from vhucheck.errors import EXIT_FAIL, EXIT_HARNESS, EXIT_OK
 
-SCHEMA = 1
+# 2: a case's `role` is the target's (in 1 it was the harness's side);
+# resultfile still reads 1.
+SCHEMA = 2
 TRACE_INLINE_MAX = 256 * 1024
 SCRIPT_INLINE_MAX = 64 * 1024
 STDERR_TAIL_BYTES = 4096

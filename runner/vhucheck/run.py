@@ -19,8 +19,8 @@ HELP = "run cases against targets and write reports"
 DESCRIPTION = """\
 Run the conformance cases against targets. With no --target, both reference
 targets run: ref-frontend (the harness plays the back-end) and ref-backend
-(the harness plays the front-end). Each target gets the cases whose 'role'
-header is the role the harness plays against it."""
+(the harness plays the front-end). Each target gets the cases whose 'target'
+header is its role (the profile's 'role')."""
 EPILOG = """\
 exit status:
   0    every verdict passes (PASS, INFO, UNSUPPORTED, NON-STRICT), or every
@@ -129,8 +129,8 @@ def assign_faults(profiles, names, explicit):
 
 
 def select_cases(profiles, cases, include, exclude, explicit):
-    chosen = {p.name: suite.select(cases, p.harness_role, include, exclude) for p in profiles}
-    roles = {p.harness_role for p in profiles}
+    chosen = {p.name: suite.select(cases, p.role, include, exclude) for p in profiles}
+    roles = {p.role for p in profiles}
     in_roles = [c for c in cases if c.role in roles]
     for g in suite.unmatched_globs(in_roles, include):
         raise ConfigError(f"--cases {g!r}: matches no case for the selected targets "
@@ -142,9 +142,8 @@ def select_cases(profiles, cases, include, exclude, explicit):
                           "every case is excluded or of another role"))
     for p in profiles:
         if not chosen[p.name] and explicit:
-            raise ConfigError(f"--target {p.name}: no selected case has role "
-                              f"{p.harness_role} (the harness plays {p.harness_role} "
-                              f"against a {p.role})")
+            raise ConfigError(f"--target {p.name}: no selected case is for a {p.role} "
+                              f"target (the harness plays {p.harness_role} against it)")
     return chosen
 
 
@@ -264,7 +263,7 @@ def make_plans(args):
     plans = []
     for p in profiles:
         if not chosen[p.name]:
-            print(f"vhucheck: note: {p.name}: no selected case of role {p.harness_role}; "
+            print(f"vhucheck: note: {p.name}: no selected case for a {p.role} target; "
                   "skipped", file=sys.stderr)
             continue
         P.check_program(p, build)

@@ -17,7 +17,6 @@ import subprocess
 from vhucheck import paths
 from vhucheck.errors import ConfigError, HarnessError
 
-ROLES = ("backend", "frontend")
 LEVELS = ("MUST", "SHOULD", "INFO")
 LIST_TIMEOUT_S = 120
 
@@ -27,7 +26,7 @@ class Case:
     id: str
     title: str
     area: str
-    role: str          # the role the HARNESS plays
+    role: str          # the TARGET's role (the case's 'target' line)
     level: str
     rule: str
     reason: str
@@ -115,7 +114,7 @@ def glob_matches(pattern, case):
 
 
 def select(cases, role=None, include=(), exclude=()):
-    """The cases of one harness role that match an include glob (all when
+    """The cases for targets of one role that match an include glob (all when
     there is none) and no exclude glob, in catalogue order."""
     out = []
     for c in cases:

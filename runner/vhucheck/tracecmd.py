@@ -290,7 +290,7 @@ def case_text(header, recs, role, case_id, source, level):
             f"played against a {target}.",
             f"id        {case_id}",
             f"title     Replay of {os.path.basename(source)} against a {target}",
-            f"role      {role}",
+            f"target    {'backend' if role == 'frontend' else 'frontend'}",
             f"rule      replay: the {target} behaves as in the recorded session",
             f"level     {level}"]
     if level != "MUST":
@@ -318,7 +318,7 @@ def case_id_for(args):
 def replay_add_arguments(p):
     p.add_argument("file", metavar="FILE", help="a trace written by --record")
     p.add_argument("--as", dest="role", required=True, choices=("frontend", "backend"),
-                   help="the side the harness plays in the case (as in a case's 'role')")
+                   help="the side the harness plays in the case (its 'target' line names the other)")
     p.add_argument("--id", help="case id (default: replay_<trace name>, or the --out name)")
     p.add_argument("--out", "-o", metavar="FILE.vhu|DIR",
                    help="where to write the case (default: stdout)")

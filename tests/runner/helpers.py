@@ -64,23 +64,24 @@ def write(directory, name, text):
     return path
 
 
-def case_text(cid, role="backend", level="MUST", body="handshake\ncheck alive\n", extra=""):
+def case_text(cid, role="frontend", level="MUST", body="handshake\ncheck alive\n", extra=""):
+    """A case for a target of this role."""
     reason = "" if level == "MUST" else "reason because the rst is silent\n"
-    return (f"id {cid}\ntitle Case {cid}\nrole {role}\nrule 6: MUST do the thing\n"
+    return (f"id {cid}\ntitle Case {cid}\ntarget {role}\nrule 6: MUST do the thing\n"
             f"level {level}\n{reason}{extra}\n{body}")
 
 
 def make_suite(directory, cases):
-    """cases: [(area, id, role)] -> a suites dir with those headers."""
+    """cases: [(area, id, target role)] -> a suites dir with those headers."""
     root = os.path.join(directory, "suites")
     for area, cid, role in cases:
         write(root, f"{area}/{cid}.vhu", case_text(cid, role))
     return root
 
 
-SMALL_SUITE = [("C-map", "map_one", "backend"), ("C-map", "map_two", "backend"),
-               ("D-unmap", "unmap_one", "backend"), ("H-backend", "be_one", "frontend"),
-               ("H-backend", "be_two", "frontend")]
+SMALL_SUITE = [("C-map", "map_one", "frontend"), ("C-map", "map_two", "frontend"),
+               ("D-unmap", "unmap_one", "frontend"), ("H-backend", "be_one", "backend"),
+               ("H-backend", "be_two", "backend")]
 
 CATALOGUE = """\
 [fe_no_overlap_check]

@@ -16,7 +16,7 @@ VERDICT_CYCLE = (V.PASS, V.PASS, V.PASS, V.FAIL, V.PASS, V.NON_STRICT, V.INFO, V
                  V.PASS, V.CRASH, V.TIMEOUT, V.DEADLOCK, V.ERROR, V.PASS)
 
 TRACE = """\
-# case shmem_map_overlap_equal, harness role backend, target pid 4242
+# case shmem_map_overlap_equal, target pid 4242
    0.112 main    <- GET_FEATURES flags=0x1 size=0
    0.118 main    -> GET_FEATURES reply flags=0x5 size=8 u64=0x140000000
    1.204 backend -> SHMEM_MAP flags=0x9 size=40 fds=1 shmid=0 shm_offset=0x2000 len=0x2000 fd_offset=0 flags=rw
@@ -34,7 +34,7 @@ def fake_cases(n=6):
         area = areas[k % len(areas)]
         cid = f"synthetic_case_{k}"
         out.append(suite.Case(id=cid, title=f"Synthetic case {k} | with <markup> & pipes",
-                              area=area, role="backend", level=("MUST", "SHOULD", "INFO")[k % 3],
+                              area=area, role="frontend", level=("MUST", "SHOULD", "INFO")[k % 3],
                               rule="6: MUST fail: mapping over an existing mapping", reason="why",
                               requires=("SHMEM", "REPLY_ACK"), timeout_ms=5000,
                               path=f"/nonexistent/{area}/{cid}.vhu",
@@ -47,7 +47,7 @@ def cases(limit=40):
         found = suite.discover()
     except Exception:
         found = []
-    found = [c for c in found if c.role == "backend"][:limit]
+    found = [c for c in found if c.role == "frontend"][:limit]
     return found or fake_cases()
 
 

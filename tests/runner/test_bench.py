@@ -14,7 +14,8 @@ import unittest
 
 from helpers import build_dir, env_for, run_cli, write
 
-from vhucheck import bench, bench_suite as B, suite
+from vhucheck import suite
+from vhucheck.bench import cli as bench, suite as B
 
 BUILD = build_dir()
 SKIP = "no build with harness/vhucheck-harness and targets/vhu-ref-* (build one, or set VHUCHECK_BUILD_DIR)"
@@ -63,7 +64,7 @@ class TestArguments(unittest.TestCase):
         self.assertIn("--runs N", out)
 
     def test_fuzz_goes_to_bench_fuzz(self):
-        mod = bench.load("fuzz", "bench_fuzz")
+        mod = bench.load("fuzz", "bench.fuzz")
         if isinstance(mod, bench.Broken):
             self.skipTest(f"bench_fuzz does not load here: {mod.problem}")
         rc, out, err = run_cli("bench", "fuzz", "--help")
@@ -78,7 +79,7 @@ class TestArguments(unittest.TestCase):
         with contextlib.redirect_stderr(err):
             self.assertEqual(broken.main(None), 3)
         self.assertIn("vhucheck bench fuzz: cannot load: ModuleNotFoundError", err.getvalue())
-        self.assertIs(bench.load("suite", "bench_suite"), B)
+        self.assertIs(bench.load("suite", "bench.suite"), B)
 
     def test_missing_build_is_exit_3(self):
         env = env_for(VHUCHECK_BUILD_DIR=os.path.join(self.dir, "nobuild"), VHUCHECK_HARNESS=None)
@@ -225,7 +226,7 @@ class TestOnARealBuild(unittest.TestCase):
     def test_failing_run_is_exit_1(self):
         """A suite that does not pass is not measured."""
         root = os.path.join(self.dir, "suites")
-        write(root, "T/bad_case.vhu", "id bad_case\ntitle T\nrole backend\nrule 6: r\nlevel MUST\n\n"
+        write(root, "T/bad_case.vhu", "id bad_case\ntitle T\ntarget frontend\nrule 6: r\nlevel MUST\n\n"
               "handshake regions=0x100000\nfd a memfd size=0x10000\n"
               "send map shmid=0 shm_offset=0 len=0x1000 fd=a need_reply\n"
               "expect reply value=nonzero\n")
@@ -250,7 +251,7 @@ class TestBenchFuzz(unittest.TestCase):
     the system compiler), side-by-side ratios and its markdown."""
 
     def setUp(self):
-        from vhucheck import bench_fuzz
+        from vhucheck.bench import fuzz as bench_fuzz
         self.F = bench_fuzz
         self.tmp = tempfile.TemporaryDirectory(prefix="vhucheck-bench-fuzz-")
 

@@ -10,7 +10,7 @@ import unittest
 
 from helpers import build_dir, env_for, run_cli
 
-from vhucheck import bench_targets as T
+from vhucheck.bench import targets as T
 from vhucheck.errors import ConfigError
 
 BUILD = build_dir()

@@ -74,13 +74,15 @@ BAD_EXPECT = [
 ]
 
 BAD_CASES = [
-    ("no id", "title T\nrole backend\nrule r\nlevel MUST\nhandshake\n", "missing 'id' in the header"),
-    ("id differs", "id other\ntitle T\nrole backend\nrule r\nlevel MUST\n", "differs from the file name"),
-    ("bad role", "id c\ntitle T\nrole client\nrule r\nlevel MUST\n", "role 'client'"),
-    ("bad level", "id c\ntitle T\nrole backend\nrule r\nlevel MAY\n", "level 'MAY'"),
-    ("should without reason", "id c\ntitle T\nrole backend\nrule r\nlevel SHOULD\n", "needs a 'reason'"),
-    ("bad timeout", "id c\ntitle T\nrole backend\nrule r\nlevel MUST\ntimeout soon\n", "timeout soon: expected milliseconds"),
-    ("twice", "id c\nid c\ntitle T\nrole backend\nrule r\nlevel MUST\n", "'id' given twice"),
+    ("no id", "title T\ntarget frontend\nrule r\nlevel MUST\nhandshake\n", "missing 'id' in the header"),
+    ("id differs", "id other\ntitle T\ntarget frontend\nrule r\nlevel MUST\n", "differs from the file name"),
+    ("bad target", "id c\ntitle T\ntarget client\nrule r\nlevel MUST\n", "target 'client'"),
+    ("old role key", "id c\ntitle T\nrole backend\nrule r\nlevel MUST\n",
+     "c.vhu:3: 'role' is no longer a header key: write 'target frontend'"),
+    ("bad level", "id c\ntitle T\ntarget frontend\nrule r\nlevel MAY\n", "level 'MAY'"),
+    ("should without reason", "id c\ntitle T\ntarget frontend\nrule r\nlevel SHOULD\n", "needs a 'reason'"),
+    ("bad timeout", "id c\ntitle T\ntarget frontend\nrule r\nlevel MUST\ntimeout soon\n", "timeout soon: expected milliseconds"),
+    ("twice", "id c\nid c\ntitle T\ntarget frontend\nrule r\nlevel MUST\n", "'id' given twice"),
 ]
 
 
@@ -373,8 +375,8 @@ class TestOptions(Base):
         self.assertEqual(rc, 0, err)
         self.assertIn("# ref-frontend: 3 cases, 2 harness processes", out)
         self.assertIn("# ref-backend: 2 cases, 2 harness processes", out)
-        self.assertIn("--role backend", out)
-        self.assertIn("--role frontend", out)
+        self.assertIn("--target-role backend", out)
+        self.assertIn("--target-role frontend", out)
 
     def test_optional_command_placeholder(self):
         import contextlib
@@ -398,13 +400,13 @@ class TestShmemBit(Base):
     """{shmem_bit}: left for the harness (each case's own bit) when the
     target takes any; written in by the runner for a fixed-bit profile."""
 
-    def target_cmd(self, out, target):
+    def target_cmd(self, out, role):
         lines = [ln for ln in out.splitlines() if not ln.startswith("#")]
         for ln in lines:
             argv = shlex.split(ln)
-            if argv[argv.index("--role") + 1] == target:
+            if argv[argv.index("--target-role") + 1] == role:
                 return argv[argv.index("--target-cmd") + 1], argv[argv.index("--shmem-bit") + 1]
-        self.fail(f"no harness line for role {target}: {out}")
+        self.fail(f"no harness line for a {role} target: {out}")
 
     def test_references_get_the_bit_per_case(self):
         rc, out, err = run_cli("run", "--dry-run", env=self.env)
@@ -414,7 +416,7 @@ class TestShmemBit(Base):
             self.assertIn("--shmem-bit={shmem_bit}", cmd)
             self.assertEqual(bit, "22")
         rc, out, err = run_cli("run", "--dry-run", "--shmem-bit", "20", env=self.env)
-        cmd, bit = self.target_cmd(out, "frontend")
+        cmd, bit = self.target_cmd(out, "backend")
         self.assertIn("{shmem_bit}", cmd)        # still per case; 20 is the default
         self.assertEqual(bit, "20")
         self.assertTrue(profile.per_case_bit(profile.resolve("ref-frontend")))
@@ -424,9 +426,9 @@ class TestShmemBit(Base):
                       'command = "/bin/true --fd={fd} --bit={shmem_bit}"\nshmem_bit = 20\n')
         rc, out, err = run_cli("run", "-t", fixed, "--dry-run", env=self.env)
         self.assertEqual(rc, 0, err)
-        self.assertEqual(self.target_cmd(out, "frontend"), ("/bin/true --fd={fd} --bit=20", "20"))
+        self.assertEqual(self.target_cmd(out, "backend"), ("/bin/true --fd={fd} --bit=20", "20"))
         rc, out, err = run_cli("run", "-t", fixed, "--dry-run", "--shmem-bit", "22", env=self.env)
-        self.assertEqual(self.target_cmd(out, "frontend"), ("/bin/true --fd={fd} --bit=22", "22"))
+        self.assertEqual(self.target_cmd(out, "backend"), ("/bin/true --fd={fd} --bit=22", "22"))
         p = profile.load(fixed)
         self.assertFalse(profile.per_case_bit(p))
         self.assertFalse(profile.per_case_bit(profile.load(write(self.dir, "nobit.toml", GOOD))))
@@ -450,8 +452,8 @@ class TestCaseHeaders(Base):
 
     def test_duplicate_ids(self):
         root = os.path.join(self.dir, "dup")
-        write(root, "A/x.vhu", "id x\ntitle T\nrole backend\nrule r\nlevel MUST\n")
-        write(root, "B/x.vhu", "id x\ntitle T\nrole backend\nrule r\nlevel MUST\n")
+        write(root, "A/x.vhu", "id x\ntitle T\ntarget frontend\nrule r\nlevel MUST\n")
+        write(root, "B/x.vhu", "id x\ntitle T\ntarget frontend\nrule r\nlevel MUST\n")
         with self.assertRaises(ConfigError) as cm:
             suite.discover(root)
         self.assertIn("also used by", str(cm.exception))
@@ -459,10 +461,10 @@ class TestCaseHeaders(Base):
     def test_selection_globs(self):
         cases = suite.discover(self.suites)
         ids = lambda sel: [c.id for c in sel]  # noqa: E731
-        self.assertEqual(ids(suite.select(cases, "backend")), ["map_one", "map_two", "unmap_one"])
+        self.assertEqual(ids(suite.select(cases, "frontend")), ["map_one", "map_two", "unmap_one"])
         self.assertEqual(ids(suite.select(cases, None, ["map_*"])), ["map_one", "map_two"])
         self.assertEqual(ids(suite.select(cases, None, ["D-unmap/*"])), ["unmap_one"])
-        self.assertEqual(ids(suite.select(cases, "backend", (), ["*_two"])), ["map_one", "unmap_one"])
+        self.assertEqual(ids(suite.select(cases, "frontend", (), ["*_two"])), ["map_one", "unmap_one"])
         self.assertEqual(suite.unmatched_globs(cases, ["map_*", "x*"]), ["x*"])
 
     def test_list_and_markdown(self):
@@ -472,7 +474,10 @@ class TestCaseHeaders(Base):
         rc, out, err = run_cli("list", "--markdown", env=self.env)
         self.assertEqual(rc, 0, err)
         self.assertIn("## C-map", out)
-        self.assertIn("| `map_one` | Case map_one | MUST | backend | 6: MUST do the thing |", out)
+        self.assertIn("| `map_one` | Case map_one | MUST | frontend | 6: MUST do the thing |", out)
+        rc, out, err = run_cli("list", "--role", "backend", env=self.env)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([ln.split()[0] for ln in out.strip().splitlines()[1:]], ["be_one", "be_two"])
 
 
 if __name__ == "__main__":

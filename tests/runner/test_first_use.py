@@ -497,13 +497,13 @@ class TestSilenceAndClutter(Base):
         real = cli.importlib.import_module
 
         def broken(name, *a, **kw):
-            if name == "vhucheck.bench":
+            if name == "vhucheck.bench.cli":
                 raise ImportError("No module named 'nosuchdep'")
             return real(name, *a, **kw)
 
         with mock.patch.object(cli.importlib, "import_module", side_effect=broken):
             with self.assertRaises(ImportError):
-                cli.load("bench", "bench")
+                cli.load("bench", "bench.cli")
             err = io.StringIO()
             with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
                 rc = cli.main(["list"])

@@ -1,4 +1,4 @@
-"""vhucheck fuzz --to-cases (vhucheck.fuzzcases over vhu-fuzzcase, the C
+"""vhucheck fuzz --to-cases (vhucheck.fuzz.cases over vhu-fuzzcase, the C
 translation findings share): ids, the state bits as handshake and steps,
 the model's expectations and their grades, the step table; and the whole
 corpora against the references, where no case may fail (skipped without
@@ -13,7 +13,7 @@ import unittest
 
 from helpers import TOP, build_dir, env_for, run_cli
 
-from vhucheck import fuzzcases, fuzzemit
+from vhucheck.fuzz import cases as fuzzcases, emit as fuzzemit
 
 BUILD = build_dir()
 HAVE = BUILD and os.path.exists(os.path.join(BUILD, "fuzzers", "vhu-fuzzcase"))
@@ -55,7 +55,7 @@ class TestTranslation(unittest.TestCase):
         _, text = fuzzcases.translate("fuzz_shmem_map", map_input(0))
         self.assertIn("shadow model", field(text, "rule"))
         self.assertEqual(field(text, "level"), "MUST")
-        self.assertEqual(field(text, "role"), "backend")
+        self.assertEqual(field(text, "target"), "frontend")
         self.assertIn("expect reply value=0 flags=5 size=8\n", text)
         self.assertIn("check mapped f1 count=1 prot=rw-s offset=0 len=0x1000", text)
         self.assertIn("control reset\ncheck unmapped f1", text)
@@ -159,7 +159,7 @@ class TestTranslation(unittest.TestCase):
     def test_backend_input_asks_over_control_and_judges_the_outcome(self):
         rec = struct.pack("<BBBBBBHII", 0, 1, 0, 0, 0x02, 5, 0, 4, 2)  # map, reply error
         _, text = fuzzcases.translate("fuzz_backend_replies", rec)
-        self.assertEqual(field(text, "role"), "frontend")
+        self.assertEqual(field(text, "target"), "backend")
         self.assertIn("control map shmid=0 shm_offset=0x4000 len=0x2000 fd_offset=0 "
                       "flags=ro need_reply=1\n", text)
         self.assertIn("reply value=5\nexpect result fail\n", text)

@@ -1,4 +1,4 @@
-"""vhucheck.fuzzcov: which corpus entries a campaign made and when, the
+"""vhucheck.fuzz.coverage: which corpus entries a campaign made and when, the
 running union of their edges, the sampled table; and, where AFL++ and
 its build are here, the whole measure against afl-showmap's own
 collective count (skipped, with the reason, otherwise)."""
@@ -11,7 +11,7 @@ import unittest
 
 from helpers import TOP
 
-from vhucheck import fuzzcov
+from vhucheck.fuzz import coverage as fuzzcov
 
 AFL_MAP = os.path.join(TOP, "build-afl", "fuzzers", "fuzz_shmem_map")
 

@@ -1,4 +1,4 @@
-"""vhucheck fuzz --against (vhucheck.fuzzreal): the mutators, failure
+"""vhucheck fuzz --against (vhucheck.fuzz.against): the mutators, failure
 signatures, and a short campaign against the reference front-end with a
 fault that aborts it, whose finding must replay (skipped without a
 build)."""
@@ -11,7 +11,7 @@ import unittest
 
 from helpers import TOP, build_dir, env_for, run_cli
 
-from vhucheck import fuzzemit, fuzzreal
+from vhucheck.fuzz import against as fuzzreal, emit as fuzzemit
 
 BUILD = build_dir()
 HAVE = BUILD and os.path.exists(os.path.join(BUILD, "fuzzers", "vhu-fuzzcase"))
@@ -31,7 +31,7 @@ def emit_ids(d, name, corpus, seed, n=40):
 
 @unittest.skipUnless(HAVE, "no build with vhu-fuzzcase")
 class TestMutants(unittest.TestCase):
-    """vhu-fuzzcase --mutate: the C mutators, through vhucheck.fuzzemit."""
+    """vhu-fuzzcase --mutate: the C mutators, through vhucheck.fuzz.emit."""
 
     def test_deterministic_per_seed(self):
         for name, corpus in (("fuzz_shmem_map", MAP_SEEDS), ("fuzz_shmem_sequence", SEQ_SEEDS),

@@ -85,7 +85,7 @@ class Replay(unittest.TestCase):
     def test_header_follows_the_negotiation(self):
         t = self.text("backend")
         self.assertIn("id        replay_t\n", t)
-        self.assertIn("role      backend\n", t)
+        self.assertIn("target    frontend\n", t)
         self.assertIn("level     INFO\n", t)
         self.assertIn("reason    ", t)
         self.assertIn("requires  SHMEM REPLY_ACK BACKEND_REQ BACKEND_SEND_FD control\n", t)

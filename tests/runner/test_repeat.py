@@ -285,7 +285,7 @@ echo $((n + 1)) > '{count}'
 [ "$n" = "${{FLIP_AT:--1}}" ] && exit 0
 exec "$@"
 """
-HEAD = "id {id}\ntitle runner repeat test {id}\nrole backend\nrule 6: test input\nlevel MUST\n{extra}\n"
+HEAD = "id {id}\ntitle runner repeat test {id}\ntarget frontend\nrule 6: test input\nlevel MUST\n{extra}\n"
 
 
 @unittest.skipUnless(BUILD, SKIP)

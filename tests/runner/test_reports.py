@@ -18,6 +18,7 @@ import synth
 from helpers import run_cli, write
 
 from vhucheck import results, verdicts as V
+from vhucheck.errors import ConfigError
 from vhucheck.render import atomic, write_matrix, write_target
 from vhucheck.resultfile import load_dir
 
@@ -82,7 +83,7 @@ class TestResultsJson(Base):
         with open(os.path.join(base, "results.json")) as f:
             got = json.load(f)
         self.assertEqual(set(got), DOC_KEYS)
-        self.assertEqual(got["schema"], 1)
+        self.assertEqual(got["schema"], 2)
         self.assertEqual(got["tool"], "vhucheck")
         s = got["summary"]
         self.assertEqual(sum(s["verdicts"].values()), s["total"])
@@ -97,6 +98,29 @@ class TestResultsJson(Base):
             self.assertTrue(os.path.isfile(os.path.join(base, c["trace"]["path"])))
         # the reader accepts what the writer wrote
         self.assertEqual(load_dir(base)[0][1]["summary"], got["summary"])
+
+    def test_schema_1_is_read_with_the_targets_role(self):
+        """Schema 1 gave a case the harness's side as its role; read back,
+        the case says the target's role, as schema 2 writes it."""
+        base, doc = self.doc()
+        write_target(base, doc)
+        path = os.path.join(base, "results.json")
+        with open(path) as f:
+            old = json.load(f)
+        self.assertEqual({c["role"] for c in old["cases"]}, {"frontend"})
+        old["schema"] = 1
+        for c in old["cases"]:
+            c["role"] = "backend"       # the harness's side, as schema 1 wrote it
+        with open(path, "w") as f:
+            json.dump(old, f)
+        got = load_dir(base)[0][1]
+        self.assertEqual(got["schema"], 2)
+        self.assertEqual({c["role"] for c in got["cases"]}, {got["target"]["role"]})
+        old["schema"] = 3
+        with open(path, "w") as f:
+            json.dump(old, f)
+        with self.assertRaisesRegex(ConfigError, "results schema 3, this vhucheck reads 1 and 2"):
+            load_dir(base)
 
     def test_unknown_verdict_becomes_error(self):
         case = synth.cases()[0]

@@ -24,7 +24,7 @@ from vhucheck import supervisor
 BUILD = build_dir()
 SKIP = "no build with harness/vhucheck-harness and targets/vhu-ref-* (build one, or set VHUCHECK_BUILD_DIR)"
 
-HEAD = "id {id}\ntitle {title}\nrole backend\nrule 6: test input for the runner\nlevel MUST\n{extra}\n"
+HEAD = "id {id}\ntitle {title}\ntarget frontend\nrule 6: test input for the runner\nlevel MUST\n{extra}\n"
 PASSING = "handshake\ncheck alive\n"
 FAILING = ("handshake regions=0x100000\nfd a memfd size=0x10000\n"
            "send map shmid=0 shm_offset=0 len=0x1000 fd=a need_reply\n"

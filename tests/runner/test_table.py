@@ -117,7 +117,7 @@ class StrictGate(unittest.TestCase):
         with tempfile.TemporaryDirectory(prefix="vhucheck-strict-") as d:
             suites = os.path.join(d, "suites")
             write(suites, "T-runner/pass_a.vhu",
-                  "id pass_a\ntitle runner test pass_a\nrole backend\n"
+                  "id pass_a\ntitle runner test pass_a\ntarget frontend\n"
                   "rule 6: test input for the runner\nlevel MUST\n\nhandshake\ncheck alive\n")
             write(d, "known.toml",
                   '[ref-frontend]\npass_a = { verdict = "FAIL", reason = "was failing" }\n')

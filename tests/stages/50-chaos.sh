@@ -54,6 +54,9 @@ class Tally:
         sys.stdout.flush()
 
 
+OTHER = {"backend": "frontend", "frontend": "backend"}
+
+
 def header(path, key, default=None):
     with open(path) as f:
         for line in f:
@@ -132,7 +135,7 @@ class Shard:
                               self.dir, self.tag))
 
     def start(self):
-        argv = [HARNESS, "--role", self.hrole, "--timeout-multiplier", str(MULT),
+        argv = [HARNESS, "--target-role", OTHER[self.hrole], "--timeout-multiplier", str(MULT),
                 "--trace-dir", os.path.join(self.dir, "trace"),
                 "--json", os.path.join(self.dir, "results.jsonl"),
                 "--target-cmd", self.target_cmd()] + self.cases
@@ -167,7 +170,7 @@ def make_shards(work):
                    for c in os.listdir(os.path.join("suites", a)) if c.endswith(".vhu"))
     by_role = {"backend": [], "frontend": []}
     for c in cases:
-        by_role[header(c, "role")].append(c)
+        by_role[OTHER[header(c, "target")]].append(c)   # by the harness's side
     shards, seed = [], 1000
     for pas, mode in ((0, "cycle"), (1, "random")):
         for hrole in ("backend", "frontend"):

@@ -66,12 +66,15 @@ def test(name, ok, detail=""):
     sys.stdout.flush()
 
 
+OTHER = {"backend": "frontend", "frontend": "backend"}
+
+
 def cases_for(hrole):
     out = []
     for area in sorted(os.listdir("suites")):
         d = os.path.join("suites", area)
         for c in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-            if c.endswith(".vhu") and re.search(r"^\s*role\s+%s\b" % hrole,
+            if c.endswith(".vhu") and re.search(r"^\s*target\s+%s\b" % OTHER[hrole],
                                                 open(os.path.join(d, c)).read(), re.M):
                 out.append(os.path.join(d, c))
     return out
@@ -80,7 +83,8 @@ def cases_for(hrole):
 def harness(build, hrole, tcmd, cases, work, mult, wrap=()):
     """Runs one harness process; returns (rc, results, stderr text)."""
     os.makedirs(os.path.join(work, "trace"), exist_ok=True)
-    argv = list(wrap) + [os.path.join(build, "harness", "vhucheck-harness"), "--role", hrole,
+    argv = list(wrap) + [os.path.join(build, "harness", "vhucheck-harness"),
+                         "--target-role", OTHER[hrole],
                          "--timeout-multiplier", str(mult), "--trace-dir",
                          os.path.join(work, "trace"), "--target-cmd", tcmd] + cases
     budget = len(cases) * 5.0 * mult + 60

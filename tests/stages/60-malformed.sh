@@ -24,7 +24,7 @@ TOP, BUILD = sys.argv[1], sys.argv[2]
 DIR = "tests/malformed"
 HARNESS = os.path.join(BUILD, "harness", "vhucheck-harness")
 CHAOS = os.path.join(BUILD, "targets", "vhu-chaos")
-CASE = "suites/C-map/shmem_map_overlap_equal.vhu"   # valid, role backend
+CASE = "suites/C-map/shmem_map_overlap_equal.vhu"   # valid, target frontend
 ENV = dict(os.environ, VHUCHECK_BUILD_DIR=BUILD)
 TIMEOUT_S = 60
 passed = failed = 0
@@ -56,22 +56,22 @@ def leftovers(path):
     return sorted(os.path.join(r, f) for r, _, fs in os.walk(path) for f in fs)
 
 
-def case_role(path):
+def case_target(path):
+    """The role of the target a case is for (its `target` line)."""
     try:
-        m = re.search(r"^\s*role\s+(backend|frontend)\b", open(path, errors="replace").read(), re.M)
+        m = re.search(r"^\s*target\s+(backend|frontend)\b", open(path, errors="replace").read(), re.M)
     except OSError:
         m = None
-    return m.group(1) if m else "backend"
+    return m.group(1) if m else "frontend"
 
 
 # ---- one runner per kind: returns (argv, env, where output would go) ----
 
 def plan_vhu(name, work, args):
     f = os.path.join(DIR, name + ".vhu")
-    hrole = case_role(f)
+    trole = case_target(f)
     os.makedirs(os.path.join(work, "trace"))
-    argv = [HARNESS, "--role", hrole, "--target-cmd",
-            chaos_cmd("frontend" if hrole == "backend" else "backend"),
+    argv = [HARNESS, "--target-role", trole, "--target-cmd", chaos_cmd(trole),
             "--json", os.path.join(work, "results.jsonl"),
             "--trace-dir", os.path.join(work, "trace"), f]
     return argv, ENV, [os.path.join(work, "results.jsonl"), os.path.join(work, "trace")], f

@@ -303,6 +303,7 @@ test("./vhucheck trace prints it too", vhu.returncode == 0 and "SHMEM_UNMAP" in 
      vhu.stderr[-300:])
 ROLES = {"backend": f"{FE} --socket-path={{socket}} --control-fd={{control}} --shmem-bit={{shmem_bit}}",
          "frontend": f"{BE} --fd={{fd}} --control-fd={{control}} --shmem-bit={{shmem_bit}}"}
+OTHER = {"backend": "frontend", "frontend": "backend"}   # replay --as names the harness's side
 for role, target in ROLES.items():
     case = os.path.join(TMP, f"replay_{role}.vhu")
     g = subprocess.run([sys.executable, "-m", "vhucheck", "replay", trace, "--as", role,
@@ -311,7 +312,7 @@ for role, target in ROLES.items():
         test(f"replay --as {role}: case written", False, g.stderr[-300:])
         continue
     steps = sum(1 for l in open(case) if l.startswith(("send", "expect", "control", "reply")))
-    h = subprocess.run([HARNESS, "--role", role, "--target-cmd", target, case],
+    h = subprocess.run([HARNESS, "--target-role", OTHER[role], "--target-cmd", target, case],
                        capture_output=True, text=True, timeout=30)
     line = json.loads(h.stdout.splitlines()[0]) if h.stdout.strip() else {}
     test(f"replay --as {role}: {steps} steps pass against the reference",
@@ -319,7 +320,7 @@ for role, target in ROLES.items():
          f"{line.get('verdict')} {line.get('observed', '')} {h.stderr[-200:]}")
 case = os.path.join(TMP, "replay_backend.vhu")
 if os.path.exists(case):
-    h = subprocess.run([HARNESS, "--role", "backend", "--target-cmd",
+    h = subprocess.run([HARNESS, "--target-role", "frontend", "--target-cmd",
                         ROLES["backend"] + " --fault=fe_reply_wrong_flags", case],
                        capture_output=True, text=True, timeout=30)
     line = json.loads(h.stdout.splitlines()[0]) if h.stdout.strip() else {}
