@@ -13,17 +13,6 @@
 
 #include "scriptctx.h"
 
-int sctx_digit_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void sctx_perr(struct pctx *p, const char *fmt, ...)
 {
 	size_t len = p->err ? strnlen(p->err, p->errcap) : 0;
@@ -198,7 +187,7 @@ bool sctx_parse_hex(struct pctx *p, const char *what, const char *hex,
 		return false;
 	}
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = sctx_digit_value(hex[i]), lo = sctx_digit_value(hex[i + 1]);
+		int hi = script_digit_value(hex[i]), lo = script_digit_value(hex[i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			sctx_perr(p, "%s: '%c%c' is not a hex byte", what, hex[i],

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "fdpool.h"
-#include "script.h"
+#include "scriptcase.h"
 
 #define SCTX_MAX_ERRORS 10u
 #define SCTX_MAX_ARGS 40u
@@ -60,8 +60,6 @@ struct pctx {
 	struct script_step *st;   /* the step being parsed */
 };
 
-/* A hexadecimal digit's value (0-15), or -1. */
-int sctx_digit_value(char c);
 
 void sctx_perr(struct pctx *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
