@@ -16,6 +16,7 @@
 
 #include "chan.h"
 #include "fdpool.h"
+#include "vhutest.h"
 
 /* Generous: the box may be loaded; we only check "not before, not never". */
 #define MARGIN_MS 3000
@@ -110,6 +111,8 @@ static void raw_sendmsg(int sock, const void *buf, size_t len, const int *fds,
 
 /* ---- basics ---- */
 
+TEST_CASE("basic");
+
 START_TEST(socketpair_is_cloexec)
 {
 	int before = fdpool_count_open_fds(), sv[2];
@@ -183,6 +186,8 @@ END_TEST
 
 /* ---- messages and fds ---- */
 
+TEST_CASE("messages");
+
 START_TEST(roundtrip_no_fds)
 {
 	struct pair p;
@@ -210,7 +215,7 @@ START_TEST(roundtrip_no_fds)
 END_TEST
 
 /* 0, 1 and 8 fds: each arrives as a new CLOEXEC fd on the same file. */
-START_TEST(roundtrip_fds)
+START_LOOP_TEST(roundtrip_fds, 0, 3)
 {
 	static const unsigned counts[] = { 0, 1, 8 };
 	unsigned n = counts[_i];
@@ -261,7 +266,7 @@ START_TEST(send_nine_fds_refused)
 END_TEST
 
 /* A peer that sends 9 or more fds: all closed, framing kept. */
-START_TEST(recv_too_many_fds_closed)
+START_LOOP_TEST(recv_too_many_fds_closed, 0, 3)
 {
 	static const unsigned counts[] = { 9, 20, 64 };
 	unsigned n = counts[_i];
@@ -489,6 +494,8 @@ END_TEST
 
 /* ---- ends of streams ---- */
 
+TEST_CASE("stream-ends");
+
 START_TEST(recv_eof)
 {
 	struct pair p;
@@ -603,6 +610,8 @@ END_TEST
 
 /* ---- deadlines ---- */
 
+TEST_CASE("deadlines");
+
 START_TEST(recv_timeout_idle)
 {
 	struct pair p;
@@ -703,6 +712,8 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
+TEST_CASE("messages");
+
 START_TEST(partial_writes_are_completed)
 {
 	struct pair p;
@@ -767,6 +778,8 @@ static void temp_sock_path(char *out, size_t cap)
 	snprintf(out, cap, "%s/vhu-test-chan-%ld.sock",
 		 dir && *dir ? dir : "/tmp", (long)getpid());
 }
+
+TEST_CASE("sockets");
 
 START_TEST(listen_connect_accept)
 {
@@ -917,6 +930,8 @@ static void trace_hook(void *opaque, const char *name, enum chan_dir dir,
 	l->n++;
 }
 
+TEST_CASE("trace");
+
 START_TEST(trace_hook_sees_every_message)
 {
 	struct pair p;
@@ -1011,73 +1026,3 @@ START_TEST(format_trace_truncates)
 	ck_assert(strncmp(out, full, sizeof(out) - 1) == 0);
 }
 END_TEST
-
-static Suite *chan_suite(void)
-{
-	Suite *s = suite_create("chan");
-	TCase *basic = tcase_create("basic");
-	TCase *msg = tcase_create("messages");
-	TCase *end = tcase_create("stream-ends");
-	TCase *time = tcase_create("deadlines");
-	TCase *sock = tcase_create("sockets");
-	TCase *tr = tcase_create("trace");
-
-	tcase_add_test(basic, socketpair_is_cloexec);
-	tcase_add_test(basic, status_names_distinct);
-	tcase_add_test(basic, deadline_helpers);
-	tcase_add_test(basic, msg_take_and_release);
-	suite_add_tcase(s, basic);
-
-	tcase_add_test(msg, roundtrip_no_fds);
-	tcase_add_loop_test(msg, roundtrip_fds, 0, 3);
-	tcase_add_test(msg, send_nine_fds_refused);
-	tcase_add_loop_test(msg, recv_too_many_fds_closed, 0, 3);
-	tcase_add_test(msg, recv_ctrunc_closes_what_came);
-	tcase_add_test(msg, fds_only_on_first_recvmsg);
-	tcase_add_test(msg, fds_on_later_header_bytes_dropped);
-	tcase_add_test(msg, send_fds_need_a_byte);
-	tcase_add_test(msg, send_size_lie);
-	tcase_add_test(msg, back_to_back_messages);
-	tcase_add_test(msg, bad_fd_is_an_errno);
-	tcase_add_test(msg, big_message_small_sndbuf);
-	tcase_add_test(msg, partial_writes_are_completed);
-	suite_add_tcase(s, msg);
-
-	tcase_add_test(end, recv_eof);
-	tcase_add_test(end, recv_eof_mid_header);
-	tcase_add_test(end, recv_eof_mid_payload);
-	tcase_add_test(end, recv_toobig);
-	tcase_add_test(end, recv_reset);
-	tcase_add_test(end, send_to_closed_peer);
-	suite_add_tcase(s, end);
-
-	tcase_add_test(time, recv_timeout_idle);
-	tcase_add_test(time, recv_timeout_mid_message);
-	tcase_add_test(time, recv_past_deadline_takes_ready_data);
-	tcase_add_test(time, send_timeout_when_peer_never_reads);
-	suite_add_tcase(s, time);
-
-	tcase_add_test(sock, listen_connect_accept);
-	tcase_add_test(sock, accept_times_out);
-	tcase_add_test(sock, connect_times_out);
-	tcase_add_test(sock, connect_retries_until_listener);
-	tcase_add_test(sock, bad_paths);
-	suite_add_tcase(s, sock);
-
-	tcase_add_test(tr, trace_hook_sees_every_message);
-	tcase_add_test(tr, format_trace_lines);
-	tcase_add_test(tr, format_trace_truncates);
-	suite_add_tcase(s, tr);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(chan_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

@@ -22,6 +22,7 @@
 #include "proto.h"
 #include "script.h"
 #include "session.h"
+#include "vhutest.h"
 
 #define SHMEM_BIT 22
 #define PEER_WAIT_MS 3000
@@ -397,6 +398,8 @@ static void assert_verdict(const struct outcome *o, enum result_verdict v)
 		      result_verdict_name(o->r.verdict), result_verdict_name(v),
 		      o->r.reason, o->r.expected, o->r.observed);
 }
+
+TEST_CASE("as-backend", 20);
 
 START_TEST(good_map_passes)
 {
@@ -845,6 +848,8 @@ START_TEST(cancel_interrupts)
 }
 END_TEST
 
+TEST_CASE("as-frontend");
+
 START_TEST(frontend_config_stable)
 {
 	const char *text = FE_HDR "handshake\nsend GET_SHMEM_CONFIG\n"
@@ -916,6 +921,8 @@ END_TEST
 
 /* ---- the session alone ---- */
 
+TEST_CASE("session");
+
 /* A main-channel message and a back-end reply both waiting: one look
  * takes both in, the reply first, as one poll round. */
 START_TEST(ready_at_once_backend_first_same_round)
@@ -947,6 +954,8 @@ START_TEST(ready_at_once_backend_first_same_round)
 END_TEST
 
 /* ---- the ledger alone ---- */
+
+TEST_CASE("ledger");
 
 START_TEST(ledger_rules)
 {
@@ -992,62 +1001,13 @@ START_TEST(ledger_rules)
 }
 END_TEST
 
-static Suite *engine_suite(void)
+/* Re-run as a fake target: --peer=fe_sock PATH CTL, or --peer=MODE --fd=N. */
+static int as_peer(int argc, char **argv)
 {
-	Suite *s = suite_create("engine");
-	TCase *be = tcase_create("as-backend"), *fe = tcase_create("as-frontend"),
-	      *lg = tcase_create("ledger"), *ss = tcase_create("session");
-
-	tcase_set_timeout(be, 20);
-	tcase_add_test(be, good_map_passes);
-	tcase_add_test(be, missing_reply_fails_within_its_window);
-	tcase_add_test(be, grades_make_non_strict_and_info);
-	tcase_add_test(be, assert_stops_the_case);
-	tcase_add_test(be, deadlock_is_detected);
-	tcase_add_test(be, threaded_model_serves_main_while_waiting);
-	tcase_add_test(be, hold_makes_an_update_first_a_deadlock);
-	tcase_add_test(be, require_unmet_is_not_exercised);
-	tcase_add_test(be, require_after_a_failure_keeps_it);
-	tcase_add_test(be, require_mapped_unmet_is_not_exercised);
-	tcase_add_test(be, require_met_goes_on);
-	tcase_add_test(be, memtable_short_of_acked_maps_fails);
-	tcase_add_test(be, held_requests_are_answered_after_the_window);
-	tcase_add_test(be, crash_is_reported_with_signal);
-	tcase_add_test(be, crash_on_disconnect_is_reported);
-	tcase_add_test(be, clean_exit_at_the_end_is_quiet);
-	tcase_add_test(be, reply_without_need_reply_is_not_the_next_ones);
-	tcase_add_test(be, reconnect_takes_the_next_handshakes_offer);
-	tcase_add_test(be, case_deadline_is_a_timeout);
-	tcase_add_test(be, reply_flags_findings);
-	tcase_add_test(be, raw_stream_counts_requests);
-	tcase_add_test(be, unsupported_before_anything);
-	tcase_add_test(be, launch_failure_is_an_error);
-	tcase_add_test(be, no_connection_is_the_targets_fault);
-	tcase_add_test(be, bad_command_is_refused_before_any_case);
-	tcase_add_test(be, cancel_interrupts);
-	suite_add_tcase(s, be);
-	tcase_add_test(fe, frontend_config_stable);
-	tcase_add_test(fe, frontend_map_and_ledger);
-	tcase_add_test(fe, reply_split_arrives_in_two_reads);
-	tcase_add_test(fe, backend_starving_main_is_a_deadlock);
-	suite_add_tcase(s, fe);
-	tcase_add_test(ss, ready_at_once_backend_first_same_round);
-	suite_add_tcase(s, ss);
-	tcase_add_test(lg, ledger_rules);
-	suite_add_tcase(s, lg);
-	return s;
-}
-
-int main(int argc, char **argv)
-{
-	SRunner *sr;
-	int failed;
-
 	if (argc == 4 && strcmp(argv[1], "--peer=fe_sock") == 0) {
 		signal(SIGPIPE, SIG_IGN);
 		return fe_sock_peer(argv[2], atoi(argv[3]));
 	}
-	/* Re-run as a fake target: --peer=MODE --fd=N. */
 	if (argc == 3 && strncmp(argv[1], "--peer=", 7) == 0 &&
 	    strncmp(argv[2], "--fd=", 5) == 0) {
 		const char *mode = argv[1] + 7;
@@ -1058,9 +1018,6 @@ int main(int argc, char **argv)
 			return fe_peer(fd, mode + 3);
 		return be_peer(fd, mode + 3);
 	}
-	sr = srunner_create(engine_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return -1;
 }
+TEST_PRE_MAIN(as_peer);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "monitor.h"
+#include "vhutest.h"
 
 #define BIT 22
 #define T0 1000
@@ -158,6 +159,8 @@ static void no_findings(const struct fx *x)
 		monitor_finding_line(&x->m.findings[0], line, sizeof(line));
 	ck_assert_msg(x->m.nfindings == 0, "unexpected: %s", line);
 }
+
+TEST_CASE("checks");
 
 START_TEST(clean_session)
 {
@@ -598,49 +601,3 @@ START_TEST(findings_are_capped)
 	free(x);
 }
 END_TEST
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("monitor");
-	TCase *t = tcase_create("checks");
-
-	tcase_add_test(t, clean_session);
-	tcase_add_test(t, overlap_accepted_is_flagged);
-	tcase_add_test(t, refused_map_is_not_live);
-	tcase_add_test(t, overlap_refused_is_fine_for_the_frontend);
-	tcase_add_test(t, bounds_and_wrap);
-	tcase_add_test(t, len_zero_is_soft);
-	tcase_add_test(t, unmap_must_be_exact);
-	tcase_add_test(t, reset_clears_the_ledger);
-	tcase_add_test(t, reset_kept_caught_by_unmap);
-	tcase_add_test(t, shmem_gating);
-	tcase_add_test(t, shmem_bit_is_a_setting);
-	tcase_add_test(t, ack_of_unoffered_features);
-	tcase_add_test(t, memtable_before_reply);
-	tcase_add_test(t, memtable_after_reply_is_fine);
-	tcase_add_test(t, reply_deadline);
-	tcase_add_test(t, get_needs_a_reply);
-	tcase_add_test(t, reply_matching);
-	tcase_add_test(t, need_reply_without_reply_ack);
-	tcase_add_test(t, config_must_not_change);
-	tcase_add_test(t, backend_waits_for_its_reply);
-	tcase_add_test(t, bounds_unknown_without_config);
-	tcase_add_test(t, validator_findings_pass_through);
-	tcase_add_test(t, short_reply_is_flagged);
-	tcase_add_test(t, channel_and_process_ends);
-	tcase_add_test(t, finding_line_and_json);
-	tcase_add_test(t, findings_are_capped);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "vhutest.h"
 
 /* ---- helpers ---- */
 
@@ -113,6 +114,8 @@ static struct proto_findings validate_config(const struct proto_shmem_config *c,
 }
 
 /* ---- header ---- */
+
+TEST_CASE("codec");
 
 START_TEST(hdr_roundtrip)
 {
@@ -255,7 +258,7 @@ START_TEST(shmem_config_bad_lengths)
 }
 END_TEST
 
-START_TEST(mem_table_roundtrip_each_count)
+START_LOOP_TEST(mem_table_roundtrip_each_count, 0, 9)
 {
 	struct proto_mem_table t, d;
 	uint8_t b[8 + 32 * 8];
@@ -421,6 +424,8 @@ START_TEST(strerror_distinct)
 END_TEST
 
 /* ---- names ---- */
+
+TEST_CASE("names");
 
 START_TEST(fe_names_both_ways)
 {
@@ -609,6 +614,8 @@ START_TEST(reply_bodies)
 END_TEST
 
 /* ---- validator: clean messages ---- */
+
+TEST_CASE("validator");
 
 START_TEST(validate_clean_messages)
 {
@@ -1073,6 +1080,8 @@ static const char *fmt(char *out, enum proto_chan chan, uint32_t req,
 	return out;
 }
 
+TEST_CASE("format");
+
 START_TEST(format_mmap)
 {
 	char o[FMT_CAP];
@@ -1234,95 +1243,3 @@ START_TEST(appendf_tracks_truncation)
 	ck_assert_str_eq(buf, "abc1234");
 }
 END_TEST
-
-static Suite *proto_suite(void)
-{
-	Suite *s = suite_create("proto");
-	TCase *codec = tcase_create("codec");
-	TCase *names = tcase_create("names");
-	TCase *val = tcase_create("validator");
-	TCase *fmtc = tcase_create("format");
-
-	tcase_add_test(codec, hdr_roundtrip);
-	tcase_add_test(codec, hdr_short_each_length);
-	tcase_add_test(codec, hdr_toobig_still_filled);
-	tcase_add_test(codec, u64_roundtrip_and_lengths);
-	tcase_add_test(codec, mmap_wire_layout);
-	tcase_add_test(codec, mmap_roundtrip);
-	tcase_add_test(codec, mmap_bad_lengths);
-	tcase_add_test(codec, shmem_config_roundtrip);
-	tcase_add_test(codec, shmem_config_bad_lengths);
-	tcase_add_loop_test(codec, mem_table_roundtrip_each_count, 0, 9);
-	tcase_add_test(codec, mem_table_nregions_out_of_range);
-	tcase_add_test(codec, mem_table_length_mismatch);
-	tcase_add_test(codec, mem_reg_roundtrip);
-	tcase_add_test(codec, vring_state_roundtrip);
-	tcase_add_test(codec, vring_addr_roundtrip);
-	tcase_add_test(codec, config_roundtrip_sizes);
-	tcase_add_test(codec, config_bad_sizes);
-	tcase_add_test(codec, strerror_distinct);
-	suite_add_tcase(s, codec);
-
-	tcase_add_test(names, fe_names_both_ways);
-	tcase_add_test(names, be_names_both_ways);
-	tcase_add_test(names, names_unknown_and_channels_apart);
-	tcase_add_test(names, pfeat_names_both_ways);
-	tcase_add_test(names, virtio_feat_names);
-	tcase_add_test(names, expected_sizes);
-	tcase_add_test(names, expected_fd_counts);
-	tcase_add_test(names, reply_bodies);
-	suite_add_tcase(s, names);
-
-	tcase_add_test(val, validate_clean_messages);
-	tcase_add_test(val, find_version);
-	tcase_add_test(val, find_reply_on_request);
-	tcase_add_test(val, find_no_reply_flag);
-	tcase_add_test(val, find_need_reply_on_reply);
-	tcase_add_test(val, find_unknown_flags);
-	tcase_add_test(val, find_unknown_request);
-	tcase_add_test(val, find_size_mismatch_map_is_warn);
-	tcase_add_test(val, find_size_mismatch_config_reply);
-	tcase_add_test(val, find_size_mismatch_mem_table);
-	tcase_add_test(val, find_size_too_big);
-	tcase_add_test(val, find_truncated);
-	tcase_add_test(val, find_mmap_padding);
-	tcase_add_test(val, find_mmap_flags);
-	tcase_add_test(val, find_mmap_len_zero);
-	tcase_add_test(val, find_mmap_wrap_shm);
-	tcase_add_test(val, find_mmap_wrap_fd);
-	tcase_add_test(val, find_unmap_fields);
-	tcase_add_test(val, find_fd_count_map);
-	tcase_add_test(val, find_fd_count_other);
-	tcase_add_test(val, find_shmem_nregions);
-	tcase_add_test(val, find_shmem_nregions_mismatch);
-	tcase_add_test(val, find_shmem_page);
-	tcase_add_test(val, find_shmem_padding);
-	tcase_add_test(val, find_mem_nregions);
-	tcase_add_test(val, find_reply_value_size);
-	tcase_add_test(val, find_other_padding);
-	tcase_add_test(val, validate_reports_everything);
-	tcase_add_test(val, validate_appends_and_drops);
-	tcase_add_test(val, finding_names_distinct);
-	suite_add_tcase(s, val);
-
-	tcase_add_test(fmtc, format_mmap);
-	tcase_add_test(fmtc, format_shmem_config);
-	tcase_add_test(fmtc, format_u64_and_others);
-	tcase_add_test(fmtc, appendf_tracks_truncation);
-	tcase_add_test(fmtc, format_hex_fallback);
-	tcase_add_test(fmtc, format_truncates_snprintf_style);
-	tcase_add_test(fmtc, random_inputs_are_survived);
-	suite_add_tcase(s, fmtc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(proto_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

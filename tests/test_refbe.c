@@ -25,6 +25,7 @@
 #include "proto.h"
 #include "refbe.h"
 #include "reffe.h"
+#include "vhutest.h"
 
 #define NEED (PROTO_VERSION | PROTO_F_NEED_REPLY)
 #define REPLY (PROTO_VERSION | PROTO_F_REPLY)
@@ -217,6 +218,8 @@ static bool child_crashes(struct bx *x)
 
 /* ------------------------------------------------------------------ */
 /* main channel */
+
+TEST_CASE("main");
 
 START_TEST(test_get_features)
 {
@@ -481,6 +484,8 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* control commands: parsing and refusals */
 
+TEST_CASE("control");
+
 START_TEST(test_parse_regions)
 {
 	struct refbe_config cfg;
@@ -611,6 +616,8 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 /* MAP / UNMAP messages and replies */
+
+TEST_CASE("backend");
 
 START_TEST(test_map_message_shape)
 {
@@ -978,6 +985,8 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* each back-end fault changes behaviour */
 
+TEST_CASE("faults");
+
 START_TEST(test_fault_map_without_shmem)
 {
 	struct bx *x = bx_setup("be_map_without_shmem", all_pfeatures() &
@@ -1241,10 +1250,12 @@ static void program_awaits_map_reply(struct reffe *fe, int main_fd, int ctl)
 	chan_msg_release(&m);
 }
 
+TEST_CASE("backend");
+
 /* The program awaits a MAP reply that never comes (0), has 6 bytes of
  * that reply (1), or listens for a front-end that never comes (2); the
  * reply and accept deadlines are 30 s. */
-START_TEST(test_program_sigterm_while_waiting)
+START_LOOP_TEST(test_program_sigterm_while_waiting, 0, 3)
 {
 	char path[4200], a1[96], a2[64];
 	char *argv[] = { path, a1, a2, "--reply-timeout=30000",
@@ -1335,79 +1346,3 @@ START_TEST(test_program_loop_not_blocked_by_half_message)
 	close(cv[0]);
 }
 END_TEST
-
-static Suite *refbe_suite(void)
-{
-	Suite *s = suite_create("refbe");
-	TCase *mainc = tcase_create("main");
-	TCase *ctl = tcase_create("control");
-	TCase *msgs = tcase_create("backend");
-	TCase *faults = tcase_create("faults");
-
-	tcase_add_test(mainc, test_get_features);
-	tcase_add_test(mainc, test_get_protocol_features);
-	tcase_add_test(mainc, test_shmem_bit_setting);
-	tcase_add_test(mainc, test_set_protocol_features_acked);
-	tcase_add_test(mainc, test_no_ack_without_need_reply);
-	tcase_add_test(mainc, test_get_shmem_config_layout_and_stable);
-	tcase_add_test(mainc, test_get_shmem_config_without_shmem_empty);
-	tcase_add_test(mainc, test_set_mem_table_maps_shared);
-	tcase_add_test(mainc, test_set_mem_table_fd_count_mismatch_rejected);
-	tcase_add_test(mainc, test_add_and_rem_mem_reg);
-	tcase_add_test(mainc, test_simple_gets);
-	tcase_add_test(mainc, test_vring_messages);
-	tcase_add_test(mainc, test_unknown_and_malformed_requests);
-	tcase_add_test(mainc, test_set_backend_req_fd_needs_fd);
-	tcase_add_test(mainc, test_main_eof_disconnects);
-	tcase_add_test(ctl, test_parse_regions);
-	tcase_add_test(ctl, test_parse_map_cmd);
-	tcase_add_test(ctl, test_parse_map_cmd_errors);
-	tcase_add_test(ctl, test_check_map_refusals);
-	tcase_add_test(ctl, test_check_map_needs_channel_and_shmem);
-	tcase_add_test(ctl, test_check_unmap_only_live);
-	tcase_add_test(msgs, test_map_message_shape);
-	tcase_add_test(msgs, test_map_reply_zero_goes_live);
-	tcase_add_test(msgs, test_map_refused_forgotten_fd_closed);
-	tcase_add_test(msgs, test_waits_for_reply_before_next);
-	tcase_add_test(msgs, test_no_reply_times_out_then_next_sent);
-	tcase_add_test(msgs, test_bad_replies_not_success);
-	tcase_add_test(msgs, test_short_replies_survived);
-	tcase_add_test(msgs, test_reply_with_fd_closed);
-	tcase_add_test(msgs, test_eof_is_not_success);
-	tcase_add_test(msgs, test_without_reply_ack_no_wait);
-	tcase_add_test(msgs, test_unmap_message_and_ledger);
-	tcase_add_test(msgs, test_unmap_refused_stays_live);
-	tcase_add_test(msgs, test_unsolicited_messages_dropped);
-	tcase_add_test(msgs, test_reset_forgets_ledger);
-	tcase_add_test(msgs, test_dump_json);
-	tcase_add_test(msgs, test_map_against_reffe);
-	tcase_add_loop_test(msgs, test_program_sigterm_while_waiting, 0, 3);
-	tcase_add_test(msgs, test_program_loop_not_blocked_by_half_message);
-	tcase_add_test(faults, test_fault_map_without_shmem);
-	tcase_add_test(faults, test_fault_no_wait_for_reply);
-	tcase_add_test(faults, test_fault_fd_on_unmap);
-	tcase_add_test(faults, test_fault_no_fd_on_map);
-	tcase_add_test(faults, test_fault_nonzero_padding_and_unknown_flags);
-	tcase_add_test(faults, test_fault_map_outside_region);
-	tcase_add_test(faults, test_fault_map_overlap_own);
-	tcase_add_test(faults, test_fault_eof_as_success);
-	tcase_add_test(faults, test_fault_abort_short_reply);
-	tcase_add_test(faults, test_fault_config_not_page_multiple);
-	tcase_add_test(faults, test_fault_config_unstable);
-	suite_add_tcase(s, mainc);
-	suite_add_tcase(s, ctl);
-	suite_add_tcase(s, msgs);
-	suite_add_tcase(s, faults);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *r = srunner_create(refbe_suite());
-	int failed;
-
-	srunner_run_all(r, CK_ENV);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

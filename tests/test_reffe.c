@@ -25,6 +25,7 @@
 #include "proto.h"
 #include "refbe.h"
 #include "reffe.h"
+#include "vhutest.h"
 
 #define PAGE 0x1000u
 #define NO_REPLY (-1)
@@ -256,6 +257,8 @@ static bool child_crashes(struct fx *f)
 
 /* ------------------------------------------------------------------ */
 /* MAP: accepted, and really mapped */
+
+TEST_CASE("map");
 
 START_TEST(test_map_rw_is_mapped_rw)
 {
@@ -708,6 +711,8 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* UNMAP */
 
+TEST_CASE("unmap");
+
 START_TEST(test_unmap_exact_removes_and_closes)
 {
 	struct fx *f = fx_new(NULL);
@@ -799,6 +804,8 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 /* lifecycle */
+
+TEST_CASE("lifecycle");
 
 START_TEST(test_before_start_error_reply)
 {
@@ -1074,6 +1081,8 @@ START_TEST(test_map_refused_when_memtable_full)
 }
 END_TEST
 
+TEST_CASE("faults");
+
 START_TEST(test_fault_memtable_overcommit)
 {
 	struct fx *f = fx_announcing("fe_memtable_overcommit");
@@ -1095,6 +1104,8 @@ static void reply_u64_main(struct fx *f, uint32_t req, uint64_t v)
 	ck_assert_int_eq(chan_send(&f->mainc, &h, buf, 8, NULL, 0,
 				   chan_deadline(100)), CHAN_OK);
 }
+
+TEST_CASE("lifecycle");
 
 START_TEST(test_announce_after_reply)
 {
@@ -1293,7 +1304,7 @@ static pid_t spawn_bent_config_backend(int fd, int other_end, int how)
 /* Digest 8: a robust front-end survives a bent config reply. The
  * reference keeps the connection, believes nothing of a malformed reply
  * (no regions: every MAP refused) and ignores padding. */
-START_TEST(test_handshake_survives_bent_config_reply)
+START_LOOP_TEST(test_handshake_survives_bent_config_reply, 0, 5)
 {
 	struct reffe_config cfg;
 	struct reffe *fe = calloc(1, sizeof(*fe));
@@ -1342,6 +1353,8 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 /* each front-end fault changes behaviour */
+
+TEST_CASE("faults");
 
 START_TEST(test_fault_no_overlap_check)
 {
@@ -1674,10 +1687,12 @@ static int64_t term_and_time(pid_t pid, int *st)
 	return -1;
 }
 
+TEST_CASE("lifecycle");
+
 /* The program waits in its handshake for a back-end that never answers
  * (0), that sent 6 bytes of its reply (1), or for a socket path nobody
  * listens on (2). */
-START_TEST(test_program_sigterm_while_waiting)
+START_LOOP_TEST(test_program_sigterm_while_waiting, 0, 3)
 {
 	char path[4200], arg[96];
 	char *argv[] = { path, arg, "--connect-timeout=30000", NULL };
@@ -1774,112 +1789,3 @@ START_TEST(test_program_loop_not_blocked_by_half_message)
 	close(cv[0]);
 }
 END_TEST
-
-static Suite *reffe_suite(void)
-{
-	Suite *s = suite_create("reffe");
-	TCase *map_t = tcase_create("map");
-	TCase *unmap_t = tcase_create("unmap");
-	TCase *life = tcase_create("lifecycle");
-	TCase *faults = tcase_create("faults");
-
-	tcase_add_test(map_t, test_map_rw_is_mapped_rw);
-	tcase_add_test(map_t, test_map_ro_is_read_only);
-	tcase_add_test(map_t, test_map_fd_offset_honoured);
-	tcase_add_test(map_t, test_map_whole_region_and_last_page);
-	tcase_add_test(map_t, test_overlap_equal_rejected);
-	tcase_add_test(map_t, test_overlap_inside_rejected);
-	tcase_add_test(map_t, test_overlap_straddle_start_rejected);
-	tcase_add_test(map_t, test_overlap_straddle_end_rejected);
-	tcase_add_test(map_t, test_overlap_superset_rejected);
-	tcase_add_test(map_t, test_overlap_keeps_original_mapping);
-	tcase_add_test(map_t, test_touching_accepted);
-	tcase_add_test(map_t, test_same_range_other_shmid_accepted);
-	tcase_add_test(map_t, test_bounds_past_end_rejected);
-	tcase_add_test(map_t, test_bounds_wrap_rejected);
-	tcase_add_test(map_t, test_len_zero_rejected);
-	tcase_add_test(map_t, test_unknown_shmid_rejected);
-	tcase_add_test(map_t, test_zero_sized_region_rejected);
-	tcase_add_test(map_t, test_unaligned_rejected);
-	tcase_add_test(map_t, test_unknown_flag_bits_rejected);
-	tcase_add_test(map_t, test_no_fd_rejected);
-	tcase_add_test(map_t, test_two_fds_rejected_and_closed);
-	tcase_add_test(map_t, test_pipe_fd_rejected);
-	tcase_add_test(map_t, test_rdonly_fd_rw_rejected_ro_accepted);
-	tcase_add_test(map_t, test_sealed_memfd_rw_rejected);
-	tcase_add_test(map_t, test_file_shorter_than_range_rejected);
-	tcase_add_test(map_t, test_payload_size_not_40_rejected);
-	tcase_add_test(map_t, test_no_reply_without_need_reply);
-	tcase_add_test(map_t, test_no_reply_without_reply_ack);
-	tcase_add_test(map_t, test_bad_header_version_rejected);
-	tcase_add_test(map_t, test_unknown_request_answered_nonzero);
-	tcase_add_test(map_t, test_unsolicited_reply_dropped);
-	tcase_add_test(map_t, test_backend_eof_closes_channel);
-	tcase_add_test(map_t, test_truncated_message_closes_channel);
-	tcase_add_test(unmap_t, test_unmap_exact_removes_and_closes);
-	tcase_add_test(unmap_t, test_unmap_partial_rejected);
-	tcase_add_test(unmap_t, test_unmap_superset_shifted_unknown_rejected);
-	tcase_add_test(unmap_t, test_unmap_twice_rejected);
-	tcase_add_test(unmap_t, test_unmap_with_fd_rejected);
-	tcase_add_test(unmap_t, test_unmap_ignores_fd_offset_and_flags);
-	tcase_add_test(life, test_before_start_error_reply);
-	tcase_add_test(life, test_after_stop_error_reply);
-	tcase_add_test(life, test_without_shmem_rejected);
-	tcase_add_test(life, test_map_without_backend_send_fd_rejected);
-	tcase_add_test(life, test_reset_removes_all_and_closes_fds);
-	tcase_add_test(life, test_drop_except_keeps_one_mapping_and_its_fd);
-	tcase_add_test(life, test_drop_except_drops_all_when_keep_is_gone);
-	tcase_add_test(life, test_reset_sends_reset_device);
-	tcase_add_test(life, test_many_cycles_no_leak);
-	tcase_add_test(life, test_dump_json);
-	tcase_add_test(life, test_config_nregions_over_256_tolerated);
-	tcase_add_test(life, test_config_malformed_refused);
-	tcase_add_test(life, test_config_huge_size_unusable_not_fatal);
-	tcase_add_test(life, test_announce_after_reply);
-	tcase_add_test(life, test_map_refused_when_memtable_full);
-	tcase_add_test(life, test_reply_before_memtable_update);
-	tcase_add_test(life, test_handshake_with_refbe);
-	tcase_add_test(life, test_handshake_without_shmem_offered);
-	tcase_add_test(life, test_handshake_fails_on_silent_backend);
-	tcase_add_loop_test(life, test_handshake_survives_bent_config_reply, 0, 5);
-	tcase_add_loop_test(life, test_program_sigterm_while_waiting, 0, 3);
-	tcase_add_test(life, test_program_loop_not_blocked_by_half_message);
-	tcase_add_test(faults, test_fault_no_overlap_check);
-	tcase_add_test(faults, test_fault_overlap_touching_rejected);
-	tcase_add_test(faults, test_fault_overlap_straddle_missed);
-	tcase_add_test(faults, test_fault_no_bounds_check);
-	tcase_add_test(faults, test_fault_bounds_wrap);
-	tcase_add_test(faults, test_fault_len_zero_accepted);
-	tcase_add_test(faults, test_fault_unknown_shmid_null);
-	tcase_add_test(faults, test_fault_no_reply_on_error);
-	tcase_add_test(faults, test_fault_error_reply_zero);
-	tcase_add_test(faults, test_fault_reply_wrong_flags);
-	tcase_add_test(faults, test_fault_reply_wrong_size);
-	tcase_add_test(faults, test_fault_memtable_before_reply);
-	tcase_add_test(faults, test_fault_memtable_overcommit);
-	tcase_add_test(faults, test_fault_unmap_ignores_len);
-	tcase_add_test(faults, test_fault_unmap_partial);
-	tcase_add_test(faults, test_fault_reset_keeps_mappings);
-	tcase_add_test(faults, test_fault_fd_leak_on_error);
-	tcase_add_test(faults, test_fault_ro_mapped_rw);
-	tcase_add_test(faults, test_fault_map_without_shmem);
-	tcase_add_test(faults, test_fault_short_payload_stale);
-	tcase_add_test(faults, test_fault_abort_before_start);
-	tcase_add_test(faults, test_fault_abort_nregions);
-	suite_add_tcase(s, map_t);
-	suite_add_tcase(s, unmap_t);
-	suite_add_tcase(s, life);
-	suite_add_tcase(s, faults);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *r = srunner_create(reffe_suite());
-	int failed;
-
-	srunner_run_all(r, CK_ENV);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

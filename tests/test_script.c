@@ -9,6 +9,7 @@
 
 #include "proto.h"
 #include "script.h"
+#include "vhutest.h"
 
 #define PATH "suites/C-map/t.vhu"
 #define HDR_BE "id t\ntitle A title\nrole backend\nrule 6: a rule\nlevel MUST\n"
@@ -48,6 +49,8 @@ static void parse_err(const char *text, unsigned line, const char *what)
 }
 
 /* ---- numbers ---- */
+
+TEST_CASE("numbers");
 
 START_TEST(numbers_decimal_hex_suffixes)
 {
@@ -103,6 +106,8 @@ START_TEST(numbers_rejected)
 END_TEST
 
 /* ---- good cases ---- */
+
+TEST_CASE("good");
 
 START_TEST(good_backend_case)
 {
@@ -426,6 +431,8 @@ END_TEST
 
 /* ---- errors, each with its line ---- */
 
+TEST_CASE("errors");
+
 START_TEST(err_id_differs_from_file)
 {
 	parse_err("id other\ntitle t\nrole backend\nrule r\nlevel MUST\nsleep 1\n", 1,
@@ -628,6 +635,8 @@ START_TEST(error_count_is_capped_and_buffer_safe)
 }
 END_TEST
 
+TEST_CASE("good");
+
 START_TEST(comments_and_blank_lines)
 {
 	struct script_case c;
@@ -644,61 +653,3 @@ START_TEST(comments_and_blank_lines)
 	parse_err(HDR_BE "sleep 5#x\n", 6, "sleep 5#x");
 }
 END_TEST
-
-static Suite *script_suite(void)
-{
-	Suite *s = suite_create("script");
-	TCase *num = tcase_create("numbers"), *good = tcase_create("good"),
-	      *bad = tcase_create("errors");
-
-	tcase_add_test(num, numbers_decimal_hex_suffixes);
-	tcase_add_test(num, numbers_64bit_edges);
-	tcase_add_test(num, numbers_rejected);
-	suite_add_tcase(s, num);
-
-	tcase_add_test(good, good_backend_case);
-	tcase_add_test(good, good_frontend_case);
-	tcase_add_test(good, reply_split_and_pause);
-	tcase_add_test(good, repeat_nesting_jumps);
-	tcase_add_test(good, send_forms);
-	tcase_add_test(good, default_channels);
-	tcase_add_test(good, grades_asserts_windows);
-	tcase_add_test(good, order_findings_and_fd_kinds);
-	tcase_add_test(good, handshake_backend_knobs);
-	tcase_add_test(good, parse_from_file);
-	tcase_add_test(good, comments_and_blank_lines);
-	suite_add_tcase(s, good);
-
-	tcase_add_test(bad, err_id_differs_from_file);
-	tcase_add_test(bad, err_missing_header);
-	tcase_add_test(bad, err_reason_required);
-	tcase_add_test(bad, err_bad_level_role_timeout);
-	tcase_add_test(bad, err_header_after_step_and_twice);
-	tcase_add_test(bad, err_requires);
-	tcase_add_test(bad, err_unknown_keyword_and_kind);
-	tcase_add_test(bad, err_unknown_argument);
-	tcase_add_test(bad, err_bad_numbers);
-	tcase_add_test(bad, err_unknown_request);
-	tcase_add_test(bad, err_fd_names);
-	tcase_add_test(bad, err_repeat_blocks);
-	tcase_add_test(bad, err_steps_not_for_role);
-	tcase_add_test(bad, err_capabilities_needed);
-	tcase_add_test(bad, err_values_and_flags);
-	tcase_add_test(bad, err_hex);
-	tcase_add_test(bad, err_checks_arguments);
-	tcase_add_test(bad, errors_are_all_reported_with_lines);
-	tcase_add_test(bad, error_count_is_capped_and_buffer_safe);
-	suite_add_tcase(s, bad);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(script_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

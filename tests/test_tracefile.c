@@ -13,6 +13,7 @@
 
 #include "fdpool.h"
 #include "tracefile.h"
+#include "vhutest.h"
 
 static struct tracefile_rec *new_rec(void)
 {
@@ -66,6 +67,8 @@ static void same_rec(const struct tracefile_rec *a, const struct tracefile_rec *
 	ck_assert_uint_eq(a->data_len, b->data_len);
 	ck_assert_mem_eq(a->data, b->data, a->data_len);
 }
+
+TEST_CASE("core");
 
 START_TEST(codec_round_trip)
 {
@@ -262,30 +265,3 @@ START_TEST(format_text_and_json)
 	free(a);
 }
 END_TEST
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("tracefile");
-	TCase *t = tcase_create("core");
-
-	tcase_add_test(t, codec_round_trip);
-	tcase_add_test(t, codec_rejects_malformed);
-	tcase_add_test(t, describe_fds);
-	tcase_add_test(t, file_round_trip);
-	tcase_add_test(t, open_rejects);
-	tcase_add_test(t, truncated_file_is_an_error);
-	tcase_add_test(t, format_text_and_json);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
