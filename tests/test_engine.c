@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for harness/engine (with session and ledger): whole cases
+ * Unit tests for harness/engine (with session, handshake, expect, checks): whole cases
  * against fake targets. The fake targets are this program, re-run with
  * --peer=MODE: a small front-end or back-end that behaves well or breaks
  * one rule on purpose.
@@ -18,7 +18,6 @@
 
 #include "chan.h"
 #include "engine.h"
-#include "ledger.h"
 #include "proto.h"
 #include "script.h"
 #include "session.h"
@@ -916,88 +915,6 @@ START_TEST(backend_starving_main_is_a_deadlock)
 	o = run_be_peer("mapserve", text);
 	assert_verdict(o, RESULT_PASS);
 	free(o);
-}
-END_TEST
-
-/* ---- the session alone ---- */
-
-TEST_CASE("session");
-
-/* A main-channel message and a back-end reply both waiting: one look
- * takes both in, the reply first, as one poll round. */
-START_TEST(ready_at_once_backend_first_same_round)
-{
-	uint8_t reg[PROTO_MEM_REG_MSG_SIZE] = { 0 };
-	struct proto_hdr add = { PROTO_ADD_MEM_REG, 1, sizeof(reg) };
-	struct session *s = calloc(1, sizeof(*s));
-	struct chan pm, pb;
-	int m[2], b[2];
-
-	ck_assert_int_eq(chan_socketpair(m) >= 0 && chan_socketpair(b) >= 0, 1);
-	sess_init(s, SCRIPT_ROLE_BACKEND, m[0], -1, -1, -1, NULL, NULL);
-	sess_set_chan(s, SCRIPT_BACKEND, b[0]);
-	chan_init(&pm, m[1], "main", PROTO_CHAN_MAIN);
-	chan_init(&pb, b[1], "backend", PROTO_CHAN_BACKEND);
-	ck_assert_int_eq(chan_send(&pm, &add, reg, sizeof(reg), NULL, 0,
-				   chan_deadline(100)), CHAN_OK);
-	ck_assert_int_eq(peer_send_u64(&pb, PROTO_BE_SHMEM_MAP, 5, 0), CHAN_OK);
-	ck_assert_int_eq(sess_pump(s, chan_now_ms(), NULL, NULL), SESS_DEADLINE);
-	ck_assert_uint_eq(s->nlog, 2);
-	ck_assert_int_eq(s->log[0].chan, SCRIPT_BACKEND);
-	ck_assert_int_eq(s->log[1].chan, SCRIPT_MAIN);
-	ck_assert_uint_eq(s->log[0].round, s->log[1].round);
-	chan_close(&pm);
-	chan_close(&pb);
-	sess_free(s);
-	free(s);
-}
-END_TEST
-
-/* ---- the ledger alone ---- */
-
-TEST_CASE("ledger");
-
-START_TEST(ledger_rules)
-{
-	struct proto_shmem_config cfg = { .nregions = 1 };
-	struct proto_mmap m = { .shm_offset = 0x1000, .len = 0x1000 };
-	struct ledger l;
-
-	cfg.memory_sizes[0] = 0x10000;
-	ledger_init(&l, &cfg);
-	ledger_on_map(&l, &m);
-	ck_assert_uint_eq(l.violations, 0);
-	m.shm_offset = 0x2000;                  /* touching: fine */
-	ledger_on_map(&l, &m);
-	ck_assert_uint_eq(l.violations, 0);
-	m.shm_offset = 0x1800;                  /* overlap */
-	ledger_on_map(&l, &m);
-	ck_assert_uint_eq(l.violations, 1);
-	ck_assert_ptr_nonnull(strstr(l.first, "overlaps"));
-	m.shm_offset = 0x2000;
-	m.len = 0x800;                          /* partial UNMAP */
-	ledger_on_unmap(&l, &m);
-	ck_assert_uint_eq(l.violations, 2);
-	m.len = 0x1000;
-	ledger_on_unmap(&l, &m);
-	ck_assert_uint_eq(l.violations, 2);
-	ck_assert_uint_eq(l.nlive, 1);
-	ledger_refuse_last(&l);                 /* the UNMAP was refused */
-	ck_assert_uint_eq(l.nlive, 2);
-	m.shm_offset = 0xf000;
-	m.len = 0x2000;                         /* past the end */
-	ledger_on_map(&l, &m);
-	m.shm_offset = UINT64_MAX - 0xfff;      /* wraps */
-	ledger_on_map(&l, &m);
-	m.shmid = 3;                            /* no such region */
-	m.shm_offset = 0;
-	ledger_on_map(&l, &m);
-	ck_assert_uint_eq(l.violations, 5);
-	ledger_clear(&l);
-	ck_assert_uint_eq(l.nlive, 0);
-	ledger_init(&l, NULL);
-	ledger_on_unmap(&l, &m);
-	ck_assert_ptr_nonnull(strstr(l.first, "without SHMEM"));
 }
 END_TEST
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -129,4 +130,16 @@ size_t vt_read_all(int fd, char *out, size_t cap)
 	}
 	out[len] = '\0';
 	return len;
+}
+
+size_t vt_read_some(int fd, char *out, size_t cap)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	ck_assert_int_eq(poll(&p, 1, 3000), 1);
+	n = read(fd, out, cap - 1);
+	ck_assert_int_ge(n, 0);
+	out[n] = '\0';
+	return (size_t)n;
 }

@@ -58,4 +58,8 @@ pid_t vt_spawn(char *const argv[], const int *keep, unsigned nkeep);
  * returns the length. */
 size_t vt_read_all(int fd, char *out, size_t cap);
 
+/* What one read of FD returns within 3 s (it fails the test if nothing
+ * comes), NUL-terminated; returns its length. */
+size_t vt_read_some(int fd, char *out, size_t cap);
+
 #endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* A case being run on real sockets, without a target (vhurun.h). */
+#include "vhurun.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "vhutest.h"
+
+struct vt_run *vt_run_new(enum script_role role)
+{
+	struct vt_run *t = calloc(1, sizeof(*t));
+	int sv[2];
+
+	ck_assert_ptr_nonnull(t);
+	t->env.role = role;
+	t->env.timeout_mult = 1.0;
+	t->env.cancel_fd = t->env.listen_fd = -1;
+	t->c.role = role;
+	t->c.level = SCRIPT_MUST;
+	t->c.timeout_ms = 5000;
+	t->st.line = 1;
+	t->st.grade = SCRIPT_MUST;
+	t->st.within_ms = 1000;
+	t->x.env = &t->env;
+	t->x.c = &t->c;
+	t->x.r = &t->r;
+	t->x.st = &t->st;
+	t->x.mem_fd = t->x.vring_fds[0] = t->x.vring_fds[1] = -1;
+	t->x.sock_listen_fd = -1;
+	t->x.reply_to = -1;
+	target_init(&t->x.tgt);
+	vt_socketpair(sv);
+	sess_init(&t->x.s, role, sv[0], -1, -1, -1, NULL, NULL);
+	chan_init(&t->peer_main, sv[1], "peer-main", PROTO_CHAN_MAIN);
+	t->peer_backend.fd = -1;
+	t->peer_ctl = -1;
+	return t;
+}
+
+void vt_run_backend(struct vt_run *t)
+{
+	int sv[2];
+
+	vt_socketpair(sv);
+	sess_set_chan(&t->x.s, SCRIPT_BACKEND, sv[0]);
+	chan_init(&t->peer_backend, sv[1], "peer-backend", PROTO_CHAN_BACKEND);
+}
+
+void vt_run_control(struct vt_run *t)
+{
+	int sv[2];
+
+	vt_socketpair(sv);
+	t->x.s.ctl_fd = sv[0];
+	t->peer_ctl = sv[1];
+}
+
+void vt_run_free(struct vt_run *t)
+{
+	sess_free(&t->x.s);
+	chan_close(&t->peer_main);
+	if (t->peer_backend.fd >= 0)
+		chan_close(&t->peer_backend);
+	if (t->peer_ctl >= 0)
+		close(t->peer_ctl);
+	free(t->x.loops);
+	free(t);
+}
