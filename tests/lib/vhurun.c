@@ -90,6 +90,8 @@ void vt_run_control(struct vt_run *t)
 
 void vt_run_free(struct vt_run *t)
 {
+	if (t->x.tgt.pid > 0 && !t->x.tgt.ended)
+		target_stop(&t->x.tgt);
 	sess_free(&t->x.s);
 	chan_close(&t->peer_main);
 	chan_close(&t->peer_backend);
