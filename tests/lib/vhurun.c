@@ -3,6 +3,7 @@
 #include "vhurun.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "vhutest.h"
@@ -14,6 +15,7 @@ static void setup(struct vt_run *t, enum script_role role)
 
 	t->env.role = role;
 	t->env.timeout_mult = 1.0;
+	t->env.shmem_bit = PROTO_SHMEM_BIT_DEFAULT;
 	t->env.cancel_fd = t->env.listen_fd = -1;
 	t->st.line = 1;
 	t->st.grade = SCRIPT_MUST;
@@ -93,6 +95,14 @@ void vt_run_free(struct vt_run *t)
 	if (t->x.tgt.pid > 0 && !t->x.tgt.ended)
 		target_stop(&t->x.tgt);
 	sess_free(&t->x.s);
+	/* What a front-end handshake made: guest RAM and the vring fds. */
+	if (t->x.mem)
+		munmap(t->x.mem, t->x.mem_len);
+	if (t->x.mem_fd >= 0)
+		close(t->x.mem_fd);
+	for (int i = 0; i < 2; i++)
+		if (t->x.vring_fds[i] >= 0)
+			close(t->x.vring_fds[i]);
 	chan_close(&t->peer_main);
 	chan_close(&t->peer_backend);
 	if (t->peer_ctl >= 0)
