@@ -10,7 +10,9 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,4 +144,25 @@ size_t vt_read_some(int fd, char *out, size_t cap)
 	ck_assert_int_ge(n, 0);
 	out[n] = '\0';
 	return (size_t)n;
+}
+
+int vt_run_program(char *const argv[], int timeout_ms)
+{
+	pid_t pid = fork();
+	int st = 0;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	for (int waited = 0; waitpid(pid, &st, WNOHANG) == 0; waited += 5) {
+		if (waited >= timeout_ms) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+		poll(NULL, 0, 5);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }

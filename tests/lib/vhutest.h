@@ -54,6 +54,10 @@ void vt_write_file(const char *path, const char *text);
  * lose close-on-exec in the child. Returns the child's pid. */
 pid_t vt_spawn(char *const argv[], const int *keep, unsigned nkeep);
 
+/* Runs ARGV (looked up in PATH) to its end, within TIMEOUT_MS (killed
+ * then); returns its exit code, 128+N for a signal, -1 on the timeout. */
+int vt_run_program(char *const argv[], int timeout_ms);
+
 /* Reads FD until EOF into a NUL-terminated buffer of CAP bytes at most;
  * returns the length. */
 size_t vt_read_all(int fd, char *out, size_t cap);
