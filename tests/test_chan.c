@@ -44,15 +44,6 @@ static void pair_close_check(struct pair *p)
 	ck_assert_int_eq(fdpool_count_open_fds(), p->before);
 }
 
-static int make_memfd(void)
-{
-	int fd = memfd_create("test-chan", MFD_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, 4096), 0);
-	return fd;
-}
-
 static void same_file(int x, int y)
 {
 	struct stat s1, s2;
@@ -163,8 +154,8 @@ START_TEST(msg_take_and_release)
 	int fds[2], kept;
 
 	pair_open(&p);
-	fds[0] = make_memfd();
-	fds[1] = make_memfd();
+	fds[0] = vt_memfd("test-chan", 4096, 0);
+	fds[1] = vt_memfd("test-chan", 4096, 0);
 	ck_assert_int_eq(chan_send(&p.b, &(struct proto_hdr){ 9, 1, 0 }, NULL, 0,
 				   fds, 2, chan_deadline(1000)), CHAN_OK);
 	close(fds[0]);
@@ -227,7 +218,7 @@ START_LOOP_TEST(roundtrip_fds, 0, 3)
 	pair_open(&p);
 	map_payload(pl);
 	for (unsigned i = 0; i < n; i++)
-		fds[i] = make_memfd();
+		fds[i] = vt_memfd("test-chan", 4096, 0);
 	ck_assert_int_eq(chan_send(&p.b, &(struct proto_hdr){ 9, 1, 40 }, pl, 40,
 				   fds, n, chan_deadline(1000)), CHAN_OK);
 	ck_assert_int_eq(chan_recv(&p.a, &m, chan_deadline(1000)), CHAN_OK);
@@ -251,7 +242,7 @@ START_TEST(send_nine_fds_refused)
 
 	pair_open(&p);
 	for (unsigned i = 0; i < 9; i++)
-		fds[i] = make_memfd();
+		fds[i] = vt_memfd("test-chan", 4096, 0);
 	ck_assert_int_eq(chan_send(&p.b, &(struct proto_hdr){ 9, 1, 0 }, NULL, 0,
 				   fds, 9, chan_deadline(1000)),
 			 CHAN_TOO_MANY_FDS);
@@ -279,7 +270,7 @@ START_LOOP_TEST(recv_too_many_fds_closed, 0, 3)
 	put_hdr(buf, 9, 1, 40);
 	map_payload(buf + 12);
 	for (unsigned i = 0; i < n; i++)
-		fds[i] = make_memfd();
+		fds[i] = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, buf, sizeof(buf), fds, n);
 	for (unsigned i = 0; i < n; i++)
 		close(fds[i]);
@@ -310,7 +301,7 @@ START_TEST(recv_ctrunc_closes_what_came)
 	pair_open(&p);
 	put_hdr(buf, 9, 1, 0);
 	for (unsigned i = 0; i < 4; i++)
-		fds[i] = make_memfd();
+		fds[i] = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, buf, sizeof(buf), fds, 4);
 	lowest = fcntl(0, F_DUPFD_CLOEXEC, 0);
 	ck_assert_int_ge(lowest, 0);
@@ -340,7 +331,7 @@ START_TEST(fds_only_on_first_recvmsg)
 	pair_open(&p);
 	put_hdr(hdr, 9, 1, 40);
 	map_payload(pl);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, hdr, sizeof(hdr), NULL, 0);
 	raw_sendmsg(p.b.fd, pl, sizeof(pl), &fd, 1);
 	close(fd);
@@ -390,7 +381,7 @@ START_TEST(fds_on_later_header_bytes_dropped)
 	put_hdr(buf, 9, 1, 40);
 	map_payload(buf + 12);
 	l = (struct late_sender){ p.b.fd, buf + 5, sizeof(buf) - 5,
-				  make_memfd() };
+				  vt_memfd("test-chan", 4096, 0) };
 	raw_sendmsg(p.b.fd, buf, 5, NULL, 0);
 	ck_assert_int_eq(pthread_create(&th, NULL, send_later, &l), 0);
 	ck_assert_int_eq(chan_recv(&p.a, &m, chan_deadline(5000)), CHAN_OK);
@@ -408,7 +399,7 @@ START_TEST(send_fds_need_a_byte)
 	int fd;
 
 	pair_open(&p);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	ck_assert_int_eq(chan_send_raw(&p.b, NULL, 0, &fd, 1,
 				       chan_deadline(100)), -EINVAL);
 	ck_assert_int_eq(chan_send_raw(&p.b, NULL, 0, NULL, 0,
@@ -519,7 +510,7 @@ START_TEST(recv_eof_mid_header)
 
 	pair_open(&p);
 	put_hdr(hdr, 9, 1, 40);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, hdr, 5, &fd, 1);
 	close(fd);
 	chan_close(&p.b);
@@ -544,7 +535,7 @@ START_TEST(recv_eof_mid_payload)
 	pair_open(&p);
 	put_hdr(buf, 9, 1, 40);
 	memset(buf + 12, 0xaa, 10);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, buf, sizeof(buf), &fd, 1);
 	close(fd);
 	chan_close(&p.b);
@@ -568,7 +559,7 @@ START_TEST(recv_toobig)
 
 	pair_open(&p);
 	put_hdr(hdr, 9, 1, PROTO_MAX_PAYLOAD + 1);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, hdr, sizeof(hdr), &fd, 1);
 	close(fd);
 	ck_assert_int_eq(chan_recv(&p.a, &m, chan_deadline(1000)), CHAN_TOOBIG);
@@ -750,7 +741,7 @@ START_TEST(big_message_small_sndbuf)
 	int small = 1024, fd;
 
 	pair_open(&p);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	for (size_t i = 0; i < PROTO_MAX_PAYLOAD; i++)
 		pl[i] = (uint8_t)i;
 	setsockopt(p.b.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
@@ -771,14 +762,6 @@ END_TEST
 
 /* ---- listen / accept / connect ---- */
 
-static void temp_sock_path(char *out, size_t cap)
-{
-	const char *dir = getenv("TMPDIR");
-
-	snprintf(out, cap, "%s/vhu-test-chan-%ld.sock",
-		 dir && *dir ? dir : "/tmp", (long)getpid());
-}
-
 TEST_CASE("sockets");
 
 START_TEST(listen_connect_accept)
@@ -788,7 +771,7 @@ START_TEST(listen_connect_accept)
 	struct chan c, s;
 	struct chan_msg m;
 
-	temp_sock_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "chan.sock");
 	stale = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	ck_assert_int_ge(stale, 0); /* a stale path: must be replaced */
 	close(stale);
@@ -821,7 +804,7 @@ START_TEST(accept_times_out)
 	int before = fdpool_count_open_fds(), lfd;
 	int64_t t0;
 
-	temp_sock_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "chan.sock");
 	lfd = chan_listen(path);
 	ck_assert_int_ge(lfd, 0);
 	t0 = chan_now_ms();
@@ -840,7 +823,7 @@ START_TEST(connect_times_out)
 	int before = fdpool_count_open_fds();
 	int64_t t0;
 
-	temp_sock_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "chan.sock");
 	unlink(path);
 	t0 = chan_now_ms();
 	ck_assert_int_eq(chan_connect(path, t0 + 150), -ETIMEDOUT);
@@ -870,7 +853,7 @@ START_TEST(connect_retries_until_listener)
 	int before = fdpool_count_open_fds(), cfd, sfd;
 	pthread_t th;
 
-	temp_sock_path(l.path, sizeof(l.path));
+	vt_tmp_path(l.path, sizeof(l.path), "chan.sock");
 	unlink(l.path);
 	l.lfd = -1;
 	ck_assert_int_eq(pthread_create(&th, NULL, listen_later, &l), 0);
@@ -941,7 +924,7 @@ START_TEST(trace_hook_sees_every_message)
 	int fd;
 
 	pair_open(&p);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	map_payload(pl);
 	p.a.trace = trace_hook;
 	p.a.trace_opaque = &l;

@@ -330,14 +330,6 @@ static int be_peer(int fd, const char *mode)
 
 /* ---- running cases ---- */
 
-static void self_exe(char *out, size_t cap)
-{
-	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
-
-	ck_assert_int_gt(n, 0);
-	out[n] = '\0';
-}
-
 struct outcome {
 	struct result r;
 	int rc;
@@ -368,7 +360,7 @@ static struct outcome *run_fe_peer(const char *mode, const char *text)
 {
 	char exe[512], cmd[700];
 
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --peer=fe_%s --fd={fd}", exe, mode);
 	return run_case(SCRIPT_ROLE_BACKEND, cmd, text, -1);
 }
@@ -377,7 +369,7 @@ static struct outcome *run_be_peer(const char *mode, const char *text)
 {
 	char exe[512], cmd[700];
 
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --peer=be_%s --fd={fd}", exe, mode);
 	return run_case(SCRIPT_ROLE_FRONTEND, cmd, text, -1);
 }
@@ -690,7 +682,7 @@ START_TEST(reconnect_takes_the_next_handshakes_offer)
 	char exe[512], cmd[700];
 	struct outcome *o;
 
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --peer=fe_sock {socket} {control}", exe);
 	o = run_case(SCRIPT_ROLE_BACKEND, cmd, BE_HDR "requires control\n"
 		     "handshake regions=1m\nfd a memfd\n"
@@ -762,7 +754,7 @@ START_TEST(unsupported_before_anything)
 	assert_verdict(o, RESULT_UNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(o->r.reason, "CONFIGURE_MEM_SLOTS"));
 	free(o);
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --peer=fe_good --fd={fd}", exe);
 	o = run_case(SCRIPT_ROLE_BACKEND, cmd, "id t\ntitle t\nrole backend\nrule r\n"
 		     "level MUST\nrequires socket\nsleep 1\n", -1);
@@ -834,7 +826,7 @@ START_TEST(cancel_interrupts)
 
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(write(p[1], "x", 1), 1);
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --peer=fe_good --fd={fd}", exe);
 	o = run_case(SCRIPT_ROLE_BACKEND, cmd, BE_HDR "handshake\nsleep 3000\n", p[0]);
 	ck_assert_int_eq(o->rc, ENGINE_INTERRUPTED);

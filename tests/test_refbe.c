@@ -324,21 +324,12 @@ START_TEST(test_get_shmem_config_without_shmem_empty)
 }
 END_TEST
 
-static int guest_memfd(uint64_t size)
-{
-	int fd = memfd_create("vhu-test-guest", MFD_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
-	return fd;
-}
-
 START_TEST(test_set_mem_table_maps_shared)
 {
 	struct bx *x = bx_new(NULL);
 	struct proto_mem_table t = { .nregions = 1 };
 	uint8_t buf[8 + PROTO_MEM_REGION_SIZE], got = 0;
-	int fd = guest_memfd(0x10000);
+	int fd = vt_memfd("vhu-test-guest", 0x10000, 0);
 
 	t.regions[0] = (struct proto_mem_region){ 0, 0x10000, 0x7000000, 0 };
 	proto_mem_table_encode(&t, buf, sizeof(buf));
@@ -373,7 +364,7 @@ START_TEST(test_add_and_rem_mem_reg)
 	struct bx *x = bx_new(NULL);
 	struct proto_mem_reg_msg r = { 0, { 0x100000000, 0x1000, 0x7000000, 0 } };
 	uint8_t buf[PROTO_MEM_REG_MSG_SIZE];
-	int fd = guest_memfd(0x1000);
+	int fd = vt_memfd("vhu-test-guest", 0x1000, 0);
 
 	proto_mem_reg_encode(&r, buf, sizeof(buf));
 	main_req(x, PROTO_ADD_MEM_REG, NEED, buf, sizeof(buf), &fd, 1);
@@ -408,7 +399,7 @@ START_TEST(test_vring_messages)
 	struct proto_vring_state s = { 0, 256 };
 	struct proto_vring_addr a = { .index = 0, .desc_user_addr = 0x1000 };
 	uint8_t buf[PROTO_VRING_ADDR_SIZE];
-	int fd = guest_memfd(0);
+	int fd = vt_memfd("vhu-test-guest", 0, 0);
 	struct chan_msg m;
 	struct proto_vring_state got;
 
@@ -781,7 +772,7 @@ START_TEST(test_reply_with_fd_closed)
 {
 	struct bx *x = bx_new(NULL);
 	struct refbe_map_req r = mreq(0, 0, 0x1000, true);
-	int fd = guest_memfd(0x1000), before;
+	int fd = vt_memfd("vhu-test-guest", 0x1000, 0), before;
 	struct chan_msg m;
 
 	submit(x, &r, true);
@@ -1183,28 +1174,6 @@ static void program_path(const char *name, char *out, size_t cap)
 	ck_assert_msg(access(out, X_OK) == 0, "%s not built", out);
 }
 
-/* argv[0] is the path; the fds in keep (close-on-exec here) are
- * inherited by the program, no other. */
-static pid_t spawn_program(char *const argv[], const int *keep,
-			   unsigned nkeep)
-{
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		/* Its log lines would only clutter the test output. */
-		if (null >= 0)
-			dup2(null, STDERR_FILENO);
-		for (unsigned i = 0; i < nkeep; i++)
-			fcntl(keep[i], F_SETFD, 0);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
 /* SIGTERM, then ms until it exited (status in *st), or -1 if it still
  * runs after PROMPT_EXIT_MS (it is killed then). */
 static int64_t term_and_time(pid_t pid, int *st)
@@ -1271,14 +1240,14 @@ START_LOOP_TEST(test_program_sigterm_while_waiting, 0, 3)
 			 "--socket-path=/tmp/vhu-refbe-nobody-%d.sock",
 			 (int)getpid());
 		snprintf(a2, sizeof(a2), "--verbose");
-		pid = spawn_program(argv, NULL, 0);
+		pid = vt_spawn(argv, NULL, 0);
 		poll(NULL, 0, 200);
 	} else {
 		ck_assert_int_eq(chan_socketpair(sv), 0);
 		ck_assert_int_eq(chan_socketpair(cv), 0);
 		snprintf(a1, sizeof(a1), "--fd=%d", sv[1]);
 		snprintf(a2, sizeof(a2), "--control-fd=%d", cv[1]);
-		pid = spawn_program(argv, (int[]){ sv[1], cv[1] }, 2);
+		pid = vt_spawn(argv, (int[]){ sv[1], cv[1] }, 2);
 		close(sv[1]);
 		close(cv[1]);
 		program_awaits_map_reply(fe, sv[0], cv[0]);
@@ -1322,7 +1291,7 @@ START_TEST(test_program_loop_not_blocked_by_half_message)
 	ck_assert_int_eq(chan_socketpair(cv), 0);
 	snprintf(a1, sizeof(a1), "--fd=%d", sv[1]);
 	snprintf(a2, sizeof(a2), "--control-fd=%d", cv[1]);
-	pid = spawn_program(argv, (int[]){ sv[1], cv[1] }, 2);
+	pid = vt_spawn(argv, (int[]){ sv[1], cv[1] }, 2);
 	close(sv[1]);
 	close(cv[1]);
 	reffe_config_default(&cfg);

@@ -1648,28 +1648,6 @@ static void program_path(const char *name, char *out, size_t cap)
 	ck_assert_msg(access(out, X_OK) == 0, "%s not built", out);
 }
 
-/* argv[0] is the path; the fds in keep (close-on-exec here) are
- * inherited by the program, no other. */
-static pid_t spawn_program(char *const argv[], const int *keep,
-			   unsigned nkeep)
-{
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		/* Its log lines would only clutter the test output. */
-		if (null >= 0)
-			dup2(null, STDERR_FILENO);
-		for (unsigned i = 0; i < nkeep; i++)
-			fcntl(keep[i], F_SETFD, 0);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
 /* SIGTERM, then ms until it exited (status in *st), or -1 if it still
  * runs after PROMPT_EXIT_MS (it is killed then). */
 static int64_t term_and_time(pid_t pid, int *st)
@@ -1707,12 +1685,12 @@ START_LOOP_TEST(test_program_sigterm_while_waiting, 0, 3)
 		snprintf(arg, sizeof(arg),
 			 "--socket-path=/tmp/vhu-reffe-nobody-%d.sock",
 			 (int)getpid());
-		pid = spawn_program(argv, NULL, 0);
+		pid = vt_spawn(argv, NULL, 0);
 		poll(NULL, 0, 200);
 	} else {
 		ck_assert_int_eq(chan_socketpair(sv), 0);
 		snprintf(arg, sizeof(arg), "--fd=%d", sv[1]);
-		pid = spawn_program(argv, &sv[1], 1);
+		pid = vt_spawn(argv, &sv[1], 1);
 		close(sv[1]);
 		chan_init(&peer, sv[0], "main", PROTO_CHAN_MAIN);
 		ck_assert_int_eq(chan_recv(&peer, &m, chan_deadline(2000)),
@@ -1769,7 +1747,7 @@ START_TEST(test_program_loop_not_blocked_by_half_message)
 	ck_assert_int_eq(chan_socketpair(cv), 0);
 	snprintf(a1, sizeof(a1), "--fd=%d", sv[1]);
 	snprintf(a2, sizeof(a2), "--control-fd=%d", cv[1]);
-	pid = spawn_program(argv, (int[]){ sv[1], cv[1] }, 2);
+	pid = vt_spawn(argv, (int[]){ sv[1], cv[1] }, 2);
 	close(sv[1]);
 	close(cv[1]);
 	serve_program_handshake(be, sv[0]);

@@ -151,14 +151,6 @@ START_TEST(stop_kills_what_ignores_sigterm)
 }
 END_TEST
 
-static void self_exe(char *out, size_t cap)
-{
-	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
-
-	ck_assert_int_gt(n, 0);
-	out[n] = '\0';
-}
-
 /* A target that joins our process group and ignores SIGTERM: a signal to
  * its own group no longer reaches it, one to its pid does. */
 START_TEST(stop_reaches_a_target_that_left_its_group)
@@ -168,7 +160,7 @@ START_TEST(stop_reaches_a_target_that_left_its_group)
 	int64_t t0, deadline = chan_deadline(2000);
 
 	ck_assert_int_eq(target_setup(), 0);
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --child=pgid-escape", exe);
 	spawn_ok(&t, cmd, NULL, 0, NULL);
 	while (getpgid(t.pid) == t.pid && chan_now_ms() < deadline)

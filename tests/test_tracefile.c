@@ -149,11 +149,6 @@ START_TEST(describe_fds)
 }
 END_TEST
 
-static void tmp_path(char *out, size_t cap)
-{
-	snprintf(out, cap, "/tmp/vhu-test-trace-%d-%ld", (int)getpid(), random());
-}
-
 START_TEST(file_round_trip)
 {
 	struct tracefile_rec *a = new_rec(), *b = new_rec();
@@ -162,7 +157,7 @@ START_TEST(file_round_trip)
 	char path[128], err[256];
 	int before = fdpool_count_open_fds();
 
-	tmp_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "trace");
 	ck_assert_int_eq(tracefile_create(&w, path, 21), 0);
 	fill_map(a);
 	ck_assert_int_eq(tracefile_write(&w, a), 0);
@@ -201,7 +196,7 @@ START_TEST(open_rejects)
 	FILE *f;
 
 	ck_assert_int_eq(tracefile_open(&rd, "/nonexistent/x", err, sizeof(err)), -ENOENT);
-	tmp_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "trace");
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("not a trace, but long enough to hold a header......", f);
@@ -219,7 +214,7 @@ START_TEST(truncated_file_is_an_error)
 	struct tracefile_reader rd;
 	char path[128], err[256];
 
-	tmp_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "trace");
 	ck_assert_int_eq(tracefile_create(&w, path, 22), 0);
 	fill_map(a);
 	ck_assert_int_eq(tracefile_write(&w, a), 0);
