@@ -24,12 +24,16 @@ if ! vhu_build build; then
 	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
-# A stage added since build/ was configured is not a meson test yet.
+# A stage or a unit test file added since build/ was configured is not
+# a meson test yet (meson lists them when it configures).
 listed=$(meson test -C build --list 2>/dev/null)
-for s in tests/stages/*.sh; do
+for f in tests/stages/*.sh tests/test_*.c; do
+	name=$(basename "$f"); name=${name%.sh}; name=${name%.c}; name=${name#test_}
 	case "$listed" in
-	*"/ $(basename "$s" .sh)"*) ;;
-	*) meson setup --reconfigure build >/dev/null 2>&1; break ;;
+	*"/ $name
+"*|*"/ $name") ;;
+	*) meson setup --reconfigure build >/dev/null 2>&1 && ninja -C build >/dev/null 2>&1
+	   break ;;
 	esac
 done
 
