@@ -28,6 +28,11 @@ STAGE = re.compile(r"^stage: (\d+) passed, (\d+) failed, (\d+) skipped$")
 BAD = ("FAIL", "ERROR", "TIMEOUT", "UNEXPECTEDPASS", "INTERRUPT")
 
 
+def short(name):
+    """meson's "project:suite / name" as the test's own name."""
+    return name.split(" / ")[-1]
+
+
 def read(path):
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -80,7 +85,7 @@ def count_test(t):
             show = []
     if broke and f == 0:
         f = 1
-        show.append(f"{t['name']}: meson says {t['result']} with no failed check"
+        show.append(f"{short(t['name'])}: meson says {t['result']} with no failed check"
                     f" (exit {t.get('returncode')})")
         show += (out.splitlines())[-20:]
     return p, f, s, show
@@ -94,15 +99,15 @@ def cmd_count(path, stages_dir=None):
         print("\n0 passed, 1 failed, 0 skipped")
         return 1
     passed = failed = skipped = 0
-    names = {t["name"] for t in tests}
+    names = {short(t["name"]) for t in tests}
     for t in tests:
         p, f, s, show = count_test(t)
         passed, failed, skipped = passed + p, failed + f, skipped + s
-        if "stages" in (t.get("suite") or []) or stage_line(t.get("stdout") or ""):
-            print(f"\n== {t['name']}")
+        if stage_line(t.get("stdout") or ""):
+            print(f"\n== {short(t['name'])}")
             print("\n".join(show))
         elif show:
-            print(f"\n== {t['name']}: {f} failed")
+            print(f"\n== {short(t['name'])}: {f} failed")
             print("\n".join(show[:40]))
     if stages_dir:
         for script in sorted(glob.glob(os.path.join(stages_dir, "*.sh"))):
@@ -124,13 +129,13 @@ def cmd_tap(path):
             n += 1
             text = TAP.match(line).group(3).strip()
             verdict = {"ok": "ok", "fail": "not ok", "skip": "ok"}[status]
-            print(f"{verdict} {n} - {t['name']}: {text}" + (" # SKIP" if status == "skip" else ""))
+            print(f"{verdict} {n} - {short(t['name'])}: {text}" + (" # SKIP" if status == "skip" else ""))
         if f > sum(1 for c in checks if c[0] == "fail"):
             n += 1
-            print(f"not ok {n} - {t['name']}: {t['result']} (exit {t.get('returncode')})")
+            print(f"not ok {n} - {short(t['name'])}: {t['result']} (exit {t.get('returncode')})")
         elif not checks:
             n += 1
-            print(f"{'ok' if f == 0 else 'not ok'} {n} - {t['name']}"
+            print(f"{'ok' if f == 0 else 'not ok'} {n} - {short(t['name'])}"
                   + (" # SKIP" if s else ""))
         failed += f
     print(f"1..{n}")
