@@ -26,7 +26,7 @@ if ! vhu_build build; then
 fi
 # A stage or a unit test file added since build/ was configured is not
 # a meson test yet (meson lists them when it configures).
-listed=$(meson test -C build --list 2>/dev/null)
+listed=$(meson test -C build --no-rebuild --list 2>/dev/null)
 for f in tests/stages/*.sh tests/test_*.c; do
 	name=$(basename "$f"); name=${name%.sh}; name=${name%.c}; name=${name#test_}
 	case "$listed" in
@@ -38,6 +38,6 @@ for f in tests/stages/*.sh tests/test_*.c; do
 done
 
 rm -f build/meson-logs/testlog.json
-meson test -C build --suite unit --suite sanitizers --suite stages \
+meson test -C build --no-rebuild --suite unit --suite sanitizers --suite stages \
 	--num-processes 2
 python3 tests/lib/testlog.py count build/meson-logs/testlog.json tests/stages
