@@ -26,16 +26,8 @@ if ! vhu_build build; then
 fi
 # A stage or a unit test file added since build/ was configured is not
 # a meson test yet (meson lists them when it configures).
-listed=$(meson test -C build --no-rebuild --list 2>/dev/null)
-for f in tests/stages/*.sh tests/test_*.c; do
-	name=$(basename "$f"); name=${name%.sh}; name=${name%.c}; name=${name#test_}
-	case "$listed" in
-	*"/ $name
-"*|*"/ $name") ;;
-	*) meson setup --reconfigure build >/dev/null 2>&1 && ninja -C build >/dev/null 2>&1
-	   break ;;
-	esac
-done
+. "$top/tests/lib/fresh.sh"
+vhu_fresh_tests build stages
 
 rm -f build/meson-logs/testlog.json
 meson test -C build --no-rebuild --suite unit --suite sanitizers --suite stages \

@@ -12,6 +12,8 @@ if ! vhu_build "$top/build-asan" -Db_sanitize=address,undefined \
 	echo "Bail out! build-asan does not build"
 	exit 1
 fi
+. "$top/tests/lib/fresh.sh"
+vhu_fresh_tests "$top/build-asan"
 meson test -C "$top/build-asan" --suite unit --num-processes 2 \
 	--logbase sanitizers >&2
 python3 "$top/tests/lib/testlog.py" tap "$top/build-asan/meson-logs/sanitizers.json"
