@@ -15,6 +15,7 @@
 
 #include "casecheck.h"
 #include "script.h"
+#include "vhutest.h"
 
 #define PATH "suites/C-map/t.vhu"
 #define HDR "id t\ntitle A title\ntarget frontend\nrule 6: a rule\nlevel MUST\n" \
@@ -94,6 +95,8 @@ static void finding_says(const char *what)
 #define NZ_F "expect reply value=nonzero # F\n"
 
 /* ---- MAP over a live mapping ---- */
+
+TEST_CASE("map");
 
 START_TEST(overlap_equal)
 {
@@ -193,6 +196,8 @@ END_TEST
 
 /* ---- UNMAP: exactly one whole live mapping ---- */
 
+TEST_CASE("unmap");
+
 START_TEST(unmap_exact)
 {
 	expect_findings(BASE MAP("0x2000", "0x4000") OK UNMAP("0x2000", "0x4000") OK
@@ -227,6 +232,8 @@ START_TEST(unmap_unknown)
 END_TEST
 
 /* ---- lifecycle ---- */
+
+TEST_CASE("state");
 
 START_TEST(reset_clears)
 {
@@ -406,48 +413,3 @@ START_TEST(frontend_cases_skipped)
 	script_free(&c);
 }
 END_TEST
-
-static Suite *casecheck_suite(void)
-{
-	Suite *s = suite_create("casecheck");
-	TCase *map = tcase_create("map");
-	TCase *unmap = tcase_create("unmap");
-	TCase *state = tcase_create("state");
-
-	tcase_add_test(map, overlap_equal);
-	tcase_add_test(map, overlap_inside);
-	tcase_add_test(map, overlap_straddle);
-	tcase_add_test(map, overlap_touching_is_free);
-	tcase_add_test(map, overlap_other_shmid_is_free);
-	tcase_add_test(map, bounds);
-	tcase_add_test(map, wrap);
-	tcase_add_test(map, unknown_shmid);
-	tcase_add_test(map, nregions_readings);
-	suite_add_tcase(s, map);
-	tcase_add_test(unmap, unmap_exact);
-	tcase_add_test(unmap, unmap_partial_superset_shifted);
-	tcase_add_test(unmap, unmap_unknown);
-	suite_add_tcase(s, unmap);
-	tcase_add_test(state, reset_clears);
-	tcase_add_test(state, stop_and_reconnect_unknown);
-	tcase_add_test(state, open_outcome_not_judged);
-	tcase_add_test(state, open_outcome_splits);
-	tcase_add_test(state, assert_prunes);
-	tcase_add_test(state, unknown_state_suppressed);
-	tcase_add_test(state, replies_in_order);
-	tcase_add_test(state, repeat_followed);
-	tcase_add_test(state, frontend_cases_skipped);
-	suite_add_tcase(s, state);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(casecheck_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

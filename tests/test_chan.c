@@ -16,6 +16,7 @@
 
 #include "chan.h"
 #include "fdpool.h"
+#include "vhutest.h"
 
 /* Generous: the box may be loaded; we only check "not before, not never". */
 #define MARGIN_MS 3000
@@ -41,15 +42,6 @@ static void pair_close_check(struct pair *p)
 	chan_close(&p->a);
 	chan_close(&p->b);
 	ck_assert_int_eq(fdpool_count_open_fds(), p->before);
-}
-
-static int make_memfd(void)
-{
-	int fd = memfd_create("test-chan", MFD_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, 4096), 0);
-	return fd;
 }
 
 static void same_file(int x, int y)
@@ -110,6 +102,8 @@ static void raw_sendmsg(int sock, const void *buf, size_t len, const int *fds,
 
 /* ---- basics ---- */
 
+TEST_CASE("basic");
+
 START_TEST(socketpair_is_cloexec)
 {
 	int before = fdpool_count_open_fds(), sv[2];
@@ -160,8 +154,8 @@ START_TEST(msg_take_and_release)
 	int fds[2], kept;
 
 	pair_open(&p);
-	fds[0] = make_memfd();
-	fds[1] = make_memfd();
+	fds[0] = vt_memfd("test-chan", 4096, 0);
+	fds[1] = vt_memfd("test-chan", 4096, 0);
 	ck_assert_int_eq(chan_send(&p.b, &(struct proto_hdr){ 9, 1, 0 }, NULL, 0,
 				   fds, 2, chan_deadline(1000)), CHAN_OK);
 	close(fds[0]);
@@ -182,6 +176,8 @@ START_TEST(msg_take_and_release)
 END_TEST
 
 /* ---- messages and fds ---- */
+
+TEST_CASE("messages");
 
 START_TEST(roundtrip_no_fds)
 {
@@ -210,7 +206,7 @@ START_TEST(roundtrip_no_fds)
 END_TEST
 
 /* 0, 1 and 8 fds: each arrives as a new CLOEXEC fd on the same file. */
-START_TEST(roundtrip_fds)
+START_LOOP_TEST(roundtrip_fds, 0, 3)
 {
 	static const unsigned counts[] = { 0, 1, 8 };
 	unsigned n = counts[_i];
@@ -222,7 +218,7 @@ START_TEST(roundtrip_fds)
 	pair_open(&p);
 	map_payload(pl);
 	for (unsigned i = 0; i < n; i++)
-		fds[i] = make_memfd();
+		fds[i] = vt_memfd("test-chan", 4096, 0);
 	ck_assert_int_eq(chan_send(&p.b, &(struct proto_hdr){ 9, 1, 40 }, pl, 40,
 				   fds, n, chan_deadline(1000)), CHAN_OK);
 	ck_assert_int_eq(chan_recv(&p.a, &m, chan_deadline(1000)), CHAN_OK);
@@ -246,7 +242,7 @@ START_TEST(send_nine_fds_refused)
 
 	pair_open(&p);
 	for (unsigned i = 0; i < 9; i++)
-		fds[i] = make_memfd();
+		fds[i] = vt_memfd("test-chan", 4096, 0);
 	ck_assert_int_eq(chan_send(&p.b, &(struct proto_hdr){ 9, 1, 0 }, NULL, 0,
 				   fds, 9, chan_deadline(1000)),
 			 CHAN_TOO_MANY_FDS);
@@ -261,7 +257,7 @@ START_TEST(send_nine_fds_refused)
 END_TEST
 
 /* A peer that sends 9 or more fds: all closed, framing kept. */
-START_TEST(recv_too_many_fds_closed)
+START_LOOP_TEST(recv_too_many_fds_closed, 0, 3)
 {
 	static const unsigned counts[] = { 9, 20, 64 };
 	unsigned n = counts[_i];
@@ -274,7 +270,7 @@ START_TEST(recv_too_many_fds_closed)
 	put_hdr(buf, 9, 1, 40);
 	map_payload(buf + 12);
 	for (unsigned i = 0; i < n; i++)
-		fds[i] = make_memfd();
+		fds[i] = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, buf, sizeof(buf), fds, n);
 	for (unsigned i = 0; i < n; i++)
 		close(fds[i]);
@@ -305,7 +301,7 @@ START_TEST(recv_ctrunc_closes_what_came)
 	pair_open(&p);
 	put_hdr(buf, 9, 1, 0);
 	for (unsigned i = 0; i < 4; i++)
-		fds[i] = make_memfd();
+		fds[i] = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, buf, sizeof(buf), fds, 4);
 	lowest = fcntl(0, F_DUPFD_CLOEXEC, 0);
 	ck_assert_int_ge(lowest, 0);
@@ -335,7 +331,7 @@ START_TEST(fds_only_on_first_recvmsg)
 	pair_open(&p);
 	put_hdr(hdr, 9, 1, 40);
 	map_payload(pl);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, hdr, sizeof(hdr), NULL, 0);
 	raw_sendmsg(p.b.fd, pl, sizeof(pl), &fd, 1);
 	close(fd);
@@ -385,7 +381,7 @@ START_TEST(fds_on_later_header_bytes_dropped)
 	put_hdr(buf, 9, 1, 40);
 	map_payload(buf + 12);
 	l = (struct late_sender){ p.b.fd, buf + 5, sizeof(buf) - 5,
-				  make_memfd() };
+				  vt_memfd("test-chan", 4096, 0) };
 	raw_sendmsg(p.b.fd, buf, 5, NULL, 0);
 	ck_assert_int_eq(pthread_create(&th, NULL, send_later, &l), 0);
 	ck_assert_int_eq(chan_recv(&p.a, &m, chan_deadline(5000)), CHAN_OK);
@@ -403,7 +399,7 @@ START_TEST(send_fds_need_a_byte)
 	int fd;
 
 	pair_open(&p);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	ck_assert_int_eq(chan_send_raw(&p.b, NULL, 0, &fd, 1,
 				       chan_deadline(100)), -EINVAL);
 	ck_assert_int_eq(chan_send_raw(&p.b, NULL, 0, NULL, 0,
@@ -489,6 +485,8 @@ END_TEST
 
 /* ---- ends of streams ---- */
 
+TEST_CASE("stream-ends");
+
 START_TEST(recv_eof)
 {
 	struct pair p;
@@ -512,7 +510,7 @@ START_TEST(recv_eof_mid_header)
 
 	pair_open(&p);
 	put_hdr(hdr, 9, 1, 40);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, hdr, 5, &fd, 1);
 	close(fd);
 	chan_close(&p.b);
@@ -537,7 +535,7 @@ START_TEST(recv_eof_mid_payload)
 	pair_open(&p);
 	put_hdr(buf, 9, 1, 40);
 	memset(buf + 12, 0xaa, 10);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, buf, sizeof(buf), &fd, 1);
 	close(fd);
 	chan_close(&p.b);
@@ -561,7 +559,7 @@ START_TEST(recv_toobig)
 
 	pair_open(&p);
 	put_hdr(hdr, 9, 1, PROTO_MAX_PAYLOAD + 1);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	raw_sendmsg(p.b.fd, hdr, sizeof(hdr), &fd, 1);
 	close(fd);
 	ck_assert_int_eq(chan_recv(&p.a, &m, chan_deadline(1000)), CHAN_TOOBIG);
@@ -602,6 +600,8 @@ START_TEST(send_to_closed_peer)
 END_TEST
 
 /* ---- deadlines ---- */
+
+TEST_CASE("deadlines");
 
 START_TEST(recv_timeout_idle)
 {
@@ -703,6 +703,8 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
+TEST_CASE("messages");
+
 START_TEST(partial_writes_are_completed)
 {
 	struct pair p;
@@ -739,7 +741,7 @@ START_TEST(big_message_small_sndbuf)
 	int small = 1024, fd;
 
 	pair_open(&p);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	for (size_t i = 0; i < PROTO_MAX_PAYLOAD; i++)
 		pl[i] = (uint8_t)i;
 	setsockopt(p.b.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
@@ -760,13 +762,7 @@ END_TEST
 
 /* ---- listen / accept / connect ---- */
 
-static void temp_sock_path(char *out, size_t cap)
-{
-	const char *dir = getenv("TMPDIR");
-
-	snprintf(out, cap, "%s/vhu-test-chan-%ld.sock",
-		 dir && *dir ? dir : "/tmp", (long)getpid());
-}
+TEST_CASE("sockets");
 
 START_TEST(listen_connect_accept)
 {
@@ -775,7 +771,7 @@ START_TEST(listen_connect_accept)
 	struct chan c, s;
 	struct chan_msg m;
 
-	temp_sock_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "chan.sock");
 	stale = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	ck_assert_int_ge(stale, 0); /* a stale path: must be replaced */
 	close(stale);
@@ -808,7 +804,7 @@ START_TEST(accept_times_out)
 	int before = fdpool_count_open_fds(), lfd;
 	int64_t t0;
 
-	temp_sock_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "chan.sock");
 	lfd = chan_listen(path);
 	ck_assert_int_ge(lfd, 0);
 	t0 = chan_now_ms();
@@ -827,7 +823,7 @@ START_TEST(connect_times_out)
 	int before = fdpool_count_open_fds();
 	int64_t t0;
 
-	temp_sock_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "chan.sock");
 	unlink(path);
 	t0 = chan_now_ms();
 	ck_assert_int_eq(chan_connect(path, t0 + 150), -ETIMEDOUT);
@@ -857,7 +853,7 @@ START_TEST(connect_retries_until_listener)
 	int before = fdpool_count_open_fds(), cfd, sfd;
 	pthread_t th;
 
-	temp_sock_path(l.path, sizeof(l.path));
+	vt_tmp_path(l.path, sizeof(l.path), "chan.sock");
 	unlink(l.path);
 	l.lfd = -1;
 	ck_assert_int_eq(pthread_create(&th, NULL, listen_later, &l), 0);
@@ -917,6 +913,8 @@ static void trace_hook(void *opaque, const char *name, enum chan_dir dir,
 	l->n++;
 }
 
+TEST_CASE("trace");
+
 START_TEST(trace_hook_sees_every_message)
 {
 	struct pair p;
@@ -926,7 +924,7 @@ START_TEST(trace_hook_sees_every_message)
 	int fd;
 
 	pair_open(&p);
-	fd = make_memfd();
+	fd = vt_memfd("test-chan", 4096, 0);
 	map_payload(pl);
 	p.a.trace = trace_hook;
 	p.a.trace_opaque = &l;
@@ -1011,73 +1009,3 @@ START_TEST(format_trace_truncates)
 	ck_assert(strncmp(out, full, sizeof(out) - 1) == 0);
 }
 END_TEST
-
-static Suite *chan_suite(void)
-{
-	Suite *s = suite_create("chan");
-	TCase *basic = tcase_create("basic");
-	TCase *msg = tcase_create("messages");
-	TCase *end = tcase_create("stream-ends");
-	TCase *time = tcase_create("deadlines");
-	TCase *sock = tcase_create("sockets");
-	TCase *tr = tcase_create("trace");
-
-	tcase_add_test(basic, socketpair_is_cloexec);
-	tcase_add_test(basic, status_names_distinct);
-	tcase_add_test(basic, deadline_helpers);
-	tcase_add_test(basic, msg_take_and_release);
-	suite_add_tcase(s, basic);
-
-	tcase_add_test(msg, roundtrip_no_fds);
-	tcase_add_loop_test(msg, roundtrip_fds, 0, 3);
-	tcase_add_test(msg, send_nine_fds_refused);
-	tcase_add_loop_test(msg, recv_too_many_fds_closed, 0, 3);
-	tcase_add_test(msg, recv_ctrunc_closes_what_came);
-	tcase_add_test(msg, fds_only_on_first_recvmsg);
-	tcase_add_test(msg, fds_on_later_header_bytes_dropped);
-	tcase_add_test(msg, send_fds_need_a_byte);
-	tcase_add_test(msg, send_size_lie);
-	tcase_add_test(msg, back_to_back_messages);
-	tcase_add_test(msg, bad_fd_is_an_errno);
-	tcase_add_test(msg, big_message_small_sndbuf);
-	tcase_add_test(msg, partial_writes_are_completed);
-	suite_add_tcase(s, msg);
-
-	tcase_add_test(end, recv_eof);
-	tcase_add_test(end, recv_eof_mid_header);
-	tcase_add_test(end, recv_eof_mid_payload);
-	tcase_add_test(end, recv_toobig);
-	tcase_add_test(end, recv_reset);
-	tcase_add_test(end, send_to_closed_peer);
-	suite_add_tcase(s, end);
-
-	tcase_add_test(time, recv_timeout_idle);
-	tcase_add_test(time, recv_timeout_mid_message);
-	tcase_add_test(time, recv_past_deadline_takes_ready_data);
-	tcase_add_test(time, send_timeout_when_peer_never_reads);
-	suite_add_tcase(s, time);
-
-	tcase_add_test(sock, listen_connect_accept);
-	tcase_add_test(sock, accept_times_out);
-	tcase_add_test(sock, connect_times_out);
-	tcase_add_test(sock, connect_retries_until_listener);
-	tcase_add_test(sock, bad_paths);
-	suite_add_tcase(s, sock);
-
-	tcase_add_test(tr, trace_hook_sees_every_message);
-	tcase_add_test(tr, format_trace_lines);
-	tcase_add_test(tr, format_trace_truncates);
-	suite_add_tcase(s, tr);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(chan_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

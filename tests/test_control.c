@@ -19,6 +19,7 @@
 #include "ctl.h"
 #include "engine.h"
 #include "script.h"
+#include "vhutest.h"
 
 #define SHMEM_BIT 22
 
@@ -121,6 +122,8 @@ static void assert_verdict(const struct result *r, enum result_verdict v)
 /* ---- the answer parsers ---- */
 
 /* ---- versions as the engine runs them ---- */
+
+TEST_CASE("control", 30);
 
 START_TEST(test_v1_target_unchanged)
 {
@@ -240,38 +243,13 @@ START_TEST(test_expect_result_needs_control)
 }
 END_TEST
 
-static Suite *control_suite(void)
+/* Re-run as a fake target: --peer=MODE --fd=N --control-fd=M. */
+static int as_peer(int argc, char **argv)
 {
-	Suite *s = suite_create("control");
-	TCase *tc = tcase_create("control");
-
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_v1_target_unchanged);
-	tcase_add_test(tc, test_v1_expect_result_unsupported);
-	tcase_add_test(tc, test_v1_earlier_failure_stands);
-	tcase_add_test(tc, test_version_3_is_error);
-	tcase_add_test(tc, test_v2_result_after_reply);
-	tcase_add_test(tc, test_v2_result_judged);
-	tcase_add_test(tc, test_v2_queued_behind_pending);
-	tcase_add_test(tc, test_v2_not_ok);
-	tcase_add_test(tc, test_expect_result_needs_control);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(int argc, char **argv)
-{
-	SRunner *sr;
-	int failed;
-
-	/* Re-run as a fake target: --peer=MODE --fd=N --control-fd=M. */
 	if (argc == 4 && strncmp(argv[1], "--peer=", 7) == 0) {
 		signal(SIGPIPE, SIG_IGN);
 		return ctl_peer(argv[1] + 7, atoi(argv[3] + 13));
 	}
-	sr = srunner_create(control_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return -1;
 }
+TEST_PRE_MAIN(as_peer);

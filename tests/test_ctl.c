@@ -9,6 +9,9 @@
 
 #include "chan.h"
 #include "ctl.h"
+#include "vhutest.h"
+
+TEST_CASE("core");
 
 START_TEST(test_parse_command_and_args)
 {
@@ -234,33 +237,3 @@ START_TEST(test_answers)
 	close(sv[0]);
 }
 END_TEST
-
-static Suite *ctl_suite(void)
-{
-	Suite *s = suite_create("ctl");
-	TCase *t = tcase_create("core");
-
-	tcase_add_test(t, test_parse_command_and_args);
-	tcase_add_test(t, test_parse_blank_and_errors);
-	tcase_add_test(t, test_parse_u64_forms);
-	tcase_add_test(t, test_parse_u64_rejects);
-	tcase_add_test(t, test_parse_u64_list);
-	tcase_add_test(t, test_arg_helpers);
-	tcase_add_test(t, test_check_keys);
-	tcase_add_test(t, test_reader_lines_in_pieces);
-	tcase_add_test(t, test_reader_overlong_line_dropped);
-	tcase_add_test(t, test_answers);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *r = srunner_create(ctl_suite());
-	int failed;
-
-	srunner_run_all(r, CK_ENV);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

@@ -5,6 +5,9 @@
 #include <stddef.h>
 
 #include "ctlanswer.h"
+#include "vhutest.h"
+
+TEST_CASE("parse");
 
 START_TEST(test_parse_version)
 {
@@ -35,25 +38,3 @@ START_TEST(test_parse_outcome)
 			 CTLANSWER_BAD);
 }
 END_TEST
-
-static Suite *ctlanswer_suite(void)
-{
-	Suite *s = suite_create("ctlanswer");
-	TCase *tc = tcase_create("parse");
-
-	tcase_add_test(tc, test_parse_version);
-	tcase_add_test(tc, test_parse_outcome);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(ctlanswer_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

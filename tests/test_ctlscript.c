@@ -5,9 +5,12 @@
 #include <string.h>
 
 #include "ctlscript.h"
+#include "vhutest.h"
 
 static struct ctlscript s;
 static char err[256];
+
+TEST_CASE("parse");
 
 START_TEST(parses_every_step)
 {
@@ -46,25 +49,3 @@ START_TEST(errors_name_the_line)
 	ck_assert_int_lt(ctlscript_load("/nonexistent", &s, err, sizeof(err)), 0);
 }
 END_TEST
-
-static Suite *suite(void)
-{
-	Suite *su = suite_create("ctlscript");
-	TCase *t = tcase_create("parse");
-
-	tcase_add_test(t, parses_every_step);
-	tcase_add_test(t, errors_name_the_line);
-	suite_add_tcase(su, t);
-	return su;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for harness/engine (with session and ledger): whole cases
+ * Unit tests for harness/engine (with session, handshake, expect, checks): whole cases
  * against fake targets. The fake targets are this program, re-run with
  * --peer=MODE: a small front-end or back-end that behaves well or breaks
  * one rule on purpose.
@@ -18,10 +18,10 @@
 
 #include "chan.h"
 #include "engine.h"
-#include "ledger.h"
 #include "proto.h"
 #include "script.h"
 #include "session.h"
+#include "vhutest.h"
 
 #define SHMEM_BIT 22
 #define PEER_WAIT_MS 3000
@@ -330,14 +330,6 @@ static int be_peer(int fd, const char *mode)
 
 /* ---- running cases ---- */
 
-static void self_exe(char *out, size_t cap)
-{
-	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
-
-	ck_assert_int_gt(n, 0);
-	out[n] = '\0';
-}
-
 struct outcome {
 	struct result r;
 	int rc;
@@ -368,7 +360,7 @@ static struct outcome *run_fe_peer(const char *mode, const char *text)
 {
 	char exe[512], cmd[700];
 
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --peer=fe_%s --fd={fd}", exe, mode);
 	return run_case(SCRIPT_ROLE_BACKEND, cmd, text, -1);
 }
@@ -377,7 +369,7 @@ static struct outcome *run_be_peer(const char *mode, const char *text)
 {
 	char exe[512], cmd[700];
 
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --peer=be_%s --fd={fd}", exe, mode);
 	return run_case(SCRIPT_ROLE_FRONTEND, cmd, text, -1);
 }
@@ -397,6 +389,8 @@ static void assert_verdict(const struct outcome *o, enum result_verdict v)
 		      result_verdict_name(o->r.verdict), result_verdict_name(v),
 		      o->r.reason, o->r.expected, o->r.observed);
 }
+
+TEST_CASE("as-backend", 20);
 
 START_TEST(good_map_passes)
 {
@@ -688,7 +682,7 @@ START_TEST(reconnect_takes_the_next_handshakes_offer)
 	char exe[512], cmd[700];
 	struct outcome *o;
 
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --peer=fe_sock {socket} {control}", exe);
 	o = run_case(SCRIPT_ROLE_BACKEND, cmd, BE_HDR "requires control\n"
 		     "handshake regions=1m\nfd a memfd\n"
@@ -760,7 +754,7 @@ START_TEST(unsupported_before_anything)
 	assert_verdict(o, RESULT_UNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(o->r.reason, "CONFIGURE_MEM_SLOTS"));
 	free(o);
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --peer=fe_good --fd={fd}", exe);
 	o = run_case(SCRIPT_ROLE_BACKEND, cmd, "id t\ntitle t\ntarget frontend\nrule r\n"
 		     "level MUST\nrequires socket\nsleep 1\n", -1);
@@ -832,7 +826,7 @@ START_TEST(cancel_interrupts)
 
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(write(p[1], "x", 1), 1);
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --peer=fe_good --fd={fd}", exe);
 	o = run_case(SCRIPT_ROLE_BACKEND, cmd, BE_HDR "handshake\nsleep 3000\n", p[0]);
 	ck_assert_int_eq(o->rc, ENGINE_INTERRUPTED);
@@ -844,6 +838,8 @@ START_TEST(cancel_interrupts)
 	close(p[1]);
 }
 END_TEST
+
+TEST_CASE("as-frontend");
 
 START_TEST(frontend_config_stable)
 {
@@ -914,140 +910,13 @@ START_TEST(backend_starving_main_is_a_deadlock)
 }
 END_TEST
 
-/* ---- the session alone ---- */
-
-/* A main-channel message and a back-end reply both waiting: one look
- * takes both in, the reply first, as one poll round. */
-START_TEST(ready_at_once_backend_first_same_round)
+/* Re-run as a fake target: --peer=fe_sock PATH CTL, or --peer=MODE --fd=N. */
+static int as_peer(int argc, char **argv)
 {
-	uint8_t reg[PROTO_MEM_REG_MSG_SIZE] = { 0 };
-	struct proto_hdr add = { PROTO_ADD_MEM_REG, 1, sizeof(reg) };
-	struct session *s = calloc(1, sizeof(*s));
-	struct chan pm, pb;
-	int m[2], b[2];
-
-	ck_assert_int_eq(chan_socketpair(m) >= 0 && chan_socketpair(b) >= 0, 1);
-	sess_init(s, SCRIPT_ROLE_BACKEND, m[0], -1, -1, -1, NULL, NULL);
-	sess_set_chan(s, SCRIPT_BACKEND, b[0]);
-	chan_init(&pm, m[1], "main", PROTO_CHAN_MAIN);
-	chan_init(&pb, b[1], "backend", PROTO_CHAN_BACKEND);
-	ck_assert_int_eq(chan_send(&pm, &add, reg, sizeof(reg), NULL, 0,
-				   chan_deadline(100)), CHAN_OK);
-	ck_assert_int_eq(peer_send_u64(&pb, PROTO_BE_SHMEM_MAP, 5, 0), CHAN_OK);
-	ck_assert_int_eq(sess_pump(s, chan_now_ms(), NULL, NULL), SESS_DEADLINE);
-	ck_assert_uint_eq(s->nlog, 2);
-	ck_assert_int_eq(s->log[0].chan, SCRIPT_BACKEND);
-	ck_assert_int_eq(s->log[1].chan, SCRIPT_MAIN);
-	ck_assert_uint_eq(s->log[0].round, s->log[1].round);
-	chan_close(&pm);
-	chan_close(&pb);
-	sess_free(s);
-	free(s);
-}
-END_TEST
-
-/* ---- the ledger alone ---- */
-
-START_TEST(ledger_rules)
-{
-	struct proto_shmem_config cfg = { .nregions = 1 };
-	struct proto_mmap m = { .shm_offset = 0x1000, .len = 0x1000 };
-	struct ledger l;
-
-	cfg.memory_sizes[0] = 0x10000;
-	ledger_init(&l, &cfg);
-	ledger_on_map(&l, &m);
-	ck_assert_uint_eq(l.violations, 0);
-	m.shm_offset = 0x2000;                  /* touching: fine */
-	ledger_on_map(&l, &m);
-	ck_assert_uint_eq(l.violations, 0);
-	m.shm_offset = 0x1800;                  /* overlap */
-	ledger_on_map(&l, &m);
-	ck_assert_uint_eq(l.violations, 1);
-	ck_assert_ptr_nonnull(strstr(l.first, "overlaps"));
-	m.shm_offset = 0x2000;
-	m.len = 0x800;                          /* partial UNMAP */
-	ledger_on_unmap(&l, &m);
-	ck_assert_uint_eq(l.violations, 2);
-	m.len = 0x1000;
-	ledger_on_unmap(&l, &m);
-	ck_assert_uint_eq(l.violations, 2);
-	ck_assert_uint_eq(l.nlive, 1);
-	ledger_refuse_last(&l);                 /* the UNMAP was refused */
-	ck_assert_uint_eq(l.nlive, 2);
-	m.shm_offset = 0xf000;
-	m.len = 0x2000;                         /* past the end */
-	ledger_on_map(&l, &m);
-	m.shm_offset = UINT64_MAX - 0xfff;      /* wraps */
-	ledger_on_map(&l, &m);
-	m.shmid = 3;                            /* no such region */
-	m.shm_offset = 0;
-	ledger_on_map(&l, &m);
-	ck_assert_uint_eq(l.violations, 5);
-	ledger_clear(&l);
-	ck_assert_uint_eq(l.nlive, 0);
-	ledger_init(&l, NULL);
-	ledger_on_unmap(&l, &m);
-	ck_assert_ptr_nonnull(strstr(l.first, "without SHMEM"));
-}
-END_TEST
-
-static Suite *engine_suite(void)
-{
-	Suite *s = suite_create("engine");
-	TCase *be = tcase_create("as-backend"), *fe = tcase_create("as-frontend"),
-	      *lg = tcase_create("ledger"), *ss = tcase_create("session");
-
-	tcase_set_timeout(be, 20);
-	tcase_add_test(be, good_map_passes);
-	tcase_add_test(be, missing_reply_fails_within_its_window);
-	tcase_add_test(be, grades_make_non_strict_and_info);
-	tcase_add_test(be, assert_stops_the_case);
-	tcase_add_test(be, deadlock_is_detected);
-	tcase_add_test(be, threaded_model_serves_main_while_waiting);
-	tcase_add_test(be, hold_makes_an_update_first_a_deadlock);
-	tcase_add_test(be, require_unmet_is_not_exercised);
-	tcase_add_test(be, require_after_a_failure_keeps_it);
-	tcase_add_test(be, require_mapped_unmet_is_not_exercised);
-	tcase_add_test(be, require_met_goes_on);
-	tcase_add_test(be, memtable_short_of_acked_maps_fails);
-	tcase_add_test(be, held_requests_are_answered_after_the_window);
-	tcase_add_test(be, crash_is_reported_with_signal);
-	tcase_add_test(be, crash_on_disconnect_is_reported);
-	tcase_add_test(be, clean_exit_at_the_end_is_quiet);
-	tcase_add_test(be, reply_without_need_reply_is_not_the_next_ones);
-	tcase_add_test(be, reconnect_takes_the_next_handshakes_offer);
-	tcase_add_test(be, case_deadline_is_a_timeout);
-	tcase_add_test(be, reply_flags_findings);
-	tcase_add_test(be, raw_stream_counts_requests);
-	tcase_add_test(be, unsupported_before_anything);
-	tcase_add_test(be, launch_failure_is_an_error);
-	tcase_add_test(be, no_connection_is_the_targets_fault);
-	tcase_add_test(be, bad_command_is_refused_before_any_case);
-	tcase_add_test(be, cancel_interrupts);
-	suite_add_tcase(s, be);
-	tcase_add_test(fe, frontend_config_stable);
-	tcase_add_test(fe, frontend_map_and_ledger);
-	tcase_add_test(fe, reply_split_arrives_in_two_reads);
-	tcase_add_test(fe, backend_starving_main_is_a_deadlock);
-	suite_add_tcase(s, fe);
-	tcase_add_test(ss, ready_at_once_backend_first_same_round);
-	suite_add_tcase(s, ss);
-	tcase_add_test(lg, ledger_rules);
-	suite_add_tcase(s, lg);
-	return s;
-}
-
-int main(int argc, char **argv)
-{
-	SRunner *sr;
-	int failed;
-
 	if (argc == 4 && strcmp(argv[1], "--peer=fe_sock") == 0) {
 		signal(SIGPIPE, SIG_IGN);
 		return fe_sock_peer(argv[2], atoi(argv[3]));
 	}
-	/* Re-run as a fake target: --peer=MODE --fd=N. */
 	if (argc == 3 && strncmp(argv[1], "--peer=", 7) == 0 &&
 	    strncmp(argv[2], "--fd=", 5) == 0) {
 		const char *mode = argv[1] + 7;
@@ -1058,9 +927,6 @@ int main(int argc, char **argv)
 			return fe_peer(fd, mode + 3);
 		return be_peer(fd, mode + 3);
 	}
-	sr = srunner_create(engine_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return -1;
 }
+TEST_PRE_MAIN(as_peer);

@@ -8,10 +8,13 @@
 #include <string.h>
 
 #include "fault.h"
+#include "vhutest.h"
 
 #ifndef VHU_CATALOGUE
 #define VHU_CATALOGUE "targets/faults/catalogue.ini"
 #endif
+
+TEST_CASE("core");
 
 START_TEST(test_table_names_well_formed)
 {
@@ -241,32 +244,3 @@ START_TEST(test_catalogue_matches_table)
 	}
 }
 END_TEST
-
-static Suite *fault_suite(void)
-{
-	Suite *s = suite_create("fault");
-	TCase *t = tcase_create("core");
-
-	tcase_add_test(t, test_table_names_well_formed);
-	tcase_add_test(t, test_by_name_round_trip);
-	tcase_add_test(t, test_set_bits_independent);
-	tcase_add_test(t, test_parse_accepts_role_faults);
-	tcase_add_test(t, test_parse_rejects_unknown);
-	tcase_add_test(t, test_parse_rejects_other_role);
-	tcase_add_test(t, test_parse_list_all_or_nothing);
-	tcase_add_test(t, test_list_names);
-	tcase_add_test(t, test_catalogue_matches_table);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *r = srunner_create(fault_suite());
-	int failed;
-
-	srunner_run_all(r, CK_ENV);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

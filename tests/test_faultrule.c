@@ -5,9 +5,12 @@
 #include <string.h>
 
 #include "faultrule.h"
+#include "vhutest.h"
 
 static struct faultrule r;
 static char err[256];
+
+TEST_CASE("parse");
 
 START_TEST(drop_by_name)
 {
@@ -98,29 +101,3 @@ START_TEST(bad_rules)
 	ck_assert_int_lt(faultrule_parse("drop:backend/GET_FEATURES", &r, err, sizeof(err)), 0);
 }
 END_TEST
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("faultrule");
-	TCase *t = tcase_create("parse");
-
-	tcase_add_test(t, drop_by_name);
-	tcase_add_test(t, channel_reply_and_nth);
-	tcase_add_test(t, numbers_on_both_channels);
-	tcase_add_test(t, corrupt_bytes);
-	tcase_add_test(t, inject_map);
-	tcase_add_test(t, bad_rules);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

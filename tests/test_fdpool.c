@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fdpool.h"
+#include "vhutest.h"
 
 static struct fdpool_entry *add_get(struct fdpool *p, const char *name,
 				    enum fdpool_kind k, uint64_t size)
@@ -40,6 +41,8 @@ static void fd_link(int fd, char *out, size_t cap)
 	ck_assert_int_gt(n, 0);
 	out[n] = '\0';
 }
+
+TEST_CASE("kinds");
 
 START_TEST(kind_names_both_ways)
 {
@@ -246,6 +249,8 @@ START_TEST(closed_number_is_invalid)
 }
 END_TEST
 
+TEST_CASE("management");
+
 START_TEST(add_errors)
 {
 	struct fdpool p;
@@ -321,38 +326,3 @@ START_TEST(init_tags)
 	fdpool_free(&p);
 }
 END_TEST
-
-static Suite *fdpool_suite(void)
-{
-	Suite *s = suite_create("fdpool");
-	TCase *k = tcase_create("kinds");
-	TCase *m = tcase_create("management");
-
-	tcase_add_test(k, kind_names_both_ways);
-	tcase_add_test(k, memfd_is_named_sized_and_mappable);
-	tcase_add_test(k, memfd_name_in_maps);
-	tcase_add_test(k, memfd_sealed_refuses_writes);
-	tcase_add_test(k, memfd_empty_is_empty);
-	tcase_add_test(k, rdonly_file_is_readonly_and_gone);
-	tcase_add_test(k, pipe_and_socket_ends);
-	tcase_add_test(k, closed_number_is_invalid);
-	suite_add_tcase(s, k);
-
-	tcase_add_test(m, add_errors);
-	tcase_add_test(m, free_closes_everything);
-	tcase_add_test(m, count_open_fds_counts);
-	tcase_add_test(m, init_tags);
-	suite_add_tcase(s, m);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(fdpool_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

@@ -21,6 +21,7 @@
 #include "proto.h"
 #include "result.h"
 #include "script.h"
+#include "vhutest.h"
 
 #define SHMEM_BIT 22
 #define PEER_WAIT_MS 3000
@@ -251,6 +252,8 @@ static void assert_verdict(const struct outcome *o, enum result_verdict v)
 
 /* ---- err unsupported ---- */
 
+TEST_CASE("unsupported", 20);
+
 START_TEST(unsupported_control_is_unsupported_not_fail)
 {
 	struct outcome *o = run_peer("serve", HDR "handshake\ncontrol reconnect\n"
@@ -313,6 +316,8 @@ START_TEST(earlier_failures_stand)
 END_TEST
 
 /* ---- refusal ---- */
+
+TEST_CASE("refusal", 20);
 
 START_TEST(clean_exit_gets_the_refusal_verdict)
 {
@@ -406,40 +411,13 @@ START_TEST(refusal_keyword_is_checked)
 }
 END_TEST
 
-static Suite *limits_suite(void)
+/* Re-run as a fake target: --peer=MODE FD CONTROL-FD. */
+static int as_peer(int argc, char **argv)
 {
-	Suite *s = suite_create("limits");
-	TCase *u = tcase_create("unsupported"), *r = tcase_create("refusal");
-
-	tcase_set_timeout(u, 20);
-	tcase_set_timeout(r, 20);
-	tcase_add_test(u, unsupported_control_is_unsupported_not_fail);
-	tcase_add_test(u, lookalike_err_is_a_plain_err);
-	tcase_add_test(u, earlier_failures_stand);
-	suite_add_tcase(s, u);
-	tcase_add_test(r, clean_exit_gets_the_refusal_verdict);
-	tcase_add_test(r, refusal_without_the_keyword_fails);
-	tcase_add_test(r, closed_connection_gets_the_refusal_verdict);
-	tcase_add_test(r, crash_stays_a_crash);
-	tcase_add_test(r, accepted_configuration_is_judged);
-	tcase_add_test(r, refusal_keyword_is_checked);
-	suite_add_tcase(s, r);
-	return s;
-}
-
-int main(int argc, char **argv)
-{
-	SRunner *sr;
-	int failed;
-
-	/* Re-run as a fake target: --peer=MODE FD CONTROL-FD. */
 	if (argc == 4 && strncmp(argv[1], "--peer=", 7) == 0) {
 		signal(SIGPIPE, SIG_IGN);
 		return peer(argv[1] + 7, atoi(argv[2]), atoi(argv[3]));
 	}
-	sr = srunner_create(limits_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return -1;
 }
+TEST_PRE_MAIN(as_peer);

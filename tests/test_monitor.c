@@ -12,6 +12,9 @@
 #include "monitor.h"
 #include "monjudge.h"
 #include "monfx.h"
+#include "vhutest.h"
+
+TEST_CASE("findings");
 
 START_TEST(validator_findings_pass_through)
 {
@@ -75,26 +78,3 @@ START_TEST(findings_are_capped)
 	free(x);
 }
 END_TEST
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("monitor");
-	TCase *t = tcase_create("findings");
-
-	tcase_add_test(t, validator_findings_pass_through);
-	tcase_add_test(t, finding_line_and_json);
-	tcase_add_test(t, findings_are_capped);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

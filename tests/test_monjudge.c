@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "monfx.h"
+#include "vhutest.h"
+
+TEST_CASE("checks");
 
 START_TEST(clean_session)
 {
@@ -230,37 +233,3 @@ START_TEST(channel_and_process_ends)
 	free(x);
 }
 END_TEST
-
-static Suite *monjudge_suite(void)
-{
-	Suite *s = suite_create("monjudge");
-	TCase *t = tcase_create("checks");
-
-	tcase_add_test(t, clean_session);
-	tcase_add_test(t, shmem_gating);
-	tcase_add_test(t, shmem_bit_is_a_setting);
-	tcase_add_test(t, ack_of_unoffered_features);
-	tcase_add_test(t, memtable_before_reply);
-	tcase_add_test(t, memtable_after_reply_is_fine);
-	tcase_add_test(t, reply_deadline);
-	tcase_add_test(t, get_needs_a_reply);
-	tcase_add_test(t, reply_matching);
-	tcase_add_test(t, need_reply_without_reply_ack);
-	tcase_add_test(t, config_must_not_change);
-	tcase_add_test(t, backend_waits_for_its_reply);
-	tcase_add_test(t, short_reply_is_flagged);
-	tcase_add_test(t, channel_and_process_ends);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(monjudge_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

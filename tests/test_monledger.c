@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "monfx.h"
+#include "vhutest.h"
+
+TEST_CASE("checks");
 
 START_TEST(overlap_accepted_is_flagged)
 {
@@ -163,32 +166,3 @@ START_TEST(bounds_unknown_without_config)
 	free(x);
 }
 END_TEST
-
-static Suite *monledger_suite(void)
-{
-	Suite *s = suite_create("monledger");
-	TCase *t = tcase_create("checks");
-
-	tcase_add_test(t, overlap_accepted_is_flagged);
-	tcase_add_test(t, refused_map_is_not_live);
-	tcase_add_test(t, overlap_refused_is_fine_for_the_frontend);
-	tcase_add_test(t, bounds_and_wrap);
-	tcase_add_test(t, len_zero_is_soft);
-	tcase_add_test(t, unmap_must_be_exact);
-	tcase_add_test(t, reset_clears_the_ledger);
-	tcase_add_test(t, reset_kept_caught_by_unmap);
-	tcase_add_test(t, bounds_unknown_without_config);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(monledger_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

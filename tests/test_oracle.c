@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "oracle.h"
+#include "vhutest.h"
 
 static const char sample[] =
 	"55d0c0a00000-55d0c0a02000 r--p 00000000 fd:01 1234567                    /usr/bin/cat\n"
@@ -18,6 +19,8 @@ static const char sample[] =
 	"7ffd12345000-7ffd12366000 rw-p 00000000 00:00 0                          [stack]\n"
 	"7f0000000000-7f0000001000 ---p 00000000 00:00 0 \n"
 	"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
+
+TEST_CASE("parse");
 
 START_TEST(parse_a_file_mapping)
 {
@@ -142,6 +145,8 @@ START_TEST(memfd_names)
 }
 END_TEST
 
+TEST_CASE("proc");
+
 /* This process, with a real memfd mapped read-only and read-write. */
 START_TEST(real_memfd_mappings)
 {
@@ -218,33 +223,3 @@ START_TEST(read_maps_of_missing_process)
 	ck_assert_int_eq(err, -ENOENT);
 }
 END_TEST
-
-static Suite *oracle_suite(void)
-{
-	Suite *s = suite_create("oracle");
-	TCase *p = tcase_create("parse"), *r = tcase_create("proc");
-
-	tcase_add_test(p, parse_a_file_mapping);
-	tcase_add_test(p, parse_anonymous_and_odd_lines);
-	tcase_add_test(p, parse_rejects_malformed);
-	tcase_add_test(p, select_by_path_and_filters);
-	tcase_add_test(p, count_shared_and_bad_text);
-	tcase_add_test(p, memfd_names);
-	suite_add_tcase(s, p);
-	tcase_add_test(r, real_memfd_mappings);
-	tcase_add_test(r, real_fd_counts);
-	tcase_add_test(r, read_maps_of_missing_process);
-	suite_add_tcase(s, r);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(oracle_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

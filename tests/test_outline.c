@@ -11,6 +11,7 @@
 
 #include "outline.h"
 #include "script.h"
+#include "vhutest.h"
 
 #define PATH "suites/C-map/t.vhu"
 #define HDR "# a comment line\nid t\ntitle A title\ntarget frontend\nrule 6: a rule\n" \
@@ -38,6 +39,8 @@ static char *outline_of(const char *body)
 
 #define ASSERT_HAS(hay, needle) \
 	ck_assert_msg(strstr((hay), (needle)) != NULL, "no <%s> in:\n%s", (needle), (hay))
+
+TEST_CASE("outline");
 
 START_TEST(header_lines_are_numbered_comments_and_blanks_not)
 {
@@ -96,28 +99,3 @@ START_TEST(outline_file_reports_script_errors)
 	fclose(f);
 }
 END_TEST
-
-static Suite *outline_suite(void)
-{
-	Suite *s = suite_create("outline");
-	TCase *tc = tcase_create("outline");
-
-	tcase_add_test(tc, header_lines_are_numbered_comments_and_blanks_not);
-	tcase_add_test(tc, fd_names_defined_and_used);
-	tcase_add_test(tc, words_with_numbers_marked_comment_cut);
-	tcase_add_test(tc, repeat_and_end_name_each_other);
-	tcase_add_test(tc, outline_file_reports_script_errors);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(outline_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

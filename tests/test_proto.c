@@ -8,6 +8,7 @@
 
 #include "proto.h"
 #include "protosample.h"
+#include "vhutest.h"
 
 /* ---- helpers ---- */
 
@@ -28,6 +29,8 @@ static uint32_t rd32(const uint8_t *p)
 }
 
 /* ---- header ---- */
+
+TEST_CASE("codec");
 
 START_TEST(hdr_roundtrip)
 {
@@ -170,7 +173,7 @@ START_TEST(shmem_config_bad_lengths)
 }
 END_TEST
 
-START_TEST(mem_table_roundtrip_each_count)
+START_LOOP_TEST(mem_table_roundtrip_each_count, 0, 9)
 {
 	struct proto_mem_table t, d;
 	uint8_t b[8 + 32 * 8];
@@ -337,6 +340,8 @@ END_TEST
 
 /* ---- expectations ---- */
 
+TEST_CASE("tables");
+
 START_TEST(expected_sizes)
 {
 	ck_assert_int_eq(proto_expected_size(PROTO_CHAN_BACKEND, 9, false), 40);
@@ -402,47 +407,3 @@ START_TEST(reply_bodies)
 	ck_assert(!proto_has_reply_body(PROTO_CHAN_MAIN, 1000));
 }
 END_TEST
-
-static Suite *proto_suite(void)
-{
-	Suite *s = suite_create("proto");
-	TCase *codec = tcase_create("codec");
-	TCase *tables = tcase_create("tables");
-
-	tcase_add_test(codec, hdr_roundtrip);
-	tcase_add_test(codec, hdr_short_each_length);
-	tcase_add_test(codec, hdr_toobig_still_filled);
-	tcase_add_test(codec, u64_roundtrip_and_lengths);
-	tcase_add_test(codec, mmap_wire_layout);
-	tcase_add_test(codec, mmap_roundtrip);
-	tcase_add_test(codec, mmap_bad_lengths);
-	tcase_add_test(codec, shmem_config_roundtrip);
-	tcase_add_test(codec, shmem_config_bad_lengths);
-	tcase_add_loop_test(codec, mem_table_roundtrip_each_count, 0, 9);
-	tcase_add_test(codec, mem_table_nregions_out_of_range);
-	tcase_add_test(codec, mem_table_length_mismatch);
-	tcase_add_test(codec, mem_reg_roundtrip);
-	tcase_add_test(codec, vring_state_roundtrip);
-	tcase_add_test(codec, vring_addr_roundtrip);
-	tcase_add_test(codec, config_roundtrip_sizes);
-	tcase_add_test(codec, config_bad_sizes);
-	tcase_add_test(codec, strerror_distinct);
-	suite_add_tcase(s, codec);
-
-	tcase_add_test(tables, expected_sizes);
-	tcase_add_test(tables, expected_fd_counts);
-	tcase_add_test(tables, reply_bodies);
-	suite_add_tcase(s, tables);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(proto_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

@@ -11,6 +11,7 @@
 #include "protofmt.h"
 #include "protosample.h"
 #include "protoval.h"
+#include "vhutest.h"
 
 #define FMT_CAP 1024
 
@@ -23,6 +24,8 @@ static const char *fmt(char *out, enum proto_chan chan, uint32_t req,
 	ck_assert_int_eq(n, (int)strlen(out));
 	return out;
 }
+
+TEST_CASE("format");
 
 START_TEST(format_mmap)
 {
@@ -185,30 +188,3 @@ START_TEST(appendf_tracks_truncation)
 	ck_assert_str_eq(buf, "abc1234");
 }
 END_TEST
-
-static Suite *protofmt_suite(void)
-{
-	Suite *s = suite_create("protofmt");
-	TCase *fmtc = tcase_create("format");
-
-	tcase_add_test(fmtc, format_mmap);
-	tcase_add_test(fmtc, format_shmem_config);
-	tcase_add_test(fmtc, format_u64_and_others);
-	tcase_add_test(fmtc, appendf_tracks_truncation);
-	tcase_add_test(fmtc, format_hex_fallback);
-	tcase_add_test(fmtc, format_truncates_snprintf_style);
-	tcase_add_test(fmtc, random_inputs_are_survived);
-	suite_add_tcase(s, fmtc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(protofmt_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

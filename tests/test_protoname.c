@@ -7,6 +7,9 @@
 
 #include "proto.h"
 #include "protoname.h"
+#include "vhutest.h"
+
+TEST_CASE("names");
 
 START_TEST(fe_names_both_ways)
 {
@@ -125,28 +128,3 @@ START_TEST(virtio_feat_names)
 	ck_assert_ptr_null(proto_feat_name(63));
 }
 END_TEST
-
-static Suite *protoname_suite(void)
-{
-	Suite *s = suite_create("protoname");
-	TCase *names = tcase_create("names");
-
-	tcase_add_test(names, fe_names_both_ways);
-	tcase_add_test(names, be_names_both_ways);
-	tcase_add_test(names, names_unknown_and_channels_apart);
-	tcase_add_test(names, pfeat_names_both_ways);
-	tcase_add_test(names, virtio_feat_names);
-	suite_add_tcase(s, names);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(protoname_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

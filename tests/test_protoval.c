@@ -9,6 +9,7 @@
 #include "proto.h"
 #include "protosample.h"
 #include "protoval.h"
+#include "vhutest.h"
 
 /* Validates and returns the findings (fresh list each time). */
 static struct proto_findings run_validate(enum proto_chan chan, bool is_reply,
@@ -66,6 +67,8 @@ static struct proto_findings validate_config(const struct proto_shmem_config *c,
 	proto_validate(&ctx, &h, b, &f);
 	return f;
 }
+
+TEST_CASE("validator");
 
 START_TEST(validate_clean_messages)
 {
@@ -514,53 +517,3 @@ START_TEST(finding_names_distinct)
 			 "MMAP_PADDING");
 }
 END_TEST
-
-static Suite *protoval_suite(void)
-{
-	Suite *s = suite_create("protoval");
-	TCase *val = tcase_create("validator");
-
-	tcase_add_test(val, validate_clean_messages);
-	tcase_add_test(val, find_version);
-	tcase_add_test(val, find_reply_on_request);
-	tcase_add_test(val, find_no_reply_flag);
-	tcase_add_test(val, find_need_reply_on_reply);
-	tcase_add_test(val, find_unknown_flags);
-	tcase_add_test(val, find_unknown_request);
-	tcase_add_test(val, find_size_mismatch_map_is_warn);
-	tcase_add_test(val, find_size_mismatch_config_reply);
-	tcase_add_test(val, find_size_mismatch_mem_table);
-	tcase_add_test(val, find_size_too_big);
-	tcase_add_test(val, find_truncated);
-	tcase_add_test(val, find_mmap_padding);
-	tcase_add_test(val, find_mmap_flags);
-	tcase_add_test(val, find_mmap_len_zero);
-	tcase_add_test(val, find_mmap_wrap_shm);
-	tcase_add_test(val, find_mmap_wrap_fd);
-	tcase_add_test(val, find_unmap_fields);
-	tcase_add_test(val, find_fd_count_map);
-	tcase_add_test(val, find_fd_count_other);
-	tcase_add_test(val, find_shmem_nregions);
-	tcase_add_test(val, find_shmem_nregions_mismatch);
-	tcase_add_test(val, find_shmem_page);
-	tcase_add_test(val, find_shmem_padding);
-	tcase_add_test(val, find_mem_nregions);
-	tcase_add_test(val, find_reply_value_size);
-	tcase_add_test(val, find_other_padding);
-	tcase_add_test(val, validate_reports_everything);
-	tcase_add_test(val, validate_appends_and_drops);
-	tcase_add_test(val, finding_names_distinct);
-	suite_add_tcase(s, val);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(protoval_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

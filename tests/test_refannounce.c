@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "reffefx.h"
+#include "vhutest.h"
+
+TEST_CASE("lifecycle");
 
 START_TEST(test_map_refused_when_memtable_full)
 {
@@ -55,26 +58,3 @@ START_TEST(test_reply_before_memtable_update)
 	ck_assert(reply_before_main_traffic(NULL));
 }
 END_TEST
-
-static Suite *refannounce_suite(void)
-{
-	Suite *s = suite_create("refannounce");
-	TCase *life = tcase_create("lifecycle");
-
-	tcase_add_test(life, test_announce_after_reply);
-	tcase_add_test(life, test_map_refused_when_memtable_full);
-	tcase_add_test(life, test_reply_before_memtable_update);
-	suite_add_tcase(s, life);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(refannounce_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

@@ -31,12 +31,15 @@
 #include "refbesend.h"
 #include "refshmem.h"
 #include "refberig.h"
+#include "vhutest.h"
 
 /* ------------------------------------------------------------------ */
 /* main channel */
 
 /* ------------------------------------------------------------------ */
 /* control commands: parsing and refusals */
+
+TEST_CASE("control");
 
 START_TEST(test_parse_regions)
 {
@@ -56,6 +59,8 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 /* MAP / UNMAP messages and replies */
+
+TEST_CASE("programs");
 
 START_TEST(test_dump_json)
 {
@@ -77,6 +82,8 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 /* each back-end fault changes behaviour */
+
+TEST_CASE("faults");
 
 START_TEST(test_fault_map_without_shmem)
 {
@@ -344,7 +351,9 @@ static void program_awaits_map_reply(struct reffe *fe, int main_fd, int ctl)
 /* The program awaits a MAP reply that never comes (0), has 6 bytes of
  * that reply (1), or listens for a front-end that never comes (2); the
  * reply and accept deadlines are 30 s. */
-START_TEST(test_program_sigterm_while_waiting)
+TEST_CASE("programs");
+
+START_LOOP_TEST(test_program_sigterm_while_waiting, 0, 3)
 {
 	char path[4200], a1[96], a2[64];
 	char *argv[] = { path, a1, a2, "--reply-timeout=30000",
@@ -435,42 +444,3 @@ START_TEST(test_program_loop_not_blocked_by_half_message)
 	close(cv[0]);
 }
 END_TEST
-
-static Suite *refbe_suite(void)
-{
-	Suite *s = suite_create("refbe");
-	TCase *ctl = tcase_create("control");
-	TCase *msgs = tcase_create("programs");
-	TCase *faults = tcase_create("faults");
-
-	tcase_add_test(ctl, test_parse_regions);
-	tcase_add_test(msgs, test_dump_json);
-	tcase_add_loop_test(msgs, test_program_sigterm_while_waiting, 0, 3);
-	tcase_add_test(msgs, test_program_loop_not_blocked_by_half_message);
-	tcase_add_test(faults, test_fault_map_without_shmem);
-	tcase_add_test(faults, test_fault_no_wait_for_reply);
-	tcase_add_test(faults, test_fault_fd_on_unmap);
-	tcase_add_test(faults, test_fault_no_fd_on_map);
-	tcase_add_test(faults, test_fault_nonzero_padding_and_unknown_flags);
-	tcase_add_test(faults, test_fault_map_outside_region);
-	tcase_add_test(faults, test_fault_map_overlap_own);
-	tcase_add_test(faults, test_fault_eof_as_success);
-	tcase_add_test(faults, test_fault_abort_short_reply);
-	tcase_add_test(faults, test_fault_config_not_page_multiple);
-	tcase_add_test(faults, test_fault_config_unstable);
-	suite_add_tcase(s, ctl);
-	suite_add_tcase(s, msgs);
-	suite_add_tcase(s, faults);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *r = srunner_create(refbe_suite());
-	int failed;
-
-	srunner_run_all(r, CK_ENV);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include "refberig.h"
+#include "vhutest.h"
+
+TEST_CASE("main");
 
 START_TEST(test_get_features)
 {
@@ -253,38 +256,3 @@ START_TEST(test_main_eof_disconnects)
 	bx_free(x);
 }
 END_TEST
-
-static Suite *refbemain_suite(void)
-{
-	Suite *s = suite_create("refbemain");
-	TCase *mainc = tcase_create("main");
-
-	tcase_add_test(mainc, test_get_features);
-	tcase_add_test(mainc, test_get_protocol_features);
-	tcase_add_test(mainc, test_shmem_bit_setting);
-	tcase_add_test(mainc, test_set_protocol_features_acked);
-	tcase_add_test(mainc, test_no_ack_without_need_reply);
-	tcase_add_test(mainc, test_get_shmem_config_layout_and_stable);
-	tcase_add_test(mainc, test_get_shmem_config_without_shmem_empty);
-	tcase_add_test(mainc, test_set_mem_table_maps_shared);
-	tcase_add_test(mainc, test_set_mem_table_fd_count_mismatch_rejected);
-	tcase_add_test(mainc, test_add_and_rem_mem_reg);
-	tcase_add_test(mainc, test_simple_gets);
-	tcase_add_test(mainc, test_vring_messages);
-	tcase_add_test(mainc, test_unknown_and_malformed_requests);
-	tcase_add_test(mainc, test_set_backend_req_fd_needs_fd);
-	tcase_add_test(mainc, test_main_eof_disconnects);
-	suite_add_tcase(s, mainc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(refbemain_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

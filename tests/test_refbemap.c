@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "refberig.h"
+#include "vhutest.h"
+
+TEST_CASE("control");
 
 START_TEST(test_parse_map_cmd)
 {
@@ -125,28 +128,3 @@ START_TEST(test_check_unmap_only_live)
 	bx_free(x);
 }
 END_TEST
-
-static Suite *refbemap_suite(void)
-{
-	Suite *s = suite_create("refbemap");
-	TCase *ctl = tcase_create("control");
-
-	tcase_add_test(ctl, test_parse_map_cmd);
-	tcase_add_test(ctl, test_parse_map_cmd_errors);
-	tcase_add_test(ctl, test_check_map_refusals);
-	tcase_add_test(ctl, test_check_map_needs_channel_and_shmem);
-	tcase_add_test(ctl, test_check_unmap_only_live);
-	suite_add_tcase(s, ctl);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(refbemap_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

@@ -17,6 +17,9 @@
 #include "reffe.h"
 #include "reffemain.h"
 #include "refshmem.h"
+#include "vhutest.h"
+
+TEST_CASE("backend");
 
 START_TEST(test_map_message_shape)
 {
@@ -362,38 +365,3 @@ START_TEST(test_map_against_reffe)
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 END_TEST
-
-static Suite *refbesend_suite(void)
-{
-	Suite *s = suite_create("refbesend");
-	TCase *msgs = tcase_create("backend");
-
-	tcase_add_test(msgs, test_map_message_shape);
-	tcase_add_test(msgs, test_map_reply_zero_goes_live);
-	tcase_add_test(msgs, test_map_refused_forgotten_fd_closed);
-	tcase_add_test(msgs, test_waits_for_reply_before_next);
-	tcase_add_test(msgs, test_no_reply_times_out_then_next_sent);
-	tcase_add_test(msgs, test_bad_replies_not_success);
-	tcase_add_test(msgs, test_short_replies_survived);
-	tcase_add_test(msgs, test_reply_with_fd_closed);
-	tcase_add_test(msgs, test_eof_is_not_success);
-	tcase_add_test(msgs, test_without_reply_ack_no_wait);
-	tcase_add_test(msgs, test_unmap_message_and_ledger);
-	tcase_add_test(msgs, test_unmap_refused_stays_live);
-	tcase_add_test(msgs, test_unsolicited_messages_dropped);
-	tcase_add_test(msgs, test_reset_forgets_ledger);
-	tcase_add_test(msgs, test_map_against_reffe);
-	suite_add_tcase(s, msgs);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(refbesend_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

@@ -30,6 +30,7 @@
 #include "refbemain.h"
 #include "refshmem.h"
 #include "reffefx.h"
+#include "vhutest.h"
 
 /* ------------------------------------------------------------------ */
 /* MAP: accepted, and really mapped */
@@ -51,6 +52,8 @@
 
 /* ------------------------------------------------------------------ */
 /* lifecycle */
+
+TEST_CASE("lifecycle");
 
 START_TEST(test_reset_removes_all_and_closes_fds)
 {
@@ -170,6 +173,8 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 /* announcements on the main channel */
+
+TEST_CASE("faults");
 
 START_TEST(test_fault_memtable_overcommit)
 {
@@ -523,7 +528,9 @@ static int64_t term_and_time(pid_t pid, int *st)
 /* The program waits in its handshake for a back-end that never answers
  * (0), that sent 6 bytes of its reply (1), or for a socket path nobody
  * listens on (2). */
-START_TEST(test_program_sigterm_while_waiting)
+TEST_CASE("lifecycle");
+
+START_LOOP_TEST(test_program_sigterm_while_waiting, 0, 3)
 {
 	char path[4200], arg[96];
 	char *argv[] = { path, arg, "--connect-timeout=30000", NULL };
@@ -620,54 +627,3 @@ START_TEST(test_program_loop_not_blocked_by_half_message)
 	close(cv[0]);
 }
 END_TEST
-
-static Suite *reffe_suite(void)
-{
-	Suite *s = suite_create("reffe");
-	TCase *life = tcase_create("lifecycle");
-	TCase *faults = tcase_create("faults");
-
-	tcase_add_test(life, test_reset_removes_all_and_closes_fds);
-	tcase_add_test(life, test_drop_except_keeps_one_mapping_and_its_fd);
-	tcase_add_test(life, test_drop_except_drops_all_when_keep_is_gone);
-	tcase_add_test(life, test_many_cycles_no_leak);
-	tcase_add_test(life, test_dump_json);
-	tcase_add_loop_test(life, test_program_sigterm_while_waiting, 0, 3);
-	tcase_add_test(life, test_program_loop_not_blocked_by_half_message);
-	tcase_add_test(faults, test_fault_no_overlap_check);
-	tcase_add_test(faults, test_fault_overlap_touching_rejected);
-	tcase_add_test(faults, test_fault_overlap_straddle_missed);
-	tcase_add_test(faults, test_fault_no_bounds_check);
-	tcase_add_test(faults, test_fault_bounds_wrap);
-	tcase_add_test(faults, test_fault_len_zero_accepted);
-	tcase_add_test(faults, test_fault_unknown_shmid_null);
-	tcase_add_test(faults, test_fault_no_reply_on_error);
-	tcase_add_test(faults, test_fault_error_reply_zero);
-	tcase_add_test(faults, test_fault_reply_wrong_flags);
-	tcase_add_test(faults, test_fault_reply_wrong_size);
-	tcase_add_test(faults, test_fault_memtable_before_reply);
-	tcase_add_test(faults, test_fault_memtable_overcommit);
-	tcase_add_test(faults, test_fault_unmap_ignores_len);
-	tcase_add_test(faults, test_fault_unmap_partial);
-	tcase_add_test(faults, test_fault_reset_keeps_mappings);
-	tcase_add_test(faults, test_fault_fd_leak_on_error);
-	tcase_add_test(faults, test_fault_ro_mapped_rw);
-	tcase_add_test(faults, test_fault_map_without_shmem);
-	tcase_add_test(faults, test_fault_short_payload_stale);
-	tcase_add_test(faults, test_fault_abort_before_start);
-	tcase_add_test(faults, test_fault_abort_nregions);
-	suite_add_tcase(s, life);
-	suite_add_tcase(s, faults);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *r = srunner_create(reffe_suite());
-	int failed;
-
-	srunner_run_all(r, CK_ENV);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

@@ -14,9 +14,12 @@
 #include <unistd.h>
 
 #include "reffefx.h"
+#include "vhutest.h"
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+
+TEST_CASE("lifecycle");
 
 START_TEST(test_reset_sends_reset_device)
 {
@@ -224,7 +227,7 @@ static pid_t spawn_bent_config_backend(int fd, int other_end, int how)
 /* Digest 8: a robust front-end survives a bent config reply. The
  * reference keeps the connection, believes nothing of a malformed reply
  * (no regions: every MAP refused) and ignores padding. */
-START_TEST(test_handshake_survives_bent_config_reply)
+START_LOOP_TEST(test_handshake_survives_bent_config_reply, 0, 5)
 {
 	struct reffe_config cfg;
 	struct reffe *fe = calloc(1, sizeof(*fe));
@@ -270,31 +273,3 @@ START_TEST(test_handshake_fails_on_silent_backend)
 	free(fe);
 }
 END_TEST
-
-static Suite *reffemain_suite(void)
-{
-	Suite *s = suite_create("reffemain");
-	TCase *life = tcase_create("lifecycle");
-
-	tcase_add_test(life, test_reset_sends_reset_device);
-	tcase_add_test(life, test_config_nregions_over_256_tolerated);
-	tcase_add_test(life, test_config_malformed_refused);
-	tcase_add_test(life, test_config_huge_size_unusable_not_fatal);
-	tcase_add_test(life, test_handshake_with_refbe);
-	tcase_add_test(life, test_handshake_without_shmem_offered);
-	tcase_add_test(life, test_handshake_fails_on_silent_backend);
-	tcase_add_loop_test(life, test_handshake_survives_bent_config_reply, 0, 5);
-	suite_add_tcase(s, life);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(reffemain_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "refregion.h"
+#include "vhutest.h"
 
 /* The permissions of the mapping holding addr ("---p", "rw-s"), or ""
  * when nothing is mapped there. */
@@ -33,6 +34,8 @@ static void perms_at(uintptr_t addr, char perms[5])
 	}
 	fclose(f);
 }
+
+TEST_CASE("region");
 
 START_TEST(reserved_span_is_prot_none_with_slack)
 {
@@ -115,27 +118,3 @@ START_TEST(release_all_releases_each)
 	}
 }
 END_TEST
-
-static Suite *refregion_suite(void)
-{
-	Suite *s = suite_create("refregion");
-	TCase *tc = tcase_create("region");
-
-	tcase_add_test(tc, reserved_span_is_prot_none_with_slack);
-	tcase_add_test(tc, clear_gives_a_mapping_back_to_prot_none);
-	tcase_add_test(tc, sizes_that_cannot_be_reserved);
-	tcase_add_test(tc, release_all_releases_each);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(refregion_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include "reffefx.h"
+#include "vhutest.h"
+
+TEST_CASE("map");
 
 START_TEST(test_map_rw_is_mapped_rw)
 {
@@ -444,6 +447,8 @@ START_TEST(test_truncated_message_closes_channel)
 }
 END_TEST
 
+TEST_CASE("unmap");
+
 START_TEST(test_unmap_exact_removes_and_closes)
 {
 	struct fx *f = fx_new(NULL);
@@ -533,6 +538,8 @@ START_TEST(test_unmap_ignores_fd_offset_and_flags)
 }
 END_TEST
 
+TEST_CASE("lifecycle");
+
 START_TEST(test_before_start_error_reply)
 {
 	struct fx *f = fx_setup(NULL, all_pfeatures(), false);
@@ -587,70 +594,3 @@ START_TEST(test_map_without_backend_send_fd_rejected)
 	fx_free(f);
 }
 END_TEST
-
-static Suite *refshmem_suite(void)
-{
-	Suite *s = suite_create("refshmem");
-	TCase *map_t = tcase_create("map");
-	TCase *unmap_t = tcase_create("unmap");
-	TCase *life = tcase_create("lifecycle");
-
-	tcase_add_test(map_t, test_map_rw_is_mapped_rw);
-	tcase_add_test(map_t, test_map_ro_is_read_only);
-	tcase_add_test(map_t, test_map_fd_offset_honoured);
-	tcase_add_test(map_t, test_map_whole_region_and_last_page);
-	tcase_add_test(map_t, test_overlap_equal_rejected);
-	tcase_add_test(map_t, test_overlap_inside_rejected);
-	tcase_add_test(map_t, test_overlap_straddle_start_rejected);
-	tcase_add_test(map_t, test_overlap_straddle_end_rejected);
-	tcase_add_test(map_t, test_overlap_superset_rejected);
-	tcase_add_test(map_t, test_overlap_keeps_original_mapping);
-	tcase_add_test(map_t, test_touching_accepted);
-	tcase_add_test(map_t, test_same_range_other_shmid_accepted);
-	tcase_add_test(map_t, test_bounds_past_end_rejected);
-	tcase_add_test(map_t, test_bounds_wrap_rejected);
-	tcase_add_test(map_t, test_len_zero_rejected);
-	tcase_add_test(map_t, test_unknown_shmid_rejected);
-	tcase_add_test(map_t, test_zero_sized_region_rejected);
-	tcase_add_test(map_t, test_unaligned_rejected);
-	tcase_add_test(map_t, test_unknown_flag_bits_rejected);
-	tcase_add_test(map_t, test_no_fd_rejected);
-	tcase_add_test(map_t, test_two_fds_rejected_and_closed);
-	tcase_add_test(map_t, test_pipe_fd_rejected);
-	tcase_add_test(map_t, test_rdonly_fd_rw_rejected_ro_accepted);
-	tcase_add_test(map_t, test_sealed_memfd_rw_rejected);
-	tcase_add_test(map_t, test_file_shorter_than_range_rejected);
-	tcase_add_test(map_t, test_payload_size_not_40_rejected);
-	tcase_add_test(map_t, test_no_reply_without_need_reply);
-	tcase_add_test(map_t, test_no_reply_without_reply_ack);
-	tcase_add_test(map_t, test_bad_header_version_rejected);
-	tcase_add_test(map_t, test_unknown_request_answered_nonzero);
-	tcase_add_test(map_t, test_unsolicited_reply_dropped);
-	tcase_add_test(map_t, test_backend_eof_closes_channel);
-	tcase_add_test(map_t, test_truncated_message_closes_channel);
-	suite_add_tcase(s, map_t);
-	tcase_add_test(unmap_t, test_unmap_exact_removes_and_closes);
-	tcase_add_test(unmap_t, test_unmap_partial_rejected);
-	tcase_add_test(unmap_t, test_unmap_superset_shifted_unknown_rejected);
-	tcase_add_test(unmap_t, test_unmap_twice_rejected);
-	tcase_add_test(unmap_t, test_unmap_with_fd_rejected);
-	tcase_add_test(unmap_t, test_unmap_ignores_fd_offset_and_flags);
-	suite_add_tcase(s, unmap_t);
-	tcase_add_test(life, test_before_start_error_reply);
-	tcase_add_test(life, test_after_stop_error_reply);
-	tcase_add_test(life, test_without_shmem_rejected);
-	tcase_add_test(life, test_map_without_backend_send_fd_rejected);
-	suite_add_tcase(s, life);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(refshmem_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

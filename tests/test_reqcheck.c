@@ -13,6 +13,7 @@
 
 #include "reqcheck.h"
 #include "script.h"
+#include "vhutest.h"
 
 #define BE "id t\ntitle A title\ntarget frontend\nrule 6: a rule\nlevel MUST\n"
 #define FE "id t\ntitle A title\ntarget backend\nrule 6: a rule\nlevel MUST\n"
@@ -57,6 +58,8 @@ static void expect_none(const char *text)
 
 	expect(text, none, NULL);
 }
+
+TEST_CASE("capabilities");
 
 START_TEST(control_unused)
 {
@@ -128,6 +131,8 @@ START_TEST(all_unused_reported)
 }
 END_TEST
 
+TEST_CASE("features");
+
 /* As back-end, a handshake that does not offer a required feature can
  * only end UNSUPPORTED. */
 START_TEST(feature_not_offered)
@@ -154,6 +159,8 @@ START_TEST(frontend_may_decline)
 }
 END_TEST
 
+TEST_CASE("capabilities");
+
 START_TEST(step_needs)
 {
 	struct script_case c;
@@ -171,33 +178,3 @@ START_TEST(step_needs)
 	script_free(&c);
 }
 END_TEST
-
-static Suite *reqcheck_suite(void)
-{
-	Suite *s = suite_create("reqcheck");
-	TCase *caps = tcase_create("capabilities");
-	TCase *feats = tcase_create("features");
-
-	tcase_add_test(caps, control_unused);
-	tcase_add_test(caps, control_line_of_its_requires);
-	tcase_add_test(caps, pid_unused);
-	tcase_add_test(caps, socket_unused_and_missing);
-	tcase_add_test(caps, all_unused_reported);
-	tcase_add_test(caps, step_needs);
-	suite_add_tcase(s, caps);
-	tcase_add_test(feats, feature_not_offered);
-	tcase_add_test(feats, frontend_may_decline);
-	suite_add_tcase(s, feats);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(reqcheck_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

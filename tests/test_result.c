@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "result.h"
+#include "vhutest.h"
 
 static const char *escape_into(char *buf, size_t cap, const char *s, size_t n)
 {
@@ -18,6 +19,8 @@ static const char *escape_into(char *buf, size_t cap, const char *s, size_t n)
 
 /* Each test has its own `char b[512]`. */
 #define esc(s, n) escape_into(b, sizeof(b), (s), (n))
+
+TEST_CASE("core");
 
 START_TEST(escape_plain_and_specials)
 {
@@ -165,30 +168,3 @@ START_TEST(write_is_a_single_line_in_the_file)
 	free(r);
 }
 END_TEST
-
-static Suite *result_suite(void)
-{
-	Suite *s = suite_create("result");
-	TCase *t = tcase_create("core");
-
-	tcase_add_test(t, escape_plain_and_specials);
-	tcase_add_test(t, escape_control_chars);
-	tcase_add_test(t, escape_utf8_kept_invalid_bytes_escaped);
-	tcase_add_test(t, escape_reports_length_and_truncates);
-	tcase_add_test(t, verdict_precedence);
-	tcase_add_test(t, json_is_one_line_with_the_schema);
-	tcase_add_test(t, write_is_a_single_line_in_the_file);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(result_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "role_backend.h"
+#include "vhutest.h"
 
 static struct role_be b;
 
@@ -23,6 +24,9 @@ static struct proto_hdr req(uint32_t request, uint32_t flags, uint32_t size)
 
 	return h;
 }
+
+TEST_CASE("role_backend");
+TEST_FIXTURE(setup, NULL);
 
 START_TEST(threaded_answers_while_blocked)
 {
@@ -163,31 +167,3 @@ START_TEST(answers_built_from_the_offer)
 	ck_assert(rbe_needs_answer(&h));
 }
 END_TEST
-
-static Suite *role_backend_suite(void)
-{
-	Suite *s = suite_create("role_backend");
-	TCase *tc = tcase_create("role_backend");
-
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, threaded_answers_while_blocked);
-	tcase_add_test(tc, single_thread_queue_flushes_in_order);
-	tcase_add_test(tc, hold_keeps_only_the_named_requests);
-	tcase_add_test(tc, unblock_leaves_what_a_hold_keeps);
-	tcase_add_test(tc, queue_full_is_refused);
-	tcase_add_test(tc, requests_change_the_state);
-	tcase_add_test(tc, answers_built_from_the_offer);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(role_backend_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

@@ -4,6 +4,9 @@
 #include <check.h>
 
 #include "role_frontend.h"
+#include "vhutest.h"
+
+TEST_CASE("role_frontend");
 
 START_TEST(fresh_has_no_request_and_an_empty_ledger)
 {
@@ -18,19 +21,3 @@ START_TEST(fresh_has_no_request_and_an_empty_ledger)
 	ck_assert_uint_eq(f.ledger.violations, 1);
 }
 END_TEST
-
-int main(void)
-{
-	Suite *s = suite_create("role_frontend");
-	TCase *tc = tcase_create("role_frontend");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, fresh_has_no_request_and_an_empty_ledger);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

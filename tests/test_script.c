@@ -9,6 +9,7 @@
 
 #include "proto.h"
 #include "script.h"
+#include "vhutest.h"
 
 #define PATH "suites/C-map/t.vhu"
 #define HDR_BE "id t\ntitle A title\ntarget frontend\nrule 6: a rule\nlevel MUST\n"
@@ -47,62 +48,9 @@ static void parse_err(const char *text, unsigned line, const char *what)
 	ck_assert_ptr_null(c.steps);
 }
 
-/* ---- numbers ---- */
-
-START_TEST(numbers_decimal_hex_suffixes)
-{
-	uint64_t v;
-
-	ck_assert_int_eq(script_parse_u64("0", false, &v), 0);
-	ck_assert_uint_eq(v, 0);
-	ck_assert_int_eq(script_parse_u64("4096", false, &v), 0);
-	ck_assert_uint_eq(v, 4096);
-	ck_assert_int_eq(script_parse_u64("0x1000", false, &v), 0);
-	ck_assert_uint_eq(v, 0x1000);
-	ck_assert_int_eq(script_parse_u64("0XaBc", false, &v), 0);
-	ck_assert_uint_eq(v, 0xabc);
-	ck_assert_int_eq(script_parse_u64("64k", true, &v), 0);
-	ck_assert_uint_eq(v, 0x10000);
-	ck_assert_int_eq(script_parse_u64("1M", true, &v), 0);
-	ck_assert_uint_eq(v, 0x100000);
-	ck_assert_int_eq(script_parse_u64("16g", true, &v), 0);
-	ck_assert_uint_eq(v, 16ull << 30);
-	ck_assert_int_eq(script_parse_u64("0x2k", true, &v), 0);
-	ck_assert_uint_eq(v, 0x800);
-}
-END_TEST
-
-START_TEST(numbers_64bit_edges)
-{
-	uint64_t v;
-
-	ck_assert_int_eq(script_parse_u64("0xffffffffffffffff", false, &v), 0);
-	ck_assert_uint_eq(v, UINT64_MAX);
-	ck_assert_int_eq(script_parse_u64("18446744073709551615", false, &v), 0);
-	ck_assert_uint_eq(v, UINT64_MAX);
-	ck_assert_int_eq(script_parse_u64("18446744073709551616", false, &v), -ERANGE);
-	ck_assert_int_eq(script_parse_u64("0x10000000000000000", false, &v), -ERANGE);
-	ck_assert_int_eq(script_parse_u64("0x3fffffffffffffk", true, &v), 0);
-	ck_assert_uint_eq(v, 0x3fffffffffffffull << 10);
-	ck_assert_int_eq(script_parse_u64("0x40000000000000k", true, &v), -ERANGE);
-	ck_assert_int_eq(script_parse_u64("17179869184g", true, &v), -ERANGE);
-}
-END_TEST
-
-START_TEST(numbers_rejected)
-{
-	static const char *const bad[] = { "", "0x", "-1", "+1", "1kk", "k", "12q",
-					   "0x1g0", " 1", "1 ", "0b101", "1.5" };
-	uint64_t v;
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(script_parse_u64(bad[i], true, &v) == -EINVAL,
-			      "accepted '%s'", bad[i]);
-	ck_assert_int_eq(script_parse_u64("64k", false, &v), -EINVAL);
-}
-END_TEST
-
 /* ---- good cases ---- */
+
+TEST_CASE("good");
 
 START_TEST(good_backend_case)
 {
@@ -426,6 +374,8 @@ END_TEST
 
 /* ---- errors, each with its line ---- */
 
+TEST_CASE("errors");
+
 START_TEST(err_id_differs_from_file)
 {
 	parse_err("id other\ntitle t\ntarget frontend\nrule r\nlevel MUST\nsleep 1\n", 1,
@@ -632,6 +582,8 @@ START_TEST(error_count_is_capped_and_buffer_safe)
 }
 END_TEST
 
+TEST_CASE("good");
+
 START_TEST(comments_and_blank_lines)
 {
 	struct script_case c;
@@ -648,61 +600,3 @@ START_TEST(comments_and_blank_lines)
 	parse_err(HDR_BE "sleep 5#x\n", 6, "sleep 5#x");
 }
 END_TEST
-
-static Suite *script_suite(void)
-{
-	Suite *s = suite_create("script");
-	TCase *num = tcase_create("numbers"), *good = tcase_create("good"),
-	      *bad = tcase_create("errors");
-
-	tcase_add_test(num, numbers_decimal_hex_suffixes);
-	tcase_add_test(num, numbers_64bit_edges);
-	tcase_add_test(num, numbers_rejected);
-	suite_add_tcase(s, num);
-
-	tcase_add_test(good, good_backend_case);
-	tcase_add_test(good, good_frontend_case);
-	tcase_add_test(good, reply_split_and_pause);
-	tcase_add_test(good, repeat_nesting_jumps);
-	tcase_add_test(good, send_forms);
-	tcase_add_test(good, default_channels);
-	tcase_add_test(good, grades_asserts_windows);
-	tcase_add_test(good, order_findings_and_fd_kinds);
-	tcase_add_test(good, handshake_backend_knobs);
-	tcase_add_test(good, parse_from_file);
-	tcase_add_test(good, comments_and_blank_lines);
-	suite_add_tcase(s, good);
-
-	tcase_add_test(bad, err_id_differs_from_file);
-	tcase_add_test(bad, err_missing_header);
-	tcase_add_test(bad, err_reason_required);
-	tcase_add_test(bad, err_bad_level_role_timeout);
-	tcase_add_test(bad, err_header_after_step_and_twice);
-	tcase_add_test(bad, err_requires);
-	tcase_add_test(bad, err_unknown_keyword_and_kind);
-	tcase_add_test(bad, err_unknown_argument);
-	tcase_add_test(bad, err_bad_numbers);
-	tcase_add_test(bad, err_unknown_request);
-	tcase_add_test(bad, err_fd_names);
-	tcase_add_test(bad, err_repeat_blocks);
-	tcase_add_test(bad, err_steps_not_for_role);
-	tcase_add_test(bad, err_capabilities_needed);
-	tcase_add_test(bad, err_values_and_flags);
-	tcase_add_test(bad, err_hex);
-	tcase_add_test(bad, err_checks_arguments);
-	tcase_add_test(bad, errors_are_all_reported_with_lines);
-	tcase_add_test(bad, error_count_is_capped_and_buffer_safe);
-	suite_add_tcase(s, bad);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(script_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

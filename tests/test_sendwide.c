@@ -11,6 +11,7 @@
 #include "chan.h"
 #include "script.h"
 #include "sendwide.h"
+#include "vhutest.h"
 
 /* Reads one message of len bytes and its fds (up to max) from fd. */
 static ssize_t recv_wide(int fd, void *buf, size_t len, int *fds,
@@ -39,6 +40,8 @@ static ssize_t recv_wide(int fd, void *buf, size_t len, int *fds,
 	}
 	return n;
 }
+
+TEST_CASE("send");
 
 START_TEST(sixteen_fds_arrive_with_the_bytes)
 {
@@ -103,26 +106,3 @@ START_TEST(closed_peer_is_a_reset)
 	close(sv[0]);
 }
 END_TEST
-
-static Suite *sendwide_suite(void)
-{
-	Suite *s = suite_create("sendwide");
-	TCase *tc = tcase_create("send");
-
-	tcase_add_test(tc, sixteen_fds_arrive_with_the_bytes);
-	tcase_add_test(tc, too_many_fds_or_nothing_refused);
-	tcase_add_test(tc, closed_peer_is_a_reset);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(sendwide_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

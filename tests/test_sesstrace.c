@@ -10,6 +10,7 @@
 #include "chan.h"
 #include "proto.h"
 #include "sesstrace.h"
+#include "vhutest.h"
 
 __attribute__((format(printf, 2, 3)))
 static void note(struct sesstrace *t, const char *fmt, ...)
@@ -29,6 +30,8 @@ static void msg_of(struct chan_msg *m, uint32_t req)
 	m->hdr = (struct proto_hdr){ req, PROTO_VERSION, 0 };
 	m->t_ms = chan_now_ms();
 }
+
+TEST_CASE("trace");
 
 START_TEST(tail_keeps_the_last_lines_in_order)
 {
@@ -144,28 +147,3 @@ START_TEST(wide_message_traced_with_the_rest_of_its_fds)
 	sesstrace_close(&t);
 }
 END_TEST
-
-static Suite *sesstrace_suite(void)
-{
-	Suite *s = suite_create("sesstrace");
-	TCase *tc = tcase_create("trace");
-
-	tcase_add_test(tc, tail_keeps_the_last_lines_in_order);
-	tcase_add_test(tc, tail_asks_more_than_there_is_and_small_buffers);
-	tcase_add_test(tc, last_line_per_channel);
-	tcase_add_test(tc, file_gets_every_line);
-	tcase_add_test(tc, wide_message_traced_with_the_rest_of_its_fds);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(sesstrace_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}

@@ -14,6 +14,7 @@
 
 #include "chan.h"
 #include "target.h"
+#include "vhutest.h"
 
 static const struct target_subst subst = { "7", "/tmp/s.sock", "9", "22" };
 
@@ -25,6 +26,8 @@ static struct target_argv *split_ok(const char *tmpl, struct target_argv *a)
 		      "%s: %s", tmpl, err);
 	return a;
 }
+
+TEST_CASE("split");
 
 START_TEST(split_words_and_placeholders)
 {
@@ -106,6 +109,8 @@ static void spawn_ok(struct target *t, const char *cmd, const int *keep,
 	ck_assert_int_gt(t->pid, 0);
 }
 
+TEST_CASE("process");
+
 START_TEST(stop_ends_the_group_fast)
 {
 	struct target t;
@@ -146,14 +151,6 @@ START_TEST(stop_kills_what_ignores_sigterm)
 }
 END_TEST
 
-static void self_exe(char *out, size_t cap)
-{
-	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
-
-	ck_assert_int_gt(n, 0);
-	out[n] = '\0';
-}
-
 /* A target that joins our process group and ignores SIGTERM: a signal to
  * its own group no longer reaches it, one to its pid does. */
 START_TEST(stop_reaches_a_target_that_left_its_group)
@@ -163,7 +160,7 @@ START_TEST(stop_reaches_a_target_that_left_its_group)
 	int64_t t0, deadline = chan_deadline(2000);
 
 	ck_assert_int_eq(target_setup(), 0);
-	self_exe(exe, sizeof(exe));
+	vt_self_exe(exe, sizeof(exe));
 	snprintf(cmd, sizeof(cmd), "%s --child=pgid-escape", exe);
 	spawn_ok(&t, cmd, NULL, 0, NULL);
 	while (getpgid(t.pid) == t.pid && chan_now_ms() < deadline)
@@ -332,30 +329,6 @@ START_TEST(target_dies_with_its_parent)
 }
 END_TEST
 
-static Suite *target_suite(void)
-{
-	Suite *s = suite_create("target");
-	TCase *sp = tcase_create("split"), *pr = tcase_create("process");
-
-	tcase_add_test(sp, split_words_and_placeholders);
-	tcase_add_test(sp, split_quotes_and_escapes);
-	tcase_add_test(sp, split_unset_placeholder_stays);
-	tcase_add_test(sp, split_errors);
-	suite_add_tcase(s, sp);
-	tcase_add_test(pr, stop_ends_the_group_fast);
-	tcase_add_test(pr, stop_kills_what_ignores_sigterm);
-	tcase_add_test(pr, stop_reaches_a_target_that_left_its_group);
-	tcase_add_test(pr, crash_during_the_stop_is_the_targets);
-	tcase_add_test(pr, signal_is_recorded);
-	tcase_add_test(pr, exit_code_is_recorded);
-	tcase_add_test(pr, grandchild_dies_with_the_group);
-	tcase_add_test(pr, only_kept_fds_are_inherited);
-	tcase_add_test(pr, missing_program_is_an_error);
-	tcase_add_test(pr, target_dies_with_its_parent);
-	suite_add_tcase(s, pr);
-	return s;
-}
-
 /* Re-run as a hostile target: --child=pgid-escape joins its parent's
  * process group, ignores SIGTERM and waits. */
 static int child_main(const char *mode)
@@ -368,16 +341,11 @@ static int child_main(const char *mode)
 		pause();
 }
 
-int main(int argc, char **argv)
+/* Re-run as a child of the process tests: --child=WHAT. */
+static int as_child(int argc, char **argv)
 {
-	SRunner *sr;
-	int failed;
-
 	if (argc == 2 && strncmp(argv[1], "--child=", 8) == 0)
 		return child_main(argv[1] + 8);
-	sr = srunner_create(target_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return -1;
 }
+TEST_PRE_MAIN(as_child);

@@ -13,6 +13,7 @@
 
 #include "fdpool.h"
 #include "tracefile.h"
+#include "vhutest.h"
 
 static struct tracefile_rec *new_rec(void)
 {
@@ -66,6 +67,8 @@ static void same_rec(const struct tracefile_rec *a, const struct tracefile_rec *
 	ck_assert_uint_eq(a->data_len, b->data_len);
 	ck_assert_mem_eq(a->data, b->data, a->data_len);
 }
+
+TEST_CASE("core");
 
 START_TEST(codec_round_trip)
 {
@@ -146,11 +149,6 @@ START_TEST(describe_fds)
 }
 END_TEST
 
-static void tmp_path(char *out, size_t cap)
-{
-	snprintf(out, cap, "/tmp/vhu-test-trace-%d-%ld", (int)getpid(), random());
-}
-
 START_TEST(file_round_trip)
 {
 	struct tracefile_rec *a = new_rec(), *b = new_rec();
@@ -159,7 +157,7 @@ START_TEST(file_round_trip)
 	char path[128], err[256];
 	int before = fdpool_count_open_fds();
 
-	tmp_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "trace");
 	ck_assert_int_eq(tracefile_create(&w, path, 21), 0);
 	fill_map(a);
 	ck_assert_int_eq(tracefile_write(&w, a), 0);
@@ -198,7 +196,7 @@ START_TEST(open_rejects)
 	FILE *f;
 
 	ck_assert_int_eq(tracefile_open(&rd, "/nonexistent/x", err, sizeof(err)), -ENOENT);
-	tmp_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "trace");
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("not a trace, but long enough to hold a header......", f);
@@ -216,7 +214,7 @@ START_TEST(truncated_file_is_an_error)
 	struct tracefile_reader rd;
 	char path[128], err[256];
 
-	tmp_path(path, sizeof(path));
+	vt_tmp_path(path, sizeof(path), "trace");
 	ck_assert_int_eq(tracefile_create(&w, path, 22), 0);
 	fill_map(a);
 	ck_assert_int_eq(tracefile_write(&w, a), 0);
@@ -262,30 +260,3 @@ START_TEST(format_text_and_json)
 	free(a);
 }
 END_TEST
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("tracefile");
-	TCase *t = tcase_create("core");
-
-	tcase_add_test(t, codec_round_trip);
-	tcase_add_test(t, codec_rejects_malformed);
-	tcase_add_test(t, describe_fds);
-	tcase_add_test(t, file_round_trip);
-	tcase_add_test(t, open_rejects);
-	tcase_add_test(t, truncated_file_is_an_error);
-	tcase_add_test(t, format_text_and_json);
-	suite_add_tcase(s, t);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
