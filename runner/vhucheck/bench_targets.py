@@ -39,7 +39,7 @@ import subprocess
 import sys
 import time
 
-from vhucheck import bench_suite as B, options, outdir, paths, profile as P
+from vhucheck import bench_suite as B, options, outdir, paths, profile as P, run
 from vhucheck.errors import EXIT_OK, ConfigError, HarnessError
 from vhucheck.render import atomic
 
@@ -398,8 +398,13 @@ def unavailable(prof, environ=None):
         qemu = env[var] if var else words[words.index("--") + 1]
         if not shutil.which(qemu, path=env.get("PATH", os.defpath)):
             return f"{qemu}: no such program"
-    if "VHUCHECK_EXEC_COMMAND" in prof.command and not env.get("VHUCHECK_EXEC_COMMAND"):
-        return "$VHUCHECK_EXEC_COMMAND is not set (the implementation's command line)"
+    if run.EXEC_VAR in prof.command:
+        if not env.get(run.EXEC_VAR):
+            return f"${run.EXEC_VAR} is not set (the implementation's command line)"
+        try:        # what `run` checks of it (a program; {socket} or {fd} for a front-end)
+            run.check_exec_command([prof], None)
+        except ConfigError as e:
+            return str(e)
     return None
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 import unittest
+from unittest import mock
 
 from helpers import build_dir, env_for, run_cli
 
@@ -152,7 +153,11 @@ class TestUnavailable(unittest.TestCase):
             # exec-*: the implementation's command line
             ex = self._prof(d, "sh -c 'c=$VHUCHECK_EXEC_COMMAND; exec $c' x {socket}")
             self.assertIn("VHUCHECK_EXEC_COMMAND is not set", T.unavailable(ex, env))
-            self.assertIsNone(T.unavailable(ex, dict(env, VHUCHECK_EXEC_COMMAND="x")))
+            for cmd, why in (("/bin/true --socket-path={socket}", None),
+                             (f"{d}/nothing", "no such program")):
+                with mock.patch.dict(os.environ, {"VHUCHECK_EXEC_COMMAND": cmd}):
+                    got = T.unavailable(ex)
+                    self.assertIsNone(got) if why is None else self.assertIn(why, got)
 
     def test_every_real_target_is_in_the_default_list(self):
         for name in ("qemu-shmem", "qemu-debian", "dpdk-testpmd", "virtiofsd-debian",
