@@ -419,6 +419,7 @@ def run_plans(plans, out, several, verbose, runs=1):
             target_out = os.path.join(out, sub) if sub else out
             doc = repeat.run_target(plan, target_out, stop, progress)
             write_target(target_out, doc)
+            schedule.remember(plan.build, doc)
             docs.append(doc)
             subdirs.append(sub)
             print_summary(doc, None if several else os.path.join(target_out, "index.html"), tty)
@@ -440,11 +441,14 @@ def run_plans(plans, out, several, verbose, runs=1):
 
 def with_history(plans, out):
     """The plans with their cases' durations in an earlier run (read before
-    --clean removes it): of the run in --out DIR, else of the latest
-    default report dir (schedule.py)."""
-    dirs = [out, os.path.join(paths.default_out_root(), "latest")]
-    found = schedule.earlier_durations([d for d in dirs if d])
-    return [dataclasses.replace(p, history=found.get(p.profile.name, {})) for p in plans]
+    --clean removes it): of the run in --out DIR, else those the build dir
+    keeps, else of the latest default report dir (schedule.py)."""
+    in_out = schedule.earlier_durations([out] if out else [])
+    latest = schedule.earlier_durations([os.path.join(paths.default_out_root(), "latest")])
+    return [dataclasses.replace(p, history=(in_out.get(p.profile.name)
+                                            or schedule.recall(p.build, p.profile.name)
+                                            or latest.get(p.profile.name, {})))
+            for p in plans]
 
 
 def main(args):

@@ -3,6 +3,7 @@ processes (shares) when cases run side by side (-j N, N > 1).
 
 Each case gets an estimate: its duration in an earlier run of the same
 target (the report dir given with --out, read before --clean removes it,
+else the durations the last runs against it left in the build dir,
 else the newest default report dir), or, for a case never run, what it
 waits by design (the harness's `wait_ms`: sleeps and windows of silence)
 on top of a typical case. Then:
@@ -25,7 +26,10 @@ comparison: docs/targets.md has the measurement)."""
 import json
 import math
 import os
+import re
 import statistics
+
+from vhucheck.render import atomic
 
 CHUNK_CASES = 8         # most cases in one harness process
 WAIT_MIN_S = 0.5        # a case estimated at least this long ...
@@ -76,6 +80,41 @@ def earlier_durations(dirs):
             if found and found[0] not in out:
                 out[found[0]] = found[1]
     return out
+
+
+def _memory_path(build, name):
+    return os.path.join(build, "runner-durations",
+                        re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".json")
+
+
+def recall(build, name):
+    """{case id: ms} the runs against target `name` left in the build dir."""
+    try:
+        with open(_memory_path(build, name), encoding="utf-8") as f:
+            got = json.load(f)["durations_ms"]
+        return {k: float(v) for k, v in got.items() if isinstance(v, (int, float))}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def remember(build, doc):
+    """Keeps the durations of a finished run in the build dir, over those of
+    earlier runs (a case not run this time keeps its old one). Only the
+    order of later runs depends on it, never a verdict; a build dir that
+    cannot be written is no error."""
+    found = {c["id"]: c["duration_ms"] for c in doc.get("cases", [])
+             if isinstance(c.get("duration_ms"), (int, float))}
+    name = doc.get("target", {}).get("name")
+    if doc.get("interrupted") or not found or not isinstance(name, str):
+        return
+    merged = dict(recall(build, name), **found)
+    path = _memory_path(build, name)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        atomic.write_text(path, json.dumps({"target": name, "durations_ms": merged},
+                                           indent=0, sort_keys=True) + "\n")
+    except OSError:
+        pass
 
 
 def estimates(cases, history, multiplier=1.0):

@@ -82,6 +82,22 @@ class History(unittest.TestCase):
             got = schedule.earlier_durations([one, two, os.path.join(d, "missing")])
             self.assertEqual(got, {"t": {"a": 5.0}, "u": {"b": 7.0}})
 
+    def test_the_build_dir_remembers_the_last_durations(self):
+        with tempfile.TemporaryDirectory() as d:
+            def doc(durations, interrupted=False, name="t/x"):
+                return {"target": {"name": name}, "interrupted": interrupted,
+                        "cases": [{"id": k, "duration_ms": v} for k, v in durations.items()]}
+            self.assertEqual(schedule.recall(d, "t/x"), {})
+            schedule.remember(d, doc({"a": 5.0, "b": 7.0}))
+            schedule.remember(d, doc({"b": 9.0, "c": None}))
+            self.assertEqual(schedule.recall(d, "t/x"), {"a": 5.0, "b": 9.0})
+            schedule.remember(d, doc({"a": 1.0}, interrupted=True))   # not kept
+            self.assertEqual(schedule.recall(d, "t/x"), {"a": 5.0, "b": 9.0})
+            self.assertEqual(schedule.recall(d, "other"), {})
+            blocker = os.path.join(d, "a-file")
+            open(blocker, "w").close()
+            schedule.remember(blocker, doc({"a": 1.0}))     # cannot be written: no error
+
     def test_unreadable_documents_are_skipped(self):
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "results.json"), "w") as f:
