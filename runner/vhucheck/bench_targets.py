@@ -13,7 +13,8 @@ skipped, and the report says why):
   harness would start it: spawn, the first vhost-user message ("ready"),
   close, SIGTERM, reaped ("stop");
 * the guest driver's own start (vhu-qtest --help, RUNS times), for QEMU;
-* one `./vhucheck run --target T -j 1`: the median case (harness-timed,
+* one `./vhucheck run --target T -j 1 --schedule plain`: the median case
+  (harness-timed,
   launch to verdict) and its phases from the trace: target start (launch
   to the target's first message; only the cases that launched it count),
   handshake (to the front-end's answer
@@ -345,6 +346,8 @@ def suite_run(spec, jobs, cases, work, tag):
     out = os.path.join(work, tag)
     argv = [os.path.join(paths.top(), "vhucheck"), "run", "--target", spec, "-j", str(jobs),
             "--out", out]
+    if jobs == 1:       # a case's own cost: its target not launched ahead
+        argv += ["--schedule", "plain"]
     for g in cases or ():
         argv += ["--cases", g]
     wall, rc = B.timed_run(argv, B.vhucheck_env(), out + ".log", B.RUN_TIMEOUT_S)
@@ -404,7 +407,8 @@ def unavailable(prof, environ=None):
         try:        # what `run` checks of it (a program; {socket} or {fd} for a front-end)
             run.check_exec_command([prof], None)
         except ConfigError as e:
-            return str(e)
+            why = str(e)
+            return why[len(prof.name) + 2:] if why.startswith(prof.name + ": ") else why
     return None
 
 

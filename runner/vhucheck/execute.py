@@ -4,7 +4,8 @@ are small (at most CHUNK_CASES cases, fewer towards the end) and N of
 them run at a time, the next starting as soon as one ends, the longest
 cases first; a case that mostly waits (a window of silence, a DEADLOCK)
 runs in a share of its own beside the N busy ones (schedule.py), so
-its wait leaves no core idle."""
+its wait leaves no core idle; and each harness launches the next case's
+target while the current case runs (--launch-ahead)."""
 
 import dataclasses
 import datetime
@@ -134,6 +135,13 @@ def slots(plan):
     return plan.jobs if plan.profile.parallel() else 1
 
 
+def launch_ahead(plan):
+    """--schedule auto, on a target whose processes may run side by side:
+    each harness launches the next case's target (a fresh one) as soon as
+    the current case's is up, so that start-up overlaps the case."""
+    return plan.schedule == "auto" and plan.profile.parallel() and bool(plan.profile.command)
+
+
 def make_shares(plan, out):
     """The harness processes of a plan: one with -j 1 (or a target whose
     cases cannot run side by side); else, by default, the shares of
@@ -158,7 +166,8 @@ def make_shares(plan, out):
                 "--shmem-bit", str(plan.shmem_bit),
                 "--timeout-multiplier", f"{plan.multiplier:g}",
                 "--trace-dir", os.path.join(out, "traces"),
-                "--json", json_path, *[c.path for c in part]]
+                "--json", json_path, *(["--launch-ahead"] if launch_ahead(plan) else []),
+                *[c.path for c in part]]
         shares.append(S.Share(index=k, cases=part, argv=argv, json_path=json_path,
                               stderr_path=os.path.join(out, "logs", f"harness-{k}.stderr"),
                               budget_s=S.budget(part, timeouts), timeouts=timeouts,
@@ -356,6 +365,7 @@ def settings(plan):
             "shared_target": plan.shared,
             "schedule": (plan.schedule if plan.jobs > 1 and plan.profile.parallel()
                          else None),
+            "launch_ahead": launch_ahead(plan),
             "backtrace": ("in-process unwinder (targets/crashtrace), symbolised with addr2line"
                           if plan.backtrace else None)}
 

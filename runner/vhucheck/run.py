@@ -82,11 +82,12 @@ def add_arguments(p):
                         "signatures then name the functions (preloads "
                         "targets/crashtrace; docs/runner.md)")
     p.add_argument("--schedule", choices=schedule.SCHEDULES, default="auto",
-                   help="with -j N > 1: 'auto' (default) runs the longest cases first, by an "
-                        "earlier run's durations (--out DIR, else the latest report) or their "
-                        "declared waits, and the cases that mostly wait beside the N busy "
-                        "harnesses; 'longest': the same, nothing beside; 'plain': catalogue "
-                        "order, shares of equal timeout")
+                   help="'auto' (default): each harness launches the next case's target "
+                        "(a fresh one) while the current case runs; with -j N > 1 also the "
+                        "longest cases first (by an earlier run's durations or their "
+                        "declared waits) and the cases that mostly wait beside the N busy "
+                        "harnesses. 'longest': longest first only. 'plain': catalogue "
+                        "order, shares of equal timeout, nothing ahead")
     p.add_argument("--shared-target", action="store_true",
                    help="one target process serves, one after the other, the cases that need "
                         "no control channel (only a target that listens on {socket}); the "

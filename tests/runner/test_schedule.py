@@ -237,5 +237,52 @@ class EndToEnd(unittest.TestCase):
             self.assertEqual(len(verdicts[0]), plain["settings"]["selected"])
 
 
+@unittest.skipUnless(helpers.build_dir(), "no build dir with the harness and the references")
+class LaunchAhead(unittest.TestCase):
+    """vhucheck-harness --launch-ahead against the reference back-end: the
+    next case's target is launched while a case runs, a fresh one each;
+    one that waited more than a second (here: behind a case that sleeps
+    2 s) is replaced; the verdicts are those of a run without."""
+
+    CASES = ("H-backend/backend_reply_size_16", "H-backend/backend_belief_no_reply",
+             "H-backend/backend_belief_eof", "H-backend/backend_reply_bad_version")
+
+    def _harness(self, d, ahead):
+        import subprocess
+        build = helpers.build_dir()
+        out = os.path.join(d, "ahead" if ahead else "plain")
+        os.makedirs(out)
+        argv = [os.path.join(build, "harness", "vhucheck-harness"), "--role", "frontend",
+                "--target-cmd", os.path.join(build, "targets", "vhu-ref-backend") +
+                " --fd={fd} --control-fd={control} --shmem-bit={shmem_bit}",
+                "--trace-dir", os.path.join(out, "traces"),
+                "--json", os.path.join(d, f"{ahead}.jsonl")]
+        argv += ["--launch-ahead"] if ahead else []
+        argv += [os.path.join(helpers.TOP, "suites", c + ".vhu") for c in self.CASES]
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        with open(os.path.join(d, f"{ahead}.jsonl")) as f:
+            lines = [json.loads(line) for line in f if line.strip()]
+        traces = {}
+        for line in lines:
+            with open(os.path.join(out, "traces", line["id"] + ".trace")) as f:
+                traces[line["id"]] = f.read()
+        return lines, traces
+
+    def test_ahead_fresh_replaced_when_stale_same_verdicts(self):
+        with tempfile.TemporaryDirectory() as d:
+            plain, _ = self._harness(d, False)
+            ahead, traces = self._harness(d, True)
+            self.assertEqual([(x["id"], x["verdict"]) for x in plain],
+                             [(x["id"], x["verdict"]) for x in ahead])
+            marked = [cid for cid, t in traces.items() if "target launched ahead" in t]
+            # the first case launches its own; the third's target waited out
+            # the second's 2 s sleep: replaced by a fresh one
+            self.assertEqual(marked, ["backend_belief_no_reply", "backend_reply_bad_version"])
+            pids = [x["target"]["pid"] for x in ahead]
+            self.assertEqual(len(set(pids)), len(pids), "one fresh target per case")
+
+
 if __name__ == "__main__":
     unittest.main()
