@@ -289,9 +289,10 @@ def make_plans(args):
             include=tuple(args.cases), exclude=tuple(args.exclude),
             faults=tuple(faults.get(p.name, ())), strict=args.strict_expect,
             per_case_bit=P.per_case_bit(p), repeat=args.repeat,
-            backtrace=check_backtrace(args, p, build), schedule=args.schedule,
-            shared=args.shared_target))
-        if args.shared_target:
+            backtrace=check_backtrace(args, p, build),
+            schedule=getattr(args, "schedule", "auto"),
+            shared=getattr(args, "shared_target", False)))
+        if plans[-1].shared:
             shared.check(p)
     warn_expectations(args, plans)
     return plans
