@@ -139,6 +139,12 @@ class EndToEnd(unittest.TestCase):
             self.assertEqual(doc["harness"]["shared_targets"], 2)
             self.assertIn(f"left by {doc['cases'][2]['id']}: the target died of SIGSEGV",
                           stdout)
+            with open(os.path.join(out, "index.html"), encoding="utf-8") as f:
+                page = f.read()
+            self.assertEqual(page.count('<span class="lvl">shared</span>'), 4)
+            self.assertIn("Left: the target died of SIGSEGV", page)
+            with open(os.path.join(out, "summary.md"), encoding="utf-8") as f:
+                self.assertIn("left: the target died of SIGSEGV", f.read())
 
 
 if __name__ == "__main__":
