@@ -60,8 +60,11 @@ class Estimates(unittest.TestCase):
         self.assertLessEqual(max(sizes), schedule.CHUNK_CASES)
         self.assertEqual(sizes, sorted(sizes, reverse=True), "shares shrink to the end")
         self.assertEqual(sizes[-1], 1)
-        # -j 1: nothing runs beside, so nothing is set apart
+        # -j 1: nothing runs beside, so nothing is set apart; nor with --schedule longest
         self.assertFalse(any(w for _, w in schedule.parts(cases, est, jobs=1)))
+        longest = schedule.parts(cases, est, jobs=2, apart=False)
+        self.assertFalse(any(w for _, w in longest))
+        self.assertEqual(longest[0][0][:2], [cases[17], cases[5]])
 
 
 class History(unittest.TestCase):
