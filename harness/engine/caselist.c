@@ -2,10 +2,12 @@
 /* caselist: case headers as JSON lines (caselist.h). */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "caselist.h"
+#include "scriptctx.h"
 #include "result.h"
 #include "script.h"
 
@@ -31,6 +33,36 @@ static void put_words(FILE *f, const char *key, const char *text)
 		first = false;
 	}
 	fputs("]", f);
+}
+
+/* The ms a case waits by design when its target behaves: sleeps and
+ * windows of silence (expect no-reply / no-msg), repeats counted, before
+ * the timeout multiplier. The runner schedules such cases first and
+ * beside the busy ones (execute.py); a case that waits for an event
+ * that never comes is known only from an earlier run's durations. */
+static uint64_t case_wait_ms(const struct script_case *c)
+{
+	uint64_t times[SCTX_MAX_DEPTH + 1] = { 1 }, total = 0;
+	unsigned depth = 0;
+
+	for (unsigned i = 0; i < c->nsteps; i++) {
+		const struct script_step *st = &c->steps[i];
+
+		if (st->op == SCRIPT_REPEAT && depth < SCTX_MAX_DEPTH) {
+			/* repeat counts are at most 1e6: saturate, not wrap */
+			times[depth + 1] = st->count && times[depth] > UINT32_MAX
+						   ? UINT64_MAX / 2 : times[depth] * st->count;
+			depth++;
+		} else if (st->op == SCRIPT_END && depth > 0) {
+			depth--;
+		} else if (st->op == SCRIPT_SLEEP) {
+			total += times[depth] * st->count;
+		} else if (st->op == SCRIPT_EXPECT_NO_REPLY ||
+			   st->op == SCRIPT_EXPECT_NO_MSG) {
+			total += times[depth] * (uint64_t)st->within_ms;
+		}
+	}
+	return total;
 }
 
 /* err holds "path:line: message\n" lines. */
@@ -74,6 +106,8 @@ int caselist_write(FILE *f, const char *path)
 	fprintf(f, ", \"timeout_ms\": %llu, \"header_ok\": %s",
 		(unsigned long long)c->timeout_ms,
 		c->header_errors == 0 && c->id[0] ? "true" : "false");
+	fprintf(f, ", \"wait_ms\": %llu",
+		(unsigned long long)(nerr == 0 ? case_wait_ms(c) : 0));
 	put_errors(f, err);
 	fputs("}\n", f);
 	if (nerr == 0)

@@ -595,7 +595,7 @@ static void copy_findings(struct run *x)
 				       ? s->nfindings - RESULT_MAX_FINDINGS : 0);
 }
 
-static void cleanup(struct run *x)
+void run_cleanup(struct run *x)
 {
 	sess_free(&x->s);
 	if (x->pool_ready)
@@ -609,12 +609,32 @@ static void cleanup(struct run *x)
 			close(x->vring_fds[i]);
 	if (x->sock_listen_fd >= 0)
 		close(x->sock_listen_fd);
+	if (x->ahead_main_fd >= 0)
+		close(x->ahead_main_fd);
+	if (x->ahead_ctl_fd >= 0)
+		close(x->ahead_ctl_fd);
 	if (x->sock_path[0])
 		unlink(x->sock_path);
-	if (!x->keep_stderr && x->stderr_path[0])
+	if (!x->r || (!x->keep_stderr && x->stderr_path[0]))
 		unlink(x->stderr_path);
 	else if (x->keep_stderr && x->tgt.pid > 0)
 		run_copy_cut(x->r->stderr_path, sizeof(x->r->stderr_path), x->stderr_path);
+}
+
+void run_init(struct run *x, struct engine_env *e, const struct script_case *c,
+	      unsigned seq)
+{
+	x->env = e;
+	x->c = c;
+	x->seq = seq;
+	x->mem_fd = x->vring_fds[0] = x->vring_fds[1] = -1;
+	x->sock_listen_fd = -1;
+	x->ahead_main_fd = x->ahead_ctl_fd = -1;
+	x->reply_to = -1;
+	x->speaks_control = e->target_cmd && target_cmd_has(e->target_cmd,
+							    "{control}");
+	target_init(&x->tgt);
+	sess_init(&x->s, c->role, -1, -1, -1, -1, NULL, NULL);
 }
 
 static double now_exact_ms(void)
@@ -634,28 +654,24 @@ int engine_run(struct engine_env *e, const struct script_case *c,
 int engine_run_then(struct engine_env *e, const struct script_case *c,
 		    struct result *r, engine_then_fn then, void *arg)
 {
-	struct run *x = calloc(1, sizeof(*x));
+	struct run *x = launch_ahead_take(e, c);
 	double t_start = now_exact_ms();
 	int rc;
 
 	fill_header(r, c);
+	e->seq++;
+	if (!x && (x = calloc(1, sizeof(*x))) != NULL)
+		run_init(x, e, c, e->seq);
 	if (!x) {
 		result_set(r->reason, sizeof(r->reason), "out of memory");
 		r->verdict = RESULT_ERROR;
 		return ENGINE_DONE;
 	}
-	e->seq++;
-	x->env = e;
-	x->c = c;
 	x->r = r;
-	x->mem_fd = x->vring_fds[0] = x->vring_fds[1] = -1;
-	x->sock_listen_fd = -1;
-	x->reply_to = -1;
-	x->speaks_control = e->target_cmd && target_cmd_has(e->target_cmd,
-							    "{control}");
-	target_init(&x->tgt);
-	sess_init(&x->s, c->role, -1, -1, -1, -1, NULL, NULL);
 	if (precheck(x) && launch_setup(x, chan_now_ms())) {
+		/* this case's target is up: the next one's start overlaps it */
+		if (e->launch_ahead && e->next)
+			launch_ahead_start(e, e->next);
 		exec_steps(x);
 		if (then && !x->stop)
 			then(x, arg);
@@ -664,7 +680,7 @@ int engine_run_then(struct engine_env *e, const struct script_case *c,
 	decide(x);
 	copy_findings(x);
 	r->pid = x->pid;
-	cleanup(x);
+	run_cleanup(x);
 	r->duration_ms = now_exact_ms() - t_start;
 	rc = x->interrupted ? ENGINE_INTERRUPTED : ENGINE_DONE;
 	free(x);
@@ -731,6 +747,7 @@ int engine_env_open(struct engine_env *e, char *err, size_t errcap)
 
 	e->listen_fd = -1;
 	e->seq = 0;
+	e->ahead = NULL;
 	if (rc < 0)
 		return rc;
 	if (e->trace_dir && mkdir(e->trace_dir, 0755) < 0 && errno != EEXIST) {
@@ -760,6 +777,7 @@ int engine_env_open(struct engine_env *e, char *err, size_t errcap)
 
 void engine_env_close(struct engine_env *e)
 {
+	launch_ahead_drop(e);
 	if (e->listen_fd >= 0) {
 		close(e->listen_fd);
 		unlink(e->listen_path);

@@ -36,6 +36,12 @@ struct engine_env {
 	const char *trace_dir;      /* NULL: no trace files */
 	enum engine_listener listener;
 	int cancel_fd;              /* readable: stop now (a signalfd), or -1 */
+	/* --launch-ahead: while a case runs, the next case's target is
+	 * launched (a fresh process of its own), so that its start overlaps
+	 * the current case; launch.h. next: the case to launch ahead for. */
+	bool launch_ahead;
+	const struct script_case *next;
+	struct run *ahead;          /* engine's own: the target launched ahead */
 
 	/* engine_env_open() fills these. */
 	char tmpdir[256];           /* private: sockets, stderr without traces */

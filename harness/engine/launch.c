@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* launch: a case's target launched or attached to, and connected (launch.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,20 +13,28 @@
 #include "handshake.h"
 #include "launch.h"
 
+/* Where the target's stderr goes: kept beside the trace, or a temp file. */
+static void set_stderr_path(struct run *x)
+{
+	const struct engine_env *e = x->env;
+
+	x->keep_stderr = e->trace_dir != NULL;
+	if (e->trace_dir)
+		snprintf(x->stderr_path, sizeof(x->stderr_path), "%s/%s.stderr",
+			 e->trace_dir, x->c->id);
+	else
+		snprintf(x->stderr_path, sizeof(x->stderr_path), "%s/case-%u.stderr",
+			 e->tmpdir, x->seq);
+}
+
 static FILE *open_trace(struct run *x)
 {
 	const struct engine_env *e = x->env;
 	FILE *f;
 
-	if (e->trace_dir) {
-		snprintf(x->stderr_path, sizeof(x->stderr_path), "%s/%s.stderr",
-			 e->trace_dir, x->c->id);
-		x->keep_stderr = true;
-	} else {
-		snprintf(x->stderr_path, sizeof(x->stderr_path), "%s/case-%u.stderr",
-			 e->tmpdir, e->seq);
+	set_stderr_path(x);
+	if (!e->trace_dir)
 		return NULL;
-	}
 	snprintf(x->r->trace, sizeof(x->r->trace), "%s/%s.trace", e->trace_dir,
 		 x->c->id);
 	f = fopen(x->r->trace, "we");
@@ -67,8 +76,8 @@ struct launch_fds {
 	char fd_s[16], ctl_s[16], bit_s[16];
 };
 
-static bool make_launch_fds(struct run *x, struct launch_fds *l, bool has_fd,
-			    bool has_sock)
+static int make_launch_fds(struct run *x, struct launch_fds *l, bool has_fd,
+			   bool has_sock, char *err, size_t errcap)
 {
 	int rc = 0;
 
@@ -78,7 +87,7 @@ static bool make_launch_fds(struct run *x, struct launch_fds *l, bool has_fd,
 		goto fail;
 	if (has_sock) {
 		snprintf(x->sock_path, sizeof(x->sock_path), "%s/s%u.sock",
-			 x->env->tmpdir, x->env->seq);
+			 x->env->tmpdir, x->seq);
 		if (harness_listens(x) &&
 		    (rc = x->sock_listen_fd = chan_listen(x->sock_path)) < 0)
 			goto fail;
@@ -86,11 +95,10 @@ static bool make_launch_fds(struct run *x, struct launch_fds *l, bool has_fd,
 	snprintf(l->fd_s, sizeof(l->fd_s), "%d", l->main[1]);
 	snprintf(l->ctl_s, sizeof(l->ctl_s), "%d", l->ctl[1]);
 	snprintf(l->bit_s, sizeof(l->bit_s), "%u", handshake_case_bit(x));
-	return true;
+	return 0;
 fail:
-	run_abort(x, RESULT_ERROR, "setting up the target's sockets: %s",
-		  strerror(-rc));
-	return false;
+	snprintf(err, errcap, "setting up the target's sockets: %s", strerror(-rc));
+	return rc;
 }
 
 /* No connection on {socket}: the target's fault (a TIMEOUT, a CRASH, or
@@ -118,8 +126,10 @@ static void connect_failed(struct run *x, int rc, bool we_listen)
 	x->stop = true;
 }
 
-/* Launches the target; *main_fd / *ctl_fd get the harness's ends. */
-static bool launch(struct run *x, int *main_fd, int *ctl_fd, int64_t deadline)
+/* The target's sockets made and the target spawned; *main_fd / *ctl_fd
+ * get the harness's ends (or -1). 0, or -errno with err. */
+static int spawn_target(struct run *x, int *main_fd, int *ctl_fd, char *err,
+			size_t errcap)
 {
 	const char *cmd = x->env->target_cmd;
 	bool has_fd = target_cmd_has(cmd, "{fd}");
@@ -128,9 +138,9 @@ static bool launch(struct run *x, int *main_fd, int *ctl_fd, int64_t deadline)
 	struct target_subst sub = { 0 };
 	struct target_argv *argv = malloc(sizeof(*argv));
 	int keep[2], nkeep = 0, rc = -ENOMEM;
-	char err[300] = "out of memory";
 
-	if (argv && make_launch_fds(x, &l, has_fd, has_sock)) {
+	snprintf(err, errcap, "out of memory");
+	if (argv && (rc = make_launch_fds(x, &l, has_fd, has_sock, err, errcap)) == 0) {
 		sub.fd = has_fd ? l.fd_s : NULL;
 		sub.socket = has_sock ? x->sock_path : NULL;
 		sub.control = x->speaks_control ? l.ctl_s : NULL;
@@ -139,10 +149,10 @@ static bool launch(struct run *x, int *main_fd, int *ctl_fd, int64_t deadline)
 			keep[nkeep++] = l.main[1];
 		if (l.ctl[1] >= 0)
 			keep[nkeep++] = l.ctl[1];
-		rc = target_split(cmd, &sub, argv, err, sizeof(err));
+		rc = target_split(cmd, &sub, argv, err, errcap);
 		if (rc == 0)
 			rc = target_spawn(&x->tgt, argv->argv, keep, (unsigned)nkeep,
-					  x->stderr_path, err, sizeof(err));
+					  x->stderr_path, err, errcap);
 	}
 	free(argv);
 	if (l.main[1] >= 0)
@@ -151,13 +161,26 @@ static bool launch(struct run *x, int *main_fd, int *ctl_fd, int64_t deadline)
 		close(l.ctl[1]);
 	*main_fd = l.main[0];
 	*ctl_fd = l.ctl[0];
-	if (rc < 0) {
-		if (!x->stop)
-			run_abort(x, RESULT_ERROR, "%s", err);
+	return rc;
+}
+
+/* Launches the target (or takes the one launched ahead); *main_fd /
+ * *ctl_fd get the harness's ends. */
+static bool launch(struct run *x, int *main_fd, int *ctl_fd, int64_t deadline)
+{
+	char err[300];
+	int rc;
+
+	if (x->tgt.pid > 0) {
+		*main_fd = x->ahead_main_fd;
+		*ctl_fd = x->ahead_ctl_fd;
+		x->ahead_main_fd = x->ahead_ctl_fd = -1;
+	} else if (spawn_target(x, main_fd, ctl_fd, err, sizeof(err)) < 0) {
+		run_abort(x, RESULT_ERROR, "%s", err);
 		return false;
 	}
 	x->pid = x->tgt.pid;
-	if (has_fd)
+	if (target_cmd_has(x->env->target_cmd, "{fd}"))
 		return true;
 	rc = await_connection(x, harness_listens(x), deadline);
 	if (rc < 0) {
@@ -166,6 +189,75 @@ static bool launch(struct run *x, int *main_fd, int *ctl_fd, int64_t deadline)
 	}
 	*main_fd = rc;
 	return true;
+}
+
+/* What precheck() would refuse before any launch (engine.c). */
+static bool launchable(const struct engine_env *e, const struct script_case *c)
+{
+	bool control = target_cmd_has(e->target_cmd, "{control}");
+
+	return c->role == e->role && (!c->requires_control || control) &&
+	       (!c->requires_socket || target_cmd_has(e->target_cmd, "{socket}"));
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void launch_ahead_drop(struct engine_env *e)
+{
+	struct run *x = e->ahead;
+
+	e->ahead = NULL;
+	if (!x)
+		return;
+	/* hung up first: a target blocked on its first message then ends
+	 * by itself instead of waiting out the stop's grace */
+	close_fd(&x->sock_listen_fd);
+	close_fd(&x->ahead_main_fd);
+	close_fd(&x->ahead_ctl_fd);
+	target_stop(&x->tgt);
+	run_cleanup(x);
+	free(x);
+}
+
+void launch_ahead_start(struct engine_env *e, const struct script_case *c)
+{
+	struct run *x;
+	char err[300];
+
+	launch_ahead_drop(e);
+	if (!e->target_cmd || !launchable(e, c) || !(x = calloc(1, sizeof(*x))))
+		return;
+	run_init(x, e, c, e->seq + 1);
+	set_stderr_path(x);
+	x->ahead_at = chan_now_ms();
+	if (spawn_target(x, &x->ahead_main_fd, &x->ahead_ctl_fd, err, sizeof(err)) < 0) {
+		x->tgt.pid = 0;         /* nothing to adopt: the case launches its own */
+		target_stop(&x->tgt);
+		run_cleanup(x);
+		free(x);
+		return;
+	}
+	e->ahead = x;
+}
+
+struct run *launch_ahead_take(struct engine_env *e, const struct script_case *c)
+{
+	struct run *x = e->ahead;
+	int64_t max = (int64_t)(LAUNCH_AHEAD_MAX_MS * e->timeout_mult);
+
+	if (!x)
+		return NULL;
+	if (x->c != c || chan_now_ms() - x->ahead_at > max) {
+		launch_ahead_drop(e);
+		return NULL;
+	}
+	e->ahead = NULL;
+	return x;
 }
 
 /* --connect / --listen: a target that is already running. */
@@ -196,7 +288,7 @@ bool launch_setup(struct run *x, int64_t t0)
 	char tag[24];
 	bool ok;
 
-	snprintf(tag, sizeof(tag), "%ld-%u", (long)getpid(), e->seq);
+	snprintf(tag, sizeof(tag), "%ld-%u", (long)getpid(), x->seq);
 	fdpool_init(&x->pool, tag);
 	x->pool_ready = true;
 	ok = e->target_cmd ? launch(x, &main_fd, &ctl_fd, deadline)
@@ -212,5 +304,8 @@ bool launch_setup(struct run *x, int64_t t0)
 		handshake_first_offer(x);
 	if (ok)
 		sess_note(&x->s, "case %s, target pid %ld", x->c->id, (long)x->pid);
+	if (ok && x->ahead_at)
+		sess_note(&x->s, "target launched ahead, %lld ms before its case",
+			  (long long)(t0 - x->ahead_at));
 	return ok;
 }

@@ -53,7 +53,8 @@ static void usage(FILE *f)
 		"          | --connect PATH | --listen PATH)\n"
 		"         [--target-pid PID] [--listener harness|target]\n"
 		"         [--shmem-bit N] [--timeout-multiplier X]\n"
-		"         [--trace-dir DIR] [--json FILE] CASE.vhu ...\n"
+		"         [--trace-dir DIR] [--json FILE] [--launch-ahead]\n"
+		"         CASE.vhu ...\n"
 		"       vhucheck-harness --validate CASE.vhu ...\n"
 		"       vhucheck-harness --check-cases CASE.vhu ...\n"
 		"       vhucheck-harness --outline CASE.vhu ...\n"
@@ -74,6 +75,9 @@ static void usage(FILE *f)
 		"--outline: one JSON line per case: its header lines, its steps\n"
 		"(fd names defined and used, repeat blocks) and their words, for\n"
 		"`vhucheck reduce`; exit 0, 2 script errors.\n"
+		"--launch-ahead: once a case's target is up, the next case's\n"
+		"target (a fresh one) is launched, so its start overlaps the case;\n"
+		"one that waited more than 1 s (scaled) is replaced.\n"
 		"--list-json: one JSON line per case file: its header, whether it\n"
 		"parsed, its errors (the runner's catalogue); exit 0.\n"
 		"--check-control: exercises the target's control channel\n"
@@ -169,6 +173,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "check-control", no_argument, NULL, 'C' },
 		{ "outline", no_argument, NULL, 'O' },
 		{ "list-json", no_argument, NULL, 'L' },
+		{ "launch-ahead", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -181,6 +186,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		}
 		if (c == 'C') {
 			o->check_control = true;
+		} else if (c == 'A') {
+			o->env.launch_ahead = true;
 		} else if (c == 'V' || c == 'K' || c == 'O' || c == 'L') {
 			o->validate = true;
 			o->check |= c == 'K';
@@ -315,7 +322,10 @@ static int run_cases(struct opts *o, struct script_case *cases, int out)
 	if (!r)
 		return EXIT_FAULT;
 	for (int i = 0; i < o->ncases; i++) {
-		int rc = engine_run(&o->env, &cases[i], r);
+		int rc;
+
+		o->env.next = i + 1 < o->ncases ? &cases[i + 1] : NULL;
+		rc = engine_run(&o->env, &cases[i], r);
 
 		if (result_write(out, r) < 0) {
 			fprintf(stderr, "vhucheck-harness: writing the result of %s: %s\n",

@@ -43,6 +43,11 @@ struct run {
 	char sock_path[300];
 	char stderr_path[512];
 	bool keep_stderr;
+	/* launched ahead (launch.h): the harness's ends of its channels,
+	 * and when; -1 / 0 otherwise */
+	int ahead_main_fd, ahead_ctl_fd;
+	int64_t ahead_at;
+	unsigned seq;               /* the case's number in this harness */
 
 	const struct script_step *st;
 	bool handshaken;            /* a handshake step ran (refusal.h) */
@@ -86,6 +91,12 @@ struct run {
 	size_t mem_len;
 	int vring_fds[2];
 };
+
+/* A run of case c, nothing set up yet (engine.c). */
+void run_init(struct run *x, struct engine_env *e, const struct script_case *c,
+	      unsigned seq);
+/* Frees what a run holds, the target's stderr and socket files too. */
+void run_cleanup(struct run *x);
 
 /* Copies as much of src as fits. */
 void run_copy_cut(char *dst, size_t cap, const char *src);

@@ -1,9 +1,11 @@
 """Running one target: its cases split into shares, one harness each, the
 JSON lines merged into the result document. With -j N (N > 1) the shares
-are small (about CHUNK_CASES cases) and N of them run at a time, the next
-starting as soon as one ends: cases that wait out a deadline on purpose
-(a reply that must not come, a DEADLOCK) then cannot pile up in one
-harness while the other cores idle."""
+are small (at most CHUNK_CASES cases, fewer towards the end) and N of
+them run at a time, the next starting as soon as one ends, the longest
+cases first; a case that mostly waits (a window of silence, a DEADLOCK)
+runs in a share of its own beside the N busy ones (schedule.py), so
+its wait leaves no core idle; and each harness launches the next case's
+target while the current case runs (--launch-ahead)."""
 
 import dataclasses
 import datetime
@@ -15,11 +17,12 @@ import shutil
 import subprocess
 import time
 
-from vhucheck import paths, profile as P, results, signature, supervisor as S, verdicts as V
+from vhucheck import (paths, profile as P, results, schedule, shared as SH, signature,
+                      supervisor as S, verdicts as V)
 from vhucheck.errors import HarnessError
 
 VALIDATE_TIMEOUT_S = 60
-CHUNK_CASES = 8         # cases per harness process when cases run side by side
+CHUNK_CASES = schedule.CHUNK_CASES  # most cases per harness process side by side
 
 
 @dataclasses.dataclass
@@ -43,6 +46,9 @@ class Plan:
     per_case_bit: bool = False  # {shmem_bit} left for the harness to fill per case
     repeat: int = 1         # runs of the whole selection (run --repeat; repeat.py)
     backtrace: bool = False  # run --backtrace: the target preloads the crash unwinder
+    schedule: str = "auto"  # run --schedule (schedule.py)
+    history: dict = dataclasses.field(default_factory=dict)  # case id -> ms, an earlier run
+    shared: bool = False    # run --shared-target (shared.py)
 
 
 class Stop:
@@ -129,24 +135,43 @@ def slots(plan):
     return plan.jobs if plan.profile.parallel() else 1
 
 
+def launch_ahead(plan):
+    """--schedule auto, on a target whose processes may run side by side:
+    each harness launches the next case's target (a fresh one) as soon as
+    the current case's is up, so that start-up overlaps the case."""
+    return plan.schedule == "auto" and plan.profile.parallel() and bool(plan.profile.command)
+
+
 def make_shares(plan, out):
     """The harness processes of a plan: one with -j 1 (or a target whose
-    cases cannot run side by side), else chunks of about CHUNK_CASES cases,
-    at least one per slot."""
+    cases cannot run side by side); else, by default, the shares of
+    schedule.parts (longest first, the waiting cases apart; with
+    --schedule longest, not apart); with --schedule plain, chunks of
+    about CHUNK_CASES cases of equal total timeout in catalogue order, at
+    least one per slot."""
     timeouts = {c.id: c.timeout_ms / 1000.0 * plan.multiplier for c in plan.cases}
     jobs = slots(plan)
-    parts = jobs if jobs == 1 else max(jobs, math.ceil(len(plan.cases) / CHUNK_CASES))
+    if jobs == 1:
+        parts = [(plan.cases, False)]
+    elif plan.schedule == "plain":
+        n = max(jobs, math.ceil(len(plan.cases) / CHUNK_CASES))
+        parts = [(part, False) for part in S.split(plan.cases, n, timeouts)]
+    else:
+        est = schedule.estimates(plan.cases, plan.history, plan.multiplier)
+        parts = schedule.parts(plan.cases, est, jobs, apart=plan.schedule == "auto")
     shares = []
-    for k, part in enumerate(S.split(plan.cases, parts, timeouts)):
+    for k, (part, waits) in enumerate(parts):
         json_path = os.path.join(out, "logs", f"harness-{k}.jsonl")
         argv = [plan.harness, "--target-role", plan.profile.role, *target_argv(plan),
                 "--shmem-bit", str(plan.shmem_bit),
                 "--timeout-multiplier", f"{plan.multiplier:g}",
                 "--trace-dir", os.path.join(out, "traces"),
-                "--json", json_path, *[c.path for c in part]]
+                "--json", json_path, *(["--launch-ahead"] if launch_ahead(plan) else []),
+                *[c.path for c in part]]
         shares.append(S.Share(index=k, cases=part, argv=argv, json_path=json_path,
                               stderr_path=os.path.join(out, "logs", f"harness-{k}.stderr"),
-                              budget_s=S.budget(part, timeouts), timeouts=timeouts))
+                              budget_s=S.budget(part, timeouts), timeouts=timeouts,
+                              waits=waits))
     return shares
 
 
@@ -206,14 +231,20 @@ def supervise(shares, stop, progress, plan, label=None):
 
 
 def _poll(shares, nslots, stop, progress, on_line, start):
+    """Starts the shares in order, nslots busy ones at a time and, beside
+    them, up to nslots more that mostly wait (Share.waits)."""
     waiting = list(shares)
     while True:
         for s in shares:
             s.read(on_line)
         if stop.signum:
             return
-        while waiting and sum(s.running() for s in shares) < nslots:
-            start(waiting.pop(0))
+        for waits in (True, False):
+            queue = [s for s in waiting if s.waits == waits]
+            while queue and sum(s.running() for s in shares if s.waits == waits) < nslots:
+                s = queue.pop(0)
+                waiting.remove(s)
+                start(s)
         now = time.monotonic()
         for s in shares:
             why = s.running() and s.overdue(now)
@@ -275,13 +306,23 @@ def run_target(plan, out, stop, progress, base=None, label=None):
     started, t0 = now_iso(), time.monotonic()
     broken = validate(plan, out)
     runnable = dataclasses.replace(plan, cases=[c for c in plan.cases if c.id not in broken])
+    on_shared, fresh = SH.split(runnable.cases) if plan.shared else ([], runnable.cases)
+    runnable = dataclasses.replace(runnable, cases=fresh)
     shares = make_shares(runnable, out) if runnable.cases else []
     progress.begin(label, len(plan.cases))
     for line in broken.values():
         progress.case_done(label, line)
     supervise(shares, stop, progress, plan, label)
+    shared_lines, shared_not_run, targets = {}, [], 0
+    if on_shared:
+        timeouts = {c.id: c.timeout_ms / 1000.0 * plan.multiplier for c in on_shared}
+        shared_lines, shared_not_run, targets = SH.run(
+            plan, on_shared, out, harness_env(plan), command_line(plan), stop,
+            lambda line: progress.case_done(label, line), timeouts)
     interrupted = stop.signum is not None
     lines, not_run = collect(shares, interrupted)
+    lines.update(shared_lines)
+    not_run += shared_not_run
     lines.update(broken)
     order = {c.id: k for k, c in enumerate(plan.cases)}
     not_run.sort(key=order.get)
@@ -293,7 +334,9 @@ def run_target(plan, out, stop, progress, base=None, label=None):
         version=plan.version, target=target_info(plan), settings=settings(plan),
         cases=cases, not_run=not_run,
         harness={"path": plan.harness,
-                 "shares": [S.share_info(s, interrupted) for s in shares]},
+                 "shares": [S.share_info(s, interrupted) for s in shares],
+                 **({"shared_targets": targets, "shared_cases": len(on_shared)}
+                    if plan.shared else {})},
         faults=results.fault_coverage(plan.faults, cases),
         stale=[e.pattern for e in plan.expect.stale(plan.catalogue)],
         strict=plan.strict, started=started, finished=now_iso(),
@@ -319,6 +362,10 @@ def settings(plan):
             "strict_expect": plan.strict, "harness": paths.relpath(plan.harness),
             "build_dir": paths.relpath(plan.build), "selected": len(plan.cases),
             "repeat": plan.repeat,
+            "shared_target": plan.shared,
+            "schedule": (plan.schedule if plan.jobs > 1 and plan.profile.parallel()
+                         else None),
+            "launch_ahead": launch_ahead(plan),
             "backtrace": ("in-process unwinder (targets/crashtrace), symbolised with addr2line"
                           if plan.backtrace else None)}
 

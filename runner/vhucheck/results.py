@@ -119,6 +119,10 @@ def case_record(case, line, base, expect, sym=None):
         "gate": X.judge(verdict, entry, crash),
         "reported_by": line.get("_reported_by", "harness"),
     }
+    if isinstance(line.get("_shared_target"), dict):
+        # run --shared-target: the verdict was reached on a target that
+        # served the cases before it; what the case left it in
+        rec["shared_target"] = line["_shared_target"]
     if target.get("stderr"):
         s = target["stderr"]
         rec["target"]["stderr"] = os.path.relpath(s, base) if s.startswith(base + os.sep) else s

@@ -9,7 +9,8 @@ import signal
 import sys
 
 from vhucheck import (__version__, catalogue, execute, expectations, options, outdir, paths,
-                      profile as P, repeat, results, signature, suite, supervisor)
+                      profile as P, repeat, results, schedule, shared, signature, suite,
+                      supervisor)
 from vhucheck.errors import ConfigError, EXIT_FAIL, EXIT_HARNESS, EXIT_OK, HarnessError
 from vhucheck.progress import COLOURS, Progress
 from vhucheck.render import atomic, write_matrix, write_target
@@ -80,6 +81,18 @@ def add_arguments(p):
                    help="a crashing target leaves a symbolised backtrace: its CRASH "
                         "signatures then name the functions (preloads "
                         "targets/crashtrace; docs/runner.md)")
+    p.add_argument("--schedule", choices=schedule.SCHEDULES, default="auto",
+                   help="'auto' (default): each harness launches the next case's target "
+                        "(a fresh one) while the current case runs; with -j N > 1 also the "
+                        "longest cases first (by an earlier run's durations or their "
+                        "declared waits) and the cases that mostly wait beside the N busy "
+                        "harnesses. 'longest': longest first only. 'plain': catalogue "
+                        "order, shares of equal timeout, nothing ahead")
+    p.add_argument("--shared-target", action="store_true",
+                   help="one target process serves, one after the other, the cases that need "
+                        "no control channel (only a target that listens on {socket}); the "
+                        "report says what each case left the target in, and marks those "
+                        "verdicts (default: a fresh target per case)")
     p.add_argument("--verbose", "-v", action="store_true", help="one line per case as it ends")
     p.add_argument("--dry-run", action="store_true",
                    help="print the harness command lines and exit")
@@ -275,7 +288,11 @@ def make_plans(args):
             include=tuple(args.cases), exclude=tuple(args.exclude),
             faults=tuple(faults.get(p.name, ())), strict=args.strict_expect,
             per_case_bit=P.per_case_bit(p), repeat=args.repeat,
-            backtrace=check_backtrace(args, p, build)))
+            backtrace=check_backtrace(args, p, build),
+            schedule=getattr(args, "schedule", "auto"),
+            shared=getattr(args, "shared_target", False)))
+        if plans[-1].shared:
+            shared.check(p)
     warn_expectations(args, plans)
     return plans
 
@@ -305,6 +322,8 @@ def dry_run(plans):
         print(f"# {plan.profile.name}: {len(plan.cases)} cases, {len(shares)} harness "
               f"processes{runs}")
         for s in shares:
+            if s.waits:
+                print("# beside the busy harnesses (its case mostly waits):")
             print(shlex.join(s.argv))
     return EXIT_OK
 
@@ -327,9 +346,27 @@ def print_summary(doc, report, tty, limit=15):
     print_crashes(doc, limit)
     for f in doc.get("faults", []):
         print(f"  fault {f['name']}: {fault_sentence(f, limit=limit, nobody='NO case')}")
+    for line in shared_lines(doc, limit):
+        print(line)
     print(results.one_line(doc))
     if report:
         print(f"report: {paths.relpath(report)}")
+
+
+def shared_lines(doc, limit):
+    """run --shared-target: how many verdicts came from a shared target,
+    and each case that left it changed (died, more mappings or fds)."""
+    on = [c for c in doc["cases"] if c.get("shared_target")]
+    if not on:
+        return []
+    h = doc["harness"]
+    out = [f"  shared target: {len(on)} verdicts reached on {h.get('shared_targets', 0)} "
+           "shared target process(es), marked as such in the reports"]
+    left = [c for c in on if c["shared_target"].get("left")]
+    out += [f"  left by {c['id']}: {c['shared_target']['left']}" for c in left[:limit]]
+    if len(left) > limit:
+        out.append(f"  … and {len(left) - limit} more")
+    return out
 
 
 def print_crashes(doc, limit):
@@ -383,6 +420,7 @@ def run_plans(plans, out, several, verbose, runs=1):
             target_out = os.path.join(out, sub) if sub else out
             doc = repeat.run_target(plan, target_out, stop, progress)
             write_target(target_out, doc)
+            schedule.remember(plan.build, doc)
             docs.append(doc)
             subdirs.append(sub)
             print_summary(doc, None if several else os.path.join(target_out, "index.html"), tty)
@@ -402,8 +440,21 @@ def run_plans(plans, out, several, verbose, runs=1):
     return combine([d["summary"]["exit_code"] for d in docs])
 
 
+def with_history(plans, out):
+    """The plans with their cases' durations in an earlier run (read before
+    --clean removes it): of the run in --out DIR, else those the build dir
+    keeps, else of the latest default report dir (schedule.py)."""
+    in_out = schedule.earlier_durations([out] if out else [])
+    latest = schedule.earlier_durations([os.path.join(paths.default_out_root(), "latest")])
+    return [dataclasses.replace(p, history=(in_out.get(p.profile.name)
+                                            or schedule.recall(p.build, p.profile.name)
+                                            or latest.get(p.profile.name, {})))
+            for p in plans]
+
+
 def main(args):
     plans = make_plans(args)
+    plans = with_history(plans, os.path.abspath(args.out) if args.out else None)
     if args.dry_run:
         return dry_run(plans)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

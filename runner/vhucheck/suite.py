@@ -34,6 +34,7 @@ class Case:
     timeout_ms: int
     path: str          # absolute
     file: str          # as shown in reports: relative to the source tree
+    wait_ms: int = 0   # what it waits by design (sleeps, windows of silence)
 
     def key(self):
         """area/id: what globs containing a '/' are matched against."""
@@ -79,7 +80,8 @@ def _case(head, root):
                 role=head["role"], level=head["level"], rule=head["rule"],
                 reason=head["reason"], requires=tuple(head["requires"]),
                 timeout_ms=int(head["timeout_ms"]), path=path,
-                file=os.path.relpath(path, os.path.dirname(root)))
+                file=os.path.relpath(path, os.path.dirname(root)),
+                wait_ms=int(head.get("wait_ms") or 0))
 
 
 def read_case(path, root):

@@ -100,6 +100,7 @@ class Share:
     stderr_path: str
     budget_s: float
     timeouts: dict          # case id -> scaled timeout in s
+    waits: bool = False     # its cases mostly wait: it runs beside the busy ones
     proc: subprocess.Popen = None
     started: float = 0.0
     last_progress: float = 0.0
@@ -260,7 +261,7 @@ def error_lines(share):
 def share_info(share, interrupted=False):
     fault = not interrupted and bool(share.killed_for or share.signal is not None
                                      or share.exit != 0 or share.pending())
-    return {"index": share.index, "cases": len(share.cases),
+    return {"index": share.index, "cases": len(share.cases), "waits": share.waits,
             "reported": len(share.lines), "exit": share.exit,
             "signal": _signame(share.signal) if share.signal else None,
             "killed_for": share.killed_for or None, "fault": fault,

@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 import unittest
+from unittest import mock
 
 from helpers import build_dir, env_for, run_cli
 
@@ -118,16 +119,71 @@ class TestMarkdown(unittest.TestCase):
         self.assertIn("qemu-x **missed**", T.markdown(made_up(60.0)))
 
 
+class TestUnavailable(unittest.TestCase):
+    """Which targets the calibrator skips here, and why (nothing here
+    depends on what this machine has installed)."""
+
+    def _prof(self, d, command):
+        from vhucheck import profile
+        return profile.from_dict(os.path.join(d, "t.toml"), {
+            "name": "t", "role": "frontend", "command": command})
+
+    def test_reasons(self):
+        with tempfile.TemporaryDirectory() as d:
+            qtest = ("/bin/sh --qemu-env=VHU_TEST_QEMU -- qemu-system-x86_64 "
+                     "-chardev socket,id=vu,path={socket}")
+            env = {"PATH": "/usr/bin:/bin"}
+            self.assertIsNone(T.unavailable(self._prof(d, "/bin/sh {socket}"), env))
+            self.assertIn("no such program",
+                          T.unavailable(self._prof(d, f"{d}/nothing {{socket}}"), env))
+            # vhu-qtest's QEMU: the variable it names, then the binary
+            words = qtest.replace("/bin/sh", "/b/vhu-qtest").split()
+            self.assertTrue(T.is_qtest(words))
+            self.assertIn("no such program", T.unavailable(self._prof(d, qtest.replace(
+                "/bin/sh", f"{d}/vhu-qtest")), env))
+            exe = os.path.join(d, "vhu-qtest")
+            with open(exe, "w") as f:
+                f.write("#!/bin/sh\n")
+            os.chmod(exe, 0o755)
+            prof = self._prof(d, qtest.replace("/bin/sh", exe))
+            self.assertIn("$VHU_TEST_QEMU is not set", T.unavailable(prof, env))
+            self.assertIn(f"{d}/q: no such program",
+                          T.unavailable(prof, dict(env, VHU_TEST_QEMU=f"{d}/q")))
+            self.assertIsNone(T.unavailable(prof, dict(env, VHU_TEST_QEMU="/bin/sh")))
+            # exec-*: the implementation's command line
+            ex = self._prof(d, "sh -c 'c=$VHUCHECK_EXEC_COMMAND; exec $c' x {socket}")
+            self.assertIn("VHUCHECK_EXEC_COMMAND is not set", T.unavailable(ex, env))
+            for cmd, why in (("/bin/true --socket-path={socket}", None),
+                             (f"{d}/nothing", "no such program")):
+                with mock.patch.dict(os.environ, {"VHUCHECK_EXEC_COMMAND": cmd}):
+                    got = T.unavailable(ex)
+                    self.assertIsNone(got) if why is None else self.assertIn(why, got)
+
+    def test_every_real_target_is_in_the_default_list(self):
+        for name in ("qemu-shmem", "qemu-debian", "dpdk-testpmd", "virtiofsd-debian",
+                     "exec-backend", "exec-frontend", "ref-frontend", "ref-backend"):
+            self.assertIn(name, T.default_targets())
+
+
 @unittest.skipUnless(BUILD, SKIP)
 class TestOnBuild(unittest.TestCase):
     def test_reference_front_end(self):
         with tempfile.TemporaryDirectory(prefix="vhucheck-bench-targets-") as d:
+            ghost = os.path.join(d, "ghost.toml")
+            with open(ghost, "w", encoding="utf-8") as f:
+                f.write('name = "ghost"\nrole = "frontend"\n'
+                        f'command = "{d}/not-installed --socket-path={{socket}}"\n')
             rc, out, err = run_cli("bench", "targets", "--target", "ref-frontend", "--runs", "3",
+                                   "--target", ghost,
                                    "--cases", "shmem_map_overlap_*", "--out", d,
                                    env=env_for(VHUCHECK_BUILD_DIR=BUILD), timeout=300)
             self.assertEqual(rc, 0, err)
             with open(os.path.join(d, "last-run.json"), encoding="utf-8") as f:
                 doc = json.load(f)
+            skipped, = doc["skipped"]
+            self.assertEqual(skipped["name"], "ghost")
+            self.assertIn("not-installed: no such program", skipped["reason"])
+            self.assertIn("- ghost: ", out)
             t, = doc["targets"]
             self.assertEqual(t["name"], "ref-frontend")
             self.assertGreater(t["bare"]["total_ms"]["median"], 0)

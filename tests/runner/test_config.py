@@ -371,12 +371,19 @@ class TestOptions(Base):
         self.assertNotIn("ref-backend", out)
 
     def test_dry_run_splits_shares(self):
-        rc, out, err = run_cli("run", "-j", "2", "--dry-run", env=self.env)
+        rc, out, err = run_cli("run", "-j", "2", "--schedule", "plain", "--dry-run",
+                               env=self.env)
         self.assertEqual(rc, 0, err)
         self.assertIn("# ref-frontend: 3 cases, 2 harness processes", out)
         self.assertIn("# ref-backend: 2 cases, 2 harness processes", out)
         self.assertIn("--target-role backend", out)
         self.assertIn("--target-role frontend", out)
+        self.assertNotIn("--launch-ahead", out)
+        # auto (default): shares shrink to one case at the end; targets launched ahead
+        rc, out, err = run_cli("run", "-j", "2", "--dry-run", env=self.env)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("# ref-frontend: 3 cases, 3 harness processes", out)
+        self.assertEqual(out.count("--launch-ahead"), 5)
 
     def test_optional_command_placeholder(self):
         import contextlib

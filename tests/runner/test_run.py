@@ -5,6 +5,7 @@ valid reports and no process behind, and the process sweep.
 Skipped, with the reason, when no build holds the harness and both
 reference targets (set VHUCHECK_BUILD_DIR, or build into build/)."""
 
+import dataclasses
 import io
 import json
 import os
@@ -374,7 +375,12 @@ class TestSweep(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             plan = self._plan(d, 2)
             plan.cases[:] = [C(i) for i in range(40)]
-            self.assertEqual(len(execute.make_shares(plan, d)), 40 // execute.CHUNK_CASES)
+            plain = dataclasses.replace(plan, schedule="plain")
+            self.assertEqual(len(execute.make_shares(plain, d)), 40 // execute.CHUNK_CASES)
+            # auto: shares shrink towards the end (schedule.parts)
+            sizes = [len(s.cases) for s in execute.make_shares(plan, d)]
+            self.assertEqual(sum(sizes), 40)
+            self.assertGreater(len(sizes), 40 // execute.CHUNK_CASES)
             plan1 = self._plan(d, 1)
             plan1.cases[:] = plan.cases
             self.assertEqual(len(execute.make_shares(plan1, d)), 1)

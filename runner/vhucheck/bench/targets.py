@@ -1,8 +1,9 @@
 """vhucheck bench targets: what a target costs per case, against what its
 own start-up costs, measured side by side in one run.
 
-For each target (default: both references, and qemu-shmem when
-$VHUCHECK_QEMU is set):
+For each target (default: every real target and both references,
+DEFAULT_TARGETS; one that is not installed or not configured here is
+skipped, and the report says why):
 
 * the bare start-to-quit, RUNS times, half before and half after the
   `-j 1` run below: for a QEMU profile (vhu-qtest), the
@@ -12,7 +13,8 @@ $VHUCHECK_QEMU is set):
   harness would start it: spawn, the first vhost-user message ("ready"),
   close, SIGTERM, reaped ("stop");
 * the guest driver's own start (vhu-qtest --help, RUNS times), for QEMU;
-* one `./vhucheck run --target T -j 1`: the median case (harness-timed,
+* one `./vhucheck run --target T -j 1 --schedule plain`: the median case
+  (harness-timed,
   launch to verdict) and its phases from the trace: target start (launch
   to the target's first message; only the cases that launched it count),
   handshake (to the front-end's answer
@@ -37,7 +39,7 @@ import statistics
 import subprocess
 import time
 
-from vhucheck import options, outdir, paths, profile as P
+from vhucheck import options, outdir, paths, profile as P, run
 from vhucheck.bench import suite as B
 from vhucheck.errors import EXIT_OK, ConfigError, HarnessError
 
@@ -45,6 +47,8 @@ HELP = "each target's bare start-to-quit against the suite's per-case cost, per 
 DESCRIPTION = __doc__
 
 REFS = ("ref-frontend", "ref-backend")
+DEFAULT_TARGETS = REFS + ("qemu-shmem", "qemu-debian", "dpdk-testpmd", "virtiofsd-debian",
+                          "exec-backend", "exec-frontend")
 READY_TIMEOUT_S = 20.0
 QUIT_TIMEOUT_S = 10.0
 PHASES = ("start", "handshake", "bring_up", "steps", "stop")
@@ -57,8 +61,9 @@ QMP_QUIT = b'{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n'
 
 def add_arguments(p):
     p.add_argument("--target", action="append", metavar="PROFILE",
-                   help="a target profile (name or path), repeatable (default: ref-frontend, "
-                        "ref-backend, and qemu-shmem when $VHUCHECK_QEMU is set)")
+                   help="a target profile (name or path), repeatable (default: "
+                        f"{', '.join(DEFAULT_TARGETS)}; those not installed here are skipped "
+                        "with the reason)")
     p.add_argument("--runs", type=options.positive_int, default=20, metavar="N",
                    help="bare start-to-quit cycles per target (default 20)")
     p.add_argument("-j", "--jobs", type=options.positive_int, metavar="N",
@@ -340,6 +345,8 @@ def suite_run(spec, jobs, cases, work, tag):
     out = os.path.join(work, tag)
     argv = [os.path.join(paths.top(), "vhucheck"), "run", "--target", spec, "-j", str(jobs),
             "--out", out]
+    if jobs == 1:       # a case's own cost: its target not launched ahead
+        argv += ["--schedule", "plain"]
     for g in cases or ():
         argv += ["--cases", g]
     wall, rc = B.timed_run(argv, B.vhucheck_env(), out + ".log", B.RUN_TIMEOUT_S)
@@ -373,10 +380,35 @@ def suite_run(spec, jobs, cases, work, tag):
 # ---------------------------------------------------------------- output
 
 def default_targets():
-    names = list(REFS)
-    if os.environ.get("VHUCHECK_QEMU"):
-        names.append("qemu-shmem")
-    return names
+    return list(DEFAULT_TARGETS)
+
+
+def unavailable(prof, environ=None):
+    """Why prof cannot be calibrated here, or None: no command, its program
+    (or, for vhu-qtest, its QEMU) not installed, exec-*'s command unset."""
+    env = os.environ if environ is None else environ
+    if not prof.command:
+        return "a 'connect' target is not started per case"
+    why = P.program_problem(prof, paths.build_dir(), env)
+    if why:
+        return why
+    words = shlex.split(P.expand(prof.command, paths.build_dir(), P.effective_shmem_bit(prof)))
+    if is_qtest(words):
+        var = driver_option(words[:words.index("--")], "qemu-env")
+        if var and not env.get(var):
+            return f"${var} is not set (the QEMU binary to test)"
+        qemu = env[var] if var else words[words.index("--") + 1]
+        if not shutil.which(qemu, path=env.get("PATH", os.defpath)):
+            return f"{qemu}: no such program"
+    if run.EXEC_VAR in prof.command:
+        if not env.get(run.EXEC_VAR):
+            return f"${run.EXEC_VAR} is not set (the implementation's command line)"
+        try:        # what `run` checks of it (a program; {socket} or {fd} for a front-end)
+            run.check_exec_command([prof], None)
+        except ConfigError as e:
+            why = str(e)
+            return why[len(prof.name) + 2:] if why.startswith(prof.name + ": ") else why
+    return None
 
 
 def _ms(v):
@@ -413,6 +445,9 @@ def markdown(doc):
     lines += ["", "Bare start-to-quit, as measured:", ""]
     for t in doc["targets"]:
         lines.append(f"- {t['name']} ({t['bare']['kind']}): `{t['bare']['command']}`")
+    if doc.get("skipped"):
+        lines += ["", "Not measured here:", ""]
+        lines += [f"- {t['name']}: {t['reason']}" for t in doc["skipped"]]
     lines += ["", f"Goal: a case at most {GOAL_RATIO:g}x the bare start-to-quit: " +
               ", ".join(f"{t['name']} {'met' if t['ratio'] <= GOAL_RATIO else '**missed**'}"
                         for t in doc["targets"]) + "."]
@@ -420,9 +455,14 @@ def markdown(doc):
 
 
 def measure(args, work):
-    rows = []
+    rows, skipped = [], []
     for spec in args.target or default_targets():
         prof = P.resolve(spec)
+        why = unavailable(prof)
+        if why:
+            note(f"{prof.name}: skipped: {why}")
+            skipped.append({"name": prof.name, "reason": why})
+            continue
         desc, sample = bare_sampler(prof, work)
         # half the bare cycles before the -j 1 run, half after: a change in
         # the machine's load during the run weighs on both sides
@@ -436,7 +476,7 @@ def measure(args, work):
         rows.append({"name": prof.name, "spec": spec, "bare": b, "serial": ser,
                      "parallel": par,
                      "ratio": round(ser["case_ms"]["median"] / b["total_ms"]["median"], 2)})
-    return {"targets": rows}
+    return {"targets": rows, "skipped": skipped}
 
 
 def main(args):

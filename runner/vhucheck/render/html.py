@@ -305,11 +305,23 @@ def _expectation(case):
             f"{issue} <b>({esc(word)})</b></div>")
 
 
+def _shared(case):
+    """run --shared-target: the verdict came from a target that served the
+    cases before it; what this case left it in."""
+    st = case.get("shared_target")
+    if not st:
+        return ""
+    left = st.get("left") or "nothing changed (alive; the same fds and mappings)"
+    return (f'<p class="reason">Shared target {esc(st.get("target"))} (pid {esc(st.get("pid"))}): '
+            f"this verdict may depend on the cases before it. Left: {esc(left)}</p>")
+
+
 def _case_body(case):
     parts = [_rule(case)]
     if case.get("reason"):
         parts.append(f'<p class="reason">{esc(case["reason"])}</p>')
     parts.append(_crash(case))
+    parts.append(_shared(case))
     parts.append(_runs(case))
     if case.get("expected") or case.get("observed"):
         bad = " bad" if not V.is_passing(case["verdict"]) else ""
@@ -345,7 +357,9 @@ def _case(case):
     is_open = " open" if not V.is_passing(v) and case.get("gate") != X.EXPECTED else ""
     return (f'<details class="case v-{v}" id="{esc(case["id"])}" data-item data-verdict="{v}" '
             f'data-area="{esc(case["area"])}" data-search="{esc(search)}"{is_open}>'
-            f'<summary><span class="badge v-{v}">{v}</span><code class="cid">{esc(case["id"])}</code>'
+            f'<summary><span class="badge v-{v}">{v}</span>'
+            + ('<span class="lvl">shared</span>' if case.get("shared_target") else "")
+            + f'<code class="cid">{esc(case["id"])}</code>'
             f'<span class="ttl">{esc(case["title"])}</span><span class="lvl">{esc(case["level"])}</span>'
             f'<span class="dur">{dur}</span></summary><div class="body">{_case_body(case)}</div></details>')
 

@@ -84,6 +84,22 @@ def _flaky_words(doc):
     return f", {n} flaky" if n or doc["settings"].get("repeat", 1) > 1 else ""
 
 
+def _shared_section(doc, level):
+    """run --shared-target: which verdicts came from a shared target, and
+    what each case left it in."""
+    on = [c for c in doc["cases"] if c.get("shared_target")]
+    if not on:
+        return []
+    out = [f"{level}# Shared target", "",
+           f"{len(on)} verdicts were reached on a target shared with the cases before them "
+           f"({doc['harness'].get('shared_targets', 0)} target processes), not on a fresh "
+           "one: a verdict here can depend on the earlier cases.", ""]
+    left = [c for c in on if c["shared_target"].get("left")]
+    out += [f"- `{c['id']}` ({c['verdict']}, target {c['shared_target']['target']}) left: "
+            f"{c['shared_target']['left']}" for c in left[:MAX_ROWS]]
+    return out + ([""] if left else [])
+
+
 def target_section(doc, level="##", link=""):
     name = doc["target"]["name"]
     s = doc["summary"]
@@ -111,6 +127,7 @@ def target_section(doc, level="##", link=""):
         out += [f"{level}# Stale expectations", "",
                 "Entries that match no case (renamed or mistyped):", ""]
         out += [f"- `{p}`" for p in g["stale"]] + [""]
+    out += _shared_section(doc, level)
     for f in doc.get("faults", []):
         mark = FAULT_ICON[fault_status(f)]
         out.append(f"- {mark} fault `{f['name']}` ({f['class']}): "
