@@ -137,7 +137,7 @@ class Slots(unittest.TestCase):
 CASE = """\
 id        wait_case
 title     waits by design
-role      backend
+target    frontend
 rule      none
 level     MUST
 requires  SHMEM
@@ -255,7 +255,7 @@ class LaunchAhead(unittest.TestCase):
         build = helpers.build_dir()
         out = os.path.join(d, "ahead" if ahead else "plain")
         os.makedirs(out)
-        argv = [os.path.join(build, "harness", "vhucheck-harness"), "--role", "frontend",
+        argv = [os.path.join(build, "harness", "vhucheck-harness"), "--target-role", "backend",
                 "--target-cmd", os.path.join(build, "targets", "vhu-ref-backend") +
                 " --fd={fd} --control-fd={control} --shmem-bit={shmem_bit}",
                 "--trace-dir", os.path.join(out, "traces"),
