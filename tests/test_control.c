@@ -70,7 +70,7 @@ static void build_path(const char *rel, char *out, size_t cap)
 
 static void run_case(const char *cmd, const char *text, struct result *r)
 {
-	struct engine_env e = { .role = SCRIPT_ROLE_FRONTEND, .target_cmd = cmd,
+	struct runenv e = { .role = SCRIPT_ROLE_FRONTEND, .target_cmd = cmd,
 				.shmem_bit = SHMEM_BIT, .timeout_mult = 1.0,
 				.cancel_fd = -1 };
 	struct script_case c;
@@ -78,10 +78,10 @@ static void run_case(const char *cmd, const char *text, struct result *r)
 
 	ck_assert_msg(script_parse_text("/x/t.vhu", text, &c, err, sizeof(err)) == 0,
 		      "%s", err);
-	ck_assert_int_eq(engine_env_open(&e, err, sizeof(err)), 0);
+	ck_assert_int_eq(runenv_open(&e, err, sizeof(err)), 0);
 	memset(r, 0, sizeof(*r));
 	engine_run(&e, &c, r);
-	engine_env_close(&e);
+	runenv_close(&e);
 	script_free(&c);
 }
 

@@ -26,14 +26,14 @@ static void ref_target(const char *name, char *out, size_t cap)
 static int check_target(enum script_role role, const char *cmd,
 			struct ctlcheck_report *rep, char *err, size_t errcap)
 {
-	struct engine_env e = { .role = role, .target_cmd = cmd,
+	struct runenv e = { .role = role, .target_cmd = cmd,
 				.shmem_bit = 22, .timeout_mult = 2.0,
 				.cancel_fd = -1 };
 	int rc;
 
-	ck_assert_int_eq(engine_env_open(&e, err, errcap), 0);
+	ck_assert_int_eq(runenv_open(&e, err, errcap), 0);
 	rc = ctlcheck_run(&e, rep, err, errcap);
-	engine_env_close(&e);
+	runenv_close(&e);
 	return rc;
 }
 

@@ -340,7 +340,7 @@ static struct outcome *run_case(enum script_role role, const char *cmd,
 				const char *text, int cancel_fd)
 {
 	struct outcome *o = calloc(1, sizeof(*o));
-	struct engine_env e = { .role = role, .target_cmd = cmd,
+	struct runenv e = { .role = role, .target_cmd = cmd,
 				.shmem_bit = SHMEM_BIT, .timeout_mult = 1.0,
 				.cancel_fd = cancel_fd };
 	struct script_case c;
@@ -348,10 +348,10 @@ static struct outcome *run_case(enum script_role role, const char *cmd,
 
 	ck_assert_msg(script_parse_text("/x/t.vhu", text, &c, err, sizeof(err)) == 0,
 		      "%s", err);
-	ck_assert_int_eq(engine_env_open(&e, err, sizeof(err)), 0);
+	ck_assert_int_eq(runenv_open(&e, err, sizeof(err)), 0);
 	o->rc = engine_run(&e, &c, &o->r);
 	o->ms = o->r.duration_ms;
-	engine_env_close(&e);
+	runenv_close(&e);
 	script_free(&c);
 	return o;
 }
@@ -804,16 +804,16 @@ END_TEST
 
 START_TEST(bad_command_is_refused_before_any_case)
 {
-	struct engine_env e = { .role = SCRIPT_ROLE_BACKEND, .timeout_mult = 1.0,
+	struct runenv e = { .role = SCRIPT_ROLE_BACKEND, .timeout_mult = 1.0,
 				.target_cmd = "x '{fd}", .cancel_fd = -1 };
 	char err[256] = "";
 
-	ck_assert_int_eq(engine_env_open(&e, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(runenv_open(&e, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "--target-cmd"));
 	ck_assert_ptr_nonnull(strstr(err, "unterminated ' quote"));
 	ck_assert_ptr_null(strchr(err, '\n'));
 	e.target_cmd = "x --fd={fd} \"a";
-	ck_assert_int_eq(engine_env_open(&e, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(runenv_open(&e, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "unterminated \" quote"));
 }
 END_TEST

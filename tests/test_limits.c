@@ -218,7 +218,7 @@ static struct outcome *run_peer(const char *mode, const char *text)
 	struct outcome *o = calloc(1, sizeof(*o));
 	char exe[512], cmd[700], err[4096] = "";
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	struct engine_env e = { .role = SCRIPT_ROLE_BACKEND, .target_cmd = cmd,
+	struct runenv e = { .role = SCRIPT_ROLE_BACKEND, .target_cmd = cmd,
 				.shmem_bit = SHMEM_BIT, .timeout_mult = 1.0,
 				.cancel_fd = -1 };
 	struct script_case c;
@@ -228,10 +228,10 @@ static struct outcome *run_peer(const char *mode, const char *text)
 	snprintf(cmd, sizeof(cmd), "%s --peer=%s {fd} {control}", exe, mode);
 	ck_assert_msg(script_parse_text("/x/t.vhu", text, &c, err, sizeof(err)) == 0,
 		      "%s", err);
-	ck_assert_int_eq(engine_env_open(&e, err, sizeof(err)), 0);
+	ck_assert_int_eq(runenv_open(&e, err, sizeof(err)), 0);
 	engine_run(&e, &c, &o->r);
 	o->ms = o->r.duration_ms;
-	engine_env_close(&e);
+	runenv_close(&e);
 	script_free(&c);
 	return o;
 }

@@ -481,7 +481,7 @@ static void after_run(struct cc *k, const struct result *r)
 		add(k, "target", CTLCHECK_WRONG, "%s: %.300s", v, r->reason);
 }
 
-int ctlcheck_run(struct engine_env *e, struct ctlcheck_report *rep,
+int ctlcheck_run(struct runenv *e, struct ctlcheck_report *rep,
 		 char *err, size_t errcap)
 {
 	struct cc k = { .rep = rep };

@@ -44,9 +44,9 @@ struct ctlcheck_report {
 };
 
 /* Runs the check against e's target (a --target-cmd with {control};
- * e opened with engine_env_open()). 0, or -errno with a message in err
+ * e opened with runenv_open()). 0, or -errno with a message in err
  * (nothing checked). */
-int ctlcheck_run(struct engine_env *e, struct ctlcheck_report *rep,
+int ctlcheck_run(struct runenv *e, struct ctlcheck_report *rep,
 		 char *err, size_t errcap);
 /* Every item fine: ok, unsupported or skipped. */
 bool ctlcheck_passed(const struct ctlcheck_report *rep);

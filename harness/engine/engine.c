@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -373,7 +372,7 @@ static void fill_header(struct result *r, const struct script_case *c)
 /* Requirements known before anything runs. */
 static bool precheck(struct run *x)
 {
-	const struct engine_env *e = x->env;
+	const struct runenv *e = x->env;
 
 	if (x->c->role != e->role) {
 		run_abort(x, RESULT_ERROR, "the case is for a %s target, the "
@@ -595,48 +594,6 @@ static void copy_findings(struct run *x)
 				       ? s->nfindings - RESULT_MAX_FINDINGS : 0);
 }
 
-void run_cleanup(struct run *x)
-{
-	sess_free(&x->s);
-	if (x->pool_ready)
-		fdpool_free(&x->pool);
-	if (x->mem)
-		munmap(x->mem, x->mem_len);
-	if (x->mem_fd >= 0)
-		close(x->mem_fd);
-	for (int i = 0; i < 2; i++)
-		if (x->vring_fds[i] >= 0)
-			close(x->vring_fds[i]);
-	if (x->sock_listen_fd >= 0)
-		close(x->sock_listen_fd);
-	if (x->ahead_main_fd >= 0)
-		close(x->ahead_main_fd);
-	if (x->ahead_ctl_fd >= 0)
-		close(x->ahead_ctl_fd);
-	if (x->sock_path[0])
-		unlink(x->sock_path);
-	if (!x->r || (!x->keep_stderr && x->stderr_path[0]))
-		unlink(x->stderr_path);
-	else if (x->keep_stderr && x->tgt.pid > 0)
-		run_copy_cut(x->r->stderr_path, sizeof(x->r->stderr_path), x->stderr_path);
-}
-
-void run_init(struct run *x, struct engine_env *e, const struct script_case *c,
-	      unsigned seq)
-{
-	x->env = e;
-	x->c = c;
-	x->seq = seq;
-	x->mem_fd = x->vring_fds[0] = x->vring_fds[1] = -1;
-	x->sock_listen_fd = -1;
-	x->ahead_main_fd = x->ahead_ctl_fd = -1;
-	x->reply_to = -1;
-	x->speaks_control = e->target_cmd && target_cmd_has(e->target_cmd,
-							    "{control}");
-	target_init(&x->tgt);
-	sess_init(&x->s, c->role, -1, -1, -1, -1, NULL, NULL);
-}
-
 static double now_exact_ms(void)
 {
 	struct timespec ts;
@@ -645,13 +602,13 @@ static double now_exact_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-int engine_run(struct engine_env *e, const struct script_case *c,
+int engine_run(struct runenv *e, const struct script_case *c,
 	       struct result *r)
 {
 	return engine_run_then(e, c, r, NULL, NULL);
 }
 
-int engine_run_then(struct engine_env *e, const struct script_case *c,
+int engine_run_then(struct runenv *e, const struct script_case *c,
 		    struct result *r, engine_then_fn then, void *arg)
 {
 	struct run *x = launch_ahead_take(e, c);
@@ -685,105 +642,4 @@ int engine_run_then(struct engine_env *e, const struct script_case *c,
 	rc = x->interrupted ? ENGINE_INTERRUPTED : ENGINE_DONE;
 	free(x);
 	return rc;
-}
-
-/* ---- the run's environment ---- */
-
-/* A template that cannot be split is a usage error before any case, not
- * an ERROR in every one. */
-static int check_cmd(const char *cmd, char *err, size_t errcap)
-{
-	/* Values as long as the real ones can be. */
-	static const struct target_subst probe = { "2147483647",
-		"/tmp/vhucheck-XXXXXX/s4294967295.sock", "2147483647", "63" };
-	struct target_argv *argv = malloc(sizeof(*argv));
-	char why[200];
-	int rc;
-
-	if (!argv) {
-		snprintf(err, errcap, "out of memory");
-		return -ENOMEM;
-	}
-	rc = target_split(cmd, &probe, argv, why, sizeof(why));
-	free(argv);
-	if (rc < 0)
-		snprintf(err, errcap, "--target-cmd: %s", why);
-	return rc;
-}
-
-static int check_env(const struct engine_env *e, char *err, size_t errcap)
-{
-	int modes = !!e->target_cmd + !!e->connect_path + !!e->listen_path;
-	int rc;
-
-	if (modes != 1) {
-		snprintf(err, errcap, "give exactly one of --target-cmd, --connect, "
-			 "--listen");
-		return -EINVAL;
-	}
-	if (e->target_cmd && !target_cmd_has(e->target_cmd, "{fd}") &&
-	    !target_cmd_has(e->target_cmd, "{socket}")) {
-		snprintf(err, errcap, "--target-cmd needs {fd} or {socket} to give "
-			 "the target its connection");
-		return -EINVAL;
-	}
-	if (e->target_cmd && (rc = check_cmd(e->target_cmd, err, errcap)) < 0)
-		return rc == -ENOMEM ? rc : -EINVAL;
-	if (!(e->timeout_mult > 0) || e->timeout_mult > 1000) {
-		snprintf(err, errcap, "--timeout-multiplier must be > 0 and <= 1000");
-		return -EINVAL;
-	}
-	if (e->shmem_bit > 63) {
-		snprintf(err, errcap, "--shmem-bit must be 0..63");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int engine_env_open(struct engine_env *e, char *err, size_t errcap)
-{
-	const char *tmp = getenv("TMPDIR");
-	int rc = check_env(e, err, errcap);
-
-	e->listen_fd = -1;
-	e->seq = 0;
-	e->ahead = NULL;
-	if (rc < 0)
-		return rc;
-	if (e->trace_dir && mkdir(e->trace_dir, 0755) < 0 && errno != EEXIST) {
-		rc = -errno;
-		snprintf(err, errcap, "%s: %s", e->trace_dir, strerror(errno));
-		return rc;
-	}
-	snprintf(e->tmpdir, sizeof(e->tmpdir), "%s/vhucheck-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(e->tmpdir)) {
-		rc = -errno;
-		snprintf(err, errcap, "%s: %s", e->tmpdir, strerror(errno));
-		e->tmpdir[0] = '\0';
-		return rc;
-	}
-	if (e->listen_path) {
-		e->listen_fd = chan_listen(e->listen_path);
-		if (e->listen_fd < 0) {
-			rc = e->listen_fd;
-			snprintf(err, errcap, "%s: %s", e->listen_path, strerror(-rc));
-			engine_env_close(e);
-			return rc;
-		}
-	}
-	return 0;
-}
-
-void engine_env_close(struct engine_env *e)
-{
-	launch_ahead_drop(e);
-	if (e->listen_fd >= 0) {
-		close(e->listen_fd);
-		unlink(e->listen_path);
-	}
-	e->listen_fd = -1;
-	if (e->tmpdir[0])
-		rmdir(e->tmpdir);
-	e->tmpdir[0] = '\0';
 }

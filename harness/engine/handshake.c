@@ -11,7 +11,7 @@
 
 #include "chan.h"
 #include "control.h"
-#include "engine.h"
+#include "runenv.h"
 #include "ledger.h"
 #include "protoname.h"
 

@@ -9,14 +9,14 @@
 #include <unistd.h>
 
 #include "chan.h"
-#include "engine.h"
+#include "runenv.h"
 #include "handshake.h"
 #include "launch.h"
 
 /* Where the target's stderr goes: kept beside the trace, or a temp file. */
 static void set_stderr_path(struct run *x)
 {
-	const struct engine_env *e = x->env;
+	const struct runenv *e = x->env;
 
 	x->keep_stderr = e->trace_dir != NULL;
 	if (e->trace_dir)
@@ -29,7 +29,7 @@ static void set_stderr_path(struct run *x)
 
 static FILE *open_trace(struct run *x)
 {
-	const struct engine_env *e = x->env;
+	const struct runenv *e = x->env;
 	FILE *f;
 
 	set_stderr_path(x);
@@ -65,9 +65,9 @@ static int await_connection(struct run *x, bool we_listen, int64_t deadline)
 
 static bool harness_listens(const struct run *x)
 {
-	if (x->env->listener == ENGINE_LISTENER_DEFAULT)
+	if (x->env->listener == RUNENV_LISTENER_DEFAULT)
 		return x->c->role == SCRIPT_ROLE_BACKEND;
-	return x->env->listener == ENGINE_LISTENER_HARNESS;
+	return x->env->listener == RUNENV_LISTENER_HARNESS;
 }
 
 struct launch_fds {
@@ -192,7 +192,7 @@ static bool launch(struct run *x, int *main_fd, int *ctl_fd, int64_t deadline)
 }
 
 /* What precheck() would refuse before any launch (engine.c). */
-static bool launchable(const struct engine_env *e, const struct script_case *c)
+static bool launchable(const struct runenv *e, const struct script_case *c)
 {
 	bool control = target_cmd_has(e->target_cmd, "{control}");
 
@@ -207,7 +207,7 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-void launch_ahead_drop(struct engine_env *e)
+void launch_ahead_drop(struct runenv *e)
 {
 	struct run *x = e->ahead;
 
@@ -224,7 +224,7 @@ void launch_ahead_drop(struct engine_env *e)
 	free(x);
 }
 
-void launch_ahead_start(struct engine_env *e, const struct script_case *c)
+void launch_ahead_start(struct runenv *e, const struct script_case *c)
 {
 	struct run *x;
 	char err[300];
@@ -243,9 +243,10 @@ void launch_ahead_start(struct engine_env *e, const struct script_case *c)
 		return;
 	}
 	e->ahead = x;
+	e->drop_ahead = launch_ahead_drop;
 }
 
-struct run *launch_ahead_take(struct engine_env *e, const struct script_case *c)
+struct run *launch_ahead_take(struct runenv *e, const struct script_case *c)
 {
 	struct run *x = e->ahead;
 	int64_t max = (int64_t)(LAUNCH_AHEAD_MAX_MS * e->timeout_mult);
@@ -263,7 +264,7 @@ struct run *launch_ahead_take(struct engine_env *e, const struct script_case *c)
 /* --connect / --listen: a target that is already running. */
 static bool attach(struct run *x, int *main_fd, int64_t deadline)
 {
-	const struct engine_env *e = x->env;
+	const struct runenv *e = x->env;
 	int fd = e->connect_path ? chan_connect(e->connect_path, deadline)
 				 : chan_accept(e->listen_fd, deadline);
 
@@ -281,7 +282,7 @@ static bool attach(struct run *x, int *main_fd, int64_t deadline)
 
 bool launch_setup(struct run *x, int64_t t0)
 {
-	const struct engine_env *e = x->env;
+	const struct runenv *e = x->env;
 	int64_t deadline = t0 + run_scaled(x, (int64_t)x->c->timeout_ms);
 	int main_fd = -1, ctl_fd = -1;
 	FILE *trace = open_trace(x);

@@ -29,8 +29,8 @@ bool launch_setup(struct run *x, int64_t t0);
  * longer than a target's own deadlines allow, is stopped and dropped).
  * launch_ahead_drop(): stops whatever was launched ahead. */
 #define LAUNCH_AHEAD_MAX_MS 1000
-void launch_ahead_start(struct engine_env *e, const struct script_case *c);
-struct run *launch_ahead_take(struct engine_env *e, const struct script_case *c);
-void launch_ahead_drop(struct engine_env *e);
+void launch_ahead_start(struct runenv *e, const struct script_case *c);
+struct run *launch_ahead_take(struct runenv *e, const struct script_case *c);
+void launch_ahead_drop(struct runenv *e);
 
 #endif

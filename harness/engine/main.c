@@ -33,7 +33,7 @@
 enum { EXIT_ALL_RAN = 0, EXIT_USAGE = 2, EXIT_FAULT = 3, EXIT_INTERRUPTED = 130 };
 
 struct opts {
-	struct engine_env env;
+	struct runenv env;
 	bool has_role;
 	bool validate;
 	bool check;             /* --check-cases: validate, then the model */
@@ -143,9 +143,9 @@ static bool take_opt(struct opts *o, const char *name, const char *arg)
 	else if (strcmp(name, "timeout-multiplier") == 0 && parse_real(arg, &d))
 		o->env.timeout_mult = d;
 	else if (strcmp(name, "listener") == 0 && strcmp(arg, "harness") == 0)
-		o->env.listener = ENGINE_LISTENER_HARNESS;
+		o->env.listener = RUNENV_LISTENER_HARNESS;
 	else if (strcmp(name, "listener") == 0 && strcmp(arg, "target") == 0)
-		o->env.listener = ENGINE_LISTENER_TARGET;
+		o->env.listener = RUNENV_LISTENER_TARGET;
 	else {
 		fprintf(stderr, "vhucheck-harness: --%s %s: bad value\n", name, arg);
 		return false;
@@ -355,7 +355,7 @@ static int run(struct opts *o, struct script_case *cases)
 		fprintf(stderr, "vhucheck-harness: signalfd: %s\n", strerror(errno));
 		return EXIT_FAULT;
 	}
-	rc = engine_env_open(&o->env, err, sizeof(err));
+	rc = runenv_open(&o->env, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "vhucheck-harness: %s\n", err);
 		close(o->env.cancel_fd);
@@ -363,13 +363,13 @@ static int run(struct opts *o, struct script_case *cases)
 	}
 	out = open_output(o->json);
 	if (out < 0) {
-		engine_env_close(&o->env);
+		runenv_close(&o->env);
 		return EXIT_FAULT;
 	}
 	code = run_cases(o, cases, out);
 	if (out != STDOUT_FILENO)
 		close(out);
-	engine_env_close(&o->env);
+	runenv_close(&o->env);
 	close(o->env.cancel_fd);
 	return code;
 }
@@ -384,10 +384,10 @@ static int check_control(struct opts *o)
 	if (!rep)
 		return EXIT_FAULT;
 	o->env.cancel_fd = signals_to_fd();
-	rc = engine_env_open(&o->env, err, sizeof(err));
+	rc = runenv_open(&o->env, err, sizeof(err));
 	if (rc == 0) {
 		rc = ctlcheck_run(&o->env, rep, err, sizeof(err));
-		engine_env_close(&o->env);
+		runenv_close(&o->env);
 	}
 	if (rc < 0) {
 		fprintf(stderr, "vhucheck-harness: %s\n", err);

@@ -5,11 +5,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "chan.h"
-#include "engine.h"
 #include "protoname.h"
 #include "protoval.h"
+#include "runenv.h"
 
 void run_copy_cut(char *dst, size_t cap, const char *src)
 {
@@ -297,4 +299,46 @@ void run_describe_rec(const struct sess_rec *rec, char *out, size_t cap)
 bool run_drain(struct run *x)
 {
 	return run_wait_ok(x, sess_pump(&x->s, chan_now_ms(), NULL, NULL));
+}
+
+void run_cleanup(struct run *x)
+{
+	sess_free(&x->s);
+	if (x->pool_ready)
+		fdpool_free(&x->pool);
+	if (x->mem)
+		munmap(x->mem, x->mem_len);
+	if (x->mem_fd >= 0)
+		close(x->mem_fd);
+	for (int i = 0; i < 2; i++)
+		if (x->vring_fds[i] >= 0)
+			close(x->vring_fds[i]);
+	if (x->sock_listen_fd >= 0)
+		close(x->sock_listen_fd);
+	if (x->ahead_main_fd >= 0)
+		close(x->ahead_main_fd);
+	if (x->ahead_ctl_fd >= 0)
+		close(x->ahead_ctl_fd);
+	if (x->sock_path[0])
+		unlink(x->sock_path);
+	if (!x->r || (!x->keep_stderr && x->stderr_path[0]))
+		unlink(x->stderr_path);
+	else if (x->keep_stderr && x->tgt.pid > 0)
+		run_copy_cut(x->r->stderr_path, sizeof(x->r->stderr_path), x->stderr_path);
+}
+
+void run_init(struct run *x, struct runenv *e, const struct script_case *c,
+	      unsigned seq)
+{
+	x->env = e;
+	x->c = c;
+	x->seq = seq;
+	x->mem_fd = x->vring_fds[0] = x->vring_fds[1] = -1;
+	x->sock_listen_fd = -1;
+	x->ahead_main_fd = x->ahead_ctl_fd = -1;
+	x->reply_to = -1;
+	x->speaks_control = e->target_cmd && target_cmd_has(e->target_cmd,
+							    "{control}");
+	target_init(&x->tgt);
+	sess_init(&x->s, c->role, -1, -1, -1, -1, NULL, NULL);
 }

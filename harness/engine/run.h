@@ -19,17 +19,18 @@
 #include "fdpool.h"
 #include "proto.h"
 #include "result.h"
+#include "runenv.h"
 #include "script.h"
 #include "session.h"
 #include "target.h"
 
 #define RUN_MAX_OPTIONAL 16
 
-struct engine_env; /* engine.h: the settings every case runs with */
+
 
 /* One case being run. */
 struct run {
-	struct engine_env *env;
+	struct runenv *env;
 	const struct script_case *c;
 	struct result *r;
 	struct session s;
@@ -93,7 +94,7 @@ struct run {
 };
 
 /* A run of case c, nothing set up yet (engine.c). */
-void run_init(struct run *x, struct engine_env *e, const struct script_case *c,
+void run_init(struct run *x, struct runenv *e, const struct script_case *c,
 	      unsigned seq);
 /* Frees what a run holds, the target's stderr and socket files too. */
 void run_cleanup(struct run *x);

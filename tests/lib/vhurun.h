@@ -13,7 +13,7 @@
 #include "run.h"
 
 struct vt_run {
-	struct engine_env env;
+	struct runenv env;
 	struct script_case c;
 	struct script_step st;      /* the current step: x.st points here */
 	struct result r;

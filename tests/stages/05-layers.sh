@@ -10,6 +10,9 @@
 # (a layer exports only its own include directory); this names the file
 # and line when someone adds the include path that would hide it.
 # One test per C file: passed when every include it has is allowed.
+# Then one test per folder of modules: no circle of includes between its
+# modules (x.c/x.h including y.h while y's files include x.h, directly or
+# round a longer loop), named module by module when there is one.
 #
 # usage: sh tests/stages/05-layers.sh TOPDIR
 top=$(cd "${1:-.}" && pwd) || exit 2
@@ -81,6 +84,52 @@ for root in ALLOWED:
                 print("\n".join(bad))
             else:
                 passed += 1
-print(f"layers: {passed} files, {failed} with an include from a layer above")
+print(f"layers: {passed + failed} files, {failed} with an include from a layer above")
+
+
+def circles(folder):
+    """The include circles between the modules (x.c + x.h) of folder."""
+    names = {f[:-2] for f in os.listdir(folder) if f.endswith((".c", ".h"))}
+    dep = {}
+    for f in os.listdir(folder):
+        if not f.endswith((".c", ".h")):
+            continue
+        with open(os.path.join(folder, f), errors="replace") as fh:
+            for line in fh:
+                m = INCLUDE.match(line)
+                if m and m.group(1).endswith(".h") and m.group(1)[:-2] in names \
+                        and m.group(1)[:-2] != f[:-2]:
+                    dep.setdefault(f[:-2], set()).add(m.group(1)[:-2])
+    found, state = [], {}
+
+    def walk(v, path):
+        state[v] = 1
+        for w in sorted(dep.get(v, ())):
+            if state.get(w) == 1:
+                found.append(path[path.index(w):] + [w])
+            elif w not in state:
+                walk(w, path + [w])
+        state[v] = 2
+
+    for v in sorted(dep):
+        if v not in state:
+            walk(v, [v])
+    return found
+
+
+folders = sorted({os.path.relpath(d, top) for root in ALLOWED
+                  for d, _, files in os.walk(os.path.join(top, root))
+                  if any(f.endswith(".c") for f in files)})
+loops = 0
+for rel in folders:
+    found = circles(os.path.join(top, rel))
+    if found:
+        failed += 1
+        loops += len(found)
+        for c in found:
+            print(f"{rel}: include circle: {' -> '.join(c)}")
+    else:
+        passed += 1
+print(f"module circles: {len(folders)} folders, {loops} circles")
 print(f"stage: {passed} passed, {failed} failed, 0 skipped")
 PY
