@@ -802,22 +802,6 @@ START_TEST(no_connection_is_the_targets_fault)
 }
 END_TEST
 
-START_TEST(bad_command_is_refused_before_any_case)
-{
-	struct runenv e = { .role = SCRIPT_ROLE_BACKEND, .timeout_mult = 1.0,
-				.target_cmd = "x '{fd}", .cancel_fd = -1 };
-	char err[256] = "";
-
-	ck_assert_int_eq(runenv_open(&e, err, sizeof(err)), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(err, "--target-cmd"));
-	ck_assert_ptr_nonnull(strstr(err, "unterminated ' quote"));
-	ck_assert_ptr_null(strchr(err, '\n'));
-	e.target_cmd = "x --fd={fd} \"a";
-	ck_assert_int_eq(runenv_open(&e, err, sizeof(err)), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(err, "unterminated \" quote"));
-}
-END_TEST
-
 START_TEST(cancel_interrupts)
 {
 	char exe[512], cmd[700];
