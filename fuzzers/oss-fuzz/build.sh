@@ -54,7 +54,7 @@ RIG="fuzzers/ferig.c fuzzers/shadow.c fuzzers/fuzzpool.c fuzzers/fuzzfaults.c"
 sources() {
 	echo "fuzzers/$1.c fuzzers/driver.c fuzzers/cursor.c"
 	case $1 in
-	fuzz_script) echo "harness/engine/script.c harness/engine/scriptctx.c harness/engine/scriptstep.c harness/engine/scriptgrade.c" ;; # the parser, not all the harness
+	fuzz_script) echo "harness/engine/script.c harness/engine/scriptcase.c harness/engine/scriptctx.c harness/engine/scriptstep.c harness/engine/scriptgrade.c" ;; # the parser, not all the harness
 	fuzz_shmem_map) echo "$RIG fuzzers/emitaim.c" ;;
 	fuzz_shmem_sequence) echo "$RIG fuzzers/seqop.c fuzzers/seqmut.c" ;;
 	fuzz_backend_replies) echo "fuzzers/berig.c fuzzers/fuzzpool.c fuzzers/fuzzfaults.c" ;;

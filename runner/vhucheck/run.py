@@ -420,7 +420,7 @@ def run_plans(plans, out, several, verbose, runs=1):
             target_out = os.path.join(out, sub) if sub else out
             doc = repeat.run_target(plan, target_out, stop, progress)
             write_target(target_out, doc)
-            schedule.remember(plan.build, doc)
+            schedule.remember(paths.state_dir(), doc)
             docs.append(doc)
             subdirs.append(sub)
             print_summary(doc, None if several else os.path.join(target_out, "index.html"), tty)
@@ -442,12 +442,12 @@ def run_plans(plans, out, several, verbose, runs=1):
 
 def with_history(plans, out):
     """The plans with their cases' durations in an earlier run (read before
-    --clean removes it): of the run in --out DIR, else those the build dir
-    keeps, else of the latest default report dir (schedule.py)."""
+    --clean removes it): of the run in --out DIR, else those the state dir
+    keeps (the build dir in a checkout), else of the latest default report dir (schedule.py)."""
     in_out = schedule.earlier_durations([out] if out else [])
     latest = schedule.earlier_durations([os.path.join(paths.default_out_root(), "latest")])
     return [dataclasses.replace(p, history=(in_out.get(p.profile.name)
-                                            or schedule.recall(p.build, p.profile.name)
+                                            or schedule.recall(paths.state_dir(), p.profile.name)
                                             or latest.get(p.profile.name, {})))
             for p in plans]
 

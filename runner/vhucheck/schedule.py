@@ -98,10 +98,11 @@ def recall(build, name):
 
 
 def remember(build, doc):
-    """Keeps the durations of a finished run in the build dir, over those of
+    """Keeps the durations of a finished run in `build` (paths.state_dir():
+    the build dir in a checkout, never an installed prefix), over those of
     earlier runs (a case not run this time keeps its old one). Only the
-    order of later runs depends on it, never a verdict; a build dir that
-    cannot be written is no error."""
+    order of later runs depends on it, never a verdict; a dir that cannot
+    be written is no error."""
     found = {c["id"]: c["duration_ms"] for c in doc.get("cases", [])
              if isinstance(c.get("duration_ms"), (int, float))}
     name = doc.get("target", {}).get("name")
