@@ -12,12 +12,38 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "chan.h"
 #include "lvu.h"
+
+/* ---- what the program says: its log line, its control answers ---- */
+
+void lvu_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vhu-lvu-backend[%d]: ", (int)getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void lvu_answer(struct lvu *l, bool ok, const char *text)
+{
+	int64_t deadline = chan_now_ms() + LVU_CTL_TIMEOUT_MS;
+
+	pthread_mutex_lock(&l->ctl_lock);
+	if (ok)
+		ctl_send_ok(l->o->control_fd, text, deadline);
+	else
+		ctl_send_err(l->o->control_fd, text, deadline);
+	pthread_mutex_unlock(&l->ctl_lock);
+}
 
 /* ---- the ledger of what the library reported as mapped ---- */
 
