@@ -228,6 +228,59 @@ START_TEST(truncated_file_is_an_error)
 }
 END_TEST
 
+/* An 8-byte payload is a u64; a GET_SHMEM_CONFIG reply gives its sizes
+ * up to the last non-zero one; a SET_MEM_TABLE its regions; a payload
+ * that does not decode gets no fields. */
+START_TEST(json_decodes_u64_config_and_mem_table)
+{
+	struct tracefile_rec *a = new_rec();
+	struct proto_hdr h = { PROTO_GET_SHMEM_CONFIG, PROTO_VERSION | PROTO_F_REPLY,
+			       PROTO_SHMEM_CONFIG_SIZE };
+	struct proto_shmem_config *c = calloc(1, sizeof(*c));
+	struct proto_mem_table t = { .nregions = 1,
+		.regions = { { 0x100000, 0x200000, 0x7f0000000000ull, 0 } } };
+	char line[16384];
+
+	ck_assert_ptr_nonnull(c);
+	c->nregions = 2;
+	c->memory_sizes[0] = 0x100000;
+	c->memory_sizes[2] = 0x2000;      /* a gap, then the last one */
+	a->type = TRACEFILE_MSG;
+	a->chan = PROTO_CHAN_MAIN;
+	a->from = TRACEFILE_FROM_BACKEND;
+	proto_hdr_encode(&h, a->data, PROTO_HDR_SIZE);
+	proto_shmem_config_encode(c, a->data + PROTO_HDR_SIZE, PROTO_SHMEM_CONFIG_SIZE);
+	a->data_len = PROTO_HDR_SIZE + PROTO_SHMEM_CONFIG_SIZE;
+	tracefile_format_json(a, 22, line, sizeof(line));
+	ck_assert_msg(strstr(line, "\"shmem_config\":{\"nregions\":2,"
+			      "\"sizes\":[1048576,0,8192]}") != NULL, "%s", line);
+
+	h = (struct proto_hdr){ PROTO_SET_MEM_TABLE, PROTO_VERSION, 8 + 32 };
+	a->from = TRACEFILE_FROM_FRONTEND;
+	proto_hdr_encode(&h, a->data, PROTO_HDR_SIZE);
+	proto_mem_table_encode(&t, a->data + PROTO_HDR_SIZE, 8 + 32);
+	a->data_len = PROTO_HDR_SIZE + 8 + 32;
+	tracefile_format_json(a, 22, line, sizeof(line));
+	ck_assert_msg(strstr(line, "\"mem_table\":[{\"gpa\":1048576,\"size\":2097152,"
+			      "\"uaddr\":139637976727552,\"mmap_offset\":0}]") != NULL,
+		      "%s", line);
+
+	h = (struct proto_hdr){ 1 /* GET_FEATURES */, PROTO_VERSION | PROTO_F_REPLY, 8 };
+	a->from = TRACEFILE_FROM_BACKEND;
+	proto_hdr_encode(&h, a->data, PROTO_HDR_SIZE);
+	proto_u64_encode(0x140000000ull, a->data + PROTO_HDR_SIZE, 8);
+	a->data_len = PROTO_HDR_SIZE + 8;
+	tracefile_format_json(a, 22, line, sizeof(line));
+	ck_assert_ptr_nonnull(strstr(line, "\"u64\":5368709120"));
+
+	a->data_len = PROTO_HDR_SIZE + 5;   /* short: nothing decoded */
+	tracefile_format_json(a, 22, line, sizeof(line));
+	ck_assert_ptr_null(strstr(line, "\"u64\""));
+	free(c);
+	free(a);
+}
+END_TEST
+
 START_TEST(format_text_and_json)
 {
 	struct tracefile_rec *a = new_rec();
@@ -248,6 +301,11 @@ START_TEST(format_text_and_json)
 	ck_assert_ptr_nonnull(strstr(line, "\"chan\":\"backend\""));
 	ck_assert_ptr_nonnull(strstr(line, "\"hex\":\"09000000090000002800000003"));
 	ck_assert_ptr_nonnull(strstr(line, "\"name\":\"/memfd:abc (deleted)\""));
+	/* the fields decoded by proto.c: readers never decode the hex again */
+	ck_assert_msg(strstr(line, "\"mmap\":{\"shmid\":3,\"padding\":\"00000000000000\","
+			      "\"fd_offset\":4096,\"shm_offset\":8192,\"len\":12288,"
+			      "\"flags\":1}") != NULL, "%s", line);
+	ck_assert_ptr_null(strstr(line, "\"u64\""));
 	/* snprintf-style: a small buffer says how much was needed */
 	ck_assert_int_eq(tracefile_format_json(a, 22, line, 10), n);
 	ck_assert_uint_eq(strlen(line), 9);

@@ -508,6 +508,63 @@ static void json_hex(char *out, size_t cap, size_t *pos, const uint8_t *p,
 	proto_appendf(out, cap, pos, "\"");
 }
 
+/* The payload's fields, decoded here by proto.c so that nothing reading
+ * --trace-json decodes the bytes again: "u64" for any 8-byte payload,
+ * "mmap" for a SHMEM_MAP/UNMAP, "shmem_config" for a GET_SHMEM_CONFIG
+ * reply (sizes up to the last non-zero one), "mem_table" for a
+ * SET_MEM_TABLE. A payload that does not decode gets none of them. */
+static void json_decoded(char *out, size_t cap, size_t *pos,
+			 const struct tracefile_rec *r, const struct proto_hdr *h)
+{
+	const uint8_t *p = r->data + PROTO_HDR_SIZE;
+	size_t n = r->data_len - PROTO_HDR_SIZE;
+	bool backend = r->chan == PROTO_CHAN_BACKEND;
+	union {
+		uint64_t v;
+		struct proto_mmap m;
+		struct proto_shmem_config c;
+		struct proto_mem_table t;
+	} d;
+
+	if (n == 8 && proto_u64_decode(p, n, &d.v) == PROTO_OK)
+		proto_appendf(out, cap, pos, ",\"u64\":%" PRIu64, d.v);
+	if (backend && (h->request == PROTO_BE_SHMEM_MAP ||
+			h->request == PROTO_BE_SHMEM_UNMAP) &&
+	    !(h->flags & PROTO_F_REPLY) && proto_mmap_decode(p, n, &d.m) == PROTO_OK) {
+		proto_appendf(out, cap, pos, ",\"mmap\":{\"shmid\":%u,\"padding\":\"",
+			      d.m.shmid);
+		for (size_t i = 0; i < sizeof(d.m.padding); i++)
+			proto_appendf(out, cap, pos, "%02x", d.m.padding[i]);
+		proto_appendf(out, cap, pos, "\",\"fd_offset\":%" PRIu64 ",\"shm_offset\":%"
+			      PRIu64 ",\"len\":%" PRIu64 ",\"flags\":%" PRIu64 "}",
+			      d.m.fd_offset, d.m.shm_offset, d.m.len, d.m.flags);
+	} else if (!backend && h->request == PROTO_GET_SHMEM_CONFIG &&
+		   (h->flags & PROTO_F_REPLY) &&
+		   proto_shmem_config_decode(p, n, &d.c) == PROTO_OK) {
+		unsigned last = PROTO_SHMEM_MAX_REGIONS;
+
+		while (last && !d.c.memory_sizes[last - 1])
+			last--;
+		proto_appendf(out, cap, pos, ",\"shmem_config\":{\"nregions\":%" PRIu32
+			      ",\"sizes\":[", d.c.nregions);
+		for (unsigned i = 0; i < last; i++)
+			proto_appendf(out, cap, pos, "%s%" PRIu64, i ? "," : "",
+				      d.c.memory_sizes[i]);
+		proto_appendf(out, cap, pos, "]}");
+	} else if (!backend && h->request == PROTO_SET_MEM_TABLE &&
+		   !(h->flags & PROTO_F_REPLY) &&
+		   proto_mem_table_decode(p, n, &d.t) == PROTO_OK) {
+		proto_appendf(out, cap, pos, ",\"mem_table\":[");
+		for (unsigned i = 0; i < d.t.nregions && i < PROTO_MAX_MEM_REGIONS; i++)
+			proto_appendf(out, cap, pos, "%s{\"gpa\":%" PRIu64 ",\"size\":%"
+				      PRIu64 ",\"uaddr\":%" PRIu64 ",\"mmap_offset\":%" PRIu64 "}",
+				      i ? "," : "", d.t.regions[i].guest_phys_addr,
+				      d.t.regions[i].memory_size, d.t.regions[i].userspace_addr,
+				      d.t.regions[i].mmap_offset);
+		proto_appendf(out, cap, pos, "]");
+	}
+}
+
 static void json_message(char *out, size_t cap, size_t *pos,
 			 const struct tracefile_rec *r)
 {
@@ -530,6 +587,7 @@ static void json_message(char *out, size_t cap, size_t *pos,
 			     plen, text, sizeof(text));
 	proto_appendf(out, cap, pos, ",\"text\":");
 	json_str(out, cap, pos, text, strlen(text));
+	json_decoded(out, cap, pos, r, &h);
 }
 
 int tracefile_format_json(const struct tracefile_rec *r, unsigned shmem_bit,

@@ -41,12 +41,14 @@ def load(path):
 
 
 def payload(rec):
+    """The payload's bytes, to send again as they were (never decoded here:
+    vhucheck-monitor --trace-json gives the fields, u64 / mmap /
+    shmem_config / mem_table)."""
     return bytes.fromhex(rec.get("hex", ""))[12:]
 
 
 def u64(rec):
-    p = payload(rec)
-    return struct.unpack_from("<Q", p)[0] if len(p) == 8 else None
+    return rec.get("u64")
 
 
 # ---- trace ----
@@ -122,17 +124,10 @@ class Session:
             self.acked = value
         elif r["from"] == "backend" and name == "GET_PROTOCOL_FEATURES":
             self.offered = value
-        elif r["from"] == "backend" and name == "GET_SHMEM_CONFIG" and r["is_reply"]:
-            p = payload(r)
-            if len(p) >= 2056:
-                sizes = list(struct.unpack_from("<256Q", p, 8))
-                while sizes and not sizes[-1]:
-                    sizes.pop()
-                self.regions = sizes
-        elif r["from"] == "frontend" and name == "SET_MEM_TABLE":
-            p = payload(r)
-            if len(p) >= 40:
-                self.mem = struct.unpack_from("<Q", p, 16)[0]
+        elif r["from"] == "backend" and name == "GET_SHMEM_CONFIG" and "shmem_config" in r:
+            self.regions = list(r["shmem_config"]["sizes"])
+        elif r["from"] == "frontend" and name == "SET_MEM_TABLE" and r.get("mem_table"):
+            self.mem = r["mem_table"][0]["size"]
         elif (r["from"] == "frontend" and name == "SET_STATUS" and value is not None
               and value & DRIVER_OK and self.end is None):
             self.started = True
@@ -181,19 +176,18 @@ class Writer:
 
 def mmap_send(rec, w):
     """`send map|unmap ...` for a recorded back-end MAP/UNMAP."""
-    p = payload(rec)
     kind = "map" if rec["name"] == "SHMEM_MAP" else "unmap"
     need = " need_reply" if rec["hdr_flags"] & 0x8 else ""
-    if len(p) != 40 or rec["size"] != 40:
-        return f"send {rec['name']} payload={p.hex()} size={rec['size']}{w.fds(rec)}{need} on=backend"
-    shmid = p[0]
-    fd_off, shm_off, length, flags = struct.unpack_from("<4Q", p, 8)
-    fl = {1: "rw", 0: "ro"}.get(flags, hex(flags))
-    text = f"send {kind} shmid={shmid} shm_offset={hex(shm_off)} len={hex(length)}"
-    if kind == "map" or fd_off or flags:
-        text += f" fd_offset={hex(fd_off)} flags={fl}"
-    if any(p[1:8]):
-        text += f" padding={p[1:8].hex()}"
+    m = rec.get("mmap")
+    if m is None or rec["size"] != 40:
+        return (f"send {rec['name']} payload={payload(rec).hex()} size={rec['size']}"
+                f"{w.fds(rec)}{need} on=backend")
+    fl = {1: "rw", 0: "ro"}.get(m["flags"], hex(m["flags"]))
+    text = f"send {kind} shmid={m['shmid']} shm_offset={hex(m['shm_offset'])} len={hex(m['len'])}"
+    if kind == "map" or m["fd_offset"] or m["flags"]:
+        text += f" fd_offset={hex(m['fd_offset'])} flags={fl}"
+    if int(m["padding"], 16):
+        text += f" padding={m['padding']}"
     return text + w.fds(rec) + need
 
 

@@ -20,12 +20,37 @@ from vhucheck.resultfile import load_dir
 PF = (1 << 3) | (1 << 5) | (1 << 10) | (1 << 15) | (1 << 16) | (1 << 22)
 
 
+def decoded(chan, name, flags, payload):
+    """The fields vhucheck-monitor --trace-json adds (tracefile.c decodes
+    them with proto.c; test_monitor_e2e reads the real ones)."""
+    reply, n = bool(flags & 4), len(payload)
+    if n == 8:
+        return {"u64": struct.unpack("<Q", payload)[0]}
+    if chan == "backend" and name in ("SHMEM_MAP", "SHMEM_UNMAP") and not reply and n == 40:
+        fd_off, shm_off, length, fl = struct.unpack_from("<4Q", payload, 8)
+        return {"mmap": {"shmid": payload[0], "padding": payload[1:8].hex(),
+                         "fd_offset": fd_off, "shm_offset": shm_off, "len": length,
+                         "flags": fl}}
+    if chan == "main" and name == "GET_SHMEM_CONFIG" and reply and n == 2056:
+        sizes = list(struct.unpack_from("<256Q", payload, 8))
+        while sizes and not sizes[-1]:
+            sizes.pop()
+        return {"shmem_config": {"nregions": struct.unpack_from("<I", payload)[0],
+                                 "sizes": sizes}}
+    if chan == "main" and name == "SET_MEM_TABLE" and not reply and n >= 8 and (n - 8) % 32 == 0:
+        return {"mem_table": [dict(zip(("gpa", "size", "uaddr", "mmap_offset"),
+                                       struct.unpack_from("<4Q", payload, 8 + 32 * i)))
+                              for i in range((n - 8) // 32)]}
+    return {}
+
+
 def msg(chan, frm, name, request, flags=1, payload=b"", fds=(), tflags=0, t=0):
     hdr = struct.pack("<III", request, flags, len(payload))
     return {"type": "msg", "chan": chan, "from": frm, "flags": tflags, "status": 0,
             "t_ns": t, "request": request, "name": name, "hdr_flags": flags,
             "size": len(payload), "payload_len": len(payload), "is_reply": bool(flags & 4),
-            "text": "", "hex": (hdr + payload).hex(), "fds": list(fds)}
+            "text": "", "hex": (hdr + payload).hex(), "fds": list(fds),
+            **decoded(chan, name, flags, payload)}
 
 
 def note(text, t=0):

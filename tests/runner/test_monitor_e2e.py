@@ -91,6 +91,11 @@ class MonitorEndToEnd(unittest.TestCase):
         case = os.path.join(self.dir, "replay_clean.vhu")
         p = vhucheck("replay", trace, "--as", "backend", "-o", case)
         self.assertEqual(p.returncode, 0, p.stderr)
+        with open(case, encoding="utf-8") as f:
+            text = f.read()
+        # the fields vhucheck-monitor decoded (tracecmd decodes no bytes)
+        self.assertIn("\nsend map shmid=0 ", text)
+        self.assertRegex(text, r"\nhandshake shmem=on .*regions=")
         h = subprocess.run([os.path.join(BUILD, "harness", "vhucheck-harness"), "--validate",
                             case], capture_output=True, text=True, timeout=30)
         self.assertEqual(h.returncode, 0, h.stdout + h.stderr)
