@@ -1,0 +1,828 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhu-fuzzlive: live fuzzing of a front-end (the harness plays the
+ * back-end), one target process, operations streamed into it and each
+ * answer and /proc observation judged by the shadow model as it goes
+ * (vhucheck fuzz --against T --live; docs/fuzzing.md, "Live mode").
+ *
+ *   vhu-fuzzlive --target-cmd CMD --out DIR [--shmem-bit N]
+ *                [--regions LIST] [--seconds N] [--seed N] [--max-ops N]
+ *                [--timeout-ms N] [--avoid KIND:RULE]... [--log FILE]
+ *                [--states FILE] [--pingpong]
+ *
+ * The target is launched once (livepeer.h) and fed what livegen.h picks:
+ * MAP/UNMAP aimed at what is live, fd kinds, bent headers and payloads,
+ * device stop/start/reset over the control channel. Each message's
+ * reply is judged against the model (shadow.h) and graded as the emitted
+ * cases grade it (emitcase.h): a MUST rule of the digest, or a rule it
+ * leaves open (then the model no longer knows that shmid until a reset,
+ * as in a case). After a reply, /proc says whether the mapping is there
+ * as asked or gone, and whether the target kept a refused fd; after a
+ * reset, that nothing is left.
+ *
+ * The run ends at --seconds, or at the first violation: a MUST
+ * expectation that failed, a crash, a hang (no reply or control answer
+ * within --timeout-ms), a closed channel. Then the operations since the
+ * last reset (the last state known good) are written as a
+ * fuzz_shmem_sequence input, DIR/slice-N.input, which vhu-fuzzcase turns
+ * into the case that shows it (the runner does that, then reduces and
+ * signs it).
+ *
+ * --states FILE: the protocol states seen so far (livegen.h), read at
+ * the start and written at the end, so that a campaign that restarts the
+ * target counts each state once.
+ *
+ * --avoid KIND:RULE (repeatable): operations of that kind (map, unmap,
+ * reset, ...) whose model verdict starts with RULE are not sent: known
+ * findings are not paid for again. --pingpong: the ceiling instead, one
+ * MAP and its UNMAP over and over with no checks (ops/s of the target).
+ *
+ * stdout, one JSON object a line: {"event":"violation",...} at a
+ * violation; {"event":"end",...} with the counts, always last.
+ * Exit: 0 ended by time or --max-ops; 1 a violation; 2 usage; 3 the
+ * target could not be started or did not handshake.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "emitcase.h"
+#include "exitcodes.h"
+#include "fdpool.h"
+#include "fuzzpool.h"
+#include "livegen.h"
+#include "livepeer.h"
+#include "oracle.h"
+#include "seqop.h"
+#include "shadow.h"
+
+#define LIVE_PAGE UINT64_C(0x1000)    /* as the emitted cases' model */
+#define LIVE_WINDOW_MS 100            /* a /proc check re-reads this long */
+#define LIVE_MAX_AVOID 32
+
+struct live_fd {
+	int fd;
+	char link[ORACLE_PATH_MAX];
+	bool synced;            /* its message was answered */
+};
+
+struct live_map {
+	unsigned shmid;
+	bool rw;
+	uint64_t off, len, fd_offset;
+	int fdi;                /* index into fds, -1 none */
+};
+
+struct live {
+	struct livepeer peer;
+	struct livegen gen;
+	struct shadow model;
+	struct fdpool pool;
+	unsigned pool_gen;
+	struct live_fd fds[FDPOOL_MAX];
+	struct live_map maps[SHADOW_MAX_MAPPINGS];
+	unsigned nmaps;
+	bool taint[PROTO_SHMEM_MAX_REGIONS], taint_all;
+	bool ordered;           /* the reply's order was judged since reset */
+	unsigned noreply_req;   /* request of an unanswered message, 0 none */
+	const char *verdict;    /* the model's on the operation being played */
+	const char *avoid[LIVE_MAX_AVOID];
+	unsigned navoid;
+	/* counts */
+	unsigned long ops, msgs, controls, open_choices, strays, avoided,
+		new_states;
+	int64_t seg_start_ms;
+	/* the violation */
+	bool violated;
+	char vclass[16], vkind[16], vrule[160], vobs[1024];
+};
+
+/* ---- output ---- */
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
+static void violate(struct live *L, const char *cls, const char *kind,
+		    const char *rule, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (L->violated)
+		return;
+	L->violated = true;
+	snprintf(L->vclass, sizeof(L->vclass), "%s", cls);
+	snprintf(L->vkind, sizeof(L->vkind), "%s", kind);
+	snprintf(L->vrule, sizeof(L->vrule), "%s", rule);
+	va_start(ap, fmt);
+	vsnprintf(L->vobs, sizeof(L->vobs), fmt, ap);
+	va_end(ap);
+}
+
+/* The target went: a crash (its signal or exit) or a closed channel. */
+static void gone(struct live *L, const char *kind)
+{
+	char sig[16];
+
+	/* The channel's EOF shows before the process is reaped. */
+	if (target_wait(&L->peer.t, chan_deadline(200)) == 0) {
+		violate(L, "CLOSED", kind, "the target closed a channel",
+			"a channel closed while the target runs");
+		return;
+	}
+	if (L->peer.t.signal)
+		violate(L, "CRASH", kind, "the target ended", "signal %s",
+			target_signal_name(L->peer.t.signal, sig, sizeof(sig)));
+	else
+		violate(L, "CRASH", kind, "the target ended", "exit %d",
+			L->peer.t.exit_code);
+}
+
+/* ---- fds ---- */
+
+static void fds_reset(struct live *L)
+{
+	char tag[24];
+
+	fdpool_free(&L->pool);
+	snprintf(tag, sizeof(tag), "live%ld-%u", (long)getpid(), L->pool_gen++);
+	fdpool_init(&L->pool, tag);
+}
+
+/* Fresh fds for a fuzzpool choice: each message its own, so /proc tells
+ * its mapping apart. Returns how many, -1 when the pool is full. */
+static int fds_make(struct live *L, unsigned choice, int idx[2])
+{
+	static const struct { enum fdpool_kind kind; uint64_t size; } menu[] = {
+		[FUZZPOOL_MEMFD_4K] = { FDPOOL_MEMFD, 0x1000 },
+		[FUZZPOOL_MEMFD_64K] = { FDPOOL_MEMFD, 0x10000 },
+		[FUZZPOOL_MEMFD_1M] = { FDPOOL_MEMFD, 0x100000 },
+		[FUZZPOOL_SEALED] = { FDPOOL_MEMFD_SEALED, 0x10000 },
+		[FUZZPOOL_EMPTY] = { FDPOOL_MEMFD_EMPTY, 0 },
+		[FUZZPOOL_RDONLY] = { FDPOOL_RDONLY_FILE, 0x10000 },
+		[FUZZPOOL_PIPE] = { FDPOOL_PIPE, 0 },
+		[FUZZPOOL_SOCKET] = { FDPOOL_SOCKET, 0 },
+	};
+	unsigned want[2], n = 0;
+
+	choice %= FUZZPOOL_CHOICE_MAX;
+	if (choice == FUZZPOOL_NONE)
+		return 0;
+	if (choice == FUZZPOOL_TWO) {
+		want[n++] = FUZZPOOL_MEMFD_64K;
+		want[n++] = FUZZPOOL_MEMFD_4K;
+	} else {
+		want[n++] = choice;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		char name[16];
+		int k;
+
+		snprintf(name, sizeof(name), "f%u", L->pool.count);
+		k = fdpool_add(&L->pool, name, menu[want[i]].kind,
+			       menu[want[i]].size);
+		if (k < 0)
+			return -1;
+		L->fds[k] = (struct live_fd){ .fd = L->pool.e[k].fd };
+		if (oracle_self_link(L->fds[k].fd, L->fds[k].link,
+				     sizeof(L->fds[k].link)) != 0)
+			L->fds[k].link[0] = '\0';
+		idx[i] = k;
+	}
+	return (int)n;
+}
+
+/* ---- /proc ---- */
+
+enum live_check { MAPPED_RW, MAPPED_RO, UNMAPPED, NO_FDS };
+
+static bool holds_now(struct live *L, enum live_check c, const struct live_fd *d,
+		      uint64_t offset, uint64_t len, char *obs, size_t cap)
+{
+	struct oracle_filter f = { .path = d->link };
+	unsigned match = 0, total = 0;
+	int err = 0, n;
+	char *maps;
+
+	if (c == NO_FDS) {
+		if (oracle_scan_fds(L->peer.t.pid, d->link, &match, &total) != 0)
+			return true;    /* gone: the crash check says so */
+		snprintf(obs, cap, "the target holds %u fd(s) of %s", match, d->link);
+		return match == 0;
+	}
+	maps = oracle_read_maps(L->peer.t.pid, &err);
+	if (!maps)
+		return true;
+	if (c != UNMAPPED) {
+		f.perms = c == MAPPED_RW ? "rw-s" : "r--s";
+		f.has_offset = f.has_len = true;
+		f.offset = offset;
+		f.len = len;
+	}
+	n = oracle_maps_select(maps, &f, NULL, 0);
+	free(maps);
+	if (c == UNMAPPED) {
+		snprintf(obs, cap, "%d mapping(s) of %s left", n, d->link);
+		return n == 0;
+	}
+	snprintf(obs, cap, "%d mapping(s) of %s %s offset %#llx len %#llx "
+		 "(1 expected)", n, d->link, f.perms, (unsigned long long)offset,
+		 (unsigned long long)len);
+	return n == 1;
+}
+
+/* Re-read for LIVE_WINDOW_MS, serving the main channel, as a case's
+ * check step does within its window. */
+static bool holds(struct live *L, enum live_check c, const struct live_fd *d,
+		  uint64_t offset, uint64_t len, char *obs, size_t cap)
+{
+	int64_t end = chan_deadline(LIVE_WINDOW_MS);
+
+	if (!d->link[0])
+		return true;
+	for (;;) {
+		if (holds_now(L, c, d, offset, len, obs, cap))
+			return true;
+		if (chan_now_ms() >= end ||
+		    livepeer_serve_for(&L->peer, 2) == LIVEPEER_GONE)
+			return false;
+	}
+}
+
+static void must_hold(struct live *L, bool must, const char *kind,
+		      const char *rule, enum live_check c, int fdi,
+		      uint64_t offset, uint64_t len)
+{
+	char obs[1024];
+
+	if (fdi < 0 || holds(L, c, &L->fds[fdi], offset, len, obs, sizeof(obs)))
+		return;
+	if (must)
+		violate(L, "FAIL", kind, rule, "%s", obs);
+	else
+		L->open_choices++;
+}
+
+/* ---- messages ---- */
+
+static bool tainted(const struct live *L, unsigned shmid)
+{
+	return L->taint_all || L->taint[shmid % PROTO_SHMEM_MAX_REGIONS];
+}
+
+/* As emitfe's open_accept: a request the model takes that a front-end
+ * may still refuse. */
+static bool open_accept(const struct proto_hdr *h, const struct proto_mmap *m,
+			unsigned choice)
+{
+	static const uint8_t zero[7];
+
+	choice %= FUZZPOOL_CHOICE_MAX;
+	if (memcmp(m->padding, zero, sizeof(zero)) != 0)
+		return true;
+	if (h->request == PROTO_BE_SHMEM_UNMAP)
+		return m->fd_offset != 0 || m->flags != 0;
+	return choice != FUZZPOOL_MEMFD_4K && choice != FUZZPOOL_MEMFD_64K &&
+	       choice != FUZZPOOL_MEMFD_1M;
+}
+
+/* The reply to h: received, shape and value judged. Returns whether one
+ * came (the message is then known handled). */
+static bool judge_reply(struct live *L, const struct proto_hdr *h,
+			struct chan_msg *r, const struct shadow_verdict *v,
+			bool must, const char *kind, unsigned mt_before)
+{
+	uint64_t val = 1;
+
+	if (r->hdr.request != h->request || r->hdr.flags !=
+	    (PROTO_VERSION | PROTO_F_REPLY) || r->hdr.size != 8 ||
+	    r->payload_len != 8) {
+		if (must)
+			violate(L, "FAIL", kind, "7: the reply: request id as asked, "
+				"flags 0x5, size 8", "reply request %u flags %#x size %u",
+				r->hdr.request, r->hdr.flags, r->hdr.size);
+		else
+			L->open_choices++;
+		return true;
+	}
+	proto_u64_decode(r->payload, 8, &val);
+	if ((val == 0) != v->accepted) {
+		if (must)
+			violate(L, "FAIL", kind, v->accepted ? "6/9: the model "
+				"accepts it: reply 0" : v->why, "reply value %#llx",
+				(unsigned long long)val);
+		else
+			L->open_choices++;
+		return true;
+	}
+	if (v->accepted && must && !L->ordered && L->peer.mt_msgs != mt_before)
+		violate(L, "FAIL", kind, "9: the reply before any memory-table "
+			"traffic it causes", "a memory-table update came first");
+	return true;
+}
+
+static void map_done(struct live *L, const struct shadow_verdict *v,
+		     const struct proto_mmap *m, const int *idx, int nfds,
+		     bool must, const char *kind, bool synced)
+{
+	if (v->accepted) {
+		L->maps[L->nmaps++] = (struct live_map){
+			.shmid = m->shmid, .off = m->shm_offset, .len = m->len,
+			.rw = (m->flags & PROTO_MMAP_F_RW) != 0,
+			.fd_offset = m->fd_offset, .fdi = nfds == 1 ? idx[0] : -1 };
+		if (synced)
+			must_hold(L, must, kind, "6: the model accepts it: mapped "
+				  "as asked (offset, length, r--s for read-only)",
+				  (m->flags & PROTO_MMAP_F_RW) ? MAPPED_RW : MAPPED_RO,
+				  nfds == 1 ? idx[0] : -1, m->fd_offset, m->len);
+		return;
+	}
+	for (int i = 0; synced && i < nfds; i++) {
+		bool mu = must && shadow_rule_must(v->why);
+
+		must_hold(L, mu, kind, v->why, UNMAPPED, idx[i], 0, 0);
+		must_hold(L, mu, kind, "12G: no fd leak: the front-end keeps no "
+			  "copy of an fd it does not map", NO_FDS, idx[i], 0, 0);
+	}
+}
+
+static void unmap_done(struct live *L, const struct shadow_verdict *v,
+		       const struct proto_mmap *m, bool must, const char *kind,
+		       bool synced)
+{
+	for (unsigned i = 0; i < L->nmaps; i++) {
+		struct live_map *x = &L->maps[i];
+
+		if (v->accepted && x->shmid == v->removed.shmid &&
+		    x->off == v->removed.shm_offset && x->len == v->removed.len) {
+			if (synced)
+				must_hold(L, must, kind, "7: the model removes the "
+					  "mapping", UNMAPPED, x->fdi, 0, 0);
+			*x = L->maps[--L->nmaps];
+			return;
+		}
+		if (!v->accepted && synced && must && x->shmid == m->shmid &&
+		    shadow_overlap(x->off, x->len, m->shm_offset, m->len))
+			must_hold(L, true, kind, "7: MUST fail: not exactly one "
+				  "whole live mapping: the mapping stays",
+				  x->rw ? MAPPED_RW : MAPPED_RO, x->fdi, x->fd_offset,
+				  x->len);
+	}
+}
+
+/* Sends h and waits for its reply, taking a late reply to an earlier
+ * message sent without NEED_REPLY as stray (a front-end may answer
+ * anyway). */
+static int send_request(struct live *L, const struct proto_hdr *h,
+		   const uint8_t *payload, const int *fds, unsigned nfds,
+		   bool want, struct chan_msg *r)
+{
+	int rc = livepeer_request(&L->peer, h, payload, h->size, fds, nfds, want,
+				  r);
+
+	for (int k = 0; rc == LIVEPEER_OK && want && k < 4 && L->noreply_req &&
+			r->hdr.request != h->request; k++) {
+		L->strays++;
+		chan_msg_release(r);
+		rc = livepeer_await(&L->peer, r);
+	}
+	return rc;
+}
+
+/* Whether --avoid names this operation's kind and model verdict. */
+static bool avoided(const struct live *L, const char *kind, const char *why)
+{
+	size_t k = strlen(kind);
+
+	for (unsigned i = 0; i < L->navoid; i++)
+		if (strncmp(L->avoid[i], kind, k) == 0 && L->avoid[i][k] == ':' &&
+		    why && strncmp(why, L->avoid[i] + k + 1,
+				   strlen(L->avoid[i] + k + 1)) == 0)
+			return true;
+	return false;
+}
+
+/* One MAP, UNMAP or other request, judged. false: not sent (avoided,
+ * nothing sendable, the pool full): the operation is not played. */
+static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
+		     const char *kind)
+{
+	struct fuzzpool_traits tr = fuzzpool_traits(op->fd);
+	struct shadow after = L->model;
+	struct shadow_verdict v;
+	struct proto_hdr h;
+	struct proto_mmap m;
+	uint8_t payload[PROTO_MMAP_SIZE];
+	int idx[2] = { -1, -1 }, fds[2], nfds;
+	struct chan_msg r;
+	enum livegen_rel rel;
+	enum livegen_reply rep = LIVEGEN_NO_REPLY;
+	bool tnt, must, synced = false;
+	unsigned mt_before;
+	int rc;
+
+	seqop_message(op, request, LIVE_PAGE, &h, &m);
+	proto_mmap_encode(&m, payload, sizeof(payload));
+	if (!tr.sendable)
+		return false;
+	shadow_backend_msg(&after, &h, payload, h.size, &tr, &v);
+	L->verdict = v.accepted ? "accepted" : v.why ? v.why : "";
+	if (avoided(L, kind, L->verdict)) {
+		L->avoided++;
+		return false;
+	}
+	nfds = fds_make(L, op->fd, idx);
+	if (nfds < 0)
+		return false;
+	for (int i = 0; i < nfds; i++)
+		fds[i] = L->fds[idx[i]].fd;
+	livegen_played(&L->gen, op);
+	rel = livegen_relation(&L->model, m.shmid, m.shm_offset, m.len);
+	tnt = tainted(L, m.shmid) || (request == PROTO_BE_SHMEM_UNMAP && m.len == 0);
+	if (v.accepted && open_accept(&h, &m, op->fd)) {
+		tnt = true;
+		L->taint[m.shmid] = true;
+	}
+	must = !tnt && (v.accepted || shadow_rule_must(v.why));
+	mt_before = L->peer.mt_msgs;
+	L->model = after;
+	L->msgs++;
+	rc = send_request(L, &h, payload, fds, (unsigned)nfds, v.reply, &r);
+	if (rc == LIVEPEER_GONE) {
+		chan_msg_release(&r);
+		gone(L, kind);
+		return true;
+	}
+	if (rc == LIVEPEER_NONE) {
+		if (must)
+			violate(L, "HANG", kind, "7: a reply where REPLY_ACK and "
+				"NEED_REPLY ask for one", "no reply within %u ms",
+				L->peer.timeout_ms);
+		else
+			L->open_choices++;
+		L->taint[m.shmid] = true;
+	} else if (v.reply) {
+		synced = judge_reply(L, &h, &r, &v, must, kind, mt_before);
+		rep = r.payload_len == 8 && !memcmp(r.payload, "\0\0\0\0\0\0\0\0", 8)
+		      ? LIVEGEN_ACCEPTED : LIVEGEN_REFUSED;
+	}
+	chan_msg_release(&r);
+	L->noreply_req = v.reply ? 0 : request;
+	if (v.accepted || !shadow_rule_must(v.why))
+		L->ordered = true;
+	/* Refused by choice: open, unless it named no range either way (a
+	 * len-0 MAP, a payload cut before len), as in emitfe. */
+	if (!v.accepted && !shadow_rule_must(v.why) &&
+	    strncmp(v.why, "6: len 0", 8) != 0 &&
+	    !(h.size <= 24 && strncmp(v.why, "4: payload is not", 17) == 0))
+		L->taint[m.shmid] = true;
+	for (int i = 0; synced && i < nfds; i++)
+		L->fds[idx[i]].synced = true;
+	if (livegen_state(&L->gen, op, rel, rep, &L->model))
+		L->new_states++;
+	if (L->violated || v.dropped)
+		return true;
+	if (request == PROTO_BE_SHMEM_MAP)
+		map_done(L, &v, &m, idx, nfds, must, kind, synced);
+	else if (request == PROTO_BE_SHMEM_UNMAP && h.size >= PROTO_MMAP_SIZE)
+		unmap_done(L, &v, &m, must, kind, synced);
+	return true;
+}
+
+static bool control(struct live *L, const char *cmd, const char *kind,
+		    const char *rule)
+{
+	char ans[4096];
+	int rc = livepeer_control(&L->peer, cmd, ans, sizeof(ans));
+
+	L->controls++;
+	if (rc == LIVEPEER_GONE) {
+		gone(L, kind);
+		return false;
+	}
+	if (rc == LIVEPEER_NONE) {
+		violate(L, "HANG", kind, rule, "no answer to control %s", cmd);
+		return false;
+	}
+	if (strncmp(ans, "ok", 2) != 0) {
+		violate(L, "FAIL", kind, rule, "control %s: %s", cmd, ans);
+		return false;
+	}
+	return true;
+}
+
+/* Digest 10: a reset leaves nothing. Every fd whose message was
+ * answered is unmapped and closed (one without an answer may be read
+ * after the reset: no verdict rests on that race, as in a case). */
+static void play_reset(struct live *L)
+{
+	if (control(L, "reset", "reset", "10: the front-end carries out a "
+		    "device reset (control reset)")) {
+		for (unsigned i = 0; i < L->pool.count && !L->violated; i++) {
+			if (!L->fds[i].synced)
+				continue;
+			must_hold(L, true, "reset", "10: reset removes every mapping",
+				  UNMAPPED, (int)i, 0, 0);
+			must_hold(L, true, "reset", "10: reset closes the front-end's "
+				  "copies of the fds", NO_FDS, (int)i, 0, 0);
+		}
+	}
+	shadow_reset(&L->model);
+	memset(L->taint, 0, sizeof(L->taint));
+	L->taint_all = L->ordered = false;
+	L->nmaps = 0;
+	L->noreply_req = 0;
+	L->seg_start_ms = chan_now_ms();
+	if (!L->violated)
+		fds_reset(L);
+}
+
+static void play(struct live *L, const struct seqop *op)
+{
+	L->verdict = "";
+	switch (seqop_kind(op)) {
+	case SEQOP_MAP:
+		L->ops += play_msg(L, op, PROTO_BE_SHMEM_MAP, "map");
+		return;
+	case SEQOP_UNMAP:
+		L->ops += play_msg(L, op, PROTO_BE_SHMEM_UNMAP, "unmap");
+		return;
+	case SEQOP_OTHER:
+		L->ops += play_msg(L, op, op->aux, "other");
+		return;
+	case SEQOP_RESET:
+		livegen_played(&L->gen, op);
+		play_reset(L);
+		break;
+	case SEQOP_STOP:
+		livegen_played(&L->gen, op);
+		/* Whether live mappings survive a stop, the digest does not say. */
+		for (unsigned i = 0; i < L->nmaps; i++)
+			L->taint[L->maps[i].shmid] = true;
+		L->model.started = false;
+		control(L, "stop", "stop", "10: the front-end stops the device "
+			"(control stop)");
+		break;
+	case SEQOP_START:
+		livegen_played(&L->gen, op);
+		L->model.started = true;
+		control(L, "start", "start", "10: the front-end starts the device "
+			"(control start)");
+		break;
+	default:
+		return;         /* CONFIG, NEGOTIATE: no case says them mid-case */
+	}
+	L->ops++;
+}
+
+/* ---- the ceiling: one MAP and its UNMAP, as fast as the target goes ---- */
+
+static void pingpong(struct live *L, int64_t end, unsigned long max_ops)
+{
+	struct proto_mmap m = { .shmid = (uint8_t)L->gen.usable[0], .len = LIVE_PAGE,
+				.flags = PROTO_MMAP_F_RW };
+	struct proto_hdr h = { PROTO_BE_SHMEM_MAP, PROTO_VERSION | PROTO_F_NEED_REPLY,
+			       PROTO_MMAP_SIZE };
+	uint8_t payload[PROTO_MMAP_SIZE];
+	int idx[2], n = fds_make(L, FUZZPOOL_MEMFD_1M, idx);
+
+	while (n == 1 && !L->violated && chan_now_ms() < end &&
+	       (!max_ops || L->ops < max_ops)) {
+		struct chan_msg r;
+		int rc;
+
+		h.request = L->ops % 2 ? PROTO_BE_SHMEM_UNMAP : PROTO_BE_SHMEM_MAP;
+		proto_mmap_encode(&m, payload, sizeof(payload));
+		rc = livepeer_request(&L->peer, &h, payload, PROTO_MMAP_SIZE,
+				      &L->fds[idx[0]].fd, h.request ==
+				      PROTO_BE_SHMEM_MAP, true, &r);
+		chan_msg_release(&r);
+		if (rc == LIVEPEER_GONE)
+			gone(L, "map");
+		else if (rc == LIVEPEER_NONE)
+			violate(L, "HANG", "map", "7: a reply where REPLY_ACK and "
+				"NEED_REPLY ask for one", "no reply");
+		L->ops++;
+		L->msgs++;
+	}
+}
+
+/* ---- main ---- */
+
+struct live_args {
+	struct livepeer_opts peer;
+	const char *out, *states;
+	unsigned seconds;
+	unsigned long max_ops;
+	uint64_t seed;
+	bool pingpong;
+};
+
+static int usage(const char *why)
+{
+	fprintf(stderr, "vhu-fuzzlive: %s\nusage: vhu-fuzzlive --target-cmd CMD "
+		"--out DIR [--shmem-bit N] [--regions LIST] [--seconds N] "
+		"[--seed N] [--max-ops N] [--timeout-ms N] [--avoid KIND:RULE]... "
+		"[--states FILE] [--log FILE] [--pingpong]\n", why);
+	return FUZZ_EXIT_USAGE;
+}
+
+static int parse(struct live *L, struct live_args *a, int argc, char **argv)
+{
+	struct emitcase_opts eo = { .fuzzer = EMITCASE_SEQUENCE };
+	char err[256];
+
+	a->peer.shmem_bit = PROTO_SHMEM_BIT_DEFAULT;
+	a->peer.timeout_ms = 1000;
+	a->seconds = 60;
+	for (int i = 1; i < argc; i++) {
+		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		char *end = NULL;
+
+		if (strcmp(k, "--pingpong") == 0) {
+			a->pingpong = true;
+			continue;
+		}
+		if (!v)
+			return usage("an option without its value");
+		i++;
+		if (strcmp(k, "--target-cmd") == 0)
+			a->peer.cmd = v;
+		else if (strcmp(k, "--out") == 0)
+			a->out = v;
+		else if (strcmp(k, "--states") == 0)
+			a->states = v;
+		else if (strcmp(k, "--log") == 0)
+			a->peer.log_path = v;
+		else if (strcmp(k, "--shmem-bit") == 0)
+			a->peer.shmem_bit = (unsigned)strtoul(v, &end, 10);
+		else if (strcmp(k, "--seconds") == 0)
+			a->seconds = (unsigned)strtoul(v, &end, 10);
+		else if (strcmp(k, "--max-ops") == 0)
+			a->max_ops = strtoul(v, &end, 10);
+		else if (strcmp(k, "--timeout-ms") == 0)
+			a->peer.timeout_ms = (unsigned)strtoul(v, &end, 10);
+		else if (strcmp(k, "--seed") == 0)
+			a->seed = strtoull(v, &end, 10);
+		else if (strcmp(k, "--avoid") == 0 && L->navoid < LIVE_MAX_AVOID &&
+			 strchr(v, ':'))
+			L->avoid[L->navoid++] = v;
+		else if (strcmp(k, "--regions") == 0) {
+			if (emitcase_parse_sizes(&eo, v, err, sizeof(err)) != 0)
+				return usage(err);
+		} else
+			return usage("unknown option (or a bad --avoid KIND:RULE)");
+		if (end && *end)
+			return usage("a number was expected");
+	}
+	if (!a->peer.cmd || !a->out)
+		return usage("--target-cmd and --out are required");
+	if (a->peer.shmem_bit > 63)
+		return usage("--shmem-bit: 0..63");
+	if (!eo.have_sizes) {       /* the rigs' regions, as the emitter's */
+		eo.sizes[0] = UINT64_C(1) << 20;
+		eo.sizes[1] = UINT64_C(1) << 16;
+		eo.sizes[3] = UINT64_C(2) << 20;
+	}
+	memcpy(a->peer.sizes, eo.sizes, sizeof(a->peer.sizes));
+	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
+		if (eo.sizes[i])
+			a->peer.nsizes = i + 1;
+	return 0;
+}
+
+/* The operations since the last reset, as a fuzz_shmem_sequence input. */
+static int write_slice(const struct live *L, const char *dir, char *path,
+		       size_t cap)
+{
+	FILE *f;
+	bool ok = true;
+
+	snprintf(path, cap, "%s/slice-%ld-%lu.input", dir, (long)getpid(), L->ops);
+	f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	for (unsigned i = 0; i < L->gen.cur.n; i++) {
+		uint8_t rec[SEQOP_SIZE];
+
+		seqop_encode(&L->gen.cur.ops[i], rec);
+		ok = ok && fwrite(rec, 1, sizeof(rec), f) == sizeof(rec);
+	}
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static void report(const struct live *L, const struct live_args *a,
+		   int64_t t0)
+{
+	double secs = (double)(chan_now_ms() - t0) / 1000.0;
+	char path[4096] = "";
+
+	if (L->violated) {
+		if (write_slice(L, a->out, path, sizeof(path)) != 0)
+			path[0] = '\0';
+		printf("{\"event\":\"violation\",\"class\":");
+		json_str(stdout, L->vclass);
+		printf(",\"kind\":");
+		json_str(stdout, L->vkind);
+		printf(",\"rule\":");
+		json_str(stdout, L->vrule);
+		printf(",\"observed\":");
+		json_str(stdout, L->vobs);
+		printf(",\"verdict\":");
+		json_str(stdout, L->verdict ? L->verdict : "");
+		printf(",\"op\":%lu,\"segment_ops\":%u,\"segment_ms\":%lld,"
+		       "\"slice\":", L->ops, L->gen.cur.n,
+		       (long long)(chan_now_ms() - L->seg_start_ms));
+		json_str(stdout, path);
+		printf("}\n");
+	}
+	printf("{\"event\":\"end\",\"ops\":%lu,\"messages\":%lu,\"controls\":%lu,"
+	       "\"seconds\":%.3f,\"ops_per_sec\":%.1f,\"states\":%u,"
+	       "\"new_states\":%lu,\"corpus\":%u,\"mutants\":%u,"
+	       "\"open_choices\":%lu,\"stray_replies\":%lu,\"avoided\":%lu,"
+	       "\"main_messages\":%u,\"pid\":%ld}\n", L->ops, L->msgs,
+	       L->controls, secs, secs > 0 ? (double)L->ops / secs : 0.0,
+	       L->gen.nstates, L->new_states, L->gen.ncorpus, L->gen.mutants,
+	       L->open_choices, L->strays, L->avoided, L->peer.main_msgs,
+	       (long)L->peer.t.pid);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	static struct live L;   /* large; one per process */
+	struct live_args a;
+	char err[512];
+	int64_t t0, end;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = parse(&L, &a, argc, argv);
+	if (rc)
+		return rc;
+	if (target_setup() != 0 || livegen_init(&L.gen, a.seed, a.peer.sizes,
+						 LIVE_PAGE) != 0) {
+		fprintf(stderr, "vhu-fuzzlive: set-up failed\n");
+		return FUZZ_EXIT_SETUP;
+	}
+	if (a.states && livegen_load_states(&L.gen, a.states) != 0) {
+		fprintf(stderr, "vhu-fuzzlive: --states %s: not a state table\n",
+			a.states);
+		return FUZZ_EXIT_USAGE;
+	}
+	fds_reset(&L);
+	shadow_init(&L.model);
+	L.model.page = LIVE_PAGE;
+	{
+		bool usable[PROTO_SHMEM_MAX_REGIONS];
+
+		for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
+			usable[i] = a.peer.sizes[i] != 0;
+		shadow_config(&L.model, a.peer.sizes, usable);
+	}
+	L.model.shmem = L.model.reply_ack = L.model.started = true;
+	t0 = chan_now_ms();
+	if (livepeer_start(&L.peer, &a.peer, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vhu-fuzzlive: %s\n", err);
+		livepeer_stop(&L.peer);
+		return FUZZ_EXIT_SETUP;
+	}
+	L.seg_start_ms = chan_now_ms();
+	end = t0 + (int64_t)a.seconds * 1000;
+	if (a.pingpong)
+		pingpong(&L, end, a.max_ops);
+	while (!a.pingpong && !L.violated && chan_now_ms() < end &&
+	       (!a.max_ops || L.ops < a.max_ops)) {
+		struct seqop op;
+
+		livegen_next(&L.gen, &L.model, &op);
+		play(&L, &op);
+		if (!L.violated && !livepeer_alive(&L.peer))
+			gone(&L, seqop_kind_name(seqop_kind(&op)));
+	}
+	report(&L, &a, t0);
+	if (a.states && livegen_save_states(&L.gen, a.states) != 0)
+		fprintf(stderr, "vhu-fuzzlive: --states %s: cannot write\n", a.states);
+	livepeer_stop(&L.peer);
+	fdpool_free(&L.pool);
+	livegen_free(&L.gen);
+	return L.violated ? 1 : 0;
+}

@@ -1,0 +1,230 @@
+"""Live mode: one front-end process, operations streamed into it.
+
+    ./vhucheck fuzz --against ref-frontend --live --fault fe_no_overlap_check --seconds 60
+    ./vhucheck fuzz --against qemu-shmem --live --regions 1m,1m,0,2m --seconds 300
+
+The C driver (build/fuzzers/vhu-fuzzlive, fuzzers/fuzzlive.c) launches
+the target once, plays the back-end, and streams MAP/UNMAP, bent
+messages and control stop/start/reset into it, judging each answer and
+/proc observation with the shadow model as it goes. This module only
+launches it and keeps what it finds: the driver stops at the first
+violation and writes the operations since the last reset (the last state
+known good) as a fuzz_shmem_sequence input; that input becomes a case
+through vhu-fuzzcase (the one emitter), the case is run against a fresh
+target (`vhucheck run`) and its verdict signs the finding exactly as
+`fuzz --against` signs one (fuzzreal.signature), then reduction. A
+violation the case does not reproduce is counted as unconfirmed, not
+kept. Then the driver is started again, with the protocol states seen so
+far (--states) and, for every signature already found or known, the
+operation kind and model verdict that led to it (--avoid), so that the
+campaign does not pay for the same finding twice.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from vhucheck import fuzzcases, fuzzemit, fuzzreal, paths, profile as P
+from vhucheck.errors import ConfigError, HarnessError
+
+FUZZER = "fuzz_shmem_sequence"    # the driver's operations are its records
+DRIVER_GRACE_S = 60               # past --seconds: a start, a last reply
+
+
+def binary():
+    return os.path.join(paths.build_dir(), "fuzzers", "vhu-fuzzlive")
+
+
+def target_command(args):
+    """The profile's command with {build}, the SHMEM bit and the faults
+    filled in (as `run` does), its environment, and the bit."""
+    prof = P.resolve(args.against)
+    if prof.harness_role != "backend":
+        raise ConfigError(f"--live: {prof.name} is a back-end; live mode drives "
+                          "front-ends (fuzz backend_replies --against it without --live)")
+    if prof.connect or not prof.command:
+        raise ConfigError(f"--live: {prof.name} is not launched by the harness")
+    if args.command is not None:
+        from vhucheck import run as R     # the exec-* profiles' --command
+        prof = R.check_exec_command([R.exec_channels(prof, args.command)], args.command)[0]
+    if args.fault and not prof.faults:
+        raise ConfigError(f"--fault: {prof.name} takes no faults")
+    build = paths.build_dir()
+    bit = P.effective_shmem_bit(prof, getattr(args, "shmem_bit", None))
+    cmd = P.expand(prof.command, build, bit) + "".join(f" --fault={f}" for f in args.fault)
+    env = dict(os.environ, VHUCHECK_BUILD_DIR=build)
+    for key, value in prof.env:
+        env[key] = P.expand(value, build, bit, quote=False)
+    return cmd, env, bit
+
+
+def avoid_of(event):
+    """The --avoid KIND:RULE that keeps the driver off a violation's
+    operation: its kind and the model's verdict on it."""
+    verdict = event.get("verdict") or ""
+    if not verdict or event.get("kind") not in ("map", "unmap", "other"):
+        return None
+    return f"{event['kind']}:{verdict}"
+
+
+class Live:
+    """What a live campaign adds to fuzzreal.Campaign: the driver's
+    counts, restarts, unconfirmed violations, the cost of known ones."""
+
+    def __init__(self):
+        self.ops = self.messages = self.controls = self.restarts = 0
+        self.states = self.open_choices = self.avoided = 0
+        self.driver_s = 0.0          # time inside the driver's streams
+        self.spent_known_s = 0.0     # segments and restarts that ended on known signatures
+        self.unconfirmed = {}        # driver signature -> count
+        self.avoid = []
+
+    def add_end(self, end):
+        self.ops += end.get("ops", 0)
+        self.messages += end.get("messages", 0)
+        self.controls += end.get("controls", 0)
+        self.states = max(self.states, end.get("states", 0))
+        self.open_choices += end.get("open_choices", 0)
+        self.avoided += end.get("avoided", 0)
+        self.driver_s += end.get("seconds", 0.0)
+
+    def summary(self, wall_s):
+        return {"ops": self.ops, "messages": self.messages, "controls": self.controls,
+                "ops_per_sec": round(self.ops / self.driver_s, 1) if self.driver_s else 0.0,
+                "ops_per_sec_wall": round(self.ops / wall_s, 1) if wall_s else 0.0,
+                "states": self.states, "restarts": self.restarts,
+                "open_choices": self.open_choices, "avoided": self.avoided,
+                "avoid": self.avoid, "unconfirmed": self.unconfirmed,
+                "share_on_known": round(self.spent_known_s / wall_s, 3) if wall_s else 0.0}
+
+
+def run_driver(args, cmd, env, bit, out, seconds, seed, live):
+    """One stream: the driver's events (violation or None, end)."""
+    logs = os.path.join(out, "logs")
+    argv = [binary(), "--target-cmd", cmd, "--out", os.path.join(out, "slices"),
+            "--shmem-bit", str(bit), "--seconds", str(max(1, int(seconds))),
+            "--seed", str(seed), "--states", os.path.join(out, "states.bin"),
+            "--log", os.path.join(logs, f"target-{live.restarts}.log")]
+    argv += ["--regions", args.regions] if args.regions else []
+    for a in live.avoid:
+        argv += ["--avoid", a]
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    try:
+        so, se = p.communicate(timeout=seconds + DRIVER_GRACE_S)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise HarnessError(f"vhu-fuzzlive overran {seconds + DRIVER_GRACE_S:.0f} s") from None
+    except KeyboardInterrupt:
+        p.terminate()
+        p.communicate()
+        raise
+    if p.returncode not in (0, 1):
+        raise HarnessError(f"vhu-fuzzlive (status {p.returncode}): "
+                           + (se.strip().splitlines() or ["no message"])[-1])
+    events = [json.loads(ln) for ln in so.splitlines() if ln.startswith("{")]
+    viol = next((e for e in events if e.get("event") == "violation"), None)
+    end = next((e for e in events if e.get("event") == "end"), {})
+    return viol, end
+
+
+def confirm(camp, live, args, env, viol, out, k):
+    """The violation's slice as a case, run against a fresh target: its
+    verdict signs it (kept, counted as known, or unconfirmed)."""
+    suite_dir = os.path.join(out, "batches", f"live-{k}")
+    area = os.path.join(suite_dir, fuzzreal.BATCH_AREA)
+    got = fuzzemit.emit(FUZZER, [viol["slice"]], area, args.regions,
+                        note=f"live stream, {viol['class']} at operation {viol['op']}: "
+                             f"{viol['rule']} ({viol['observed'][:120]})")
+    if not any(kind in ("case", "dup") for kind, _ in got):
+        live.unconfirmed[f"{viol['class']}: {viol['rule']} (no case)"] = \
+            live.unconfirmed.get(f"{viol['class']}: {viol['rule']} (no case)", 0) + 1
+        return None
+    run_dir = os.path.join(out, "batches", f"run-{k}")
+    cases = fuzzreal.run_batch(args.against, suite_dir, run_dir, 1, args.fault, env,
+                               command=args.command, limit_s=300,
+                               backtrace=getattr(args, "backtrace", False))
+    before = set(camp.findings) | set(camp.known_hits)
+    camp.add(cases, suite_dir)
+    hits = [c for c in cases if fuzzreal.is_finding(c)]
+    if not hits:
+        sig = f"{viol['class']}: {viol['rule']} ({viol['kind']})"
+        live.unconfirmed[sig] = live.unconfirmed.get(sig, 0) + 1
+        return None
+    sig = fuzzreal.signature(hits[0])
+    entry = camp.findings.get(sig)
+    if entry is not None:
+        entry.setdefault("live", {"operation": viol["op"], "class": viol["class"],
+                                  "rule": viol["rule"], "observed": viol["observed"]})
+    return sig, sig in before or sig in camp.known
+
+
+def campaign(args, out, env0):
+    """Streams until --seconds; returns (Campaign, interrupted signal or 0)."""
+    fuzzcases.check_regions(args.regions)
+    if not os.path.isfile(binary()):
+        raise HarnessError(f"{paths.relpath(binary())}: not built (ninja -C "
+                           f"{paths.relpath(paths.build_dir())})")
+    cmd, env, bit = target_command(args)
+    env["PYTHONPATH"] = env0.get("PYTHONPATH", "")
+    for d in ("slices", "logs", "batches"):
+        os.makedirs(os.path.join(out, d), exist_ok=True)
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    camp = fuzzreal.Campaign(FUZZER, args.against, out,
+                             fuzzreal.load_known(getattr(args, "known", None)))
+    live = Live()
+    meta = {"fuzzer": FUZZER, "target": args.against, "seed": seed, "regions": args.regions,
+            "known": getattr(args, "known", None), "command": args.command,
+            "faults": args.fault, "corpus": "(live: generated from the model's state)",
+            "mode": "live"}
+    deadline = time.monotonic() + args.seconds
+    interrupted = 0
+    try:
+        while time.monotonic() < deadline - 0.5:
+            started = time.monotonic()
+            viol, end = run_driver(args, cmd, env, bit, out, deadline - started,
+                                   seed + live.restarts, live)
+            live.add_end(end)
+            if not viol:
+                break
+            live.restarts += 1
+            signed = confirm(camp, live, args, env, viol, out, live.restarts)
+            cost = time.monotonic() - started - end.get("seconds", 0.0) \
+                + viol.get("segment_ms", 0) / 1000.0
+            if signed and signed[1]:
+                live.spent_known_s += cost
+            avoid = avoid_of(viol)
+            if signed and avoid and avoid not in live.avoid:
+                live.avoid.append(avoid)
+            if args.stop_at_first and camp.findings:
+                break
+    except KeyboardInterrupt as e:
+        interrupted = int(getattr(e, "signum", 2))
+        meta["interrupted"] = True
+    if not interrupted:
+        fuzzreal.reduce_findings(camp, args)
+    meta["live"] = live.summary(time.monotonic() - camp.started)
+    text = camp.report(meta)
+    text += "\n" + markdown(meta["live"])
+    with open(os.path.join(out, "report.md"), "a") as f:
+        f.write(markdown(meta["live"]))
+    print(text)
+    return camp, interrupted
+
+
+def markdown(s):
+    lines = ["## Live stream", "",
+             f"- {s['ops']} operations ({s['messages']} messages, {s['controls']} control "
+             f"commands), {s['ops_per_sec']}/s in the stream, {s['ops_per_sec_wall']}/s "
+             "over the campaign",
+             f"- protocol states (request, reply, live-set shape): {s['states']}",
+             f"- target restarts (each after a violation): {s['restarts']}",
+             f"- time on known signatures: {100 * s['share_on_known']:.0f}%"
+             + (f"; kept off afterwards: {', '.join(s['avoid'])}" if s["avoid"] else ""),
+             f"- steps the digest leaves open that went the other way: {s['open_choices']}"]
+    lines += [f"- unconfirmed (the case did not reproduce it): {k}: {n}"
+              for k, n in s["unconfirmed"].items()]
+    return "\n".join(lines) + "\n"
