@@ -43,6 +43,7 @@
  * target could not be started or did not handshake.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,8 +88,10 @@ struct live {
 	unsigned nmaps;
 	bool taint[PROTO_SHMEM_MAX_REGIONS], taint_all;
 	bool ordered;           /* the reply's order was judged since reset */
-	unsigned noreply_req;   /* request of an unanswered message, 0 none */
+	unsigned unanswered;    /* messages whose reply may still come (not
+				   asked for, or not in time): stray later */
 	const char *verdict;    /* the model's on the operation being played */
+	bool recycle;           /* a reset was due but is avoided: end here */
 	const char *avoid[LIVE_MAX_AVOID];
 	unsigned navoid;
 	/* counts */
@@ -275,10 +278,12 @@ static void must_hold(struct live *L, bool must, const char *kind,
 
 	if (fdi < 0 || holds(L, c, &L->fds[fdi], offset, len, obs, sizeof(obs)))
 		return;
-	if (must)
+	if (must) {
 		violate(L, "FAIL", kind, rule, "%s", obs);
-	else
+	} else {
 		L->open_choices++;
+		L->taint_all = true;    /* the target holds what the model does not */
+	}
 }
 
 /* ---- messages ---- */
@@ -398,8 +403,9 @@ static int send_request(struct live *L, const struct proto_hdr *h,
 	int rc = livepeer_request(&L->peer, h, payload, h->size, fds, nfds, want,
 				  r);
 
-	for (int k = 0; rc == LIVEPEER_OK && want && k < 4 && L->noreply_req &&
-			r->hdr.request != h->request; k++) {
+	while (rc == LIVEPEER_OK && want && L->unanswered &&
+	       r->hdr.request != h->request) {
+		L->unanswered--;
 		L->strays++;
 		chan_msg_release(r);
 		rc = livepeer_await(&L->peer, r);
@@ -435,7 +441,7 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	struct chan_msg r;
 	enum livegen_rel rel;
 	enum livegen_reply rep = LIVEGEN_NO_REPLY;
-	bool tnt, must, synced = false;
+	bool tnt, must, open, synced = false;
 	unsigned mt_before;
 	int rc;
 
@@ -444,7 +450,9 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	if (!tr.sendable)
 		return false;
 	shadow_backend_msg(&after, &h, payload, h.size, &tr, &v);
-	L->verdict = v.accepted ? "accepted" : v.why ? v.why : "";
+	L->verdict = !v.accepted ? (v.why ? v.why : "")
+		     : request != PROTO_BE_SHMEM_MAP ? "accepted"
+		     : (m.flags & PROTO_MMAP_F_RW) ? "accepted rw" : "accepted ro";
 	if (avoided(L, kind, L->verdict)) {
 		L->avoided++;
 		return false;
@@ -457,10 +465,11 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	livegen_played(&L->gen, op);
 	rel = livegen_relation(&L->model, m.shmid, m.shm_offset, m.len);
 	tnt = tainted(L, m.shmid) || (request == PROTO_BE_SHMEM_UNMAP && m.len == 0);
-	if (v.accepted && open_accept(&h, &m, op->fd)) {
-		tnt = true;
-		L->taint[m.shmid] = true;
-	}
+	open = v.accepted ? open_accept(&h, &m, op->fd)
+			  : !shadow_rule_must(v.why) &&
+			    strncmp(v.why, "6: len 0", 8) != 0 &&
+			    !(h.size <= 24 && strncmp(v.why, "4: payload is not", 17) == 0);
+	tnt = tnt || (v.accepted && open);
 	must = !tnt && (v.accepted || shadow_rule_must(v.why));
 	mt_before = L->peer.mt_msgs;
 	L->model = after;
@@ -485,14 +494,16 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 		      ? LIVEGEN_ACCEPTED : LIVEGEN_REFUSED;
 	}
 	chan_msg_release(&r);
-	L->noreply_req = v.reply ? 0 : request;
+	/* Unanswered (not asked, or not in time): a late reply is stray. */
+	L->unanswered += !(v.reply && rc == LIVEPEER_OK);
 	if (v.accepted || !shadow_rule_must(v.why))
 		L->ordered = true;
-	/* Refused by choice: open, unless it named no range either way (a
-	 * len-0 MAP, a payload cut before len), as in emitfe. */
-	if (!v.accepted && !shadow_rule_must(v.why) &&
-	    strncmp(v.why, "6: len 0", 8) != 0 &&
-	    !(h.size <= 24 && strncmp(v.why, "4: payload is not", 17) == 0))
+	/* A step the digest leaves open (refused by choice, unless it named
+	 * no range either way; taken where a front-end may refuse): the
+	 * model knows the shmid still when the target answered as it did,
+	 * which a case cannot know in advance (emitfe taints always). */
+	if (open && !(synced && rep == (v.accepted ? LIVEGEN_ACCEPTED
+						   : LIVEGEN_REFUSED)))
 		L->taint[m.shmid] = true;
 	for (int i = 0; synced && i < nfds; i++)
 		L->fds[idx[i]].synced = true;
@@ -549,7 +560,7 @@ static void play_reset(struct live *L)
 	memset(L->taint, 0, sizeof(L->taint));
 	L->taint_all = L->ordered = false;
 	L->nmaps = 0;
-	L->noreply_req = 0;
+	L->unanswered = 0;
 	L->seg_start_ms = chan_now_ms();
 	if (!L->violated)
 		fds_reset(L);
@@ -591,6 +602,48 @@ static void play(struct live *L, const struct seqop *op)
 		return;         /* CONFIG, NEGOTIATE: no case says them mid-case */
 	}
 	L->ops++;
+}
+
+/* A state the emitted case starts from too (handshake, started, empty). */
+static bool clean(const struct live *L)
+{
+	if (L->model.nmaps || !L->model.started || L->taint_all)
+		return false;
+	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
+		if (L->taint[i])
+			return false;
+	return true;
+}
+
+/* A control command --avoid names is not played. A reset's stand-in is
+ * the UNMAP of a live mapping (until a clean state ends the segment);
+ * false: nothing to play this time. */
+static bool stand_in(struct live *L, struct seqop *op)
+{
+	const char *kind = seqop_kind_name(seqop_kind(op));
+	enum seqop_kind k = seqop_kind(op);
+
+	if ((k != SEQOP_RESET && k != SEQOP_STOP) || !avoided(L, kind, ""))
+		return true;
+	L->avoided++;
+	if (k == SEQOP_STOP)
+		return false;
+	if (clean(L)) {
+		livegen_clean(&L->gen);
+		return false;
+	}
+	/* What the model no longer knows only a reset or a new process
+	 * clears: the driver ends and the runner starts the target again. */
+	if (!L->model.nmaps || L->taint_all ||
+	    L->gen.cur.n >= LIVEGEN_SEG_MAX || L->taint[L->model.maps[0].shmid]) {
+		L->recycle = true;
+		return false;
+	}
+	*op = (struct seqop){ .op = SEQOP_UNMAP, .shmid = L->model.maps[0].shmid,
+			      .bits = SEQOP_B_RAW | SEQOP_B_NEED_REPLY,
+			      .a = L->model.maps[0].shm_offset,
+			      .b = L->model.maps[0].len };
+	return true;
 }
 
 /* ---- the ceiling: one MAP and its UNMAP, as fast as the target goes ---- */
@@ -746,6 +799,9 @@ static void report(const struct live *L, const struct live_args *a,
 		json_str(stdout, L->vrule);
 		printf(",\"observed\":");
 		json_str(stdout, L->vobs);
+		printf(",\"after\":");
+		json_str(stdout, L->gen.cur.n > 1 ? seqop_kind_name(seqop_kind(
+			&L->gen.cur.ops[L->gen.cur.n - 2])) : "");
 		printf(",\"verdict\":");
 		json_str(stdout, L->verdict ? L->verdict : "");
 		printf(",\"op\":%lu,\"segment_ops\":%u,\"segment_ms\":%lld,"
@@ -758,11 +814,12 @@ static void report(const struct live *L, const struct live_args *a,
 	       "\"seconds\":%.3f,\"ops_per_sec\":%.1f,\"states\":%u,"
 	       "\"new_states\":%lu,\"corpus\":%u,\"mutants\":%u,"
 	       "\"open_choices\":%lu,\"stray_replies\":%lu,\"avoided\":%lu,"
-	       "\"main_messages\":%u,\"pid\":%ld}\n", L->ops, L->msgs,
+	       "\"main_messages\":%u,\"recycled\":%s,\"pid\":%ld}\n",
+	       L->ops, L->msgs,
 	       L->controls, secs, secs > 0 ? (double)L->ops / secs : 0.0,
 	       L->gen.nstates, L->new_states, L->gen.ncorpus, L->gen.mutants,
 	       L->open_choices, L->strays, L->avoided, L->peer.main_msgs,
-	       (long)L->peer.t.pid);
+	       L->recycle ? "true" : "false", (long)L->peer.t.pid);
 	fflush(stdout);
 }
 
@@ -775,6 +832,9 @@ int main(int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
+	/* A target that dies leaves the control channel closed: its write
+	 * must fail with EPIPE, not end the driver. */
+	signal(SIGPIPE, SIG_IGN);
 	rc = parse(&L, &a, argc, argv);
 	if (rc)
 		return rc;
@@ -809,12 +869,16 @@ int main(int argc, char **argv)
 	end = t0 + (int64_t)a.seconds * 1000;
 	if (a.pingpong)
 		pingpong(&L, end, a.max_ops);
-	while (!a.pingpong && !L.violated && chan_now_ms() < end &&
+	while (!a.pingpong && !L.violated && !L.recycle && chan_now_ms() < end &&
 	       (!a.max_ops || L.ops < a.max_ops)) {
 		struct seqop op;
 
 		livegen_next(&L.gen, &L.model, &op);
+		if (!stand_in(&L, &op))
+			continue;
 		play(&L, &op);
+		if (!L.violated && clean(&L))
+			livegen_clean(&L.gen);
 		if (!L.violated && !livepeer_alive(&L.peer))
 			gone(&L, seqop_kind_name(seqop_kind(&op)));
 	}

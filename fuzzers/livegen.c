@@ -300,6 +300,12 @@ static void segment_end(struct livegen *g)
 		plan_mutant(g);
 }
 
+void livegen_clean(struct livegen *g)
+{
+	if (g->cur.n)
+		segment_end(g);
+}
+
 void livegen_played(struct livegen *g, const struct seqop *op)
 {
 	if (seqop_kind(op) == SEQOP_RESET)

@@ -81,6 +81,10 @@ void livegen_next(struct livegen *g, const struct shadow *m, struct seqop *op);
  * closes the segment (kept when it reached a new state) and opens the
  * next with itself. */
 void livegen_played(struct livegen *g, const struct seqop *op);
+/* A state as good as a fresh start (the model empty, the device
+ * started, nothing open): the segment ends here without a reset, and
+ * the next one starts from it. */
+void livegen_clean(struct livegen *g);
 /* How [off, off+len) of shmid sits against the live set of m. */
 enum livegen_rel livegen_relation(const struct shadow *m, unsigned shmid,
 				  uint64_t off, uint64_t len);

@@ -291,11 +291,13 @@ int livepeer_start(struct livepeer *p, const struct livepeer_opts *o,
 	if (spawn(p, o, &mainfd, err, errcap) != 0)
 		return -1;
 	deadline = chan_deadline(LP_CONNECT_MS);
-	if (mainfd < 0)
-		mainfd = chan_accept(p->lfd, deadline);
+	/* In slices, so that a target that ended is told at once. */
+	while (mainfd < 0 && chan_now_ms() < deadline && livepeer_alive(p))
+		mainfd = chan_accept(p->lfd, chan_deadline(100));
 	if (mainfd < 0) {
-		snprintf(err, errcap, "the target did not connect to %s: %s",
-			 p->sock, strerror(-mainfd));
+		snprintf(err, errcap, "the target %s %s (its output: %s)",
+			 livepeer_alive(p) ? "did not connect to" : "ended before "
+			 "connecting to", p->sock, o->log_path ? o->log_path : "none");
 		return -1;
 	}
 	chan_init(&p->main, mainfd, "main", PROTO_CHAN_MAIN);

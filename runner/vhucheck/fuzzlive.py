@@ -62,11 +62,18 @@ def target_command(args):
 
 def avoid_of(event):
     """The --avoid KIND:RULE that keeps the driver off a violation's
-    operation: its kind and the model's verdict on it."""
-    verdict = event.get("verdict") or ""
-    if not verdict or event.get("kind") not in ("map", "unmap", "other"):
+    operation: a message's kind and the model's verdict on it; for a
+    control command, the reset or stop that led to it (a start is what
+    every segment needs: never avoided)."""
+    kind, verdict = event.get("kind"), event.get("verdict") or ""
+    if kind in ("reset", "stop"):
+        return f"{kind}:"
+    if kind == "start":
+        return f"{event['after']}:" if event.get("after") in ("reset", "stop") else None
+    # An accepted UNMAP or rw MAP: every good one; too wide to avoid.
+    if verdict in ("", "accepted", "accepted rw") or kind not in ("map", "unmap", "other"):
         return None
-    return f"{event['kind']}:{verdict}"
+    return f"{kind}:{verdict}"
 
 
 class Live:
@@ -74,7 +81,7 @@ class Live:
     counts, restarts, unconfirmed violations, the cost of known ones."""
 
     def __init__(self):
-        self.ops = self.messages = self.controls = self.restarts = 0
+        self.ops = self.messages = self.controls = self.restarts = self.recycles = 0
         self.states = self.open_choices = self.avoided = 0
         self.driver_s = 0.0          # time inside the driver's streams
         self.spent_known_s = 0.0     # segments and restarts that ended on known signatures
@@ -95,6 +102,7 @@ class Live:
                 "ops_per_sec": round(self.ops / self.driver_s, 1) if self.driver_s else 0.0,
                 "ops_per_sec_wall": round(self.ops / wall_s, 1) if wall_s else 0.0,
                 "states": self.states, "restarts": self.restarts,
+                "recycles": self.recycles,
                 "open_choices": self.open_choices, "avoided": self.avoided,
                 "avoid": self.avoid, "unconfirmed": self.unconfirmed,
                 "share_on_known": round(self.spent_known_s / wall_s, 3) if wall_s else 0.0}
@@ -126,6 +134,8 @@ def run_driver(args, cmd, env, bit, out, seconds, seed, live):
         raise HarnessError(f"vhu-fuzzlive (status {p.returncode}): "
                            + (se.strip().splitlines() or ["no message"])[-1])
     events = [json.loads(ln) for ln in so.splitlines() if ln.startswith("{")]
+    with open(os.path.join(out, "stream.jsonl"), "a") as f:
+        f.writelines(json.dumps(e) + "\n" for e in events)
     viol = next((e for e in events if e.get("event") == "violation"), None)
     end = next((e for e in events if e.get("event") == "end"), {})
     return viol, end
@@ -186,8 +196,11 @@ def campaign(args, out, env0):
         while time.monotonic() < deadline - 0.5:
             started = time.monotonic()
             viol, end = run_driver(args, cmd, env, bit, out, deadline - started,
-                                   seed + live.restarts, live)
+                                   seed + live.restarts + live.recycles, live)
             live.add_end(end)
+            if end.get("recycled"):     # an avoided reset: a new process instead
+                live.recycles += 1
+                continue
             if not viol:
                 break
             live.restarts += 1
@@ -204,6 +217,9 @@ def campaign(args, out, env0):
     except KeyboardInterrupt as e:
         interrupted = int(getattr(e, "signum", 2))
         meta["interrupted"] = True
+    except HarnessError as e:      # the report still says what was found
+        meta["error"] = str(e)
+        print(f"vhucheck fuzz: {e}", file=sys.stderr)
     if not interrupted:
         fuzzreal.reduce_findings(camp, args)
     meta["live"] = live.summary(time.monotonic() - camp.started)
@@ -221,7 +237,8 @@ def markdown(s):
              f"commands), {s['ops_per_sec']}/s in the stream, {s['ops_per_sec_wall']}/s "
              "over the campaign",
              f"- protocol states (request, reply, live-set shape): {s['states']}",
-             f"- target restarts (each after a violation): {s['restarts']}",
+             f"- target restarts: {s['restarts']} after a violation, {s['recycles']} in "
+             "place of an avoided reset",
              f"- time on known signatures: {100 * s['share_on_known']:.0f}%"
              + (f"; kept off afterwards: {', '.join(s['avoid'])}" if s["avoid"] else ""),
              f"- steps the digest leaves open that went the other way: {s['open_choices']}"]
