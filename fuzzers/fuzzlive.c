@@ -54,72 +54,15 @@
 #include "exitcodes.h"
 #include "fdpool.h"
 #include "fuzzpool.h"
-#include "livegen.h"
+#include "fuzzlive.h"
 #include "livepeer.h"
 #include "oracle.h"
 #include "seqop.h"
 #include "shadow.h"
 
 #define LIVE_PAGE UINT64_C(0x1000)    /* as the emitted cases' model */
-#define LIVE_WINDOW_MS 100            /* a /proc check re-reads this long */
-#define LIVE_MAX_AVOID 32
-
-struct live_fd {
-	int fd;
-	char link[ORACLE_PATH_MAX];
-	bool synced;            /* its message was answered */
-};
-
-struct live_map {
-	unsigned shmid;
-	bool rw;
-	uint64_t off, len, fd_offset;
-	int fdi;                /* index into fds, -1 none */
-};
-
-struct live {
-	struct livepeer peer;
-	struct livegen gen;
-	struct shadow model;
-	struct fdpool pool;
-	unsigned pool_gen;
-	struct live_fd fds[FDPOOL_MAX];
-	struct live_map maps[SHADOW_MAX_MAPPINGS];
-	unsigned nmaps;
-	bool taint[PROTO_SHMEM_MAX_REGIONS], taint_all;
-	bool ordered;           /* the reply's order was judged since reset */
-	unsigned unanswered;    /* messages whose reply may still come (not
-				   asked for, or not in time): stray later */
-	const char *verdict;    /* the model's on the operation being played */
-	bool recycle;           /* a reset was due but is avoided: end here */
-	const char *avoid[LIVE_MAX_AVOID];
-	unsigned navoid;
-	/* counts */
-	unsigned long ops, msgs, controls, open_choices, strays, avoided,
-		new_states;
-	int64_t seg_start_ms;
-	/* the violation */
-	bool violated;
-	char vclass[16], vkind[16], vrule[160], vobs[1024];
-};
 
 /* ---- output ---- */
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 5, 6)))
@@ -159,124 +102,14 @@ static void gone(struct live *L, const char *kind)
 			L->peer.t.exit_code);
 }
 
-/* ---- fds ---- */
-
-static void fds_reset(struct live *L)
-{
-	char tag[24];
-
-	fdpool_free(&L->pool);
-	snprintf(tag, sizeof(tag), "live%ld-%u", (long)getpid(), L->pool_gen++);
-	fdpool_init(&L->pool, tag);
-}
-
-/* Fresh fds for a fuzzpool choice: each message its own, so /proc tells
- * its mapping apart. Returns how many, -1 when the pool is full. */
-static int fds_make(struct live *L, unsigned choice, int idx[2])
-{
-	static const struct { enum fdpool_kind kind; uint64_t size; } menu[] = {
-		[FUZZPOOL_MEMFD_4K] = { FDPOOL_MEMFD, 0x1000 },
-		[FUZZPOOL_MEMFD_64K] = { FDPOOL_MEMFD, 0x10000 },
-		[FUZZPOOL_MEMFD_1M] = { FDPOOL_MEMFD, 0x100000 },
-		[FUZZPOOL_SEALED] = { FDPOOL_MEMFD_SEALED, 0x10000 },
-		[FUZZPOOL_EMPTY] = { FDPOOL_MEMFD_EMPTY, 0 },
-		[FUZZPOOL_RDONLY] = { FDPOOL_RDONLY_FILE, 0x10000 },
-		[FUZZPOOL_PIPE] = { FDPOOL_PIPE, 0 },
-		[FUZZPOOL_SOCKET] = { FDPOOL_SOCKET, 0 },
-	};
-	unsigned want[2], n = 0;
-
-	choice %= FUZZPOOL_CHOICE_MAX;
-	if (choice == FUZZPOOL_NONE)
-		return 0;
-	if (choice == FUZZPOOL_TWO) {
-		want[n++] = FUZZPOOL_MEMFD_64K;
-		want[n++] = FUZZPOOL_MEMFD_4K;
-	} else {
-		want[n++] = choice;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		char name[16];
-		int k;
-
-		snprintf(name, sizeof(name), "f%u", L->pool.count);
-		k = fdpool_add(&L->pool, name, menu[want[i]].kind,
-			       menu[want[i]].size);
-		if (k < 0)
-			return -1;
-		L->fds[k] = (struct live_fd){ .fd = L->pool.e[k].fd };
-		if (oracle_self_link(L->fds[k].fd, L->fds[k].link,
-				     sizeof(L->fds[k].link)) != 0)
-			L->fds[k].link[0] = '\0';
-		idx[i] = k;
-	}
-	return (int)n;
-}
-
-/* ---- /proc ---- */
-
-enum live_check { MAPPED_RW, MAPPED_RO, UNMAPPED, NO_FDS };
-
-static bool holds_now(struct live *L, enum live_check c, const struct live_fd *d,
-		      uint64_t offset, uint64_t len, char *obs, size_t cap)
-{
-	struct oracle_filter f = { .path = d->link };
-	unsigned match = 0, total = 0;
-	int err = 0, n;
-	char *maps;
-
-	if (c == NO_FDS) {
-		if (oracle_scan_fds(L->peer.t.pid, d->link, &match, &total) != 0)
-			return true;    /* gone: the crash check says so */
-		snprintf(obs, cap, "the target holds %u fd(s) of %s", match, d->link);
-		return match == 0;
-	}
-	maps = oracle_read_maps(L->peer.t.pid, &err);
-	if (!maps)
-		return true;
-	if (c != UNMAPPED) {
-		f.perms = c == MAPPED_RW ? "rw-s" : "r--s";
-		f.has_offset = f.has_len = true;
-		f.offset = offset;
-		f.len = len;
-	}
-	n = oracle_maps_select(maps, &f, NULL, 0);
-	free(maps);
-	if (c == UNMAPPED) {
-		snprintf(obs, cap, "%d mapping(s) of %s left", n, d->link);
-		return n == 0;
-	}
-	snprintf(obs, cap, "%d mapping(s) of %s %s offset %#llx len %#llx "
-		 "(1 expected)", n, d->link, f.perms, (unsigned long long)offset,
-		 (unsigned long long)len);
-	return n == 1;
-}
-
-/* Re-read for LIVE_WINDOW_MS, serving the main channel, as a case's
- * check step does within its window. */
-static bool holds(struct live *L, enum live_check c, const struct live_fd *d,
-		  uint64_t offset, uint64_t len, char *obs, size_t cap)
-{
-	int64_t end = chan_deadline(LIVE_WINDOW_MS);
-
-	if (!d->link[0])
-		return true;
-	for (;;) {
-		if (holds_now(L, c, d, offset, len, obs, cap))
-			return true;
-		if (chan_now_ms() >= end ||
-		    livepeer_serve_for(&L->peer, 2) == LIVEPEER_GONE)
-			return false;
-	}
-}
-
 static void must_hold(struct live *L, bool must, const char *kind,
-		      const char *rule, enum live_check c, int fdi,
+		      const char *rule, enum livecheck_what c, int fdi,
 		      uint64_t offset, uint64_t len)
 {
 	char obs[1024];
 
-	if (fdi < 0 || holds(L, c, &L->fds[fdi], offset, len, obs, sizeof(obs)))
+	if (fdi < 0 || livecheck_holds(&L->chk, &L->peer, c, fdi, offset, len,
+				       obs, sizeof(obs)))
 		return;
 	if (must) {
 		violate(L, "FAIL", kind, rule, "%s", obs);
@@ -356,16 +189,16 @@ static void map_done(struct live *L, const struct shadow_verdict *v,
 		if (synced)
 			must_hold(L, must, kind, "6: the model accepts it: mapped "
 				  "as asked (offset, length, r--s for read-only)",
-				  (m->flags & PROTO_MMAP_F_RW) ? MAPPED_RW : MAPPED_RO,
+				  (m->flags & PROTO_MMAP_F_RW) ? LIVECHECK_MAPPED_RW : LIVECHECK_MAPPED_RO,
 				  nfds == 1 ? idx[0] : -1, m->fd_offset, m->len);
 		return;
 	}
 	for (int i = 0; synced && i < nfds; i++) {
 		bool mu = must && shadow_rule_must(v->why);
 
-		must_hold(L, mu, kind, v->why, UNMAPPED, idx[i], 0, 0);
+		must_hold(L, mu, kind, v->why, LIVECHECK_UNMAPPED, idx[i], 0, 0);
 		must_hold(L, mu, kind, "12G: no fd leak: the front-end keeps no "
-			  "copy of an fd it does not map", NO_FDS, idx[i], 0, 0);
+			  "copy of an fd it does not map", LIVECHECK_NO_FDS, idx[i], 0, 0);
 	}
 }
 
@@ -380,7 +213,7 @@ static void unmap_done(struct live *L, const struct shadow_verdict *v,
 		    x->off == v->removed.shm_offset && x->len == v->removed.len) {
 			if (synced)
 				must_hold(L, must, kind, "7: the model removes the "
-					  "mapping", UNMAPPED, x->fdi, 0, 0);
+					  "mapping", LIVECHECK_UNMAPPED, x->fdi, 0, 0);
 			*x = L->maps[--L->nmaps];
 			return;
 		}
@@ -388,7 +221,7 @@ static void unmap_done(struct live *L, const struct shadow_verdict *v,
 		    shadow_overlap(x->off, x->len, m->shm_offset, m->len))
 			must_hold(L, true, kind, "7: MUST fail: not exactly one "
 				  "whole live mapping: the mapping stays",
-				  x->rw ? MAPPED_RW : MAPPED_RO, x->fdi, x->fd_offset,
+				  x->rw ? LIVECHECK_MAPPED_RW : LIVECHECK_MAPPED_RO, x->fdi, x->fd_offset,
 				  x->len);
 	}
 }
@@ -457,11 +290,11 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 		L->avoided++;
 		return false;
 	}
-	nfds = fds_make(L, op->fd, idx);
+	nfds = livecheck_fds(&L->chk, op->fd, idx);
 	if (nfds < 0)
 		return false;
 	for (int i = 0; i < nfds; i++)
-		fds[i] = L->fds[idx[i]].fd;
+		fds[i] = L->chk.fds[idx[i]].fd;
 	livegen_played(&L->gen, op);
 	rel = livegen_relation(&L->model, m.shmid, m.shm_offset, m.len);
 	tnt = tainted(L, m.shmid) || (request == PROTO_BE_SHMEM_UNMAP && m.len == 0);
@@ -506,7 +339,7 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 						   : LIVEGEN_REFUSED)))
 		L->taint[m.shmid] = true;
 	for (int i = 0; synced && i < nfds; i++)
-		L->fds[idx[i]].synced = true;
+		L->chk.fds[idx[i]].synced = true;
 	if (livegen_state(&L->gen, op, rel, rep, &L->model))
 		L->new_states++;
 	if (L->violated || v.dropped)
@@ -547,13 +380,13 @@ static void play_reset(struct live *L)
 {
 	if (control(L, "reset", "reset", "10: the front-end carries out a "
 		    "device reset (control reset)")) {
-		for (unsigned i = 0; i < L->pool.count && !L->violated; i++) {
-			if (!L->fds[i].synced)
+		for (unsigned i = 0; i < L->chk.pool.count && !L->violated; i++) {
+			if (!L->chk.fds[i].synced)
 				continue;
 			must_hold(L, true, "reset", "10: reset removes every mapping",
-				  UNMAPPED, (int)i, 0, 0);
+				  LIVECHECK_UNMAPPED, (int)i, 0, 0);
 			must_hold(L, true, "reset", "10: reset closes the front-end's "
-				  "copies of the fds", NO_FDS, (int)i, 0, 0);
+				  "copies of the fds", LIVECHECK_NO_FDS, (int)i, 0, 0);
 		}
 	}
 	shadow_reset(&L->model);
@@ -563,7 +396,7 @@ static void play_reset(struct live *L)
 	L->unanswered = 0;
 	L->seg_start_ms = chan_now_ms();
 	if (!L->violated)
-		fds_reset(L);
+		livecheck_reset(&L->chk);
 }
 
 static void play(struct live *L, const struct seqop *op)
@@ -655,7 +488,7 @@ static void pingpong(struct live *L, int64_t end, unsigned long max_ops)
 	struct proto_hdr h = { PROTO_BE_SHMEM_MAP, PROTO_VERSION | PROTO_F_NEED_REPLY,
 			       PROTO_MMAP_SIZE };
 	uint8_t payload[PROTO_MMAP_SIZE];
-	int idx[2], n = fds_make(L, FUZZPOOL_MEMFD_1M, idx);
+	int idx[2], n = livecheck_fds(&L->chk, FUZZPOOL_MEMFD_1M, idx);
 
 	while (n == 1 && !L->violated && chan_now_ms() < end &&
 	       (!max_ops || L->ops < max_ops)) {
@@ -665,7 +498,7 @@ static void pingpong(struct live *L, int64_t end, unsigned long max_ops)
 		h.request = L->ops % 2 ? PROTO_BE_SHMEM_UNMAP : PROTO_BE_SHMEM_MAP;
 		proto_mmap_encode(&m, payload, sizeof(payload));
 		rc = livepeer_request(&L->peer, &h, payload, PROTO_MMAP_SIZE,
-				      &L->fds[idx[0]].fd, h.request ==
+				      &L->chk.fds[idx[0]].fd, h.request ==
 				      PROTO_BE_SHMEM_MAP, true, &r);
 		chan_msg_release(&r);
 		if (rc == LIVEPEER_GONE)
@@ -679,15 +512,6 @@ static void pingpong(struct live *L, int64_t end, unsigned long max_ops)
 }
 
 /* ---- main ---- */
-
-struct live_args {
-	struct livepeer_opts peer;
-	const char *out, *states;
-	unsigned seconds;
-	unsigned long max_ops;
-	uint64_t seed;
-	bool pingpong;
-};
 
 static int usage(const char *why)
 {
@@ -762,67 +586,6 @@ static int parse(struct live *L, struct live_args *a, int argc, char **argv)
 	return 0;
 }
 
-/* The operations since the last reset, as a fuzz_shmem_sequence input. */
-static int write_slice(const struct live *L, const char *dir, char *path,
-		       size_t cap)
-{
-	FILE *f;
-	bool ok = true;
-
-	snprintf(path, cap, "%s/slice-%ld-%lu.input", dir, (long)getpid(), L->ops);
-	f = fopen(path, "wb");
-	if (!f)
-		return -1;
-	for (unsigned i = 0; i < L->gen.cur.n; i++) {
-		uint8_t rec[SEQOP_SIZE];
-
-		seqop_encode(&L->gen.cur.ops[i], rec);
-		ok = ok && fwrite(rec, 1, sizeof(rec), f) == sizeof(rec);
-	}
-	return fclose(f) == 0 && ok ? 0 : -1;
-}
-
-static void report(const struct live *L, const struct live_args *a,
-		   int64_t t0)
-{
-	double secs = (double)(chan_now_ms() - t0) / 1000.0;
-	char path[4096] = "";
-
-	if (L->violated) {
-		if (write_slice(L, a->out, path, sizeof(path)) != 0)
-			path[0] = '\0';
-		printf("{\"event\":\"violation\",\"class\":");
-		json_str(stdout, L->vclass);
-		printf(",\"kind\":");
-		json_str(stdout, L->vkind);
-		printf(",\"rule\":");
-		json_str(stdout, L->vrule);
-		printf(",\"observed\":");
-		json_str(stdout, L->vobs);
-		printf(",\"after\":");
-		json_str(stdout, L->gen.cur.n > 1 ? seqop_kind_name(seqop_kind(
-			&L->gen.cur.ops[L->gen.cur.n - 2])) : "");
-		printf(",\"verdict\":");
-		json_str(stdout, L->verdict ? L->verdict : "");
-		printf(",\"op\":%lu,\"segment_ops\":%u,\"segment_ms\":%lld,"
-		       "\"slice\":", L->ops, L->gen.cur.n,
-		       (long long)(chan_now_ms() - L->seg_start_ms));
-		json_str(stdout, path);
-		printf("}\n");
-	}
-	printf("{\"event\":\"end\",\"ops\":%lu,\"messages\":%lu,\"controls\":%lu,"
-	       "\"seconds\":%.3f,\"ops_per_sec\":%.1f,\"states\":%u,"
-	       "\"new_states\":%lu,\"corpus\":%u,\"mutants\":%u,"
-	       "\"open_choices\":%lu,\"stray_replies\":%lu,\"avoided\":%lu,"
-	       "\"main_messages\":%u,\"recycled\":%s,\"pid\":%ld}\n",
-	       L->ops, L->msgs,
-	       L->controls, secs, secs > 0 ? (double)L->ops / secs : 0.0,
-	       L->gen.nstates, L->new_states, L->gen.ncorpus, L->gen.mutants,
-	       L->open_choices, L->strays, L->avoided, L->peer.main_msgs,
-	       L->recycle ? "true" : "false", (long)L->peer.t.pid);
-	fflush(stdout);
-}
-
 int main(int argc, char **argv)
 {
 	static struct live L;   /* large; one per process */
@@ -848,7 +611,7 @@ int main(int argc, char **argv)
 			a.states);
 		return FUZZ_EXIT_USAGE;
 	}
-	fds_reset(&L);
+	livecheck_init(&L.chk);
 	shadow_init(&L.model);
 	L.model.page = LIVE_PAGE;
 	{
@@ -882,11 +645,11 @@ int main(int argc, char **argv)
 		if (!L.violated && !livepeer_alive(&L.peer))
 			gone(&L, seqop_kind_name(seqop_kind(&op)));
 	}
-	report(&L, &a, t0);
+	live_report(&L, &a, t0);
 	if (a.states && livegen_save_states(&L.gen, a.states) != 0)
 		fprintf(stderr, "vhu-fuzzlive: --states %s: cannot write\n", a.states);
 	livepeer_stop(&L.peer);
-	fdpool_free(&L.pool);
+	livecheck_free(&L.chk);
 	livegen_free(&L.gen);
 	return L.violated ? 1 : 0;
 }

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* livecheck: see livecheck.h. */
+#include "livecheck.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuzzpool.h"
+
+void livecheck_init(struct livecheck *c)
+{
+	memset(c, 0, sizeof(*c));
+	livecheck_reset(c);
+}
+
+void livecheck_reset(struct livecheck *c)
+{
+	char tag[24];
+
+	fdpool_free(&c->pool);
+	snprintf(tag, sizeof(tag), "live%ld-%u", (long)getpid(), c->gen++);
+	fdpool_init(&c->pool, tag);
+}
+
+void livecheck_free(struct livecheck *c)
+{
+	fdpool_free(&c->pool);
+}
+
+int livecheck_fds(struct livecheck *c, unsigned choice, int idx[2])
+{
+	static const struct { enum fdpool_kind kind; uint64_t size; } menu[] = {
+		[FUZZPOOL_MEMFD_4K] = { FDPOOL_MEMFD, 0x1000 },
+		[FUZZPOOL_MEMFD_64K] = { FDPOOL_MEMFD, 0x10000 },
+		[FUZZPOOL_MEMFD_1M] = { FDPOOL_MEMFD, 0x100000 },
+		[FUZZPOOL_SEALED] = { FDPOOL_MEMFD_SEALED, 0x10000 },
+		[FUZZPOOL_EMPTY] = { FDPOOL_MEMFD_EMPTY, 0 },
+		[FUZZPOOL_RDONLY] = { FDPOOL_RDONLY_FILE, 0x10000 },
+		[FUZZPOOL_PIPE] = { FDPOOL_PIPE, 0 },
+		[FUZZPOOL_SOCKET] = { FDPOOL_SOCKET, 0 },
+	};
+	unsigned want[2], n = 0;
+
+	choice %= FUZZPOOL_CHOICE_MAX;
+	if (choice == FUZZPOOL_NONE)
+		return 0;
+	if (choice == FUZZPOOL_TWO) {   /* as fuzzpool's: 64k and 4k */
+		want[n++] = FUZZPOOL_MEMFD_64K;
+		want[n++] = FUZZPOOL_MEMFD_4K;
+	} else {
+		want[n++] = choice;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct livecheck_fd *d;
+		char name[16];
+		int k;
+
+		snprintf(name, sizeof(name), "f%u", c->pool.count);
+		k = fdpool_add(&c->pool, name, menu[want[i]].kind, menu[want[i]].size);
+		if (k < 0)
+			return -1;
+		d = &c->fds[k];
+		*d = (struct livecheck_fd){ .fd = c->pool.e[k].fd };
+		if (oracle_self_link(d->fd, d->link, sizeof(d->link)) != 0)
+			d->link[0] = '\0';
+		idx[i] = k;
+	}
+	return (int)n;
+}
+
+static bool holds_now(pid_t pid, enum livecheck_what what,
+		      const struct livecheck_fd *d, uint64_t offset,
+		      uint64_t len, char *obs, size_t cap)
+{
+	struct oracle_filter f = { .path = d->link };
+	unsigned match = 0, total = 0;
+	int err = 0, n;
+	char *maps;
+
+	if (what == LIVECHECK_NO_FDS) {
+		if (oracle_scan_fds(pid, d->link, &match, &total) != 0)
+			return true;
+		snprintf(obs, cap, "the target holds %u fd(s) of %s", match, d->link);
+		return match == 0;
+	}
+	maps = oracle_read_maps(pid, &err);
+	if (!maps)
+		return true;
+	if (what != LIVECHECK_UNMAPPED) {
+		f.perms = what == LIVECHECK_MAPPED_RW ? "rw-s" : "r--s";
+		f.has_offset = f.has_len = true;
+		f.offset = offset;
+		f.len = len;
+	}
+	n = oracle_maps_select(maps, &f, NULL, 0);
+	free(maps);
+	if (what == LIVECHECK_UNMAPPED) {
+		snprintf(obs, cap, "%d mapping(s) of %s left", n, d->link);
+		return n == 0;
+	}
+	snprintf(obs, cap, "%d mapping(s) of %s %s offset %#llx len %#llx "
+		 "(1 expected)", n, d->link, f.perms, (unsigned long long)offset,
+		 (unsigned long long)len);
+	return n == 1;
+}
+
+bool livecheck_holds(struct livecheck *c, struct livepeer *p,
+		     enum livecheck_what what, int fdi, uint64_t offset,
+		     uint64_t len, char *obs, size_t cap)
+{
+	int64_t end = chan_deadline(LIVECHECK_WINDOW_MS);
+	const struct livecheck_fd *d = &c->fds[fdi];
+
+	if (!d->link[0])
+		return true;
+	for (;;) {
+		if (holds_now(p->t.pid, what, d, offset, len, obs, cap))
+			return true;
+		if (chan_now_ms() >= end ||
+		    livepeer_serve_for(p, 2) == LIVEPEER_GONE)
+			return false;
+	}
+}
