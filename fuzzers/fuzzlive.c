@@ -108,8 +108,10 @@ static void must_hold(struct live *L, bool must, const char *kind,
 {
 	char obs[1024];
 
+	/* An open step's check is only counted: one look, no window. */
 	if (fdi < 0 || livecheck_holds(&L->chk, &L->peer, c, fdi, offset, len,
-				       obs, sizeof(obs)))
+				       must ? LIVECHECK_WINDOW_MS : 0, obs,
+				       sizeof(obs)))
 		return;
 	if (must) {
 		violate(L, "FAIL", kind, rule, "%s", obs);
@@ -123,7 +125,7 @@ static void must_hold(struct live *L, bool must, const char *kind,
 
 static bool tainted(const struct live *L, unsigned shmid)
 {
-	return L->taint_all || L->taint[shmid % PROTO_SHMEM_MAX_REGIONS];
+	return L->taint_all || L->doubt || L->taint[shmid % PROTO_SHMEM_MAX_REGIONS];
 }
 
 /* As emitfe's open_accept: a request the model takes that a front-end
@@ -399,6 +401,80 @@ static void play_reset(struct live *L)
 		livecheck_reset(&L->chk);
 }
 
+/* Whether a config is one a front-end may refuse or read two ways
+ * (digest 8), as emitfe's hs_bent: the model then knows nothing for sure. */
+static bool config_bent(const struct proto_shmem_config *c, uint32_t flags,
+			uint32_t size)
+{
+	unsigned listed = 0;
+	bool odd = false;
+
+	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++) {
+		odd = odd || (c->memory_sizes[i] & (LIVE_PAGE - 1)) ||
+		      c->memory_sizes[i] > (UINT64_C(1) << 40);
+		if (c->memory_sizes[i])
+			listed = i + 1;
+	}
+	return odd || flags != (PROTO_VERSION | PROTO_F_REPLY) ||
+	       size != PROTO_SHMEM_CONFIG_SIZE || c->nregions != listed;
+}
+
+/* A reconnect whose handshake gets another GET_SHMEM_CONFIG answer (as
+ * emitfe's seq_config reads a leading CONFIG record), then start: a
+ * fresh connection, a new segment. false: the target cannot reconnect
+ * (nothing happened; no more tries) or took a bent config its own way. */
+static bool play_config(struct live *L, const struct seqop *op)
+{
+	struct proto_shmem_config c = { 0 };
+	bool raw = (op->bits & SEQOP_B_RAW) != 0, refused, bent, usable[PROTO_SHMEM_MAX_REGIONS];
+	uint32_t flags = (op->bits & SEQOP_B_HDR) ? 0x1 : PROTO_VERSION | PROTO_F_REPLY;
+	uint32_t size = (op->bits & SEQOP_B_SHORT) ? 2048 : PROTO_SHMEM_CONFIG_SIZE;
+	char ans[4096];
+	int rc;
+
+	c.memory_sizes[0] = seqop_region_size(op->a, raw, LIVE_PAGE);
+	c.memory_sizes[1] = seqop_region_size(op->b, raw, LIVE_PAGE);
+	c.memory_sizes[op->shmid] = seqop_region_size(op->c, raw, LIVE_PAGE);
+	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
+		c.nregions += c.memory_sizes[i] != 0;
+	if (raw)
+		c.nregions = op->aux;
+	bent = config_bent(&c, flags, size);
+	rc = livepeer_reconnect(&L->peer, &c, flags, size, &refused, ans, sizeof(ans));
+	if (rc == LIVEPEER_OK && refused) {
+		L->gen.configs = false;
+		return false;
+	}
+	livegen_played(&L->gen, op);
+	L->controls++;
+	if (rc == LIVEPEER_GONE) {
+		gone(L, "config");
+		return true;
+	}
+	if (rc != LIVEPEER_OK) {
+		if (bent)
+			L->recycle = true;      /* refused its own way: allowed */
+		else
+			violate(L, "HANG", "config", "8: the front-end reconnects and "
+				"handshakes", "no handshake on the new connection");
+		return true;
+	}
+	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
+		usable[i] = c.memory_sizes[i] != 0;
+	shadow_config(&L->model, c.memory_sizes, usable);
+	livegen_set_sizes(&L->gen, c.memory_sizes);
+	livecheck_reset(&L->chk);
+	memset(L->taint, 0, sizeof(L->taint));
+	L->taint_all = false;
+	L->doubt = bent;
+	L->nmaps = L->unanswered = 0;
+	L->ordered = false;
+	L->model.started = true;
+	control(L, "start", "config", "8, 10: the front-end starts the device on "
+		"the new connection (control start)");
+	return true;
+}
+
 static void play(struct live *L, const struct seqop *op)
 {
 	L->verdict = "";
@@ -431,8 +507,12 @@ static void play(struct live *L, const struct seqop *op)
 		control(L, "start", "start", "10: the front-end starts the device "
 			"(control start)");
 		break;
+	case SEQOP_CONFIG:
+		if (!play_config(L, op))
+			return;
+		break;
 	default:
-		return;         /* CONFIG, NEGOTIATE: no case says them mid-case */
+		return;         /* NEGOTIATE: no case says it mid-case */
 	}
 	L->ops++;
 }
@@ -440,7 +520,7 @@ static void play(struct live *L, const struct seqop *op)
 /* A state the emitted case starts from too (handshake, started, empty). */
 static bool clean(const struct live *L)
 {
-	if (L->model.nmaps || !L->model.started || L->taint_all)
+	if (L->model.nmaps || !L->model.started || L->taint_all || L->doubt)
 		return false;
 	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
 		if (L->taint[i])
@@ -574,6 +654,7 @@ static int parse(struct live *L, struct live_args *a, int argc, char **argv)
 		return usage("--target-cmd and --out are required");
 	if (a->peer.shmem_bit > 63)
 		return usage("--shmem-bit: 0..63");
+	a->configs = !eo.have_sizes;
 	if (!eo.have_sizes) {       /* the rigs' regions, as the emitter's */
 		eo.sizes[0] = UINT64_C(1) << 20;
 		eo.sizes[1] = UINT64_C(1) << 16;
@@ -629,6 +710,7 @@ int main(int argc, char **argv)
 		return FUZZ_EXIT_SETUP;
 	}
 	L.seg_start_ms = chan_now_ms();
+	L.gen.configs = a.configs;
 	end = t0 + (int64_t)a.seconds * 1000;
 	if (a.pingpong)
 		pingpong(&L, end, a.max_ops);

@@ -31,6 +31,7 @@ struct live {
 	struct live_map maps[SHADOW_MAX_MAPPINGS];
 	unsigned nmaps;
 	bool taint[PROTO_SHMEM_MAX_REGIONS], taint_all;
+	bool doubt;             /* a bent config: no MUST until the next one */
 	bool ordered;           /* the reply's order was judged since reset */
 	unsigned unanswered;    /* messages whose reply may still come (not
 				   asked for, or not in time): stray later */
@@ -54,6 +55,7 @@ struct live_args {
 	unsigned long max_ops;
 	uint64_t seed;
 	bool pingpong;
+	bool configs;           /* no --regions: reconnects with other configs */
 };
 
 /* The violation's slice (DIR/slice-PID-OP.input) and the JSON lines:

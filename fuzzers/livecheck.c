@@ -108,9 +108,9 @@ static bool holds_now(pid_t pid, enum livecheck_what what,
 
 bool livecheck_holds(struct livecheck *c, struct livepeer *p,
 		     enum livecheck_what what, int fdi, uint64_t offset,
-		     uint64_t len, char *obs, size_t cap)
+		     uint64_t len, unsigned window_ms, char *obs, size_t cap)
 {
-	int64_t end = chan_deadline(LIVECHECK_WINDOW_MS);
+	int64_t end = chan_deadline(window_ms);
 	const struct livecheck_fd *d = &c->fds[fdi];
 
 	if (!d->link[0])

@@ -48,11 +48,11 @@ void livecheck_free(struct livecheck *c);
 /* Fresh fds for a fuzzpool choice into idx[] (indexes of fds[]).
  * Returns how many, -1 when the pool is full. */
 int livecheck_fds(struct livecheck *c, unsigned choice, int idx[2]);
-/* Whether `what` holds for fds[fdi] in the target within the window
- * (obs says what was seen). A target gone reads as holding: the crash
- * check says so. */
+/* Whether `what` holds for fds[fdi] in the target, re-read for up to
+ * window_ms (obs says what was seen). A target gone reads as holding:
+ * the crash check says so. */
 bool livecheck_holds(struct livecheck *c, struct livepeer *p,
 		     enum livecheck_what what, int fdi, uint64_t offset,
-		     uint64_t len, char *obs, size_t cap);
+		     uint64_t len, unsigned window_ms, char *obs, size_t cap);
 
 #endif

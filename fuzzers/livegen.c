@@ -28,15 +28,21 @@ int livegen_init(struct livegen *g, uint64_t seed, const uint64_t *sizes,
 	memset(g, 0, sizeof(*g));
 	g->rng = seed ^ UINT64_C(0x9e3779b97f4a7c15);
 	g->page = page;
-	memcpy(g->sizes, sizes, sizeof(g->sizes));
-	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
-		if (sizes[i])
-			g->usable[g->nusable++] = i;
+	livegen_set_sizes(g, sizes);
 	g->state_cap = STATE_CAP;
 	g->states = calloc(g->state_cap, sizeof(*g->states));
 	g->corpus = calloc(LIVEGEN_CORPUS, sizeof(*g->corpus));
 	g->seg_len = 8;
 	return g->states && g->corpus ? 0 : -1;
+}
+
+void livegen_set_sizes(struct livegen *g, const uint64_t *sizes)
+{
+	memcpy(g->sizes, sizes, sizeof(g->sizes));
+	g->nusable = 0;
+	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
+		if (sizes[i])
+			g->usable[g->nusable++] = i;
 }
 
 void livegen_free(struct livegen *g)
@@ -214,6 +220,26 @@ static void gen_unmap(struct livegen *g, const struct shadow *m,
 	bend(g, op);
 }
 
+/* Another GET_SHMEM_CONFIG answer for a reconnect: sizes in pages, now
+ * and then raw bytes with any nregions, a bent header or a short reply. */
+static void gen_config(struct livegen *g, struct seqop *op)
+{
+	op->op = SEQOP_CONFIG;
+	op->shmid = (uint8_t)below(g, 5);
+	op->a = 1 + below(g, SEQOP_SIZE_PAGES - 1);
+	op->b = chance(g, 30) ? 0 : below(g, SEQOP_SIZE_PAGES);
+	op->c = chance(g, 50) ? 0 : 1 + below(g, SEQOP_SIZE_PAGES - 1);
+	if (chance(g, 25)) {
+		op->bits |= SEQOP_B_RAW;
+		op->a *= g->page;
+		op->b = op->b * g->page + (chance(g, 20) ? 1 : 0);
+		op->c *= g->page;
+		op->aux = below(g, 6);
+	}
+	if (chance(g, 8))
+		op->bits |= chance(g, 50) ? SEQOP_B_HDR : SEQOP_B_SHORT;
+}
+
 static void gen_fresh(struct livegen *g, const struct shadow *m,
 		      struct seqop *op)
 {
@@ -227,6 +253,10 @@ static void gen_fresh(struct livegen *g, const struct shadow *m,
 	}
 	if (!m->started && chance(g, 92)) {
 		op->op = SEQOP_START;
+		return;
+	}
+	if (g->configs && chance(g, 2)) {
+		gen_config(g, op);
 		return;
 	}
 	if (r < 50) {
@@ -265,7 +295,7 @@ static void plan_mutant(struct livegen *g)
 
 		seqop_decode(buf + i, op);
 		/* What a case cannot say mid-case the stream does not do. */
-		if (seqop_kind(op) == SEQOP_CONFIG ||
+		if ((seqop_kind(op) == SEQOP_CONFIG && !g->configs) ||
 		    seqop_kind(op) == SEQOP_NEGOTIATE ||
 		    fuzzpool_traits(op->fd).sendable == false)
 			continue;
@@ -308,8 +338,12 @@ void livegen_clean(struct livegen *g)
 
 void livegen_played(struct livegen *g, const struct seqop *op)
 {
-	if (seqop_kind(op) == SEQOP_RESET)
+	if (seqop_kind(op) == SEQOP_RESET || seqop_kind(op) == SEQOP_CONFIG)
 		segment_end(g);
+	if (seqop_kind(op) == SEQOP_CONFIG) {
+		g->config = *op;
+		g->have_config = true;
+	}
 	if (g->cur.n <= LIVEGEN_SEG_MAX)
 		g->cur.ops[g->cur.n++] = *op;
 }

@@ -68,6 +68,11 @@ struct livegen {
 	unsigned plan_at;
 	unsigned seg_len;        /* this segment's length before its reset */
 	unsigned mutants;        /* segments played from the corpus */
+	bool configs;            /* reconnects with other GET_SHMEM_CONFIG
+				    answers are tried (CONFIG records) */
+	bool have_config;        /* the last CONFIG played: the regions in
+				    force, which a slice must start with */
+	struct seqop config;
 };
 
 /* 0, or -1 (out of memory). sizes: the regions the target was given. */
@@ -75,6 +80,8 @@ int livegen_init(struct livegen *g, uint64_t seed, const uint64_t *sizes,
 		 uint64_t page);
 void livegen_free(struct livegen *g);
 
+/* The regions changed (a reconnect's GET_SHMEM_CONFIG answer). */
+void livegen_set_sizes(struct livegen *g, const uint64_t *sizes);
 /* The next operation for the model's state. */
 void livegen_next(struct livegen *g, const struct shadow *m, struct seqop *op);
 /* The operation was played: it joins the current segment. A reset

@@ -117,6 +117,11 @@ static int serve_main(struct livepeer *p, int64_t deadline)
 				       0 };
 
 		h.size = (uint32_t)answer_body(p, &m, out, sizeof(out));
+		if (m.hdr.request == PROTO_GET_SHMEM_CONFIG) {
+			h.flags = p->cfg_flags;
+			if (h.size > p->cfg_size)
+				h.size = p->cfg_size;
+		}
 		rc = chan_send(&p->main, &h, out, h.size, NULL, 0,
 			       chan_deadline(p->timeout_ms));
 	}
@@ -218,6 +223,58 @@ int livepeer_control(struct livepeer *p, const char *cmd, char *ans,
 
 /* ---- start and stop ---- */
 
+/* Serves the main channel until the protocol features are set and the
+ * back-end channel is in (when negotiated). */
+static int handshake(struct livepeer *p, int64_t deadline)
+{
+	while (!(p->pf_set && (p->have_be || !(p->negotiated &
+						(1ull << PROTO_PF_BACKEND_REQ))))) {
+		int rc = serve_main(p, deadline);
+
+		if (rc != LIVEPEER_OK)
+			return rc;
+	}
+	return LIVEPEER_OK;
+}
+
+int livepeer_reconnect(struct livepeer *p, const struct proto_shmem_config *cfg,
+		       uint32_t flags, uint32_t size, bool *refused, char *ans,
+		       size_t anscap)
+{
+	struct proto_shmem_config old = p->cfg;
+	uint32_t oflags = p->cfg_flags, osize = p->cfg_size;
+	int64_t deadline;
+	int fd = -1, rc;
+
+	*refused = false;
+	p->cfg = *cfg;
+	p->cfg_flags = flags;
+	p->cfg_size = size;
+	rc = control_line(p, "reconnect", ans, anscap);
+	if (rc != LIVEPEER_OK || strncmp(ans, "ok", 2) != 0) {
+		*refused = rc == LIVEPEER_OK;
+		p->cfg = old;
+		p->cfg_flags = oflags;
+		p->cfg_size = osize;
+		return rc;
+	}
+	chan_close(&p->main);
+	if (p->have_be)
+		chan_close(&p->be);
+	p->have_main = p->have_be = p->pf_set = false;
+	deadline = chan_deadline(5 * p->timeout_ms);
+	while (fd < 0 && p->lfd >= 0 && chan_now_ms() < deadline && livepeer_alive(p))
+		fd = chan_accept(p->lfd, chan_deadline(50));
+	if (fd < 0)
+		return livepeer_alive(p) ? LIVEPEER_NONE : LIVEPEER_GONE;
+	chan_init(&p->main, fd, "main", PROTO_CHAN_MAIN);
+	p->have_main = true;
+	rc = handshake(p, deadline);
+	if (rc != LIVEPEER_OK)
+		return rc;
+	return control_line(p, "dump", ans, anscap);
+}
+
 static int spawn(struct livepeer *p, const struct livepeer_opts *o, int *mainfd,
 		 char *err, size_t errcap)
 {
@@ -272,6 +329,8 @@ int livepeer_start(struct livepeer *p, const struct livepeer_opts *o,
 	p->timeout_ms = o->timeout_ms ? o->timeout_ms : 1000;
 	p->pfeatures = offer_pfeatures(o->shmem_bit);
 	p->cfg.nregions = o->nsizes;
+	p->cfg_flags = PROTO_VERSION | PROTO_F_REPLY;
+	p->cfg_size = PROTO_SHMEM_CONFIG_SIZE;
 	memcpy(p->cfg.memory_sizes, o->sizes, sizeof(p->cfg.memory_sizes));
 	snprintf(p->dir, sizeof(p->dir), "/tmp/vhu-live-XXXXXX");
 	if (!mkdtemp(p->dir)) {
@@ -302,14 +361,11 @@ int livepeer_start(struct livepeer *p, const struct livepeer_opts *o,
 	}
 	chan_init(&p->main, mainfd, "main", PROTO_CHAN_MAIN);
 	p->have_main = true;
-	while (!(p->pf_set && (p->have_be || !(p->negotiated &
-						(1ull << PROTO_PF_BACKEND_REQ))))) {
-		if (serve_main(p, deadline) != LIVEPEER_OK) {
-			snprintf(err, errcap, "handshake: the target %s before "
-				 "SET_PROTOCOL_FEATURES and the back-end channel",
-				 livepeer_alive(p) ? "went quiet" : "ended");
-			return -1;
-		}
+	if (handshake(p, deadline) != LIVEPEER_OK) {
+		snprintf(err, errcap, "handshake: the target %s before "
+			 "SET_PROTOCOL_FEATURES and the back-end channel",
+			 livepeer_alive(p) ? "went quiet" : "ended");
+		return -1;
 	}
 	if (!p->have_be) {
 		snprintf(err, errcap, "the target negotiated no back-end channel "

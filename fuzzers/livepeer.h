@@ -49,6 +49,7 @@ struct livepeer {
 	unsigned main_msgs;     /* main-channel messages served */
 	unsigned mt_msgs;       /* of them: memory-table updates */
 	struct proto_shmem_config cfg;
+	uint32_t cfg_flags, cfg_size;   /* its GET_SHMEM_CONFIG answer's header */
 	unsigned timeout_ms;
 	char line[1024];
 	size_t linelen;
@@ -68,6 +69,15 @@ int livepeer_start(struct livepeer *p, const struct livepeer_opts *o,
  * stop, reset) for a `dump`. */
 int livepeer_control(struct livepeer *p, const char *cmd, char *ans,
 		     size_t anscap);
+/* `control reconnect` with another GET_SHMEM_CONFIG answer for the new
+ * connection (flags, size: its header, bent or not), then the new
+ * connection's handshake and `dump` (not `start`). LIVEPEER_OK; with
+ * *refused set when the target answered `err` (ans) and nothing changed
+ * (the old answer is kept); LIVEPEER_NONE when the new connection did
+ * not handshake in time; LIVEPEER_GONE. */
+int livepeer_reconnect(struct livepeer *p, const struct proto_shmem_config *cfg,
+		       uint32_t flags, uint32_t size, bool *refused, char *ans,
+		       size_t anscap);
 /* Sends one back-end channel message (payload len bytes; h->size may
  * say otherwise) with fds; when want_reply, waits for a message on the
  * back-end channel into reply (the caller releases it). */

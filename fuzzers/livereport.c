@@ -34,6 +34,15 @@ static int write_slice(const struct live *L, const char *dir, char *path,
 	f = fopen(path, "wb");
 	if (!f)
 		return -1;
+	/* The regions in force come first: a leading CONFIG record is the
+	 * case's handshake answer (emitfe). */
+	if (L->gen.have_config && (L->gen.cur.n == 0 ||
+				   seqop_kind(&L->gen.cur.ops[0]) != SEQOP_CONFIG)) {
+		uint8_t rec[SEQOP_SIZE];
+
+		seqop_encode(&L->gen.config, rec);
+		ok = fwrite(rec, 1, sizeof(rec), f) == sizeof(rec);
+	}
 	for (unsigned i = 0; i < L->gen.cur.n; i++) {
 		uint8_t rec[SEQOP_SIZE];
 
