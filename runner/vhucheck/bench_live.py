@@ -10,9 +10,10 @@ a binary), each run for --seconds, side by side:
   live      fuzz --against T --live without a fault: operations (messages
             and control commands) per second over the whole campaign
             (restarts, confirmations included), and inside the streams
-  cases     fuzz --against T (batches of cases, a fresh target per case):
-            cases per second times the operations per case (the `send`
-            and `control` steps of the last batch's cases)
+  cases     fuzz --against T --jobs 2 (batches of cases, a fresh target
+            per case): cases per second times the operations per case
+            (the `send`, `control` and `handshake` steps of the last
+            batch's cases)
 
 Faults (--runs seeds, --budget seconds, unless --no-faults): every goal
 fault of the reference front-end (bench_against.goal_faults), found by
@@ -60,7 +61,8 @@ def ceiling(target, regions, seconds, out):
 def fuzz(target, regions, seconds, out, live):
     args = [sys.executable, "-m", "vhucheck", "fuzz", "sequence", "--against", target,
             "--seconds", str(seconds), "--seed", "1", "--out", out, "--reduce-seconds", "0"]
-    args += ["--live"] if live else []
+    # batches at --jobs 2, as `bench against` measured them: today's best
+    args += ["--live"] if live else ["--jobs", "2"]
     args += ["--regions", regions] if regions else []
     env = dict(os.environ, PYTHONPATH=os.path.join(paths.top(), "runner"))
     subprocess.run(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -73,11 +75,13 @@ def fuzz(target, regions, seconds, out, live):
 
 
 def ops_per_case(out):
-    """The send and control steps per case of the last batch."""
+    """The send, control and handshake steps per case of the last batch
+    (a handshake counted as one operation)."""
     counts = []
     for path in glob.glob(os.path.join(out, "batches", "cases", "*", "*.vhu")):
         with open(path) as f:
-            counts.append(sum(1 for ln in f if re.match(r"\s*(send|control) ", ln)))
+            counts.append(sum(1 for ln in f
+                              if re.match(r"\s*(send|control|handshake)( |$)", ln)))
     return statistics.mean(counts) if counts else 0.0
 
 
