@@ -173,3 +173,30 @@ class TestCampaign(unittest.TestCase):
                 rc, so, se = run_cli(*args, env=env, timeout=60)
                 self.assertEqual(rc, 2, se)
                 self.assertIn(msg, se)
+
+
+class TestBenchLive(unittest.TestCase):
+    """bench live's arithmetic and table from made-up measurements."""
+
+    def test_ops_per_case_counts_sends_controls_handshakes(self):
+        from vhucheck import bench_live
+        with tempfile.TemporaryDirectory() as d:
+            area = os.path.join(d, "batches", "cases", "Z-fuzz")
+            os.makedirs(area)
+            with open(os.path.join(area, "a.vhu"), "w") as f:
+                f.write("id a\nhandshake regions=1m\nfd f1 memfd\nsend map fd=f1\n"
+                        "expect reply value=0\ncontrol reset\ncheck alive\n")
+            with open(os.path.join(area, "b.vhu"), "w") as f:
+                f.write("id b\nhandshake\nsend unmap\n")
+            self.assertEqual(bench_live.ops_per_case(d), 2.5)     # (3 + 2) / 2
+
+    def test_table(self):
+        from vhucheck import bench_live
+        row = {"target": "ref-frontend", "ceiling": {"ops_per_sec": 12000.0},
+               "live": {"ops_per_sec": 4000.0, "in_stream": 4100.0},
+               "cases": {"ops_per_sec": 40.0, "cases_per_sec": 10.0, "ops_per_case": 4.0},
+               "vs_cases": 100.0, "vs_ceiling": 0.33}
+        md = bench_live.markdown([row], [], None, {"started": "t", "wall_s": 1, "seconds": 20,
+                                                   "runs": 5, "budget": 60})
+        self.assertIn("| ref-frontend | 12000.0 | 4000.0 (4100.0) | 40.0 (10.0 x 4.0) | "
+                      "100.0x | 0.33 |", md)
