@@ -640,6 +640,9 @@ def against(name, args):
     from vhucheck import fuzzreal
     if args.seconds < 1 or args.jobs < 1 or args.batch < 1:
         raise ConfigError("--seconds, --jobs and --batch must be at least 1")
+    if args.regions is None:        # the sizes the target accepts, from its profile
+        from vhucheck import profile as P
+        args.regions = P.resolve(args.against).regions
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(args.against))
     out = os.path.abspath(args.out or os.path.join(paths.default_out_root(),

@@ -200,3 +200,18 @@ class TestBenchLive(unittest.TestCase):
                                                    "runs": 5, "budget": 60})
         self.assertIn("| ref-frontend | 12000.0 | 4000.0 (4100.0) | 40.0 (10.0 x 4.0) | "
                       "100.0x | 0.33 |", md)
+
+
+class TestProfileRegions(unittest.TestCase):
+    """A profile's `regions`: the sizes fuzz --against offers it."""
+
+    def test_shipped_and_checked(self):
+        from vhucheck import profile as P
+        from vhucheck.errors import ConfigError
+        self.assertEqual(P.resolve("qemu-shmem").regions, "1m,1m,0,2m")
+        self.assertIsNone(P.resolve("ref-frontend").regions)
+        base = {"name": "x", "role": "frontend", "command": "x {socket}"}
+        self.assertEqual(P.from_dict("x.toml", dict(base, regions="64k,0x2000")).regions,
+                         "64k,0x2000")
+        with self.assertRaisesRegex(ConfigError, "x.toml: 'regions'"):
+            P.from_dict("x.toml", dict(base, regions="1 MiB"))
