@@ -322,6 +322,7 @@ static void segment_end(struct livegen *g)
 
 		g->corpus[at] = g->cur;
 	}
+	g->prev = g->cur;
 	g->cur.n = 0;
 	g->cur_new = false;
 	g->seg_len = 4 + below(g, LIVEGEN_SEG_MAX - 4);

@@ -63,6 +63,8 @@ struct livegen {
 	struct livegen_seg *corpus;
 	unsigned ncorpus;
 	struct livegen_seg cur;  /* played since the last reset */
+	struct livegen_seg prev; /* the segment before: what a reset's checks
+				    judge (cur is then the reset alone) */
 	bool cur_new;            /* cur reached a new state */
 	struct livegen_seg plan; /* a kept segment's mutant, being played */
 	unsigned plan_at;

@@ -23,32 +23,40 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+static bool put(FILE *f, const struct seqop *op)
+{
+	uint8_t rec[SEQOP_SIZE];
+
+	seqop_encode(op, rec);
+	return fwrite(rec, 1, sizeof(rec), f) == sizeof(rec);
+}
+
 /* The operations since the last reset, as a fuzz_shmem_sequence input. */
 static int write_slice(const struct live *L, const char *dir, char *path,
 		       size_t cap)
 {
-	FILE *f;
+	/* A reset's checks judge the segment before it: that one, then the
+	 * reset. */
+	const struct livegen_seg *before = L->gen.cur.n == 1 &&
+		seqop_kind(&L->gen.cur.ops[0]) == SEQOP_RESET ? &L->gen.prev : NULL;
+	const struct seqop *first = before && before->n ? &before->ops[0]
+				    : L->gen.cur.n ? &L->gen.cur.ops[0] : NULL;
 	bool ok = true;
+	FILE *f;
 
 	snprintf(path, cap, "%s/slice-%ld-%lu.input", dir, (long)getpid(), L->ops);
 	f = fopen(path, "wb");
 	if (!f)
 		return -1;
+
 	/* The regions in force come first: a leading CONFIG record is the
 	 * case's handshake answer (emitfe). */
-	if (L->gen.have_config && (L->gen.cur.n == 0 ||
-				   seqop_kind(&L->gen.cur.ops[0]) != SEQOP_CONFIG)) {
-		uint8_t rec[SEQOP_SIZE];
-
-		seqop_encode(&L->gen.config, rec);
-		ok = fwrite(rec, 1, sizeof(rec), f) == sizeof(rec);
-	}
-	for (unsigned i = 0; i < L->gen.cur.n; i++) {
-		uint8_t rec[SEQOP_SIZE];
-
-		seqop_encode(&L->gen.cur.ops[i], rec);
-		ok = ok && fwrite(rec, 1, sizeof(rec), f) == sizeof(rec);
-	}
+	if (L->gen.have_config && (!first || seqop_kind(first) != SEQOP_CONFIG))
+		ok = put(f, &L->gen.config);
+	for (unsigned i = 0; before && i < before->n; i++)
+		ok = ok && put(f, &before->ops[i]);
+	for (unsigned i = 0; i < L->gen.cur.n; i++)
+		ok = ok && put(f, &L->gen.cur.ops[i]);
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
