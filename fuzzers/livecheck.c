@@ -2,6 +2,7 @@
 /* livecheck: see livecheck.h. */
 #include "livecheck.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,73 @@ bool livecheck_holds(struct livecheck *c, struct livepeer *p,
 	for (;;) {
 		if (holds_now(p->t.pid, what, d, offset, len, obs, cap))
 			return true;
+		if (chan_now_ms() >= end ||
+		    livepeer_serve_for(p, 2) == LIVEPEER_GONE)
+			return false;
+	}
+}
+
+/* The first answered fd with a mapping in maps, or one the target holds
+ * (its /proc/PID/fd links read once). -1: none. */
+static int first_left(struct livecheck *c, pid_t pid, const char *maps,
+		      bool *fd_left)
+{
+	char dir[64], path[384], link[ORACLE_PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	for (unsigned i = 0; i < c->pool.count; i++) {
+		struct oracle_filter f = { .path = c->fds[i].link };
+
+		if (c->fds[i].synced && c->fds[i].link[0] &&
+		    oracle_maps_select(maps, &f, NULL, 0) > 0) {
+			*fd_left = false;
+			return (int)i;
+		}
+	}
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		for (unsigned i = 0; i < c->pool.count; i++) {
+			if (c->fds[i].synced && strcmp(link, c->fds[i].link) == 0) {
+				closedir(d);
+				*fd_left = true;
+				return (int)i;
+			}
+		}
+	}
+	closedir(d);
+	return -1;
+}
+
+bool livecheck_all_gone(struct livecheck *c, struct livepeer *p,
+			unsigned window_ms, bool *fds_left, char *obs, size_t cap)
+{
+	int64_t end = chan_deadline(window_ms);
+
+	for (;;) {
+		int err = 0, k;
+		char *maps = oracle_read_maps(p->t.pid, &err);
+
+		if (!maps)
+			return true;    /* gone: the crash check says so */
+		k = first_left(c, p->t.pid, maps, fds_left);
+		free(maps);
+		if (k < 0)
+			return true;
+		snprintf(obs, cap, *fds_left ? "the target holds an fd of %s"
+			 : "a mapping of %s left", c->fds[k].link);
 		if (chan_now_ms() >= end ||
 		    livepeer_serve_for(p, 2) == LIVEPEER_GONE)
 			return false;

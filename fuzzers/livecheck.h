@@ -55,4 +55,10 @@ bool livecheck_holds(struct livecheck *c, struct livepeer *p,
 		     enum livecheck_what what, int fdi, uint64_t offset,
 		     uint64_t len, unsigned window_ms, char *obs, size_t cap);
 
+/* Whether no answered (synced) fd is mapped or held by the target any
+ * more, re-read for up to window_ms; else *fds_left says whether an fd
+ * (not a mapping) was left, obs names the first. */
+bool livecheck_all_gone(struct livecheck *c, struct livepeer *p,
+			unsigned window_ms, bool *fds_left, char *obs, size_t cap);
+
 #endif

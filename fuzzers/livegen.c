@@ -259,11 +259,12 @@ static void gen_fresh(struct livegen *g, const struct shadow *m,
 		gen_config(g, op);
 		return;
 	}
-	if (r < 50) {
+	/* Control commands cost a round trip and a `dump` each: a few. */
+	if (r < 52) {
 		gen_map(g, m, op);
-	} else if (r < 88) {
+	} else if (r < 93) {
 		gen_unmap(g, m, op);
-	} else if (r < 92) {
+	} else if (r < 95) {
 		op->op = SEQOP_STOP;
 	} else if (r < 97) {
 		op->op = SEQOP_RESET;
@@ -325,7 +326,7 @@ static void segment_end(struct livegen *g)
 	g->prev = g->cur;
 	g->cur.n = 0;
 	g->cur_new = false;
-	g->seg_len = 4 + below(g, LIVEGEN_SEG_MAX - 4);
+	g->seg_len = 8 + below(g, LIVEGEN_SEG_MAX - 8);
 	g->plan.n = g->plan_at = 0;
 	if (g->ncorpus && chance(g, 50))
 		plan_mutant(g);

@@ -416,7 +416,7 @@ int livepeer_request(struct livepeer *p, const struct proto_hdr *h,
 
 int livepeer_await(struct livepeer *p, struct chan_msg *reply)
 {
-	int64_t deadline = chan_deadline(p->timeout_ms);
+	int64_t deadline = chan_deadline(p->reply_ms ? p->reply_ms : p->timeout_ms);
 	int rc = wait_for(p, p->be.fd, deadline);
 
 	chan_msg_init(reply);

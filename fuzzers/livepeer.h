@@ -51,6 +51,7 @@ struct livepeer {
 	struct proto_shmem_config cfg;
 	uint32_t cfg_flags, cfg_size;   /* its GET_SHMEM_CONFIG answer's header */
 	unsigned timeout_ms;
+	unsigned reply_ms;      /* the next reply's window, 0: timeout_ms */
 	char line[1024];
 	size_t linelen;
 };

@@ -47,6 +47,7 @@ class _Args:
 def ceiling(target, regions, seconds, out):
     """vhu-fuzzlive --pingpong: the target's MAP/UNMAP ops/s."""
     cmd, env, bit = fuzzlive.target_command(_Args(target, regions))
+    os.makedirs(out, exist_ok=True)
     argv = [fuzzlive.binary(), "--target-cmd", cmd, "--out", out, "--shmem-bit", str(bit),
             "--seconds", str(seconds), "--pingpong", "--log", os.path.join(out, "pingpong.log")]
     argv += ["--regions", regions] if regions else []
