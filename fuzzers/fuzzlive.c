@@ -245,6 +245,34 @@ static int send_request(struct live *L, const struct proto_hdr *h,
 	return rc;
 }
 
+/* A reply that disagrees with the model while an earlier message of the
+ * same request may still be answered (sent without NEED_REPLY, or with
+ * the REPLY bit, which a front-end may answer anyway) could be that
+ * one's: when another reply follows at once, that one is this
+ * message's and the first was stray. */
+static void second_look(struct live *L, struct chan_msg *r,
+			const struct shadow_verdict *v)
+{
+	struct chan_msg next;
+	uint64_t val = 1;
+
+	if (!L->unanswered || r->payload_len != 8)
+		return;
+	proto_u64_decode(r->payload, 8, &val);
+	if ((val == 0) == v->accepted)
+		return;
+	L->peer.reply_ms = LIVE_OPEN_REPLY_MS;
+	if (livepeer_await(&L->peer, &next) == LIVEPEER_OK) {
+		chan_msg_release(r);
+		*r = next;
+		L->unanswered--;
+		L->strays++;
+	} else {
+		chan_msg_release(&next);
+	}
+	L->peer.reply_ms = 0;
+}
+
 /* Whether --avoid names this operation's kind and model verdict. */
 static bool avoided(const struct live *L, const char *kind, const char *why)
 {
@@ -325,6 +353,7 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 			L->open_choices++;
 		L->taint[m.shmid] = true;
 	} else if (v.reply) {
+		second_look(L, &r, &v);
 		synced = judge_reply(L, &h, &r, &v, must, kind, mt_before);
 		rep = r.payload_len == 8 && !memcmp(r.payload, "\0\0\0\0\0\0\0\0", 8)
 		      ? LIVEGEN_ACCEPTED : LIVEGEN_REFUSED;
