@@ -165,11 +165,39 @@ def confirm(camp, live, args, env, viol, out, k):
         live.unconfirmed[sig] = live.unconfirmed.get(sig, 0) + 1
         return None
     sig = fuzzreal.signature(hits[0])
+    also = fail_under_close_crash(camp, hits[0], suite_dir)
+    if also:        # what the model saw, which the crash at the close outranks
+        sig = also
     entry = camp.findings.get(sig)
     if entry is not None:
         entry.setdefault("live", {"operation": viol["op"], "class": viol["class"],
                                   "rule": viol["rule"], "observed": viol["observed"]})
     return sig, sig in before or sig in camp.known
+
+
+def fail_under_close_crash(camp, case, suite_dir):
+    """A case that failed a MUST step and then crashed only when the
+    harness closed its channels (the SHMEM QEMU's known abort) is CRASH,
+    and its signature hides the failure the stream stopped for: the
+    failure is kept too, under its own FAIL signature. Returns that
+    signature, or None."""
+    if case.get("verdict") != "CRASH" or "closed its channels" not in (case.get("reason") or ""):
+        return None
+    step = case.get("fuzz_step") or fuzzemit.failed_step(
+        case, os.path.join(suite_dir, fuzzreal.BATCH_AREA))
+    if not step or not any(f.get("grade") == "MUST" for f in case.get("failures") or []):
+        return None
+    fail = dict(case, verdict="FAIL", crash=None, fuzz_step=step,
+                reason="")
+    sig = fuzzreal.signature(fail)
+    if sig in camp.known:
+        camp.known_hits[sig] = camp.known_hits.get(sig, 0) + 1
+    elif fuzzreal.keep_finding(camp.findings, fail, suite_dir, os.path.join(camp.out, "findings")):
+        camp.findings[sig]["found_after_s"] = round(time.monotonic() - camp.started, 1)
+        camp.findings[sig]["under"] = fuzzreal.signature(case)
+        print(f"vhucheck fuzz: new: {sig} ({case['id']}, under a crash at the close)",
+              file=sys.stderr)
+    return sig
 
 
 def campaign(args, out, env0):
