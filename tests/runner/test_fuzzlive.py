@@ -15,7 +15,7 @@ import unittest
 
 from helpers import build_dir, env_for, run_cli
 
-from vhucheck import fuzzemit, fuzzlive
+from vhucheck import fuzzemit, fuzzlive, fuzzreal
 
 BUILD = build_dir()
 DRIVER = BUILD and os.path.join(BUILD, "fuzzers", "vhu-fuzzlive")
@@ -215,3 +215,40 @@ class TestProfileRegions(unittest.TestCase):
                          "64k,0x2000")
         with self.assertRaisesRegex(ConfigError, "x.toml: 'regions'"):
             P.from_dict("x.toml", dict(base, regions="1 MiB"))
+
+
+class TestFailUnderCloseCrash(unittest.TestCase):
+    """A MUST failure the SHMEM QEMU's abort at the close outranks is
+    kept under its own FAIL signature (made-up result, no target)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.suite = os.path.join(self.tmp.name, "cases")
+        area = os.path.join(self.suite, "Z-fuzz")
+        os.makedirs(area)
+        for ext, text in (("vhu", "id c1\n"), ("input", ""),
+                          ("steps", "12\tmap\tMUST\t6: the model accepts it: reply 0\n")):
+            with open(os.path.join(area, "c1." + ext), "w") as f:
+                f.write(text)
+        self.camp = fuzzreal.Campaign("fuzz_shmem_sequence", "qemu-shmem", self.tmp.name)
+        self.case = {"id": "c1", "verdict": "CRASH", "duration_ms": 5,
+                     "reason": "the target was killed by SIGABRT after line 20 when the "
+                               "harness closed its channels",
+                     "failures": [{"line": 12, "grade": "MUST", "expected": "reply value 0"}],
+                     "crash": {"text": "CRASH SIGABRT: Assertion", "id": "x"}}
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_kept_as_fail(self):
+        sig = fuzzlive.fail_under_close_crash(self.camp, dict(self.case), self.suite)
+        self.assertEqual(sig, "FAIL: 6: the model accepts it: reply 0 (map)")
+        self.assertEqual(self.camp.findings[sig]["under"], "CRASH SIGABRT: Assertion")
+        self.assertTrue(os.path.exists(os.path.join(self.camp.findings[sig]["dir"], "c1.vhu")))
+
+    def test_not_for_a_crash_mid_case_nor_a_should_failure(self):
+        mid = dict(self.case, reason="the target was killed by SIGSEGV at line 12")
+        self.assertIsNone(fuzzlive.fail_under_close_crash(self.camp, mid, self.suite))
+        should = dict(self.case, failures=[{"line": 12, "grade": "SHOULD"}])
+        self.assertIsNone(fuzzlive.fail_under_close_crash(self.camp, should, self.suite))
+        self.assertEqual(self.camp.findings, {})
