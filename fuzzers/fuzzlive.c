@@ -12,21 +12,25 @@
  *
  * The target is launched once (livepeer.h) and fed what livegen.h picks:
  * MAP/UNMAP aimed at what is live, fd kinds, bent headers and payloads,
- * device stop/start/reset over the control channel. Each message's
- * reply is judged against the model (shadow.h) and graded as the emitted
- * cases grade it (emitcase.h): a MUST rule of the digest, or a rule it
- * leaves open (then the model no longer knows that shmid until a reset,
- * as in a case). After a reply, /proc says whether the mapping is there
- * as asked or gone, and whether the target kept a refused fd; after a
- * reset, that nothing is left.
+ * device stop/start/reset over the control channel, and (without
+ * --regions) reconnects with other GET_SHMEM_CONFIG answers. Each
+ * message's reply is judged against the model (shadow.h) and graded as
+ * the emitted cases grade it (emitcase.h): a MUST rule of the digest, or
+ * a rule it leaves open (then, unless the target answered as the model
+ * did, the model no longer knows that shmid until a reset). After a
+ * reply, /proc says whether the mapping is there as asked or gone, and
+ * whether the target kept a refused fd (livecheck.h); after a reset,
+ * that nothing is left.
  *
  * The run ends at --seconds, or at the first violation: a MUST
  * expectation that failed, a crash, a hang (no reply or control answer
  * within --timeout-ms), a closed channel. Then the operations since the
- * last reset (the last state known good) are written as a
- * fuzz_shmem_sequence input, DIR/slice-N.input, which vhu-fuzzcase turns
- * into the case that shows it (the runner does that, then reduces and
- * signs it).
+ * last state known good (a reset, a reconnect, or the model empty with
+ * the device started), after the config in force, are written as a
+ * fuzz_shmem_sequence input, DIR/slice-PID-OP.input, which vhu-fuzzcase
+ * turns into the case that shows it (the runner does that, then signs
+ * and reduces it). A reset that --avoid names ends the run early when
+ * only a reset would bring the model back ("recycled": a new process).
  *
  * --states FILE: the protocol states seen so far (livegen.h), read at
  * the start and written at the end, so that a campaign that restarts the
@@ -52,11 +56,9 @@
 
 #include "emitcase.h"
 #include "exitcodes.h"
-#include "fdpool.h"
 #include "fuzzpool.h"
 #include "fuzzlive.h"
 #include "livepeer.h"
-#include "oracle.h"
 #include "seqop.h"
 #include "shadow.h"
 
