@@ -15,6 +15,7 @@
 #include "shadow.h"
 
 #define LIVE_MAX_AVOID 32
+#define LIVE_PAGE UINT64_C(0x1000)    /* as the emitted cases' model */
 
 struct live_map {
 	unsigned shmid;
@@ -57,6 +58,13 @@ struct live_args {
 	bool pingpong;
 	bool configs;           /* no --regions: reconnects with other configs */
 };
+
+/* The next operation (livegen) played and judged (liveplay.c): L->ops,
+ * the counts, L->violated or L->recycle as it went. */
+void live_step(struct live *L);
+/* The ceiling: one MAP and its UNMAP over and over, nothing judged,
+ * until end (chan_now_ms) or max_ops (0: none). */
+void live_pingpong(struct live *L, int64_t end, unsigned long max_ops);
 
 /* The violation's slice (DIR/slice-PID-OP.input) and the JSON lines:
  * {"event":"violation",...} when there is one, {"event":"end",...}. */
