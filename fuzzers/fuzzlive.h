@@ -33,6 +33,9 @@ struct live {
 	unsigned nmaps;
 	bool taint[PROTO_SHMEM_MAX_REGIONS], taint_all;
 	bool doubt;             /* a bent config: no MUST until the next one */
+	bool held;              /* the target answered an open step otherwise:
+				   it may hold what the model does not (a
+				   len-0 MAP taken), so no cut before a reset */
 	bool ordered;           /* the reply's order was judged since reset */
 	unsigned unanswered;    /* messages whose reply may still come (not
 				   asked for, or not in time): stray later */

@@ -173,10 +173,20 @@ static void gen_map(struct livegen *g, const struct shadow *m, struct seqop *op)
 	int live = chance(g, 60) ? pick_live(g, m, (int)shmid) : -1;
 	uint64_t off = 0, len = pick_len(g);
 
-	if (live >= 0)
+	if (live >= 0) {
 		aim_live(g, &m->maps[live], &off, &len);
-	else
+	} else if (g->nrecent && chance(g, 25)) {
+		/* Where an earlier MAP went, taken or refused (a len-0 one, a
+		 * cut payload): what the front-end should not remember. */
+		const struct seqop *r = &g->recent[below(g, g->nrecent < 8 ? g->nrecent : 8)];
+
+		shmid = r->shmid;
+		off = seqop_offset(r, g->page);
+		if (!len)
+			len = pages(g, 8);
+	} else {
 		aim_region(g, g->sizes[shmid], &off, &len);
+	}
 	op->op = SEQOP_MAP;
 	op->shmid = (uint8_t)shmid;
 	op->fd = (uint8_t)pick_fd(g);
@@ -348,6 +358,8 @@ void livegen_played(struct livegen *g, const struct seqop *op)
 	}
 	if (g->cur.n <= LIVEGEN_SEG_MAX)
 		g->cur.ops[g->cur.n++] = *op;
+	if (seqop_kind(op) == SEQOP_MAP)
+		g->recent[g->nrecent++ % 8] = *op;
 }
 
 /* ---- states ---- */

@@ -72,6 +72,9 @@ struct livegen {
 	unsigned mutants;        /* segments played from the corpus */
 	bool configs;            /* reconnects with other GET_SHMEM_CONFIG
 				    answers are tried (CONFIG records) */
+	struct seqop recent[8];  /* the last MAPs played, taken or not: a
+				    range a front-end may still remember */
+	unsigned nrecent;
 	bool have_config;        /* the last CONFIG played: the regions in
 				    force, which a slice must start with */
 	struct seqop config;

@@ -102,22 +102,26 @@ static bool judge_reply(struct live *L, const struct proto_hdr *h,
 	if (r->hdr.request != h->request || r->hdr.flags !=
 	    (PROTO_VERSION | PROTO_F_REPLY) || r->hdr.size != 8 ||
 	    r->payload_len != 8) {
-		if (must)
+		if (must) {
 			violate(L, "FAIL", kind, "7: the reply: request id as asked, "
 				"flags 0x5, size 8", "reply request %u flags %#x size %u",
 				r->hdr.request, r->hdr.flags, r->hdr.size);
-		else
+		} else {
 			L->open_choices++;
+			L->held = true;
+		}
 		return true;
 	}
 	proto_u64_decode(r->payload, 8, &val);
 	if ((val == 0) != v->accepted) {
-		if (must)
+		if (must) {
 			violate(L, "FAIL", kind, v->accepted ? "6/9: the model "
 				"accepts it: reply 0" : v->why, "reply value %#llx",
 				(unsigned long long)val);
-		else
+		} else {
 			L->open_choices++;
+			L->held = true;
+		}
 		return true;
 	}
 	if (v->accepted && must && !L->ordered && L->peer.mt_msgs != mt_before)
@@ -295,12 +299,14 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 		return true;
 	}
 	if (rc == LIVEPEER_NONE) {
-		if (must)
+		if (must) {
 			violate(L, "HANG", kind, "7: a reply where REPLY_ACK and "
 				"NEED_REPLY ask for one", "no reply within %u ms",
 				L->peer.timeout_ms);
-		else
+		} else {
 			L->open_choices++;
+			L->held = true;
+		}
 		L->taint[m.shmid] = true;
 	} else if (v.reply) {
 		second_look(L, &r, &v);
@@ -309,8 +315,10 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 		      ? LIVEGEN_ACCEPTED : LIVEGEN_REFUSED;
 	}
 	chan_msg_release(&r);
-	/* Unanswered (not asked, or not in time): a late reply is stray. */
-	L->unanswered += !(v.reply && rc == LIVEPEER_OK);
+	/* Unanswered (not asked, or not in time): a late reply is stray.
+	 * A front-end answers in order, so once a reply came, nothing
+	 * earlier is still to come. */
+	L->unanswered = v.reply && rc == LIVEPEER_OK ? 0 : L->unanswered + 1;
 	if (v.accepted || !shadow_rule_must(v.why))
 		L->ordered = true;
 	/* A step the digest leaves open (refused by choice, unless it named
@@ -374,7 +382,7 @@ static void play_reset(struct live *L)
 	}
 	shadow_reset(&L->model);
 	memset(L->taint, 0, sizeof(L->taint));
-	L->taint_all = L->ordered = false;
+	L->taint_all = L->ordered = L->held = false;
 	L->nmaps = 0;
 	L->unanswered = 0;
 	L->seg_start_ms = chan_now_ms();
@@ -446,7 +454,7 @@ static bool play_config(struct live *L, const struct seqop *op)
 	livegen_set_sizes(&L->gen, c.memory_sizes);
 	livecheck_reset(&L->chk);
 	memset(L->taint, 0, sizeof(L->taint));
-	L->taint_all = false;
+	L->taint_all = L->held = false;
 	L->doubt = bent;
 	L->nmaps = L->unanswered = 0;
 	L->ordered = false;
@@ -501,7 +509,8 @@ static void play(struct live *L, const struct seqop *op)
 /* A state the emitted case starts from too (handshake, started, empty). */
 static bool clean(const struct live *L)
 {
-	if (L->model.nmaps || !L->model.started || L->taint_all || L->doubt)
+	if (L->model.nmaps || !L->model.started || L->taint_all || L->doubt ||
+	    L->held)
 		return false;
 	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
 		if (L->taint[i])
