@@ -309,7 +309,8 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 		}
 		L->taint[m.shmid] = true;
 	} else if (v.reply) {
-		second_look(L, &r, &v);
+		if (must)       /* only a verdict needs the right reply */
+			second_look(L, &r, &v);
 		synced = judge_reply(L, &h, &r, &v, must, kind, mt_before);
 		rep = r.payload_len == 8 && !memcmp(r.payload, "\0\0\0\0\0\0\0\0", 8)
 		      ? LIVEGEN_ACCEPTED : LIVEGEN_REFUSED;
