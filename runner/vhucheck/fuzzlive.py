@@ -249,7 +249,14 @@ def campaign(args, out, env0):
         meta["error"] = str(e)
         print(f"vhucheck fuzz: {e}", file=sys.stderr)
     if not interrupted:
+        # A failure under a crash at the close: its case reduces to the
+        # crash (the verdict), which would say nothing of the failure.
+        under = {k: f for k, f in camp.findings.items() if f.get("under")}
+        for k, f in under.items():
+            del camp.findings[k]
+            f["reduce_error"] = f"its case's verdict is the crash it is under ({f['under']})"
         fuzzreal.reduce_findings(camp, args)
+        camp.findings.update(under)
     meta["live"] = live.summary(time.monotonic() - camp.started)
     text = camp.report(meta)
     text += "\n" + markdown(meta["live"])
