@@ -265,8 +265,17 @@ static void gen_fresh(struct livegen *g, const struct shadow *m,
 		op->op = SEQOP_START;
 		return;
 	}
+	/* Back to the full offer soon: without REPLY_ACK nothing is judged. */
+	if (g->configs && (!m->shmem || !m->reply_ack) && chance(g, 10)) {
+		op->op = SEQOP_NEGOTIATE;
+		return;
+	}
 	if (g->configs && chance(g, 2)) {
 		gen_config(g, op);
+		if (chance(g, 30)) {    /* a reconnect offering less instead */
+			op->op = SEQOP_NEGOTIATE;
+			op->aux = below(g, 4);
+		}
 		return;
 	}
 	/* Control commands cost a round trip and a `dump` each: a few. */
@@ -306,8 +315,8 @@ static void plan_mutant(struct livegen *g)
 
 		seqop_decode(buf + i, op);
 		/* What a case cannot say mid-case the stream does not do. */
-		if ((seqop_kind(op) == SEQOP_CONFIG && !g->configs) ||
-		    seqop_kind(op) == SEQOP_NEGOTIATE ||
+		if (((seqop_kind(op) == SEQOP_CONFIG ||
+		      seqop_kind(op) == SEQOP_NEGOTIATE) && !g->configs) ||
 		    fuzzpool_traits(op->fd).sendable == false)
 			continue;
 		g->plan.n++;
@@ -350,11 +359,16 @@ void livegen_clean(struct livegen *g)
 
 void livegen_played(struct livegen *g, const struct seqop *op)
 {
-	if (seqop_kind(op) == SEQOP_RESET || seqop_kind(op) == SEQOP_CONFIG)
+	if (seqop_kind(op) == SEQOP_RESET || seqop_kind(op) == SEQOP_CONFIG ||
+	    seqop_kind(op) == SEQOP_NEGOTIATE)
 		segment_end(g);
 	if (seqop_kind(op) == SEQOP_CONFIG) {
 		g->config = *op;
 		g->have_config = true;
+	}
+	if (seqop_kind(op) == SEQOP_NEGOTIATE) {
+		g->negotiate = *op;
+		g->have_negotiate = true;
 	}
 	if (g->cur.n <= LIVEGEN_SEG_MAX)
 		g->cur.ops[g->cur.n++] = *op;

@@ -78,6 +78,9 @@ struct livegen {
 	bool have_config;        /* the last CONFIG played: the regions in
 				    force, which a slice must start with */
 	struct seqop config;
+	bool have_negotiate;     /* the same for the last NEGOTIATE: the
+				    features offered */
+	struct seqop negotiate;
 };
 
 /* 0, or -1 (out of memory). sizes: the regions the target was given. */

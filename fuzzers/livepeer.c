@@ -237,6 +237,15 @@ static int handshake(struct livepeer *p, int64_t deadline)
 	return LIVEPEER_OK;
 }
 
+void livepeer_offer(struct livepeer *p, bool shmem, bool reply_ack)
+{
+	p->pfeatures = offer_pfeatures(p->shmem_bit);
+	if (!shmem)
+		p->pfeatures &= ~(1ull << p->shmem_bit);
+	if (!reply_ack)
+		p->pfeatures &= ~(1ull << PROTO_PF_REPLY_ACK);
+}
+
 int livepeer_reconnect(struct livepeer *p, const struct proto_shmem_config *cfg,
 		       uint32_t flags, uint32_t size, bool *refused, char *ans,
 		       size_t anscap)
@@ -328,6 +337,7 @@ int livepeer_start(struct livepeer *p, const struct livepeer_opts *o,
 	p->lfd = p->ctl = -1;
 	p->timeout_ms = o->timeout_ms ? o->timeout_ms : 1000;
 	p->pfeatures = offer_pfeatures(o->shmem_bit);
+	p->shmem_bit = o->shmem_bit;
 	p->cfg.nregions = o->nsizes;
 	p->cfg_flags = PROTO_VERSION | PROTO_F_REPLY;
 	p->cfg_size = PROTO_SHMEM_CONFIG_SIZE;

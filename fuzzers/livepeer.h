@@ -44,6 +44,7 @@ struct livepeer {
 	bool have_main, have_be;
 	struct chan main, be;
 	uint64_t pfeatures, negotiated;
+	unsigned shmem_bit;
 	bool pf_set;
 	uint64_t status;
 	unsigned main_msgs;     /* main-channel messages served */
@@ -79,6 +80,9 @@ int livepeer_control(struct livepeer *p, const char *cmd, char *ans,
 int livepeer_reconnect(struct livepeer *p, const struct proto_shmem_config *cfg,
 		       uint32_t flags, uint32_t size, bool *refused, char *ans,
 		       size_t anscap);
+/* The protocol features offered from the next connection on: all of
+ * livepeer_start's, less SHMEM and/or REPLY_ACK. */
+void livepeer_offer(struct livepeer *p, bool shmem, bool reply_ack);
 /* Sends one back-end channel message (payload len bytes; h->size may
  * say otherwise) with fds; when want_reply, waits for a message on the
  * back-end channel into reply (the caller releases it). */

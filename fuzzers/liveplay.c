@@ -409,28 +409,19 @@ static bool config_bent(const struct proto_shmem_config *c, uint32_t flags,
 	       size != PROTO_SHMEM_CONFIG_SIZE || c->nregions != listed;
 }
 
-/* A reconnect whose handshake gets another GET_SHMEM_CONFIG answer (as
- * emitfe's seq_config reads a leading CONFIG record), then start: a
- * fresh connection, a new segment. false: the target cannot reconnect
- * (nothing happened; no more tries) or took a bent config its own way. */
-static bool play_config(struct live *L, const struct seqop *op)
+/* A reconnect: the new connection's handshake with this config answer
+ * (and the features livepeer_offer set), then start: a fresh connection,
+ * a new segment. false: the target cannot reconnect (nothing happened;
+ * no more tries) or took a bent config its own way. */
+static bool reconnect(struct live *L, const struct seqop *op,
+		      const struct proto_shmem_config *c, uint32_t flags,
+		      uint32_t size, bool bent)
 {
-	struct proto_shmem_config c = { 0 };
-	bool raw = (op->bits & SEQOP_B_RAW) != 0, refused, bent, usable[PROTO_SHMEM_MAX_REGIONS];
-	uint32_t flags = (op->bits & SEQOP_B_HDR) ? 0x1 : PROTO_VERSION | PROTO_F_REPLY;
-	uint32_t size = (op->bits & SEQOP_B_SHORT) ? 2048 : PROTO_SHMEM_CONFIG_SIZE;
+	bool refused, usable[PROTO_SHMEM_MAX_REGIONS];
 	char ans[4096];
-	int rc;
+	int rc = livepeer_reconnect(&L->peer, c, flags, size, &refused, ans,
+				    sizeof(ans));
 
-	c.memory_sizes[0] = seqop_region_size(op->a, raw, LIVE_PAGE);
-	c.memory_sizes[1] = seqop_region_size(op->b, raw, LIVE_PAGE);
-	c.memory_sizes[op->shmid] = seqop_region_size(op->c, raw, LIVE_PAGE);
-	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
-		c.nregions += c.memory_sizes[i] != 0;
-	if (raw)
-		c.nregions = op->aux;
-	bent = config_bent(&c, flags, size);
-	rc = livepeer_reconnect(&L->peer, &c, flags, size, &refused, ans, sizeof(ans));
 	if (rc == LIVEPEER_OK && refused) {
 		L->gen.configs = false;
 		return false;
@@ -438,7 +429,7 @@ static bool play_config(struct live *L, const struct seqop *op)
 	livegen_played(&L->gen, op);
 	L->controls++;
 	if (rc == LIVEPEER_GONE) {
-		gone(L, "config");
+		gone(L, seqop_kind_name(seqop_kind(op)));
 		return true;
 	}
 	if (rc != LIVEPEER_OK) {
@@ -450,9 +441,9 @@ static bool play_config(struct live *L, const struct seqop *op)
 		return true;
 	}
 	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
-		usable[i] = c.memory_sizes[i] != 0;
-	shadow_config(&L->model, c.memory_sizes, usable);
-	livegen_set_sizes(&L->gen, c.memory_sizes);
+		usable[i] = c->memory_sizes[i] != 0;
+	shadow_config(&L->model, c->memory_sizes, usable);
+	livegen_set_sizes(&L->gen, c->memory_sizes);
 	livecheck_reset(&L->chk);
 	memset(L->taint, 0, sizeof(L->taint));
 	L->taint_all = L->held = false;
@@ -462,6 +453,43 @@ static bool play_config(struct live *L, const struct seqop *op)
 	L->model.started = true;
 	control(L, "start", "config", "8, 10: the front-end starts the device on "
 		"the new connection (control start)");
+	return true;
+}
+
+/* Another GET_SHMEM_CONFIG answer, as emitfe's seq_config reads a
+ * leading CONFIG record. */
+static bool play_config(struct live *L, const struct seqop *op)
+{
+	struct proto_shmem_config c = { 0 };
+	bool raw = (op->bits & SEQOP_B_RAW) != 0;
+	uint32_t flags = (op->bits & SEQOP_B_HDR) ? 0x1 : PROTO_VERSION | PROTO_F_REPLY;
+	uint32_t size = (op->bits & SEQOP_B_SHORT) ? 2048 : PROTO_SHMEM_CONFIG_SIZE;
+
+	c.memory_sizes[0] = seqop_region_size(op->a, raw, LIVE_PAGE);
+	c.memory_sizes[1] = seqop_region_size(op->b, raw, LIVE_PAGE);
+	c.memory_sizes[op->shmid] = seqop_region_size(op->c, raw, LIVE_PAGE);
+	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
+		c.nregions += c.memory_sizes[i] != 0;
+	if (raw)
+		c.nregions = op->aux;
+	return reconnect(L, op, &c, flags, size, config_bent(&c, flags, size));
+}
+
+/* Less offered on the next connection (as emitfe reads a leading
+ * NEGOTIATE record: aux bit 0 SHMEM off, bit 1 REPLY_ACK off). */
+static bool play_negotiate(struct live *L, const struct seqop *op)
+{
+	bool shmem = !(op->aux & 1), reply_ack = !(op->aux & 2);
+	struct proto_shmem_config c = L->peer.cfg;
+
+	livepeer_offer(&L->peer, shmem, reply_ack);
+	if (!reconnect(L, op, &c, L->peer.cfg_flags, L->peer.cfg_size, L->doubt)) {
+		if (!L->gen.configs)    /* refused: the offer as it was */
+			livepeer_offer(&L->peer, L->model.shmem, L->model.reply_ack);
+		return false;
+	}
+	L->model.shmem = shmem;
+	L->model.reply_ack = reply_ack;
 	return true;
 }
 
@@ -501,8 +529,12 @@ static void play(struct live *L, const struct seqop *op)
 		if (!play_config(L, op))
 			return;
 		break;
+	case SEQOP_NEGOTIATE:
+		if (!play_negotiate(L, op))
+			return;
+		break;
 	default:
-		return;         /* NEGOTIATE: no case says it mid-case */
+		return;
 	}
 	L->ops++;
 }

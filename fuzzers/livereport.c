@@ -31,6 +31,19 @@ static bool put(FILE *f, const struct seqop *op)
 	return fwrite(rec, 1, sizeof(rec), f) == sizeof(rec);
 }
 
+/* Whether record i of s is one of its leading CONFIG/NEGOTIATE records
+ * (already written as the ones in force). */
+static bool leading(const struct livegen_seg *s, unsigned i)
+{
+	for (unsigned k = 0; k <= i; k++) {
+		enum seqop_kind kind = seqop_kind(&s->ops[k]);
+
+		if (kind != SEQOP_CONFIG && kind != SEQOP_NEGOTIATE)
+			return false;
+	}
+	return true;
+}
+
 /* The operations since the last reset, as a fuzz_shmem_sequence input. */
 static int write_slice(const struct live *L, const char *dir, char *path,
 		       size_t cap)
@@ -39,8 +52,6 @@ static int write_slice(const struct live *L, const char *dir, char *path,
 	 * reset. */
 	const struct livegen_seg *before = L->gen.cur.n == 1 &&
 		seqop_kind(&L->gen.cur.ops[0]) == SEQOP_RESET ? &L->gen.prev : NULL;
-	const struct seqop *first = before && before->n ? &before->ops[0]
-				    : L->gen.cur.n ? &L->gen.cur.ops[0] : NULL;
 	bool ok = true;
 	FILE *f;
 
@@ -49,14 +60,18 @@ static int write_slice(const struct live *L, const char *dir, char *path,
 	if (!f)
 		return -1;
 
-	/* The regions in force come first: a leading CONFIG record is the
-	 * case's handshake answer (emitfe). */
-	if (L->gen.have_config && (!first || seqop_kind(first) != SEQOP_CONFIG))
-		ok = put(f, &L->gen.config);
+	/* The regions and features in force come first: leading CONFIG and
+	 * NEGOTIATE records are the case's handshake (emitfe); the
+	 * segment's own leading one is the same record. */
+	if (L->gen.have_negotiate)
+		ok = put(f, &L->gen.negotiate);
+	if (L->gen.have_config)
+		ok = ok && put(f, &L->gen.config);
 	for (unsigned i = 0; before && i < before->n; i++)
-		ok = ok && put(f, &before->ops[i]);
+		ok = ok && (leading(before, i) || put(f, &before->ops[i]));
 	for (unsigned i = 0; i < L->gen.cur.n; i++)
-		ok = ok && put(f, &L->gen.cur.ops[i]);
+		ok = ok && ((!before && leading(&L->gen.cur, i)) ||
+			    put(f, &L->gen.cur.ops[i]));
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
