@@ -107,11 +107,12 @@ def rates(target, regions, seconds, out):
 
 
 def markdown(rows, faults, clean, meta):
-    lines = ["# Live mode", "", f"{meta['started']}, {meta['wall_s']} s in all; rates over "
-             f"{meta['seconds']} s each, side by side.", "",
-             "| target | ceiling (pingpong) ops/s | live ops/s (in the streams) | "
-             "cases ops/s (cases/s x ops) | live / cases | live / ceiling |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["# Live mode", "", f"{meta['started']}, {meta['wall_s']} s in all"
+             + (f"; rates over {meta['seconds']} s each, side by side." if rows else "."), ""]
+    if rows:
+        lines += ["| target | ceiling (pingpong) ops/s | live ops/s (in the streams) | "
+                  "cases ops/s (cases/s x ops) | live / cases | live / ceiling |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         c, lv, cs = r["ceiling"], r["live"], r["cases"]
         lines.append(f"| {r['target']} | {c.get('ops_per_sec', c.get('error'))} | "
