@@ -70,16 +70,6 @@ struct fe {
 
 /* ---- grades ---- */
 
-/* The refusals the digest makes MUST (6: overlap, outside the region,
- * wrap, unknown shmid, only with SHMEM; 7: exactly one whole mapping);
- * the rest it leaves open. */
-static bool rule_must(const char *why)
-{
-	return strstr(why, "MUST") != NULL ||
-	       strncmp(why, "6: no region", 12) == 0 ||
-	       strncmp(why, "6: SHMEM not", 12) == 0;
-}
-
 /* A len-0 MAP refused by choice: taken or not, it covers no range, so
  * the model still knows what is live (the suite's
  * shmem_map_len_zero_then_same_offset: no phantom range, MUST). */
@@ -315,8 +305,8 @@ static void judge_map(struct fe *f, const struct fe_msg *x,
 		return;
 	}
 	for (int i = 0; i < nfds; i++)
-		check_gone(f, fds[i], !tnt && rule_must(v->why),
-			   !tnt && rule_must(v->why), x->kind, v->why);
+		check_gone(f, fds[i], !tnt && shadow_rule_must(v->why),
+			   !tnt && shadow_rule_must(v->why), x->kind, v->why);
 }
 
 static void judge_unmap(struct fe *f, const struct fe_msg *x,
@@ -332,7 +322,7 @@ static void judge_unmap(struct fe *f, const struct fe_msg *x,
 		*l = f->live[--f->nlive];
 		return;
 	}
-	if (!rule_must(v->why))
+	if (!shadow_rule_must(v->why))
 		return;
 	for (unsigned i = 0; i < f->nlive; i++) {
 		const struct fe_live *l = &f->live[i];
@@ -393,14 +383,14 @@ static void fe_message(struct fe *f, struct fe_msg *x)
 		tnt = true;     /* a conforming front-end may have refused it */
 		taint(f, x->payload, x->h.size);
 	}
-	must = !tnt && (v.accepted || rule_must(v.why));
+	must = !tnt && (v.accepted || shadow_rule_must(v.why));
 	judge_reply(f, x, &v, must);
-	if (v.accepted || !rule_must(v.why))
+	if (v.accepted || !shadow_rule_must(v.why))
 		f->ordered = true;
 	if (v.reply)
 		for (int i = 0; i < nfds; i++)
 			f->fds[fds[i]].synced = true;
-	if (!v.accepted && !rule_must(v.why) && !len_zero(&v) &&
+	if (!v.accepted && !shadow_rule_must(v.why) && !len_zero(&v) &&
 	    !no_len(x, &v))
 		taint(f, x->payload, x->h.size);
 	if (v.dropped || (x->h.request != PROTO_BE_SHMEM_MAP &&
@@ -561,27 +551,9 @@ static void hs_defaults(struct fe_hs *hs, const struct emitcase_opts *opts)
 static void seq_msg(struct fe *f, const struct seqop *op, uint32_t request,
 		    const char *kind)
 {
-	struct fe_msg x = { .h = { request, PROTO_VERSION, PROTO_MMAP_SIZE },
-			    .choice = op->fd, .structured = true, .kind = kind };
-	static const uint32_t flip[3] = { PROTO_F_REPLY, 0x3, 0x10 };
+	struct fe_msg x = { .choice = op->fd, .structured = true, .kind = kind };
 
-	x.m = (struct proto_mmap){
-		.shmid = op->shmid, .fd_offset = seqop_fd_offset(op, FE_PAGE),
-		.shm_offset = seqop_offset(op, FE_PAGE),
-		.len = seqop_len(op, FE_PAGE),
-		.flags = (op->bits & SEQOP_B_RW) ? PROTO_MMAP_F_RW : 0,
-	};
-	/* As fuzz_shmem_sequence's step_msg() builds it. */
-	if (op->bits & SEQOP_B_FLAGS)
-		x.m.flags |= UINT64_C(2) << (op->aux % 63);
-	if (op->bits & SEQOP_B_PADDING)
-		x.m.padding[op->aux % 7] = (uint8_t)((op->aux >> 8) | 1);
-	if (op->bits & SEQOP_B_NEED_REPLY)
-		x.h.flags |= PROTO_F_NEED_REPLY;
-	if (op->bits & SEQOP_B_HDR)
-		x.h.flags ^= flip[op->aux % 3];
-	if (op->bits & SEQOP_B_SHORT)
-		x.h.size = op->aux % PROTO_MMAP_SIZE;
+	seqop_message(op, request, FE_PAGE, &x.h, &x.m);
 	proto_mmap_encode(&x.m, x.payload, sizeof(x.payload));
 	x.len = x.h.size;
 	fe_message(f, &x);

@@ -31,37 +31,13 @@ void fuzz_fini(void *state)
 	ferig_delete(state);
 }
 
-/* A bad header flag: a REPLY bit, version 2, or an undefined bit. */
-static uint32_t bad_flags(uint32_t flags, uint32_t aux)
-{
-	static const uint32_t flip[3] = { PROTO_F_REPLY, 0x3, 0x10 };
-
-	return flags ^ flip[aux % 3];
-}
-
 static void step_msg(struct ferig *r, const struct seqop *op, uint32_t request)
 {
-	uint64_t page = r->model.page;
-	struct proto_mmap m = {
-		.shmid = op->shmid,
-		.fd_offset = seqop_fd_offset(op, page),
-		.shm_offset = seqop_offset(op, page),
-		.len = seqop_len(op, page),
-		.flags = (op->bits & SEQOP_B_RW) ? PROTO_MMAP_F_RW : 0,
-	};
-	struct proto_hdr h = { request, PROTO_VERSION, PROTO_MMAP_SIZE };
+	struct proto_mmap m;
+	struct proto_hdr h;
 	uint8_t payload[PROTO_MMAP_SIZE];
 
-	if (op->bits & SEQOP_B_FLAGS)
-		m.flags |= UINT64_C(2) << (op->aux % 63);
-	if (op->bits & SEQOP_B_PADDING)
-		m.padding[op->aux % 7] = (uint8_t)((op->aux >> 8) | 1);
-	if (op->bits & SEQOP_B_NEED_REPLY)
-		h.flags |= PROTO_F_NEED_REPLY;
-	if (op->bits & SEQOP_B_HDR)
-		h.flags = bad_flags(h.flags, op->aux);
-	if (op->bits & SEQOP_B_SHORT)
-		h.size = op->aux % PROTO_MMAP_SIZE;
+	seqop_message(op, request, r->model.page, &h, &m);
 	proto_mmap_encode(&m, payload, sizeof(payload));
 	ferig_backend_msg(r, &h, payload, h.size, op->fd);
 }

@@ -80,3 +80,27 @@ const char *seqop_kind_name(enum seqop_kind k)
 
 	return (unsigned)k < SEQOP_KIND_MAX ? names[k] : "?";
 }
+
+void seqop_message(const struct seqop *op, uint32_t request, uint64_t page,
+		   struct proto_hdr *h, struct proto_mmap *m)
+{
+	static const uint32_t flip[3] = { PROTO_F_REPLY, 0x3, 0x10 };
+
+	*h = (struct proto_hdr){ request, PROTO_VERSION, PROTO_MMAP_SIZE };
+	*m = (struct proto_mmap){
+		.shmid = op->shmid, .fd_offset = seqop_fd_offset(op, page),
+		.shm_offset = seqop_offset(op, page),
+		.len = seqop_len(op, page),
+		.flags = (op->bits & SEQOP_B_RW) ? PROTO_MMAP_F_RW : 0,
+	};
+	if (op->bits & SEQOP_B_FLAGS)
+		m->flags |= UINT64_C(2) << (op->aux % 63);
+	if (op->bits & SEQOP_B_PADDING)
+		m->padding[op->aux % 7] = (uint8_t)((op->aux >> 8) | 1);
+	if (op->bits & SEQOP_B_NEED_REPLY)
+		h->flags |= PROTO_F_NEED_REPLY;
+	if (op->bits & SEQOP_B_HDR)
+		h->flags ^= flip[op->aux % 3];
+	if (op->bits & SEQOP_B_SHORT)
+		h->size = op->aux % PROTO_MMAP_SIZE;
+}

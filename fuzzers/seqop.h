@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto.h"
+
 #define SEQOP_SIZE 32u
 #define SEQOP_MAX_STEPS 64u
 
@@ -73,5 +75,12 @@ uint64_t seqop_len(const struct seqop *op, uint64_t page);
 uint64_t seqop_fd_offset(const struct seqop *op, uint64_t page);
 uint64_t seqop_region_size(uint64_t v, bool raw, uint64_t page);
 const char *seqop_kind_name(enum seqop_kind k);
+/* The MAP/UNMAP (or other request) a record sends, header and fields, as
+ * fuzz_shmem_sequence's step_msg() builds it: the one construction the
+ * case emitter (emitfe) and the live driver (fuzzlive) share, so that a
+ * live run's operations and the case written from them send the same
+ * bytes. h->size may be short of 40 (SEQOP_B_SHORT). */
+void seqop_message(const struct seqop *op, uint32_t request, uint64_t page,
+		   struct proto_hdr *h, struct proto_mmap *m);
 
 #endif

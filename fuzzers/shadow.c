@@ -42,6 +42,13 @@ bool shadow_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return lo < hi;
 }
 
+bool shadow_rule_must(const char *why)
+{
+	return strstr(why, "MUST") != NULL ||
+	       strncmp(why, "6: no region", 12) == 0 ||
+	       strncmp(why, "6: SHMEM not", 12) == 0;
+}
+
 static const char *map_range_rule(const struct shadow *s,
 				  const struct proto_mmap *m)
 {

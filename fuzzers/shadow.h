@@ -66,6 +66,11 @@ void shadow_backend_msg(struct shadow *s, const struct proto_hdr *h,
 			const struct fuzzpool_traits *fds,
 			struct shadow_verdict *v);
 
+/* Whether a refusal's rule (a verdict's why) is one the digest makes
+ * MUST (6: overlap, outside the region, wrap, unknown shmid, only with
+ * SHMEM; 7: exactly one whole mapping); the rest it leaves open. */
+bool shadow_rule_must(const char *why);
+
 /* Whether [a, a+alen) and [b, b+blen) intersect (half-open, no wrap). */
 bool shadow_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
 

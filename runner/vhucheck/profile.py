@@ -37,6 +37,7 @@ KEYS = {
     "expectations": ((str,), "a string"),
     "isolation": ((str,), "a string"),
     "faults": ((bool,), "a boolean"),
+    "regions": ((str,), "a string"),
 }
 
 
@@ -55,6 +56,7 @@ class Profile:
     expectations: str = None   # absolute path
     isolation: str = "process"
     faults: bool = False
+    regions: str = None        # the region sizes fuzz cases offer it (fuzz --against)
 
     @property
     def harness_role(self):
@@ -197,6 +199,10 @@ def from_dict(path, data):
         if not os.path.isfile(expect):
             _fail(path, "expectations", f"{raw}: no such file (paths are relative to "
                                         "the profile's directory)")
+    regions = data.get("regions")
+    if regions is not None and not re.fullmatch(r"(0|[1-9][0-9]*[kmg]?|0x[0-9a-f]+)"
+                                                r"(,(0|[1-9][0-9]*[kmg]?|0x[0-9a-f]+))*", regions):
+        _fail(path, "regions", f"{regions!r} is not a list of sizes like 1m,1m,0,2m")
     if "faults" in data and data["faults"] and connect:
         _fail(path, "faults", "a 'connect' target is not launched; it cannot take --fault")
     return Profile(name=data["name"], path=os.path.abspath(path), role=data["role"],
@@ -204,7 +210,7 @@ def from_dict(path, data):
                    connect=connect, listen=listen, shmem_bit=bit,
                    env=_env(path, data.get("env", {})), timeout_multiplier=mult,
                    expectations=expect, isolation=isolation,
-                   faults=data.get("faults", False))
+                   faults=data.get("faults", False), regions=regions)
 
 
 def load(path):

@@ -28,6 +28,7 @@ import dataclasses
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -196,9 +197,19 @@ def _key(text):
 
 
 def outcome(rec):
-    """What must stay the same: the verdict, and for a CRASH its signature."""
+    """What must stay the same: the verdict, for a CRASH its signature,
+    for a FAIL or NON-STRICT what its first failure expected and the kind
+    of what was observed (its words before the first colon, numbers left
+    out): else a case cut down to `handshake` and an `expect reply` with
+    nothing sent, or a MAP without need_reply and an expectation bent to
+    match, would fail "the same way"."""
     crash = rec.get("crash") if rec.get("verdict") == "CRASH" else None
-    return (rec["verdict"], crash["id"] if crash else None)
+    if crash:
+        return (rec["verdict"], crash["id"])
+    if rec.get("verdict") in ("FAIL", "NON-STRICT"):
+        seen = re.sub(r"0x[0-9a-fA-F]+|\d+", "N", (rec.get("observed") or "").split(":")[0])
+        return (rec["verdict"], rec.get("expected") or "", seen[:60])
+    return (rec["verdict"], None)
 
 
 # ---- the two passes ----

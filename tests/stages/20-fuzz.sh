@@ -11,6 +11,7 @@
 # persistent mode with the custom mutator (stability), an AFL++
 # campaign's edges over time checked against afl-showmap, the
 # references fuzzed as outside programs (fuzz --against, bench against),
+# live mode (fuzz --against --live: one process, a stream of operations),
 # and the OSS-Fuzz build.sh run locally for the address, undefined and coverage
 # builds (the ClusterFuzzLite matrix). Missing engines are skipped with the
 # reason. Ends with "stage: P passed, F failed, S skipped".
@@ -384,6 +385,75 @@ for x in "sequence ref-frontend" "backend_replies ref-backend"; do
 		grep '^## ' "$TMP/against-clean-$1/report.md" 2>/dev/null | head -4 | sed 's/^/    /'
 	fi
 done
+
+# ---- live mode: one front-end process, operations streamed into it ----
+# A fault no crash reveals found in the stream, its case confirmed,
+# reduced and replaying; a crash: the target restarted, the stream goes
+# on, the reproducer kept; a second campaign given the first's findings
+# as known counts its hits and keeps off them; no fault: nothing found.
+live() { # NAME SECONDS ARGS...
+	_ln=$1 _ls=$2
+	shift 2
+	bounded $((_ls + 300)) "$TMP/live-$_ln.log" ./vhucheck fuzz --against ref-frontend \
+		--live --seconds "$_ls" --seed 1 --out "$TMP/live-$_ln" "$@"
+}
+live overlap 30 --fault fe_no_overlap_check --stop-at-first --reduce-seconds 30
+rc=$?
+red=$(ls "$TMP"/live-overlap/findings/*/reduced/*/*.vhu 2>/dev/null | head -1)
+# The reduced case keeps the failure with the fault; the case as found
+# (the model's expectations at every step) also passes without it.
+if [ $rc -eq 1 ] && [ -n "$red" ] &&
+	grep -q '^## 1\. FAIL: 6: MUST fail: overlaps a live mapping (map)' "$TMP/live-overlap/report.md" &&
+	VHUCHECK_SUITES=$(dirname "$(dirname "$red")") bounded 120 "$TMP/live-red.log" \
+		./vhucheck run --target ref-frontend --fault fe_no_overlap_check --out "$TMP/live-red"
+	[ $? -eq 1 ] &&
+	VHUCHECK_SUITES="$TMP/live-overlap/findings" bounded 120 "$TMP/live-found.log" \
+		./vhucheck run --target ref-frontend --exclude '*_reduced' --out "$TMP/live-found"; then
+	pass "fuzz --live: fe_no_overlap_check found in the stream, its case passes without the fault, reduced it still fails with it" \
+		"($(grep -o '^- reduced: [0-9]* -> [0-9]* steps' "$TMP/live-overlap/report.md" | cut -c3-))"
+else
+	fail "fuzz --live fe_no_overlap_check: status $rc"
+	tail -12 "$TMP/live-overlap.log" | sed 's/^/    /'
+fi
+live known 8 --fault fe_no_overlap_check --known "$TMP/live-overlap/report.json" --reduce-seconds 0
+rc=$?
+if [ $rc -le 1 ] && python3 - "$TMP/live-known/report.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["known"]["signatures"] == 1, d["known"]
+assert sum(d["known"]["hits"].values()) >= 1, d["known"]
+assert any(a.startswith("map:6: MUST fail: overlaps") for a in d["live"]["avoid"]), d["live"]
+assert d["live"]["avoided"] > 0 and d["live"]["share_on_known"] < 0.5, d["live"]
+PY
+then
+	pass "fuzz --live --known: the known overlap counted, then kept off" \
+		"($(grep -o 'time on known signatures: [0-9]*%' "$TMP/live-known/report.md"))"
+else
+	fail "fuzz --live --known: status $rc"
+	tail -8 "$TMP/live-known/report.md" 2>/dev/null | sed 's/^/    /'
+fi
+live crash 6 --fault fe_unknown_shmid_null --reduce-seconds 0
+rc=$?
+if [ $rc -eq 1 ] && grep -q '^## [0-9]*\. CRASH SIGSEGV' "$TMP/live-crash/report.md" &&
+	[ "$(grep -c '"end"' "$TMP/live-crash/stream.jsonl")" -ge 2 ] &&
+	VHUCHECK_SUITES="$TMP/live-crash/findings" bounded 120 "$TMP/live-crash-run.log" \
+		./vhucheck run --target ref-frontend --fault fe_unknown_shmid_null --out "$TMP/live-crash-run"
+	grep -q '"verdict": "CRASH"' "$TMP/live-crash-run/results.json" 2>/dev/null; then
+	pass "fuzz --live: a crash restarts the target, the stream goes on, the reproducer crashes again" \
+		"($(grep -o 'target restarts: [0-9]*' "$TMP/live-crash/report.md"))"
+else
+	fail "fuzz --live fe_unknown_shmid_null: status $rc"
+	tail -12 "$TMP/live-crash.log" | sed 's/^/    /'
+fi
+live clean 15
+rc=$?
+if [ $rc -eq 0 ] && grep -q '^- findings: 0 unique' "$TMP/live-clean/report.md"; then
+	pass "fuzz --live without a fault: no finding" \
+		"($(grep -o '^- [0-9]* operations.*/s in the stream' "$TMP/live-clean/report.md" | cut -c3-))"
+else
+	fail "fuzz --live without a fault: status $rc"
+	grep '^## ' "$TMP/live-clean/report.md" 2>/dev/null | head -4 | sed 's/^/    /'
+fi
 
 if [ -n "$LF_WHY" ]; then
 	skip "OSS-Fuzz build.sh: $LF_WHY"

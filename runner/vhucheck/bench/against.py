@@ -51,13 +51,14 @@ def goal_faults(role, all_faults):
     return sorted(n for n in names if all_faults or n not in LATER)
 
 
-def campaign(role, fault, seed, budget, batch, jobs, out):
+def campaign(role, fault, seed, budget, batch, jobs, out, live=False, target=None):
     """One campaign; its report.json (the document), or a dict with an
-    error when it did not write one."""
-    fuzzer, target = ROLES[role]
-    args = [sys.executable, "-m", "vhucheck", "fuzz", fuzzer, "--against", target,
+    error when it did not write one. live: fuzz --against --live."""
+    fuzzer, ref = ROLES[role]
+    args = [sys.executable, "-m", "vhucheck", "fuzz", fuzzer, "--against", target or ref,
             "--seconds", str(budget), "--seed", str(seed), "--jobs", str(jobs),
             "--batch", str(batch), "--out", out, "--reduce-seconds", "0"]
+    args += ["--live"] if live else []
     args += ["--fault", fault, "--stop-at-first"] if fault else []
     env = dict(os.environ, PYTHONPATH=os.path.join(paths.top(), "runner"))
     t0 = time.monotonic()

@@ -8,6 +8,9 @@
                   per-case cost, per phase (bench/targets.py, docs/bench.md)
     bench against the references' faults found by fuzzing them as outside
                   programs, judged by the model (bench/against.py)
+    bench live    live mode (fuzz --against T --live): operations per second
+                  against --against and a target's own MAP/UNMAP ceiling, and
+                  the front-end faults found (bench/live.py)
 
 A sub-command whose module cannot be loaded says so and exits 3; the
 other still works.
@@ -22,7 +25,7 @@ from vhucheck.errors import EXIT_HARNESS, EXIT_USAGE
 HELP = "benchmarks: the suite's wall time (suite), the fuzzers (fuzz, against), per-case cost (targets)"
 DESCRIPTION = __doc__
 SUBCOMMANDS = (("suite", "bench.suite"), ("fuzz", "bench.fuzz"), ("targets", "bench.targets"),
-               ("against", "bench.against"))
+               ("against", "bench.against"), ("live", "bench.live"))
 
 
 class Broken:

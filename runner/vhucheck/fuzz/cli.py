@@ -22,9 +22,9 @@ import shlex
 import sys
 import time
 
-from vhucheck import paths
+from vhucheck import paths, profile as P
 from vhucheck.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ConfigError
-from vhucheck.fuzz import against as fuzzagainst, campaign, cases
+from vhucheck.fuzz import against as fuzzagainst, campaign, cases, live as fuzzlive
 from vhucheck.fuzz.engines import (ENGINES, FAULT_ROLE, FUZZERS, corpus_dir, fuzzer_name,
                                    sigterm_interrupts)
 
@@ -81,6 +81,10 @@ def add_arguments(p):
     p.add_argument("--command", metavar="CMD",
                    help="with --against exec-frontend or exec-backend: the target's "
                         "command ({socket}, {fd}, {control} as for run)")
+    p.add_argument("--live", action="store_true",
+                   help="with --against a front-end: one target process, operations "
+                        "streamed into it and judged as they go; restarted only after a "
+                        "violation (vhu-fuzzlive; docs/fuzzing.md, \"Live mode\")")
     p.add_argument("--known", metavar="FILE",
                    help="with --against: signatures already known (one a line, or an "
                         "earlier campaign's report.json): their hits are counted, not "
@@ -102,29 +106,40 @@ def to_cases(name, args):
 def against(name, args):
     if args.seconds < 1 or args.jobs < 1 or args.batch < 1:
         raise ConfigError("--seconds, --jobs and --batch must be at least 1")
+    if args.regions is None:        # the sizes the target accepts, from its profile
+        args.regions = P.resolve(args.against).regions
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(args.against))
     out = os.path.abspath(args.out or os.path.join(paths.default_out_root(),
                                                    f"fuzz-against-{target}-{stamp}"))
     os.makedirs(os.path.join(out, "findings"), exist_ok=True)
-    print(f"vhucheck fuzz: {name} against {args.against}, {args.seconds} s, batches of "
-          f"{args.batch} -> {paths.relpath(out)}", file=sys.stderr)
+    print(f"vhucheck fuzz: {name} against {args.against}, {args.seconds} s, "
+          + ("live" if args.live else f"batches of {args.batch}")
+          + f" -> {paths.relpath(out)}", file=sys.stderr)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (os.path.join(paths.top(), "runner"), os.environ.get("PYTHONPATH")) if p))
     with sigterm_interrupts():
-        camp, interrupted = fuzzagainst.campaign(name, args, args.corpus or corpus_dir(name),
-                                                 out, env)
+        if args.live:
+            camp, interrupted = fuzzlive.campaign(args, out, env)
+        else:
+            camp, interrupted = fuzzagainst.campaign(name, args,
+                                                     args.corpus or corpus_dir(name), out, env)
     if interrupted:
         return 128 + interrupted
     return EXIT_FAIL if camp.findings else EXIT_OK
 
 
 def main(args):
+    if args.live and not args.name:
+        args.name = "sequence"      # the live driver's operations are its records
     if args.list or not args.name:
         for n in FUZZERS:
             print(n + ("  (faults: " + FAULT_ROLE[n] + ")" if n in FAULT_ROLE else ""))
         return EXIT_OK if args.list else EXIT_USAGE
     name = fuzzer_name(args.name)
+    if args.live and (not args.against or name != "fuzz_shmem_sequence"):
+        raise ConfigError("--live goes with --against a front-end (its operations are "
+                          "fuzz_shmem_sequence records: no other fuzzer name)")
     if args.to_cases and args.against:
         raise ConfigError("--to-cases and --against: one or the other")
     if args.to_cases:

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzzlive: the state of one vhu-fuzzlive run (fuzzlive.c), shared with
+ * its report (livereport.c). Internal to the program.
+ */
+#ifndef VHU_FUZZ_FUZZLIVE_H
+#define VHU_FUZZ_FUZZLIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "livecheck.h"
+#include "livegen.h"
+#include "livepeer.h"
+#include "shadow.h"
+
+#define LIVE_MAX_AVOID 32
+#define LIVE_PAGE UINT64_C(0x1000)    /* as the emitted cases' model */
+
+struct live_map {
+	unsigned shmid;
+	bool rw;
+	uint64_t off, len, fd_offset;
+	int fdi;                /* index into fds, -1 none */
+};
+
+struct live {
+	struct livepeer peer;
+	struct livegen gen;
+	struct shadow model;
+	struct livecheck chk;   /* the fds sent since the last reset, /proc */
+	struct live_map maps[SHADOW_MAX_MAPPINGS];
+	unsigned nmaps;
+	bool taint[PROTO_SHMEM_MAX_REGIONS], taint_all;
+	bool doubt;             /* a bent config: no MUST until the next one */
+	bool held;              /* the target answered an open step otherwise:
+				   it may hold what the model does not (a
+				   len-0 MAP taken), so no cut before a reset */
+	bool ordered;           /* the reply's order was judged since reset */
+	unsigned unanswered;    /* messages whose reply may still come (not
+				   asked for, or not in time): stray later */
+	const char *verdict;    /* the model's on the operation being played */
+	bool recycle;           /* a reset was due but is avoided: end here */
+	const char *avoid[LIVE_MAX_AVOID];
+	unsigned navoid;
+	/* counts */
+	unsigned long ops, msgs, controls, open_choices, strays, avoided,
+		new_states;
+	int64_t seg_start_ms;
+	/* the violation */
+	bool violated;
+	char vclass[16], vkind[16], vrule[160], vobs[1024];
+};
+
+struct live_args {
+	struct livepeer_opts peer;
+	const char *out, *states;
+	unsigned seconds;
+	unsigned long max_ops;
+	uint64_t seed;
+	bool pingpong;
+	bool configs;           /* no --regions: reconnects with other configs */
+};
+
+/* The next operation (livegen) played and judged (liveplay.c): L->ops,
+ * the counts, L->violated or L->recycle as it went. */
+void live_step(struct live *L);
+/* The ceiling: one MAP and its UNMAP over and over, nothing judged,
+ * until end (chan_now_ms) or max_ops (0: none). */
+void live_pingpong(struct live *L, int64_t end, unsigned long max_ops);
+
+/* The violation's slice (DIR/slice-PID-OP.input) and the JSON lines:
+ * {"event":"violation",...} when there is one, {"event":"end",...}. */
+void live_report(const struct live *L, const struct live_args *a, int64_t t0);
+
+#endif

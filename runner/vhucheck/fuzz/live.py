@@ -1,0 +1,282 @@
+"""Live mode: one front-end process, operations streamed into it.
+
+    ./vhucheck fuzz --against ref-frontend --live --fault fe_no_overlap_check --seconds 60
+    ./vhucheck fuzz --against qemu-shmem --live --regions 1m,1m,0,2m --seconds 300
+
+The C driver (build/fuzzers/vhu-fuzzlive, fuzzers/fuzzlive.c) launches
+the target once, plays the back-end, and streams MAP/UNMAP, bent
+messages and control stop/start/reset into it, judging each answer and
+/proc observation with the shadow model as it goes. This module only
+launches it and keeps what it finds: the driver stops at the first
+violation and writes the operations since the last reset (the last state
+known good) as a fuzz_shmem_sequence input; that input becomes a case
+through vhu-fuzzcase (the one emitter), the case is run against a fresh
+target (`vhucheck run`) and its verdict signs the finding exactly as
+`fuzz --against` signs one (fuzzreal.signature), then reduction. A
+violation the case does not reproduce is counted as unconfirmed, not
+kept. Then the driver is started again, with the protocol states seen so
+far (--states) and, for every signature already found or known, the
+operation kind and model verdict that led to it (--avoid), so that the
+campaign does not pay for the same finding twice.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from vhucheck import paths, profile as P, run as R
+from vhucheck.fuzz import against as fuzzreal, cases as fuzzcases, emit as fuzzemit
+from vhucheck.errors import ConfigError, HarnessError
+
+FUZZER = "fuzz_shmem_sequence"    # the driver's operations are its records
+DRIVER_GRACE_S = 60               # past --seconds: a start, a last reply
+
+
+def binary():
+    return os.path.join(paths.build_dir(), "fuzzers", "vhu-fuzzlive")
+
+
+def target_command(args):
+    """The profile's command with {build}, the SHMEM bit and the faults
+    filled in (as `run` does), its environment, and the bit."""
+    prof = P.resolve(args.against)
+    if prof.harness_role != "backend":
+        raise ConfigError(f"--live: {prof.name} is a back-end; live mode drives "
+                          "front-ends (fuzz backend_replies --against it without --live)")
+    if prof.connect or not prof.command:
+        raise ConfigError(f"--live: {prof.name} is not launched by the harness")
+    if args.command is not None:
+        prof = R.check_exec_command([R.exec_channels(prof, args.command)], args.command)[0]
+    if args.fault and not prof.faults:
+        raise ConfigError(f"--fault: {prof.name} takes no faults")
+    build = paths.build_dir()
+    bit = P.effective_shmem_bit(prof, getattr(args, "shmem_bit", None))
+    cmd = P.expand(prof.command, build, bit) + "".join(f" --fault={f}" for f in args.fault)
+    env = dict(os.environ, VHUCHECK_BUILD_DIR=build)
+    for key, value in prof.env:
+        env[key] = P.expand(value, build, bit, quote=False)
+    return cmd, env, bit
+
+
+def avoid_of(event):
+    """The --avoid KIND:RULE that keeps the driver off a violation's
+    operation: a message's kind and the model's verdict on it; for a
+    control command, the reset or stop that led to it (a start is what
+    every segment needs: never avoided)."""
+    kind, verdict = event.get("kind"), event.get("verdict") or ""
+    if kind in ("reset", "stop"):
+        return f"{kind}:"
+    if kind == "start":
+        return f"{event['after']}:" if event.get("after") in ("reset", "stop") else None
+    # An accepted UNMAP or rw MAP: every good one; too wide to avoid.
+    if verdict in ("", "accepted", "accepted rw") or kind not in ("map", "unmap", "other"):
+        return None
+    return f"{kind}:{verdict}"
+
+
+class Live:
+    """What a live campaign adds to fuzzreal.Campaign: the driver's
+    counts, restarts, unconfirmed violations, the cost of known ones."""
+
+    def __init__(self):
+        self.ops = self.messages = self.controls = self.restarts = self.recycles = 0
+        self.states = self.open_choices = self.avoided = 0
+        self.driver_s = 0.0          # time inside the driver's streams
+        self.spent_known_s = 0.0     # segments and restarts that ended on known signatures
+        self.unconfirmed = {}        # driver signature -> count
+        self.avoid = []
+
+    def add_end(self, end):
+        self.ops += end.get("ops", 0)
+        self.messages += end.get("messages", 0)
+        self.controls += end.get("controls", 0)
+        self.states = max(self.states, end.get("states", 0))
+        self.open_choices += end.get("open_choices", 0)
+        self.avoided += end.get("avoided", 0)
+        self.driver_s += end.get("seconds", 0.0)
+
+    def summary(self, wall_s):
+        return {"ops": self.ops, "messages": self.messages, "controls": self.controls,
+                "ops_per_sec": round(self.ops / self.driver_s, 1) if self.driver_s else 0.0,
+                "ops_per_sec_wall": round(self.ops / wall_s, 1) if wall_s else 0.0,
+                "states": self.states, "restarts": self.restarts,
+                "recycles": self.recycles,
+                "open_choices": self.open_choices, "avoided": self.avoided,
+                "avoid": self.avoid, "unconfirmed": self.unconfirmed,
+                "share_on_known": round(self.spent_known_s / wall_s, 3) if wall_s else 0.0}
+
+
+def run_driver(args, cmd, env, bit, out, seconds, seed, live):
+    """One stream: the driver's events (violation or None, end)."""
+    logs = os.path.join(out, "logs")
+    argv = [binary(), "--target-cmd", cmd, "--out", os.path.join(out, "slices"),
+            "--shmem-bit", str(bit), "--seconds", str(max(1, int(seconds))),
+            "--seed", str(seed), "--states", os.path.join(out, "states.bin"),
+            "--log", os.path.join(logs, f"target-{live.restarts}.log")]
+    argv += ["--regions", args.regions] if args.regions else []
+    for a in live.avoid:
+        argv += ["--avoid", a]
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    try:
+        so, se = p.communicate(timeout=seconds + DRIVER_GRACE_S)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise HarnessError(f"vhu-fuzzlive overran {seconds + DRIVER_GRACE_S:.0f} s") from None
+    except KeyboardInterrupt:
+        p.terminate()
+        p.communicate()
+        raise
+    if p.returncode not in (0, 1):
+        raise HarnessError(f"vhu-fuzzlive (status {p.returncode}): "
+                           + (se.strip().splitlines() or ["no message"])[-1])
+    events = [json.loads(ln) for ln in so.splitlines() if ln.startswith("{")]
+    with open(os.path.join(out, "stream.jsonl"), "a") as f:
+        f.writelines(json.dumps(e) + "\n" for e in events)
+    viol = next((e for e in events if e.get("event") == "violation"), None)
+    end = next((e for e in events if e.get("event") == "end"), {})
+    return viol, end
+
+
+def confirm(camp, live, args, env, viol, out, k):
+    """The violation's slice as a case, run against a fresh target: its
+    verdict signs it (kept, counted as known, or unconfirmed)."""
+    suite_dir = os.path.join(out, "batches", f"live-{k}")
+    area = os.path.join(suite_dir, fuzzreal.BATCH_AREA)
+    got = fuzzemit.emit(FUZZER, [viol["slice"]], area, args.regions,
+                        note=f"live stream, {viol['class']} at operation {viol['op']}: "
+                             f"{viol['rule']} ({viol['observed'][:120]})")
+    if not any(kind in ("case", "dup") for kind, _ in got):
+        live.unconfirmed[f"{viol['class']}: {viol['rule']} (no case)"] = \
+            live.unconfirmed.get(f"{viol['class']}: {viol['rule']} (no case)", 0) + 1
+        return None
+    run_dir = os.path.join(out, "batches", f"run-{k}")
+    cases = fuzzreal.run_batch(args.against, suite_dir, run_dir, 1, args.fault, env,
+                               command=args.command, limit_s=300,
+                               backtrace=getattr(args, "backtrace", False))
+    before = set(camp.findings) | set(camp.known_hits)
+    camp.add(cases, suite_dir)
+    hits = [c for c in cases if fuzzreal.is_finding(c)]
+    if not hits:
+        sig = f"{viol['class']}: {viol['rule']} ({viol['kind']})"
+        live.unconfirmed[sig] = live.unconfirmed.get(sig, 0) + 1
+        return None
+    sig = fuzzreal.signature(hits[0])
+    also = fail_under_close_crash(camp, hits[0], suite_dir)
+    if also:        # what the model saw, which the crash at the close outranks
+        sig = also
+    entry = camp.findings.get(sig)
+    if entry is not None:
+        entry.setdefault("live", {"operation": viol["op"], "class": viol["class"],
+                                  "rule": viol["rule"], "observed": viol["observed"]})
+    return sig, sig in before or sig in camp.known
+
+
+def fail_under_close_crash(camp, case, suite_dir):
+    """A case that failed a MUST step and then crashed only when the
+    harness closed its channels (the SHMEM QEMU's known abort) is CRASH,
+    and its signature hides the failure the stream stopped for: the
+    failure is kept too, under its own FAIL signature. Returns that
+    signature, or None."""
+    if case.get("verdict") != "CRASH" or "closed its channels" not in (case.get("reason") or ""):
+        return None
+    step = case.get("fuzz_step") or fuzzemit.failed_step(
+        case, os.path.join(suite_dir, fuzzreal.BATCH_AREA))
+    if not step or not any(f.get("grade") == "MUST" for f in case.get("failures") or []):
+        return None
+    fail = dict(case, verdict="FAIL", crash=None, fuzz_step=step,
+                reason="")
+    sig = fuzzreal.signature(fail)
+    if sig in camp.known:
+        camp.known_hits[sig] = camp.known_hits.get(sig, 0) + 1
+    elif fuzzreal.keep_finding(camp.findings, fail, suite_dir, os.path.join(camp.out, "findings")):
+        camp.findings[sig]["found_after_s"] = round(time.monotonic() - camp.started, 1)
+        camp.findings[sig]["under"] = fuzzreal.signature(case)
+        print(f"vhucheck fuzz: new: {sig} ({case['id']}, under a crash at the close)",
+              file=sys.stderr)
+    return sig
+
+
+def campaign(args, out, env0):
+    """Streams until --seconds; returns (Campaign, interrupted signal or 0)."""
+    fuzzcases.check_regions(args.regions)
+    if not os.path.isfile(binary()):
+        raise HarnessError(f"{paths.relpath(binary())}: not built (ninja -C "
+                           f"{paths.relpath(paths.build_dir())})")
+    cmd, env, bit = target_command(args)
+    env["PYTHONPATH"] = env0.get("PYTHONPATH", "")
+    for d in ("slices", "logs", "batches"):
+        os.makedirs(os.path.join(out, d), exist_ok=True)
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    camp = fuzzreal.Campaign(FUZZER, args.against, out,
+                             fuzzreal.load_known(getattr(args, "known", None)))
+    live = Live()
+    meta = {"fuzzer": FUZZER, "target": args.against, "seed": seed, "regions": args.regions,
+            "known": getattr(args, "known", None), "command": args.command,
+            "faults": args.fault, "corpus": "(live: generated from the model's state)",
+            "mode": "live"}
+    deadline = time.monotonic() + args.seconds
+    interrupted = 0
+    try:
+        while time.monotonic() < deadline - 0.5:
+            started = time.monotonic()
+            viol, end = run_driver(args, cmd, env, bit, out, deadline - started,
+                                   seed + live.restarts + live.recycles, live)
+            live.add_end(end)
+            if end.get("recycled"):     # an avoided reset: a new process instead
+                live.recycles += 1
+                continue
+            if not viol:
+                break
+            live.restarts += 1
+            signed = confirm(camp, live, args, env, viol, out, live.restarts)
+            cost = time.monotonic() - started - end.get("seconds", 0.0) \
+                + viol.get("segment_ms", 0) / 1000.0
+            if signed and signed[1]:
+                live.spent_known_s += cost
+            avoid = avoid_of(viol)
+            if signed and avoid and avoid not in live.avoid:
+                live.avoid.append(avoid)
+            if args.stop_at_first and camp.findings:
+                break
+    except KeyboardInterrupt as e:
+        interrupted = int(getattr(e, "signum", 2))
+        meta["interrupted"] = True
+    except HarnessError as e:      # the report still says what was found
+        meta["error"] = str(e)
+        print(f"vhucheck fuzz: {e}", file=sys.stderr)
+    if not interrupted:
+        # A failure under a crash at the close: its case reduces to the
+        # crash (the verdict), which would say nothing of the failure.
+        under = {k: f for k, f in camp.findings.items() if f.get("under")}
+        for k, f in under.items():
+            del camp.findings[k]
+            f["reduce_error"] = f"its case's verdict is the crash it is under ({f['under']})"
+        fuzzreal.reduce_findings(camp, args)
+        camp.findings.update(under)
+    meta["live"] = live.summary(time.monotonic() - camp.started)
+    text = camp.report(meta)
+    text += "\n" + markdown(meta["live"])
+    with open(os.path.join(out, "report.md"), "a") as f:
+        f.write(markdown(meta["live"]))
+    print(text)
+    return camp, interrupted
+
+
+def markdown(s):
+    lines = ["## Live stream", "",
+             f"- {s['ops']} operations ({s['messages']} messages, {s['controls']} control "
+             f"commands), {s['ops_per_sec']}/s in the stream, {s['ops_per_sec_wall']}/s "
+             "over the campaign",
+             f"- protocol states (request, reply, live-set shape): {s['states']}",
+             f"- target restarts: {s['restarts']} after a violation, {s['recycles']} in "
+             "place of an avoided reset",
+             f"- time on known signatures: {100 * s['share_on_known']:.0f}%"
+             + (f"; kept off afterwards: {', '.join(s['avoid'])}" if s["avoid"] else ""),
+             f"- steps the digest leaves open that went the other way: {s['open_choices']}"]
+    lines += [f"- unconfirmed (the case did not reproduce it): {k}: {n}"
+              for k, n in s["unconfirmed"].items()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,254 @@
+"""vhucheck fuzz --against T --live (vhucheck.fuzzlive and the C driver
+build/fuzzers/vhu-fuzzlive) against the reference front-end as an
+outside program: the stream runs clean without a fault, stops at a
+catalogued fault with the operations since the last reset as an input
+that becomes the case showing it, keeps off what --avoid names, counts
+states across restarts; a campaign restarts the target after a crash,
+goes on, and keeps the reproducer, which crashes again. Runs are bounded
+by operation counts, not by time (skipped without a build)."""
+
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+from helpers import build_dir, env_for, run_cli
+
+from vhucheck.bench import live as bench_live
+from vhucheck.fuzz import against as fuzzreal, emit as fuzzemit, live as fuzzlive
+
+BUILD = build_dir()
+DRIVER = BUILD and os.path.join(BUILD, "fuzzers", "vhu-fuzzlive")
+HAVE = DRIVER and os.path.exists(DRIVER) and os.path.exists(
+    os.path.join(BUILD, "targets", "vhu-ref-frontend"))
+OVERLAP = "6: MUST fail: overlaps a live mapping"
+
+
+def setUpModule():
+    if HAVE:
+        os.environ["VHUCHECK_BUILD_DIR"] = BUILD
+
+
+def ref_cmd(*faults):
+    return (f"{BUILD}/targets/vhu-ref-frontend --socket-path={{socket}} "
+            "--control-fd={control} --shmem-bit={shmem_bit} --announce=on"
+            + "".join(f" --fault={f}" for f in faults))
+
+
+def drive(out, *args, faults=(), max_ops=3000):
+    """The driver until max_ops (a generous --seconds only as a guard):
+    (exit status, violation event or None, end event)."""
+    os.makedirs(out, exist_ok=True)
+    p = subprocess.run([DRIVER, "--target-cmd", ref_cmd(*faults), "--out", out,
+                        "--seconds", "300", "--max-ops", str(max_ops), "--seed", "1", *args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=400)
+    ev = [json.loads(ln) for ln in p.stdout.splitlines()]
+    viol = next((e for e in ev if e["event"] == "violation"), None)
+    return p.returncode, viol, next(e for e in ev if e["event"] == "end")
+
+
+class TestAvoidOf(unittest.TestCase):
+    """What a violation keeps the next streams off."""
+
+    def test_messages_by_kind_and_model_verdict(self):
+        self.assertEqual(fuzzlive.avoid_of({"kind": "map", "verdict": OVERLAP}),
+                         "map:" + OVERLAP)
+        self.assertEqual(fuzzlive.avoid_of({"kind": "map", "verdict": "accepted ro"}),
+                         "map:accepted ro")
+
+    def test_never_every_good_request(self):
+        for v in ("accepted", "accepted rw", ""):
+            self.assertIsNone(fuzzlive.avoid_of({"kind": "map", "verdict": v}))
+            self.assertIsNone(fuzzlive.avoid_of({"kind": "unmap", "verdict": v}))
+
+    def test_controls_by_what_led_to_them(self):
+        self.assertEqual(fuzzlive.avoid_of({"kind": "reset", "verdict": ""}), "reset:")
+        self.assertEqual(fuzzlive.avoid_of({"kind": "start", "after": "stop"}), "stop:")
+        self.assertIsNone(fuzzlive.avoid_of({"kind": "start", "after": "map"}))
+
+
+@unittest.skipUnless(HAVE, "no build with vhu-fuzzlive and the reference front-end")
+class TestDriver(unittest.TestCase):
+    def test_clean_reference_no_violation(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, end = drive(d)
+            self.assertEqual((rc, viol), (0, None), end)
+            self.assertEqual(end["ops"], 3000)
+            self.assertGreater(end["messages"], 1500)      # mostly MAP/UNMAP
+            self.assertGreater(end["controls"], 100)       # resets, stops, starts
+            self.assertGreater(end["states"], 100)
+            self.assertGreater(end["corpus"], 0)           # segments with new states kept
+
+    def test_fault_stops_the_stream_and_the_slice_is_the_case(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, end = drive(os.path.join(d, "s"), faults=["fe_no_overlap_check"],
+                                  max_ops=200000)
+            self.assertEqual(rc, 1, end)
+            self.assertEqual((viol["class"], viol["kind"], viol["rule"]),
+                             ("FAIL", "map", OVERLAP))
+            self.assertEqual(viol["verdict"], OVERLAP)
+            size = os.path.getsize(viol["slice"])
+            self.assertEqual(size % 32, 0)
+            # the operations since the last known-good point, after the
+            # features and config in force (a NEGOTIATE and a CONFIG record)
+            self.assertIn(size // 32 - viol["segment_ops"], (0, 1, 2))
+            got = fuzzemit.emit("fuzz_shmem_sequence", [viol["slice"]],
+                                os.path.join(d, "cases", "Z-fuzz"))
+            self.assertEqual([k for k, _ in got], ["case"])
+            env = env_for(VHUCHECK_BUILD_DIR=BUILD, VHUCHECK_SUITES=os.path.join(d, "cases"))
+            rc, so, se = run_cli("run", "--target", "ref-frontend", "--fault",
+                                 "fe_no_overlap_check", "--out", os.path.join(d, "r1"),
+                                 env=env, timeout=120)
+            self.assertEqual(rc, 1, so + se)    # the case shows the fault ...
+            rc, so, se = run_cli("run", "--target", "ref-frontend", "--out",
+                                 os.path.join(d, "r2"), env=env, timeout=120)
+            self.assertEqual(rc, 0, so + se)    # ... and passes without it
+
+    def test_avoid_keeps_off_the_known_violation(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, end = drive(d, "--avoid", "map:" + OVERLAP,
+                                  faults=["fe_no_overlap_check"])
+            self.assertEqual((rc, viol), (0, None), end)
+            self.assertGreater(end["avoided"], 0)
+
+    def test_states_are_kept_across_runs(self):
+        with tempfile.TemporaryDirectory() as d:
+            states = os.path.join(d, "states.bin")
+            _, _, a = drive(d, "--states", states, max_ops=500)
+            _, _, b = drive(d, "--states", states, "--seed", "2", max_ops=500)
+            self.assertEqual(b["states"], a["states"] + b["new_states"])
+            self.assertGreater(a["states"], 0)
+
+    def test_pingpong(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, end = drive(d, "--pingpong", max_ops=400)
+            self.assertEqual((rc, viol, end["ops"], end["messages"]), (0, None, 400, 400))
+
+    def test_usage(self):
+        p = subprocess.run([DRIVER, "--out", "/tmp"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--target-cmd", p.stderr)
+        p = subprocess.run([DRIVER, "--target-cmd", "/nonexistent {socket} {control}", "--out",
+                            "/tmp", "--seconds", "5"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(p.returncode, 3, p.stderr)
+
+
+@unittest.skipUnless(HAVE, "no build with vhu-fuzzlive and the reference front-end")
+class TestCampaign(unittest.TestCase):
+    def test_restarts_after_a_crash_and_keeps_the_reproducer(self):
+        with tempfile.TemporaryDirectory(prefix="vhucheck-fuzzlive-") as d:
+            out = os.path.join(d, "out")
+            env = env_for(VHUCHECK_BUILD_DIR=BUILD)
+            rc, so, se = run_cli("fuzz", "--against", "ref-frontend", "--live", "--fault",
+                                 "fe_unknown_shmid_null", "--seconds", "6", "--seed", "3",
+                                 "--reduce-seconds", "0", "--out", out, env=env, timeout=300)
+            self.assertEqual(rc, 1, se)
+            with open(os.path.join(out, "report.json")) as f:
+                doc = json.load(f)
+            sigs = [f["signature"] for f in doc["findings"]]
+            self.assertTrue(any(s.startswith("CRASH SIGSEGV") for s in sigs), sigs)
+            self.assertGreaterEqual(doc["live"]["restarts"], 1)
+            with open(os.path.join(out, "stream.jsonl")) as f:
+                ends = [json.loads(ln) for ln in f if '"end"' in ln]
+            self.assertGreaterEqual(len(ends), 2)          # it went on after the crash
+            crash = next(f for f in doc["findings"] if f["signature"].startswith("CRASH"))
+            self.assertEqual(crash["live"]["class"], "CRASH")
+            self.assertEqual(len([n for n in os.listdir(crash["dir"]) if n.endswith(".vhu")]), 1)
+            env["VHUCHECK_SUITES"] = os.path.dirname(crash["dir"])
+            rc, so, se = run_cli("run", "--target", "ref-frontend", "--fault",
+                                 "fe_unknown_shmid_null", "--cases", crash["case"], "--out",
+                                 os.path.join(d, "again"), env=env, timeout=120)
+            self.assertEqual(rc, 1, so + se)
+            with open(os.path.join(d, "again", "results.json")) as f:
+                self.assertEqual([c["verdict"] for c in json.load(f)["cases"]], ["CRASH"])
+
+    def test_bad_arguments(self):
+        env = env_for(VHUCHECK_BUILD_DIR=BUILD)
+        for args, msg in ((["fuzz", "--against", "ref-backend", "--live"], "front-ends"),
+                          (["fuzz", "shmem_map", "--against", "ref-frontend", "--live"],
+                           "fuzz_shmem_sequence"),
+                          (["fuzz", "sequence", "--live"], "--against")):
+            with self.subTest(args):
+                rc, so, se = run_cli(*args, env=env, timeout=60)
+                self.assertEqual(rc, 2, se)
+                self.assertIn(msg, se)
+
+
+class TestBenchLive(unittest.TestCase):
+    """bench live's arithmetic and table from made-up measurements."""
+
+    def test_ops_per_case_counts_sends_controls_handshakes(self):
+        with tempfile.TemporaryDirectory() as d:
+            area = os.path.join(d, "batches", "cases", "Z-fuzz")
+            os.makedirs(area)
+            with open(os.path.join(area, "a.vhu"), "w") as f:
+                f.write("id a\nhandshake regions=1m\nfd f1 memfd\nsend map fd=f1\n"
+                        "expect reply value=0\ncontrol reset\ncheck alive\n")
+            with open(os.path.join(area, "b.vhu"), "w") as f:
+                f.write("id b\nhandshake\nsend unmap\n")
+            self.assertEqual(bench_live.ops_per_case(d), 2.5)     # (3 + 2) / 2
+
+    def test_table(self):
+        row = {"target": "ref-frontend", "ceiling": {"ops_per_sec": 12000.0},
+               "live": {"ops_per_sec": 4000.0, "in_stream": 4100.0},
+               "cases": {"ops_per_sec": 40.0, "cases_per_sec": 10.0, "ops_per_case": 4.0},
+               "vs_cases": 100.0, "vs_ceiling": 0.33}
+        md = bench_live.markdown([row], [], None, {"started": "t", "wall_s": 1, "seconds": 20,
+                                                   "runs": 5, "budget": 60})
+        self.assertIn("| ref-frontend | 12000.0 | 4000.0 (4100.0) | 40.0 (10.0 x 4.0) | "
+                      "100.0x | 0.33 |", md)
+
+
+class TestProfileRegions(unittest.TestCase):
+    """A profile's `regions`: the sizes fuzz --against offers it."""
+
+    def test_shipped_and_checked(self):
+        from vhucheck import profile as P
+        from vhucheck.errors import ConfigError
+        self.assertEqual(P.resolve("qemu-shmem").regions, "1m,1m,0,2m")
+        self.assertIsNone(P.resolve("ref-frontend").regions)
+        base = {"name": "x", "role": "frontend", "command": "x {socket}"}
+        self.assertEqual(P.from_dict("x.toml", dict(base, regions="64k,0x2000")).regions,
+                         "64k,0x2000")
+        with self.assertRaisesRegex(ConfigError, "x.toml: 'regions'"):
+            P.from_dict("x.toml", dict(base, regions="1 MiB"))
+
+
+class TestFailUnderCloseCrash(unittest.TestCase):
+    """A MUST failure the SHMEM QEMU's abort at the close outranks is
+    kept under its own FAIL signature (made-up result, no target)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.suite = os.path.join(self.tmp.name, "cases")
+        area = os.path.join(self.suite, "Z-fuzz")
+        os.makedirs(area)
+        for ext, text in (("vhu", "id c1\n"), ("input", ""),
+                          ("steps", "12\tmap\tMUST\t6: the model accepts it: reply 0\n")):
+            with open(os.path.join(area, "c1." + ext), "w") as f:
+                f.write(text)
+        self.camp = fuzzreal.Campaign("fuzz_shmem_sequence", "qemu-shmem", self.tmp.name)
+        self.case = {"id": "c1", "verdict": "CRASH", "duration_ms": 5,
+                     "reason": "the target was killed by SIGABRT after line 20 when the "
+                               "harness closed its channels",
+                     "failures": [{"line": 12, "grade": "MUST", "expected": "reply value 0"}],
+                     "crash": {"text": "CRASH SIGABRT: Assertion", "id": "x"}}
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_kept_as_fail(self):
+        sig = fuzzlive.fail_under_close_crash(self.camp, dict(self.case), self.suite)
+        self.assertEqual(sig, "FAIL: 6: the model accepts it: reply 0 (map)")
+        self.assertEqual(self.camp.findings[sig]["under"], "CRASH SIGABRT: Assertion")
+        self.assertTrue(os.path.exists(os.path.join(self.camp.findings[sig]["dir"], "c1.vhu")))
+
+    def test_not_for_a_crash_mid_case_nor_a_should_failure(self):
+        mid = dict(self.case, reason="the target was killed by SIGSEGV at line 12")
+        self.assertIsNone(fuzzlive.fail_under_close_crash(self.camp, mid, self.suite))
+        should = dict(self.case, failures=[{"line": 12, "grade": "SHOULD"}])
+        self.assertIsNone(fuzzlive.fail_under_close_crash(self.camp, should, self.suite))
+        self.assertEqual(self.camp.findings, {})
