@@ -7,7 +7,7 @@
 #ifndef VHU_FUZZ_EMITFE_H
 #define VHU_FUZZ_EMITFE_H
 
-#include "emitcase.h"
+#include "emitcasedata.h"
 #include "etext.h"
 
 /* 1: body and eh written; 0: no case (why in err). */

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "emitcase.h"
+#include "emitcasedata.h"
 
 /* Mutates data (size bytes, room for max) in place, 1 to 3 changes.
  * Returns the new size (at least 1). */

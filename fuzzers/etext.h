@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "emitcase.h"
+#include "emitcasedata.h"
 
 struct etext {
 	char *buf;
