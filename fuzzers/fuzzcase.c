@@ -25,7 +25,8 @@
  * of the one INPUT it lists, per --keep, in that order (the sub-input is
  * its ID.input): input reduction (fuzz/inreduce.py) asks for its
  * candidates so, and the model computes each one's expectations anew.
- * Exit 0; 2 usage or an unreadable input (one line on stderr).
+ * Exit 0; 2 usage, an unreadable input or a --keep LIST that names no
+ * records of it (one line on stderr).
  */
 #include <dirent.h>
 #include <errno.h>

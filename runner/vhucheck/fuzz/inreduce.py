@@ -36,6 +36,7 @@ from vhucheck.errors import ConfigError, HarnessError
 from vhucheck.fuzz import emit as fuzzemit
 
 NOTE_MAX = 200
+KEEPS_PER_CALL = 64      # --keep lists per vhu-fuzzcase (its limit and ARG_MAX)
 
 
 def applies(name, input_path):
@@ -57,8 +58,10 @@ class Emitter:
 
     def texts(self, keeps):
         """[text or None (no case says it)] for each keep list."""
-        got = fuzzemit.emit(self.name, [self.input], self.dir, self.regions,
-                            keeps=keeps) if keeps else []
+        got = []
+        for k in range(0, len(keeps), KEEPS_PER_CALL):
+            got += fuzzemit.emit(self.name, [self.input], self.dir, self.regions,
+                                 keeps=keeps[k:k + KEEPS_PER_CALL])
         if len(got) != len(keeps):
             raise HarnessError(f"vhu-fuzzcase --keep: {len(got)} answers to {len(keeps)}")
         out = []
