@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define BE_RECORD 16u
+#define BE_RECORD EMITBE_RECORD
 #define BE_MAX_STEPS 64u
 #define BE_PAGE UINT64_C(0x1000)
 #define BE_MAX_LIVE 128u

@@ -6,6 +6,9 @@
  *
  *   vhu-fuzzcase FUZZER --out DIR [--regions LIST] [--note TEXT]
  *                [--mutate N --seed S] INPUT...
+ *   vhu-fuzzcase FUZZER --records INPUT...
+ *   vhu-fuzzcase FUZZER --out DIR [--regions LIST] [--note TEXT]
+ *                --keep LIST [--keep LIST...] INPUT
  *
  * INPUT: files or directories of inputs (names starting with '.' are
  * skipped). Without --mutate, every input becomes a case; with it, N
@@ -16,7 +19,14 @@
  *   case ID            written
  *   dup ID             the same case was written already
  *   skip NAME: WHY     no case says it
- * Exit 0; 2 usage or an unreadable input (one line on stderr).
+ * --records writes no case: one line per input, `records N BYTES NAME`,
+ * its N records of BYTES bytes each (0: the input is one record; emitrec.h).
+ * --keep LIST (indices, "0,2,5"; "-" none) makes one case of the records
+ * of the one INPUT it lists, per --keep, in that order (the sub-input is
+ * its ID.input): input reduction (fuzz/inreduce.py) asks for its
+ * candidates so, and the model computes each one's expectations anew.
+ * Exit 0; 2 usage, an unreadable input or a --keep LIST that names no
+ * records of it (one line on stderr).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,9 +40,11 @@
 #include "driver.h"
 #include "emitcase.h"
 #include "emitmut.h"
+#include "emitrec.h"
 #include "seqmut.h"
 
 #define FC_MAX_INPUTS 100000u
+#define FC_MAX_KEEPS 1024u
 
 struct fc_input {
 	char *name;
@@ -44,6 +56,9 @@ struct fc {
 	struct emitcase_opts opts;
 	const char *out;
 	long mutate;            /* -1: translate each input */
+	bool records;           /* --records: list, write nothing */
+	const char *keeps[FC_MAX_KEEPS];
+	unsigned nkeeps;
 	uint64_t seed;
 	struct fc_input *in;
 	unsigned nin, capin;
@@ -54,7 +69,8 @@ static int fc_usage(const char *why)
 {
 	fprintf(stderr, "vhu-fuzzcase: %s\nusage: vhu-fuzzcase fuzz_shmem_map|"
 		"fuzz_shmem_sequence|fuzz_backend_replies --out DIR "
-		"[--regions LIST] [--note TEXT] [--mutate N --seed S] INPUT...\n",
+		"[--regions LIST] [--note TEXT] [--mutate N --seed S | "
+		"--keep LIST...] INPUT... | --records INPUT...\n",
 		why);
 	return FUZZ_EXIT_USAGE;
 }
@@ -227,11 +243,57 @@ static int emit_one(struct fc *c, const char *name, const uint8_t *data,
 	return rc == 0 ? 0 : -1;
 }
 
+static void list_records(const struct fc *c)
+{
+	for (unsigned i = 0; i < c->nin; i++)
+		printf("records %u %zu %s\n",
+		       emitrec_count(c->opts.fuzzer, c->in[i].size),
+		       emitrec_size(c->opts.fuzzer), c->in[i].name);
+}
+
+/* Each --keep's records of the one input as a case. 0, or -1 with c->err. */
+static int emit_keeps(struct fc *c)
+{
+	const struct fc_input *x = &c->in[0];
+	unsigned count = emitrec_count(c->opts.fuzzer, x->size), nkeep;
+	unsigned *keep = malloc(EMITREC_MAX * sizeof(*keep));
+	uint8_t *buf = malloc(x->size + 1);
+	int rc = 0;
+
+	if (!keep || !buf) {
+		snprintf(c->err, sizeof(c->err), "out of memory");
+		rc = -1;
+	}
+	for (unsigned k = 0; rc == 0 && k < c->nkeeps; k++) {
+		char name[64];
+		size_t n;
+
+		if (emitrec_parse_keep(c->keeps[k], count, keep, &nkeep, c->err,
+				       sizeof(c->err)) != 0) {
+			rc = -1;
+			break;
+		}
+		n = emitrec_subset(c->opts.fuzzer, x->data, x->size, keep,
+				   nkeep, buf);
+		snprintf(name, sizeof(name), "keep %u", k);
+		rc = emit_one(c, name, buf, n);
+	}
+	free(keep);
+	free(buf);
+	return rc;
+}
+
 static int run(struct fc *c)
 {
 	uint8_t *buf;
 	uint64_t rng = c->seed;
 
+	if (c->records) {
+		list_records(c);
+		return 0;
+	}
+	if (c->nkeeps > 0)
+		return emit_keeps(c);
 	if (c->mutate < 0) {
 		for (unsigned i = 0; i < c->nin; i++)
 			if (emit_one(c, c->in[i].name, c->in[i].data,
@@ -279,6 +341,10 @@ static int parse_args(struct fc *c, int argc, char **argv)
 				return fc_usage(c->err);
 			continue;
 		}
+		if (strcmp(a, "--records") == 0) {
+			c->records = true;
+			continue;
+		}
 		if (!v)
 			return fc_usage("an option without its value");
 		i++;
@@ -294,6 +360,10 @@ static int parse_args(struct fc *c, int argc, char **argv)
 			c->mutate = strtol(v, &end, 10);
 			if (*end || c->mutate < 0)
 				return fc_usage("--mutate: a count");
+		} else if (strcmp(a, "--keep") == 0) {
+			if (c->nkeeps == FC_MAX_KEEPS)
+				return fc_usage("--keep: too many");
+			c->keeps[c->nkeeps++] = v;
 		} else if (strcmp(a, "--seed") == 0) {
 			c->seed = strtoull(v, &end, 10);
 			if (*end)
@@ -303,10 +373,16 @@ static int parse_args(struct fc *c, int argc, char **argv)
 			return fc_usage("unknown option");
 		}
 	}
-	if (!c->out)
-		return fc_usage("--out DIR is required");
 	if (c->nin == 0)
 		return fc_usage("no inputs");
+	if (c->records)
+		return c->nkeeps || c->mutate >= 0
+		       ? fc_usage("--records writes no case: no --keep, --mutate")
+		       : 0;
+	if (!c->out)
+		return fc_usage("--out DIR is required");
+	if (c->nkeeps && (c->nin != 1 || c->mutate >= 0))
+		return fc_usage("--keep takes one input file, no --mutate");
 	if (c->mutate >= 0 && !seeded)
 		return fc_usage("--mutate needs --seed");
 	return 0;
@@ -320,7 +396,8 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	c.mutate = -1;
 	rc = parse_args(&c, argc, argv);
-	if (rc == 0 && mkdir(c.out, 0777) != 0 && errno != EEXIST) {
+	if (rc == 0 && !c.records && mkdir(c.out, 0777) != 0 &&
+	    errno != EEXIST) {
 		snprintf(c.err, sizeof(c.err), "--out %s: %s", c.out,
 			 strerror(errno));
 		rc = fc_usage(c.err);

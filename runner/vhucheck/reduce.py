@@ -137,10 +137,13 @@ class Outline:
 
 class Runner:
     """Runs candidate texts as cases against the target, -j at a time,
-    each outcome cached by the text."""
+    each outcome cached by the text. judge(record, text) is what must
+    stay the same (default outcome(); fuzz/inreduce.py signs a case as
+    its campaign does)."""
 
-    def __init__(self, plan, area, work, deadline):
+    def __init__(self, plan, area, work, deadline, judge=None):
         self.plan, self.area, self.work, self.deadline = plan, area, work, deadline
+        self.judge = judge or (lambda rec, text: outcome(rec))
         self.cache, self.runs, self.batches, self.n = {}, 0, 0, 0
 
     def expired(self):
@@ -184,7 +187,7 @@ class Runner:
         for (k, p), case in zip(valid.items(), cases):
             rec = by_file.get(case.file)
             self.runs += 1
-            self.cache[k] = outcome(rec) if rec else ("NOT-RUN", None)
+            self.cache[k] = self.judge(rec, todo[k]) if rec else ("NOT-RUN", None)
 
     def _parses(self, path):
         p = subprocess.run([self.plan.harness, "--validate", path], stdout=subprocess.DEVNULL,

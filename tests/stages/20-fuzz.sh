@@ -360,6 +360,29 @@ oss_build() {
 # back-end taking EOF as success) must be found; a fault-free campaign
 # per role must find nothing.
 
+# Input reduction's C side: every subset vhu-fuzzcase --keep is asked
+# for re-emits a case that parses (the largest seed of each fuzzer with
+# records, its even records, its odd ones, its last half).
+bad= n=0
+for f in fuzz_shmem_sequence fuzz_backend_replies; do
+	in=$(for x in corpus/$f/*; do build/fuzzers/vhu-fuzzcase $f --records "$x"; done |
+		sort -k2,2n | tail -1 | cut -d' ' -f4-)
+	r=$(build/fuzzers/vhu-fuzzcase $f --records "$in" | cut -d' ' -f2)
+	even=$(seq 0 2 $((r - 1)) | paste -sd,) odd=$(seq 1 2 $((r - 1)) | paste -sd,)
+	half=$(seq $((r / 2)) $((r - 1)) | paste -sd,)
+	build/fuzzers/vhu-fuzzcase $f --out "$TMP/keep-$f" --keep "$even" --keep "$odd" \
+		--keep "$half" "$in" >"$TMP/keep-$f.log" 2>&1 || bad="$bad $f"
+	for v in "$TMP/keep-$f"/*.vhu; do
+		n=$((n + 1))
+		build/harness/vhucheck-harness --validate "$v" >/dev/null 2>&1 || bad="$bad $v"
+	done
+done
+if [ -z "$bad" ] && [ $n -ge 4 ]; then
+	pass "vhu-fuzzcase --keep: record subsets re-emitted as cases that parse ($n cases)"
+else
+	fail "vhu-fuzzcase --keep: ${bad:-only $n cases}"
+fi
+
 log="$TMP/against.log"
 bounded 600 "$log" ./vhucheck bench against --fault fe_no_overlap_check \
 	--fault fe_reset_keeps_mappings --fault be_eof_as_success --runs 1 --budget 40 \
@@ -401,16 +424,19 @@ live overlap 30 --fault fe_no_overlap_check --stop-at-first --reduce-seconds 30
 rc=$?
 red=$(ls "$TMP"/live-overlap/findings/*/reduced/*/*.vhu 2>/dev/null | head -1)
 # The reduced case keeps the failure with the fault; the case as found
-# (the model's expectations at every step) also passes without it.
+# and the reduced one (the model's expectations for exactly the
+# operations each sends) both pass without it.
 if [ $rc -eq 1 ] && [ -n "$red" ] &&
 	grep -q '^## 1\. FAIL: 6: MUST fail: overlaps a live mapping (map)' "$TMP/live-overlap/report.md" &&
 	VHUCHECK_SUITES=$(dirname "$(dirname "$red")") bounded 120 "$TMP/live-red.log" \
 		./vhucheck run --target ref-frontend --fault fe_no_overlap_check --out "$TMP/live-red"
 	[ $? -eq 1 ] &&
 	VHUCHECK_SUITES="$TMP/live-overlap/findings" bounded 120 "$TMP/live-found.log" \
-		./vhucheck run --target ref-frontend --exclude '*_reduced' --out "$TMP/live-found"; then
-	pass "fuzz --live: fe_no_overlap_check found in the stream, its case passes without the fault, reduced it still fails with it" \
-		"($(grep -o '^- reduced: [0-9]* -> [0-9]* steps' "$TMP/live-overlap/report.md" | cut -c3-))"
+		./vhucheck run --target ref-frontend --out "$TMP/live-found" &&
+	VHUCHECK_SUITES=$(dirname "$(dirname "$red")") bounded 120 "$TMP/live-red-clean.log" \
+		./vhucheck run --target ref-frontend --out "$TMP/live-red-clean"; then
+	pass "fuzz --live: fe_no_overlap_check found in the stream, reduced by its records it still fails with it; found and reduced cases pass without it" \
+		"($(grep -o '^- reduced: [0-9]* -> [0-9]* records' "$TMP/live-overlap/report.md" | cut -c3-))"
 else
 	fail "fuzz --live fe_no_overlap_check: status $rc"
 	tail -12 "$TMP/live-overlap.log" | sed 's/^/    /'

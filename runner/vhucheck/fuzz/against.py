@@ -42,7 +42,7 @@ import sys
 import time
 
 from vhucheck import paths, reduce as R, signature as S, suite, supervisor
-from vhucheck.fuzz import cases as fuzzcases, emit as fuzzemit
+from vhucheck.fuzz import cases as fuzzcases, emit as fuzzemit, inreduce
 from vhucheck.errors import ConfigError, HarnessError
 
 # Verdicts that are not findings: a pass, a rule the digest leaves open,
@@ -215,7 +215,14 @@ class Campaign:
                       + "".join(f" --fault {f}" for f in meta["faults"])
                       + (f" --command {shlex.quote(meta['command'])}" if meta.get("command")
                          else "") + "`"]
-            if fd.get("reduced"):
+            if fd.get("reduced", {}).get("by") == "records":
+                r = fd["reduced"]
+                lines.append(f"- reduced: {r['records_before']} -> {r['records_after']} "
+                             f"records of its input, the case emitted again with the model "
+                             f"({r['runs']} runs, {r['seconds']} s"
+                             + ("" if r["complete"] else ", stopped by --reduce-seconds")
+                             + f"): `{r['file']}`")
+            elif fd.get("reduced"):
                 r = fd["reduced"]
                 lines.append(f"- reduced: {r['steps_before']} -> {r['steps_after']} steps "
                              f"({r['runs']} runs, {r['seconds']} s"
@@ -295,8 +302,11 @@ def campaign(name, args, corpus, out, env):
 
 
 def reduce_findings(camp, args):
-    """Each finding's case reduced against the target (reduce.py), at most
-    --reduce-seconds each, into its dir as reduced/."""
+    """Each finding reduced against the target, at most --reduce-seconds
+    each, into its dir as reduced/: by the records of its input, each
+    candidate emitted again with the model (fuzz/inreduce.py); a
+    fuzz_shmem_map finding, one message, by the steps of its case
+    (reduce.py)."""
     seconds = getattr(args, "reduce_seconds", 0)
     if seconds <= 0:
         return
@@ -309,6 +319,11 @@ def reduce_findings(camp, args):
         if not os.path.exists(path):
             continue
         try:
+            if inreduce.applies(camp.name, os.path.join(fd["dir"], fd["case"] + ".input")):
+                out, stats = inreduce.reduce_finding(opts, camp.name, fd, root,
+                                                     getattr(args, "regions", None), signature)
+                fd["reduced"] = dict(stats, file=paths.relpath(out))
+                continue
             case = suite.read_case(path, root)
             out, stats = R.reduce_into(opts, case, os.path.join(fd["dir"], "reduced"),
                                        lambda msg: None)
