@@ -142,6 +142,9 @@ static void lost(struct belive *L, const char *kind, int rc, const char *waiting
 {
 	char sig[32];
 
+	/* A channel that closed: most likely the target ending; let it. */
+	if (rc == BEPEER_GONE && bepeer_alive(&L->peer))
+		target_wait(&L->peer.t, chan_deadline(300));
 	if (!bepeer_alive(&L->peer) && L->peer.t.signal)
 		belive_violation(L, "crash", kind, "12H: the back-end survives "
 				 "what the front-end sends", "killed by %s while %s",
@@ -344,6 +347,9 @@ static void exchange(struct belive *L, const struct bejudge_rec *r, bool map,
 	bejudge_outcome(k, need, &o);
 	if (need && (r->bits & BEJUDGE_B_MAIN) && !main_served(L, kind))
 		return;
+	/* From here a violation is the reply's: --avoid KIND:VERDICT. */
+	snprintf(L->vverdict, sizeof(L->vverdict), "%s",
+		 need ? bejudge_reply_name(k) : "sent");
 	if (need && send_reply(L, k, map ? PROTO_BE_SHMEM_MAP : PROTO_BE_SHMEM_UNMAP,
 			       r->value, fdname, sizeof(fdname)) != BEPEER_OK) {
 		lost(L, kind, BEPEER_GONE, "replying");
@@ -416,6 +422,8 @@ static void refusal(struct belive *L, const char *why)
 	} else if (strncmp(ans, "err", 3) != 0) {
 		belive_violation(L, "fail", "refusal", why, "answered '%s'", ans);
 	}
+	if (L->violated)
+		snprintf(L->vverdict, sizeof(L->vverdict), "%s", why);
 }
 
 static void play_map(struct belive *L, const struct bejudge_rec *r)
@@ -578,6 +586,7 @@ void belive_step(struct belive *L)
 {
 	struct bejudge_rec r;
 
+	L->vverdict[0] = '\0';
 	gen(L, &r);
 	switch (r.op) {
 	case BEJUDGE_MAP: play_map(L, &r); break;
