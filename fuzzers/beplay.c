@@ -146,20 +146,20 @@ static void lost(struct belive *L, const char *kind, int rc, const char *waiting
 	if (rc == BEPEER_GONE && bepeer_alive(&L->peer))
 		target_wait(&L->peer.t, chan_deadline(300));
 	if (!bepeer_alive(&L->peer) && L->peer.t.signal)
-		belive_violation(L, "crash", kind, "12H: the back-end survives "
+		belive_violation(L, "CRASH", kind, "12H: the back-end survives "
 				 "what the front-end sends", "killed by %s while %s",
 				 target_signal_name(L->peer.t.signal, sig, sizeof(sig)),
 				 waiting);
 	else if (!bepeer_alive(&L->peer))
-		belive_violation(L, "crash", kind, "12H: the back-end survives "
+		belive_violation(L, "CRASH", kind, "12H: the back-end survives "
 				 "what the front-end sends", "exited %d while %s",
 				 L->peer.t.exit_code, waiting);
 	else if (rc == BEPEER_NONE)
-		belive_violation(L, "hang", kind, "every wait has a deadline",
+		belive_violation(L, "HANG", kind, "every wait has a deadline",
 				 "nothing within %u ms while %s",
 				 L->peer.timeout_ms, waiting);
 	else
-		belive_violation(L, "closed", kind, "12H: the back-end survives "
+		belive_violation(L, "CLOSED", kind, "12H: the back-end survives "
 				 "what the front-end sends", "a channel closed while %s",
 				 waiting);
 }
@@ -270,7 +270,7 @@ static bool main_served(struct belive *L, const char *kind)
 	if (rc == BEPEER_OK)
 		return true;
 	if (rc == BEPEER_NONE && bepeer_alive(&L->peer))
-		belive_violation(L, "deadlock", kind, "9: the back-end blocks until "
+		belive_violation(L, "DEADLOCK", kind, "9: the back-end blocks until "
 				 "the reply; the main channel is served meanwhile",
 				 "GET_FEATURES unanswered within 500 ms while its "
 				 "request waits for our reply");
@@ -290,25 +290,25 @@ static bool shape(struct belive *L, const struct chan_msg *m, bool map,
 	uint32_t req = map ? PROTO_BE_SHMEM_MAP : PROTO_BE_SHMEM_UNMAP;
 
 	if (m->hdr.request != req || m->payload_len != PROTO_MMAP_SIZE)
-		belive_violation(L, "fail", kind, "12H: the back-end sends the "
+		belive_violation(L, "FAIL", kind, "12H: the back-end sends the "
 				 "request it was asked for", "request %u size %zu",
 				 m->hdr.request, m->payload_len);
 	else if (m->nfds != (map ? 1u : 0u))
-		belive_violation(L, "fail", kind, map ? "6: SHMEM_MAP carries "
+		belive_violation(L, "FAIL", kind, map ? "6: SHMEM_MAP carries "
 				 "exactly one fd" : "7: SHMEM_UNMAP carries no fd",
 				 "%u fds", m->nfds);
 	else if (!!(m->hdr.flags & PROTO_F_NEED_REPLY) != need)
-		belive_violation(L, "fail", kind, "9: NEED_REPLY as asked",
+		belive_violation(L, "FAIL", kind, "9: NEED_REPLY as asked",
 				 "flags %#x, need_reply=%d asked", m->hdr.flags, need);
 	else if (proto_validate(&c, &m->hdr, m->payload, &f) && f.count)
-		belive_violation(L, "fail", kind, "4, 6, 7, 12H: what the back-end "
+		belive_violation(L, "FAIL", kind, "4, 6, 7, 12H: what the back-end "
 				 "sends passes the validator (padding zero, known "
 				 "flags)", "%s", f.items[0].text);
 	else if (proto_mmap_decode(m->payload, m->payload_len, &mm) != 0 ||
 		 mm.shmid != g->shmid || mm.shm_offset != g->off ||
 		 mm.len != g->len || (map && (mm.fd_offset != fdo ||
 					      !!(mm.flags & PROTO_MMAP_F_RW) != rw)))
-		belive_violation(L, "fail", kind, "12H: the back-end sends the "
+		belive_violation(L, "FAIL", kind, "12H: the back-end sends the "
 				 "range it was asked for", "shmid %u offset %#llx "
 				 "len %#llx", mm.shmid,
 				 (unsigned long long)mm.shm_offset,
@@ -330,7 +330,7 @@ static void exchange(struct belive *L, const struct bejudge_rec *r, bool map,
 	int got = bepeer_await(&L->peer, &m, ans, sizeof(ans), L->peer.timeout_ms);
 
 	if (got == 2) {
-		belive_violation(L, "fail", kind, "12H: the back-end sends a request "
+		belive_violation(L, "FAIL", kind, "12H: the back-end sends a request "
 				 "it may send (control %s)", "answered '%s' before "
 				 "sending anything", ans);
 		return;
@@ -364,7 +364,7 @@ static void exchange(struct belive *L, const struct bejudge_rec *r, bool map,
 	}
 	if (!bejudge_answer_holds(o.want, ans)) {
 		if (o.must) {
-			belive_violation(L, "fail", kind, o.rule, "reply %s: "
+			belive_violation(L, "FAIL", kind, o.rule, "reply %s: "
 					 "answered '%s', the model wants result %s",
 					 bejudge_reply_name(k), ans[0] ? ans : "(none)",
 					 o.want);
@@ -373,7 +373,7 @@ static void exchange(struct belive *L, const struct bejudge_rec *r, bool map,
 		L->open_choices++;
 	}
 	if (fdname[0] && holds_fd(L, fdname, 1000)) {
-		belive_violation(L, "leak", kind, "12H: fds it did not ask for are "
+		belive_violation(L, "LEAK", kind, "12H: fds it did not ask for are "
 				 "closed", "%s still open in /proc/%ld/fd", fdname,
 				 (long)L->peer.t.pid);
 		return;
@@ -415,12 +415,12 @@ static void refusal(struct belive *L, const char *why)
 
 	if (got == 1) {
 		chan_msg_release(&m);
-		belive_violation(L, "fail", "refusal", why, "sent request %u "
+		belive_violation(L, "FAIL", "refusal", why, "sent request %u "
 				 "instead of refusing", m.hdr.request);
 	} else if (got < 0) {
 		lost(L, "refusal", -got, "awaiting its refusal");
 	} else if (strncmp(ans, "err", 3) != 0) {
-		belive_violation(L, "fail", "refusal", why, "answered '%s'", ans);
+		belive_violation(L, "FAIL", "refusal", why, "answered '%s'", ans);
 	}
 	if (L->violated)
 		snprintf(L->vverdict, sizeof(L->vverdict), "%s", why);
@@ -505,16 +505,16 @@ static void play_config(struct belive *L, struct bejudge_rec *r)
 		return;
 	}
 	if (proto_shmem_config_decode(m.payload, m.payload_len, &c) != 0)
-		belive_violation(L, "fail", "config", "8: the answer is a "
+		belive_violation(L, "FAIL", "config", "8: the answer is a "
 				 "VhostUserShMemConfig", "%zu bytes", m.payload_len);
 	for (unsigned i = 0; !L->violated && i < PROTO_SHMEM_MAX_REGIONS; i++)
 		if (c.memory_sizes[i] % BEJUDGE_PAGE)
-			belive_violation(L, "fail", "config", "8: sizes are page "
+			belive_violation(L, "FAIL", "config", "8: sizes are page "
 					 "multiples and never change during a "
 					 "connection", "region %u: size %#llx", i,
 					 (unsigned long long)c.memory_sizes[i]);
 		else if (c.memory_sizes[i] != L->peer.first_cfg.memory_sizes[i])
-			belive_violation(L, "fail", "config", "8: sizes are page "
+			belive_violation(L, "FAIL", "config", "8: sizes are page "
 					 "multiples and never change during a "
 					 "connection", "region %u: %#llx, first %#llx",
 					 i, (unsigned long long)c.memory_sizes[i],
@@ -544,7 +544,7 @@ static bool reset(struct belive *L)
 		return false;
 	}
 	if (strncmp(ans, "ok", 2) != 0) {
-		belive_violation(L, "fail", "reset", "12H: the back-end forgets its "
+		belive_violation(L, "FAIL", "reset", "12H: the back-end forgets its "
 				 "mappings (control reset)", "answered '%s'", ans);
 		return false;
 	}
