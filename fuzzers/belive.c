@@ -64,6 +64,63 @@ uint64_t belive_rand(struct belive *L)
 	return L->rng * UINT64_C(2685821657736338717);
 }
 
+void belive_segment_done(struct belive *L)
+{
+	unsigned k, n;
+
+	if (L->seg_new && L->nseg && L->ncorpus < BELIVE_CORPUS) {
+		memcpy(L->corpus[L->ncorpus], L->seg, sizeof(L->seg));
+		L->corpus_len[L->ncorpus++] = L->nseg;
+	}
+	L->seg_new = false;
+	L->nqueue = L->qpos = 0;
+	if (!L->ncorpus || belive_rand(L) % 2)
+		return;
+	k = (unsigned)(belive_rand(L) % L->ncorpus);
+	n = L->corpus_len[k];
+	memcpy(L->queue, L->corpus[k], n * BEJUDGE_RECORD);
+	/* A few fields of a few records: the reply, its value, the bits,
+	 * where and how long; one record dropped or doubled now and then. */
+	for (unsigned m = 1 + (unsigned)(belive_rand(L) % 3); m > 0; m--) {
+		uint8_t *rec = L->queue[belive_rand(L) % n];
+		unsigned f = (unsigned)(belive_rand(L) % 6);
+
+		if (f == 0)
+			rec[1] ^= 1;    /* ok <-> error, none <-> wrong id, ... */
+		else if (f == 1)
+			rec[5] = (uint8_t)belive_rand(L);
+		else if (f == 2)
+			rec[4] ^= (uint8_t)(1u << (belive_rand(L) % 6));
+		else if (f == 3)
+			rec[8] = (uint8_t)(rec[8] + belive_rand(L) % 5 - 2);
+		else if (f == 4)
+			rec[12] = (uint8_t)(1 + belive_rand(L) % 32);
+		else if (n + 1 < BELIVE_MAX_SEG) {
+			memmove(rec + BEJUDGE_RECORD, rec,
+				(size_t)(L->queue[n] - rec));
+			n++;
+		}
+	}
+	L->nqueue = n;
+	L->mutants++;
+}
+
+bool belive_next(struct belive *L, struct bejudge_rec *r)
+{
+	enum bejudge_reply k;
+
+	if (L->qpos >= L->nqueue)
+		return false;
+	bejudge_rec_read(L->queue[L->qpos++], r);
+	/* A reply the back-end waits out (a second each) stays as rare as
+	 * when new (beplay.c's pick_reply): most become an error reply. */
+	k = (enum bejudge_reply)(r->reply % BEJUDGE_R_MAX);
+	if ((k == BEJUDGE_R_NONE || k == BEJUDGE_R_TRUNC ||
+	     k == BEJUDGE_R_WRONG_FLAGS) && belive_rand(L) % 64)
+		r->reply = BEJUDGE_R_ERR;
+	return true;
+}
+
 void belive_violation(struct belive *L, const char *cls, const char *kind,
 		      const char *rule, const char *fmt, ...)
 {
@@ -147,11 +204,12 @@ static void report(const struct belive *L, const struct args *a, int64_t t0)
 	printf("{\"event\":\"end\",\"role\":\"backend\",\"ops\":%lu,"
 	       "\"messages\":%lu,\"controls\":%lu,\"seconds\":%.3f,"
 	       "\"ops_per_sec\":%.1f,\"states\":%u,\"new_states\":%lu,"
+	       "\"corpus\":%u,\"mutants\":%lu,"
 	       "\"open_choices\":%lu,\"avoided\":%lu,\"cuts\":%lu,"
 	       "\"recycled\":false,\"pid\":%ld}\n", L->ops, L->msgs, L->controls,
 	       secs, secs > 0 ? (double)L->ops / secs : 0.0, L->nstates,
-	       L->new_states, L->open_choices, L->avoided, L->cuts,
-	       (long)L->peer.t.pid);
+	       L->new_states, L->ncorpus, L->mutants, L->open_choices,
+	       L->avoided, L->cuts, (long)L->peer.t.pid);
 	fflush(stdout);
 }
 

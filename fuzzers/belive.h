@@ -15,6 +15,7 @@
 #define BELIVE_MAX_SEG 60u      /* records in a segment (emitbe: 64) */
 #define BELIVE_MAX_AVOID 32
 #define BELIVE_MAX_STATES 4096u
+#define BELIVE_CORPUS 64u        /* segments kept for reaching new states */
 
 struct belive {
 	struct bepeer peer;
@@ -33,6 +34,13 @@ struct belive {
 	unsigned navoid;
 	uint32_t states[BELIVE_MAX_STATES];
 	unsigned nstates;
+	bool seg_new;           /* the segment reached a state never seen */
+	uint8_t corpus[BELIVE_CORPUS][BELIVE_MAX_SEG][BEJUDGE_RECORD];
+	unsigned corpus_len[BELIVE_CORPUS], ncorpus;
+	/* A kept segment's mutant, played before anything new. */
+	uint8_t queue[BELIVE_MAX_SEG][BEJUDGE_RECORD];
+	unsigned nqueue, qpos;
+	unsigned long mutants;
 	/* counts */
 	unsigned long ops, msgs, controls, open_choices, avoided, new_states,
 		cuts;
@@ -47,6 +55,11 @@ void belive_step(struct belive *L);
 /* One MAP and its UNMAP, each answered 0, nothing judged: the ceiling. */
 void belive_pingpong(struct belive *L, int64_t end, unsigned long max_ops);
 uint64_t belive_rand(struct belive *L);
+/* At a segment's end: kept when it reached a new state; then, half of
+ * the time, a kept one's mutant queued for the next segment. */
+void belive_segment_done(struct belive *L);
+/* The next queued record, false when none. */
+bool belive_next(struct belive *L, struct bejudge_rec *r);
 /* A violation: the stream stops. */
 void belive_violation(struct belive *L, const char *cls, const char *kind,
 		      const char *rule, const char *fmt, ...)

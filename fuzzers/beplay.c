@@ -79,6 +79,8 @@ static void gen(struct belive *L, struct bejudge_rec *r)
 {
 	unsigned k = pick(L, 100);
 
+	if (L->nseg + 1 < BELIVE_MAX_SEG && belive_next(L, r))
+		return;
 	memset(r, 0, sizeof(*r));
 	r->reply = pick_reply(L);
 	r->value = (uint8_t)pick(L, 256);
@@ -135,6 +137,7 @@ static void state(struct belive *L, const struct bejudge_rec *r, bool need,
 	if (L->nstates < BELIVE_MAX_STATES) {
 		L->states[L->nstates++] = s;
 		L->new_states++;
+		L->seg_new = true;
 	}
 }
 
@@ -561,6 +564,7 @@ static void new_segment(struct belive *L)
 {
 	bool shmem = true, ack = true;
 
+	belive_segment_done(L);
 	L->nseg = 0;
 	L->seg_start_ms = chan_now_ms();
 	if (L->vary && !L->reduced && pick(L, 10) == 0) {
