@@ -331,13 +331,19 @@ static void exchange(struct belive *L, const struct bejudge_rec *r, bool map,
 	enum bejudge_reply k = (enum bejudge_reply)(r->reply % BEJUDGE_R_MAX);
 	struct bejudge_outcome o;
 	struct chan_msg m;
-	char ans[1024], fdname[64] = "";
+	char ans[1024], early[1024] = "", fdname[64] = "";
 	int got = bepeer_await(&L->peer, &m, ans, sizeof(ans), L->peer.timeout_ms);
 
-	if (got == 2) {
+	/* Its outcome may be read before its message (two sockets): the
+	 * message must still come, and the outcome is judged after it. */
+	if (got == 2 && strncmp(ans, "ok result=", 10) == 0) {
+		snprintf(early, sizeof(early), "%s", ans);
+		got = bepeer_await(&L->peer, &m, ans, sizeof(ans), L->peer.timeout_ms);
+	}
+	if (got == 2 || (got == -BEPEER_NONE && early[0])) {
 		belive_violation(L, "FAIL", kind, "12H: the back-end sends a request "
-				 "it may send (control %s)", "answered '%s' before "
-				 "sending anything", ans);
+				 "it may send (control map/unmap)", "answered '%s' "
+				 "without sending anything", early[0] ? early : ans);
 		return;
 	}
 	if (got < 0) {
@@ -360,8 +366,13 @@ static void exchange(struct belive *L, const struct bejudge_rec *r, bool map,
 		lost(L, kind, BEPEER_GONE, "replying");
 		return;
 	}
-	got = bepeer_control_read(&L->peer, ans, sizeof(ans), o.known
-				  ? L->peer.timeout_ms : BEJUDGE_OUTCOME_MS);
+	if (early[0]) {
+		snprintf(ans, sizeof(ans), "%s", early);
+		got = BEPEER_OK;
+	} else {
+		got = bepeer_control_read(&L->peer, ans, sizeof(ans), o.known
+					  ? L->peer.timeout_ms : BEJUDGE_OUTCOME_MS);
+	}
 	if (got == BEPEER_GONE || (got == BEPEER_NONE && o.known) ||
 	    !bepeer_alive(&L->peer)) {
 		lost(L, kind, got, "awaiting its outcome");
