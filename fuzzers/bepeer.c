@@ -297,7 +297,7 @@ int bepeer_start(struct bepeer *p, const struct bepeer_opts *o, char *err,
 
 	memset(p, 0, sizeof(*p));
 	target_init(&p->t);
-	p->ctl = -1;
+	p->ctl = p->main.fd = -1;   /* nothing to close yet */
 	p->timeout_ms = o->timeout_ms ? o->timeout_ms : 1000;
 	p->shmem_bit = o->shmem_bit;
 	if (spawn(p, o, &mainfd, err, errcap) != 0)

@@ -163,6 +163,18 @@ class TestBackendDriver(unittest.TestCase):
             self.assertEqual((rc, viol), (0, None), end)
             self.assertGreater(end["avoided"], 0)
 
+    def test_usage(self):
+        p = subprocess.run([BE_DRIVER, "--out", "/tmp"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--target-cmd", p.stderr)
+        # a back-end on a socket path: live mode needs {fd} and {control}
+        p = subprocess.run([BE_DRIVER, "--target-cmd", "/bin/true {socket} {control}",
+                            "--out", "/tmp", "--seconds", "5"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("{fd}", p.stderr)
+
     def test_pingpong(self):
         with tempfile.TemporaryDirectory() as d:
             rc, viol, end = drive_be(d, "--pingpong", max_ops=400)
