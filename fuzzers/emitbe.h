@@ -14,10 +14,6 @@
 #include "emitcasedata.h"
 #include "etext.h"
 
-/* An input is a list of records of this many bytes (emitbe.c reads
- * them; emitrec.h splits them). */
-#define EMITBE_RECORD 16u
-
 /* 1: body and eh written; 0: no case (why in err). */
 int emitbe_body(const struct emitcase_opts *opts, const uint8_t *data,
 		size_t size, struct etext *t, struct emit_header *eh,

@@ -9,14 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emitbe.h"
+#include "bejudge.h"
 #include "seqop.h"
 
 size_t emitrec_size(enum emitcase_fuzzer f)
 {
 	switch (f) {
 	case EMITCASE_SEQUENCE: return SEQOP_SIZE;
-	case EMITCASE_BACKEND: return EMITBE_RECORD;
+	case EMITCASE_BACKEND: return BEJUDGE_RECORD;
 	default: return 0;
 	}
 }

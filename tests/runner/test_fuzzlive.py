@@ -4,8 +4,12 @@ outside program: the stream runs clean without a fault, stops at a
 catalogued fault with the operations since the last reset as an input
 that becomes the case showing it, keeps off what --avoid names, counts
 states across restarts; a campaign restarts the target after a crash,
-goes on, and keeps the reproducer, which crashes again. Runs are bounded
-by operation counts, not by time (skipped without a build)."""
+goes on, and keeps the reproducer, which crashes again. The same for the
+reference back-end (build/fuzzers/vhu-fuzzlive-be, the harness as its
+front-end): clean without a fault, catalogued faults stopped at with the
+records since the last reset as a fuzz_backend_replies input whose case
+shows the fault. Runs are bounded by operation counts, not by time
+(skipped without a build)."""
 
 import json
 import os
@@ -23,6 +27,10 @@ DRIVER = BUILD and os.path.join(BUILD, "fuzzers", "vhu-fuzzlive")
 HAVE = DRIVER and os.path.exists(DRIVER) and os.path.exists(
     os.path.join(BUILD, "targets", "vhu-ref-frontend"))
 OVERLAP = "6: MUST fail: overlaps a live mapping"
+BE_DRIVER = BUILD and os.path.join(BUILD, "fuzzers", "vhu-fuzzlive-be")
+HAVE_BE = BE_DRIVER and os.path.exists(BE_DRIVER) and os.path.exists(
+    os.path.join(BUILD, "targets", "vhu-ref-backend"))
+OVERLAP_OWN = "12H: not overlapping its own live mappings"
 
 
 def setUpModule():
@@ -66,6 +74,111 @@ class TestAvoidOf(unittest.TestCase):
         self.assertEqual(fuzzlive.avoid_of({"kind": "reset", "verdict": ""}), "reset:")
         self.assertEqual(fuzzlive.avoid_of({"kind": "start", "after": "stop"}), "stop:")
         self.assertIsNone(fuzzlive.avoid_of({"kind": "start", "after": "map"}))
+
+
+def drive_be(out, *args, faults=(), max_ops=800):
+    """vhu-fuzzlive-be against the reference back-end until max_ops:
+    (exit status, violation event or None, end event)."""
+    os.makedirs(out, exist_ok=True)
+    cmd = (f"{BUILD}/targets/vhu-ref-backend --fd={{fd}} --control-fd={{control}} "
+           "--shmem-bit={shmem_bit}" + "".join(f" --fault={f}" for f in faults))
+    p = subprocess.run([BE_DRIVER, "--target-cmd", cmd, "--out", out, "--seconds", "300",
+                        "--max-ops", str(max_ops), "--seed", "1", *args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=400)
+    ev = [json.loads(ln) for ln in p.stdout.splitlines()]
+    viol = next((e for e in ev if e["event"] == "violation"), None)
+    return p.returncode, viol, next(e for e in ev if e["event"] == "end")
+
+
+class TestAvoidOfBackend(unittest.TestCase):
+    """What keeps the back-end driver off a known violation."""
+
+    def test_by_request_and_reply(self):
+        be = {"role": "backend"}
+        self.assertEqual(fuzzlive.avoid_of(dict(be, kind="map", verdict="short")), "map:short")
+        self.assertEqual(fuzzlive.avoid_of(dict(be, kind="refusal", verdict=OVERLAP_OWN)),
+                         "refusal:" + OVERLAP_OWN)
+        self.assertEqual(fuzzlive.avoid_of(dict(be, kind="config", verdict="")), "config:")
+        # a request's own shape: every MAP has it, never avoided
+        self.assertIsNone(fuzzlive.avoid_of(dict(be, kind="map", verdict="")))
+
+    def test_fuzzer_by_role(self):
+        self.assertEqual(fuzzlive.fuzzer_of("ref-backend"), "fuzz_backend_replies")
+        self.assertEqual(fuzzlive.fuzzer_of("ref-frontend"), "fuzz_shmem_sequence")
+
+
+@unittest.skipUnless(HAVE_BE, "no build with vhu-fuzzlive-be and the reference back-end")
+class TestBackendDriver(unittest.TestCase):
+    def test_clean_reference_no_violation(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, end = drive_be(d)
+            self.assertEqual((rc, viol), (0, None), end)
+            self.assertEqual(end["ops"], 800)
+            self.assertGreater(end["messages"], 600)       # requests, replies, main channel
+            self.assertGreater(end["controls"], 700)       # map, unmap, reset
+            self.assertGreater(end["states"], 50)
+            self.assertGreater(end["cuts"], 0)              # replies that left it in doubt
+
+    def test_faults_stop_the_stream(self):
+        for fault, kind, rule in (
+                ("be_map_overlap_own", "refusal", OVERLAP_OWN),
+                ("be_no_fd_on_map", "map", "6: SHMEM_MAP carries exactly one fd"),
+                ("be_fd_on_unmap", "unmap", "7: SHMEM_UNMAP carries no fd"),
+                ("be_reply_id_unchecked", None,
+                 "9/12H: no reply, EOF or a malformed reply is no success"),
+                ("be_config_unstable", "config", None)):
+            with self.subTest(fault), tempfile.TemporaryDirectory() as d:
+                rc, viol, end = drive_be(d, faults=[fault], max_ops=20000)
+                self.assertEqual(rc, 1, end)
+                self.assertEqual(viol["class"], "FAIL")
+                self.assertEqual(viol["kind"], kind or viol["kind"])
+                self.assertEqual(viol["rule"], rule or viol["rule"])
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, _ = drive_be(d, faults=["be_abort_short_reply"], max_ops=20000)
+            self.assertEqual((rc, viol["class"], viol["verdict"]), (1, "CRASH", "short"))
+
+    def test_slice_is_the_case(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, end = drive_be(os.path.join(d, "s"), faults=["be_reply_id_unchecked"],
+                                     max_ops=20000)
+            self.assertEqual(rc, 1, end)
+            self.assertEqual(viol["verdict"], "wrong id")
+            self.assertEqual(os.path.getsize(viol["slice"]) % 16, 0)
+            got = fuzzemit.emit("fuzz_backend_replies", [viol["slice"]],
+                                os.path.join(d, "cases", "Z-fuzz"))
+            self.assertEqual([k for k, _ in got], ["case"])
+            env = env_for(VHUCHECK_BUILD_DIR=BUILD, VHUCHECK_SUITES=os.path.join(d, "cases"))
+            rc, so, se = run_cli("run", "--target", "ref-backend", "--fault",
+                                 "be_reply_id_unchecked", "--out", os.path.join(d, "r1"),
+                                 env=env, timeout=120)
+            self.assertEqual(rc, 1, so + se)    # the case shows the fault ...
+            rc, so, se = run_cli("run", "--target", "ref-backend", "--out",
+                                 os.path.join(d, "r2"), env=env, timeout=120)
+            self.assertEqual(rc, 0, so + se)    # ... and passes without it
+
+    def test_avoid_keeps_off_the_known_violation(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, end = drive_be(d, "--avoid", "refusal:" + OVERLAP_OWN,
+                                     faults=["be_map_overlap_own"], max_ops=400)
+            self.assertEqual((rc, viol), (0, None), end)
+            self.assertGreater(end["avoided"], 0)
+
+    def test_usage(self):
+        p = subprocess.run([BE_DRIVER, "--out", "/tmp"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--target-cmd", p.stderr)
+        # a back-end on a socket path: live mode needs {fd} and {control}
+        p = subprocess.run([BE_DRIVER, "--target-cmd", "/bin/true {socket} {control}",
+                            "--out", "/tmp", "--seconds", "5"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("{fd}", p.stderr)
+
+    def test_pingpong(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, end = drive_be(d, "--pingpong", max_ops=400)
+            self.assertEqual((rc, viol, end["ops"], end["messages"]), (0, None, 400, 800))
 
 
 @unittest.skipUnless(HAVE, "no build with vhu-fuzzlive and the reference front-end")
@@ -167,7 +280,8 @@ class TestCampaign(unittest.TestCase):
 
     def test_bad_arguments(self):
         env = env_for(VHUCHECK_BUILD_DIR=BUILD)
-        for args, msg in ((["fuzz", "--against", "ref-backend", "--live"], "front-ends"),
+        for args, msg in ((["fuzz", "shmem_map", "--against", "ref-backend", "--live"],
+                           "fuzz_backend_replies"),
                           (["fuzz", "shmem_map", "--against", "ref-frontend", "--live"],
                            "fuzz_shmem_sequence"),
                           (["fuzz", "sequence", "--live"], "--against")):

@@ -11,7 +11,8 @@
 # persistent mode with the custom mutator (stability), an AFL++
 # campaign's edges over time checked against afl-showmap, the
 # references fuzzed as outside programs (fuzz --against, bench against),
-# live mode (fuzz --against --live: one process, a stream of operations),
+# live mode (fuzz --against --live: one process, a stream of operations;
+# a front-end, and a back-end with the harness as its front-end),
 # and the OSS-Fuzz build.sh run locally for the address, undefined and coverage
 # builds (the ClusterFuzzLite matrix). Missing engines are skipped with the
 # reason. Ends with "stage: P passed, F failed, S skipped".
@@ -479,6 +480,40 @@ if [ $rc -eq 0 ] && grep -q '^- findings: 0 unique' "$TMP/live-clean/report.md";
 else
 	fail "fuzz --live without a fault: status $rc"
 	grep '^## ' "$TMP/live-clean/report.md" 2>/dev/null | head -4 | sed 's/^/    /'
+fi
+
+# ---- live mode against a back-end: the harness its front-end ----
+# vhu-fuzzlive-be; its violations are fuzz_backend_replies inputs whose
+# cases (emitbe, judged by bejudge as the stream was) sign them.
+belive() { # NAME SECONDS ARGS...
+	_ln=$1 _ls=$2
+	shift 2
+	bounded $((_ls + 300)) "$TMP/belive-$_ln.log" ./vhucheck fuzz --against ref-backend \
+		--live --seconds "$_ls" --seed 1 --out "$TMP/belive-$_ln" "$@"
+}
+for f in be_reply_id_unchecked be_map_overlap_own be_abort_short_reply be_no_fd_on_map; do
+	belive "$f" 20 --fault "$f" --stop-at-first --reduce-seconds 0
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q '^## 1\. ' "$TMP/belive-$f/report.md" &&
+		VHUCHECK_SUITES="$TMP/belive-$f/findings" bounded 120 "$TMP/belive-$f-run.log" \
+			./vhucheck run --target ref-backend --fault "$f" --out "$TMP/belive-$f-run" \
+			>/dev/null 2>&1
+		[ $? -eq 1 ]; then
+		pass "fuzz --live against ref-backend: $f found in the stream, its case shows it" \
+			"($(sed -n 's/^## 1\. //p' "$TMP/belive-$f/report.md" | head -1))"
+	else
+		fail "fuzz --live against ref-backend --fault $f: status $rc"
+		tail -8 "$TMP/belive-$f.log" | sed 's/^/    /'
+	fi
+done
+belive clean 10
+rc=$?
+if [ $rc -eq 0 ] && grep -q '^- findings: 0 unique' "$TMP/belive-clean/report.md"; then
+	pass "fuzz --live against ref-backend without a fault: no finding" \
+		"($(grep -o '^- [0-9]* operations.*/s in the stream' "$TMP/belive-clean/report.md" | cut -c3-))"
+else
+	fail "fuzz --live against ref-backend without a fault: status $rc"
+	grep '^## ' "$TMP/belive-clean/report.md" 2>/dev/null | head -4 | sed 's/^/    /'
 fi
 
 if [ -n "$LF_WHY" ]; then

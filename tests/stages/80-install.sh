@@ -57,7 +57,7 @@ for f in bin/vhucheck bin/vhucheck-harness bin/vhucheck-monitor share/man/man1/v
 	libexec/vhucheck/harness/vhucheck-harness libexec/vhucheck/harness/vhucheck-monitor \
 	libexec/vhucheck/targets/vhu-ref-frontend libexec/vhucheck/targets/vhu-ref-backend \
 	libexec/vhucheck/targets/vhu-chaos libexec/vhucheck/targets/qtest/vhu-qtest \
-	libexec/vhucheck/targets/libvhu-crashtrace.so libexec/vhucheck/fuzzers/vhu-fuzzcase libexec/vhucheck/fuzzers/vhu-fuzzlive \
+	libexec/vhucheck/targets/libvhu-crashtrace.so libexec/vhucheck/fuzzers/vhu-fuzzcase libexec/vhucheck/fuzzers/vhu-fuzzlive libexec/vhucheck/fuzzers/vhu-fuzzlive-be \
 	share/vhucheck/targets/faults/catalogue.ini share/vhucheck/targets/profiles/ref-frontend.toml \
 	share/vhucheck/targets/profiles/expect/qemu-debian.toml \
 	share/vhucheck/reports/templates/page.html share/vhucheck/corpus/fuzz_shmem_map.dict \

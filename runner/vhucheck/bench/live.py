@@ -1,10 +1,11 @@
 """vhucheck bench live: live mode against the batches of cases and the
 target's own ceiling (docs/fuzzing.md, "Live mode").
 
-Rates, per target (ref-frontend; qemu-shmem too when $VHUCHECK_QEMU names
-a binary), each run for --seconds, side by side:
+Rates, per target (ref-frontend, ref-backend; qemu-shmem too when
+$VHUCHECK_QEMU names a binary), each run for --seconds, side by side:
 
-  ceiling   vhu-fuzzlive --pingpong: one MAP and its UNMAP, over and over,
+  ceiling   vhu-fuzzlive --pingpong (vhu-fuzzlive-be --pingpong for a
+            back-end): one MAP and its UNMAP, over and over,
             with a reply each and nothing judged: the target answering as
             fast as it can
   live      fuzz --against T --live without a fault: operations (messages
@@ -16,9 +17,10 @@ a binary), each run for --seconds, side by side:
             batch's cases)
 
 Faults (--runs seeds, --budget seconds, unless --no-faults): every goal
-fault of the reference front-end (bench_against.goal_faults), found by
-`fuzz --against ref-frontend --live --stop-at-first`, and one campaign
-without a fault, whose findings must be none. Writes bench.md and
+fault of the reference front-end and back-end (bench_against.goal_faults;
+--role one of them), found by `fuzz --against ref-frontend|ref-backend
+--live --stop-at-first`, and per role one campaign without a fault,
+whose findings must be none. Writes bench.md and
 bench.json under reports/out/bench-live-TIME/ and prints the markdown.
 """
 
@@ -50,7 +52,7 @@ def ceiling(target, regions, seconds, out):
     """vhu-fuzzlive --pingpong: the target's MAP/UNMAP ops/s."""
     cmd, env, bit = fuzzlive.target_command(_Args(target, regions))
     os.makedirs(out, exist_ok=True)
-    argv = [fuzzlive.binary(), "--target-cmd", cmd, "--out", out, "--shmem-bit", str(bit),
+    argv = [fuzzlive.binary(fuzzlive.is_backend(target)), "--target-cmd", cmd, "--out", out, "--shmem-bit", str(bit),
             "--seconds", str(seconds), "--pingpong", "--log", os.path.join(out, "pingpong.log")]
     argv += ["--regions", regions] if regions else []
     p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -62,7 +64,8 @@ def ceiling(target, regions, seconds, out):
 
 
 def fuzz(target, regions, seconds, out, live):
-    args = [sys.executable, "-m", "vhucheck", "fuzz", "sequence", "--against", target,
+    args = [sys.executable, "-m", "vhucheck", "fuzz", fuzzlive.fuzzer_of(target),
+            "--against", target,
             "--seconds", str(seconds), "--seed", "1", "--out", out, "--reduce-seconds", "0"]
     # batches at --jobs 2, as `bench against` measured them: today's best
     args += ["--live"] if live else ["--jobs", "2"]
@@ -121,18 +124,21 @@ def markdown(rows, faults, clean, meta):
                      f"{lv['ops_per_sec']} ({lv['in_stream']}) | {cs['ops_per_sec']} "
                      f"({cs['cases_per_sec']} x {cs['ops_per_case']}) | "
                      f"{r.get('vs_cases')}x | {r.get('vs_ceiling')} |")
-    if faults:
-        found = sum(1 for r in faults if r["found"] == r["runs"])
-        lines += ["", f"## ref-frontend, live: {found} of {len(faults)} faults found by every "
-                  f"run ({meta['runs']} seeds, {meta['budget']} s each)", "",
+    for role in BA.ROLES:
+        rr = [r for r in faults if r.get("role", "frontend") == role]
+        if not rr:
+            continue
+        found = sum(1 for r in rr if r["found"] == r["runs"])
+        lines += ["", f"## {BA.ROLES[role][1]}, live: {found} of {len(rr)} faults found by "
+                  f"every run ({meta['runs']} seeds, {meta['budget']} s each)", "",
                   "| fault | found | median s | first finding |", "| --- | ---: | ---: | --- |"]
         lines += [f"| `{r['fault']}` | {r['found']}/{r['runs']} | "
                   f"{r['median_s'] if r['median_s'] is not None else '-'} | "
-                  f"{(r['signature'] or ' '.join(r['errors']) or '-')[:140]} |" for r in faults]
-    if clean:
-        lv = clean.get("live", {})
-        lines += ["", f"Without a fault: {lv.get('ops', 0)} operations in "
-                  f"{clean.get('seconds', '?')} s, {len(clean.get('findings', []))} findings, "
+                  f"{(r['signature'] or ' '.join(r['errors']) or '-')[:140]} |" for r in rr]
+    for role, doc in (clean or {}).items():
+        lv = doc.get("live", {})
+        lines += ["", f"Without a fault ({BA.ROLES[role][1]}): {lv.get('ops', 0)} operations "
+                  f"in {doc.get('seconds', '?')} s, {len(doc.get('findings', []))} findings, "
                   f"{lv.get('states', 0)} states"]
     return "\n".join(lines) + "\n"
 
@@ -142,7 +148,10 @@ def add_arguments(p):
     p.add_argument("--runs", type=int, default=5, help="seeds per fault (default 5)")
     p.add_argument("--budget", type=int, default=60, help="seconds per fault run (default 60)")
     p.add_argument("--fault", action="append", default=[], metavar="NAME",
-                   help="only these faults (default: the 21 goal faults)")
+                   help="only these faults (default: the goal faults, 21 of the front-end "
+                        "and 12 of the back-end)")
+    p.add_argument("--role", choices=("frontend", "backend", "both"), default="both",
+                   help="the faults and rates of this reference only (default both)")
     p.add_argument("--no-faults", action="store_true", help="rates only")
     p.add_argument("--no-rates", action="store_true", help="faults only")
     p.add_argument("--out", help="directory (default reports/out/bench-live-TIME)")
@@ -155,23 +164,23 @@ def main(args):
         paths.default_out_root(), "bench-live-" + time.strftime("%Y%m%d-%H%M%S")))
     os.makedirs(out, exist_ok=True)
     started, t0 = time.strftime("%Y-%m-%d %H:%M"), time.monotonic()
-    rows, faults, clean = [], [], None
-    targets = [("ref-frontend", None)]
-    if os.path.isfile(os.environ.get("VHUCHECK_QEMU", "")):
+    rows, faults, clean = [], [], {}
+    roles = list(BA.ROLES) if args.role == "both" else [args.role]
+    targets = [(BA.ROLES[r][1], None) for r in roles]
+    if "frontend" in roles and os.path.isfile(os.environ.get("VHUCHECK_QEMU", "")):
         targets.append(("qemu-shmem", QEMU_REGIONS))
     for target, regions in ([] if args.no_rates else targets):
         rows.append(rates(target, regions, args.seconds, os.path.join(out, "rates", target)))
         print(f"bench live: {target}: {rows[-1]}", file=sys.stderr)
-    if not args.no_faults:
-        clean = BA.campaign("frontend", None, 1, args.budget, 20, 1,
-                            os.path.join(out, "faults", "no-fault"), live=True)
-        names = [f for f in BA.goal_faults("frontend", False)
-                 if not args.fault or f in args.fault]
+    for role in ([] if args.no_faults else roles):
+        clean[role] = BA.campaign(role, None, 1, args.budget, 20, 1,
+                                  os.path.join(out, "faults", f"no-fault-{role}"), live=True)
+        names = [f for f in BA.goal_faults(role, False) if not args.fault or f in args.fault]
         for fault in names:
-            docs = [BA.campaign("frontend", fault, seed, args.budget, 20, 1,
+            docs = [BA.campaign(role, fault, seed, args.budget, 20, 1,
                                 os.path.join(out, "faults", fault, f"seed{seed}"), live=True)
                     for seed in range(1, args.runs + 1)]
-            faults.append(BA.fault_row(fault, docs, set()))
+            faults.append(dict(BA.fault_row(fault, docs, set()), role=role))
             print(f"bench live: {fault}: {faults[-1]['found']}/{faults[-1]['runs']}, median "
                   f"{faults[-1]['median_s']} s", file=sys.stderr)
     meta = {"seconds": args.seconds, "runs": args.runs, "budget": args.budget,
@@ -183,4 +192,5 @@ def main(args):
         f.write(md)
     print(md)
     missed = any(r["found"] < r["runs"] for r in faults)
-    return EXIT_FAIL if missed or (clean and clean.get("findings")) else EXIT_OK
+    dirty = any(doc.get("findings") for doc in clean.values())
+    return EXIT_FAIL if missed or dirty else EXIT_OK

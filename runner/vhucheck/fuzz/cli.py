@@ -82,9 +82,10 @@ def add_arguments(p):
                    help="with --against exec-frontend or exec-backend: the target's "
                         "command ({socket}, {fd}, {control} as for run)")
     p.add_argument("--live", action="store_true",
-                   help="with --against a front-end: one target process, operations "
-                        "streamed into it and judged as they go; restarted only after a "
-                        "violation (vhu-fuzzlive; docs/fuzzing.md, \"Live mode\")")
+                   help="with --against: one target process, operations streamed into "
+                        "it and judged as they go; restarted only after a violation "
+                        "(vhu-fuzzlive, vhu-fuzzlive-be for a back-end; docs/fuzzing.md, "
+                        "\"Live mode\")")
     p.add_argument("--known", metavar="FILE",
                    help="with --against: signatures already known (one a line, or an "
                         "earlier campaign's report.json): their hits are counted, not "
@@ -130,16 +131,19 @@ def against(name, args):
 
 
 def main(args):
-    if args.live and not args.name:
-        args.name = "sequence"      # the live driver's operations are its records
+    if args.live and not args.name and args.against:
+        args.name = fuzzlive.fuzzer_of(args.against)   # the driver's records
+    elif args.live and not args.name:
+        args.name = "sequence"
     if args.list or not args.name:
         for n in FUZZERS:
             print(n + ("  (faults: " + FAULT_ROLE[n] + ")" if n in FAULT_ROLE else ""))
         return EXIT_OK if args.list else EXIT_USAGE
     name = fuzzer_name(args.name)
-    if args.live and (not args.against or name != "fuzz_shmem_sequence"):
-        raise ConfigError("--live goes with --against a front-end (its operations are "
-                          "fuzz_shmem_sequence records: no other fuzzer name)")
+    if args.live and (not args.against or name != fuzzlive.fuzzer_of(args.against)):
+        raise ConfigError("--live goes with --against a target, and no other fuzzer name "
+                          "than its records': fuzz_shmem_sequence for a front-end, "
+                          "fuzz_backend_replies for a back-end")
     if args.to_cases and args.against:
         raise ConfigError("--to-cases and --against: one or the other")
     if args.to_cases:

@@ -1,7 +1,12 @@
-"""Live mode: one front-end process, operations streamed into it.
+"""Live mode: one target process, operations streamed into it.
 
     ./vhucheck fuzz --against ref-frontend --live --fault fe_no_overlap_check --seconds 60
     ./vhucheck fuzz --against qemu-shmem --live --regions 1m,1m,0,2m --seconds 300
+    ./vhucheck fuzz --against ref-backend --live --fault be_reply_id_unchecked --seconds 60
+
+A back-end is driven by build/fuzzers/vhu-fuzzlive-be (fuzzers/belive.c)
+in the same way, the harness as its front-end: its violations are
+fuzz_backend_replies inputs, and everything below holds for both.
 
 The C driver (build/fuzzers/vhu-fuzzlive, fuzzers/fuzzlive.c) launches
 the target once, plays the back-end, and streams MAP/UNMAP, bent
@@ -30,21 +35,30 @@ from vhucheck import paths, profile as P, run as R
 from vhucheck.fuzz import against as fuzzreal, cases as fuzzcases, emit as fuzzemit
 from vhucheck.errors import ConfigError, HarnessError
 
-FUZZER = "fuzz_shmem_sequence"    # the driver's operations are its records
+FUZZER = "fuzz_shmem_sequence"    # a front-end driver's operations are its records
+BACKEND_FUZZER = "fuzz_backend_replies"   # a back-end driver's
 DRIVER_GRACE_S = 60               # past --seconds: a start, a last reply
 
 
-def binary():
-    return os.path.join(paths.build_dir(), "fuzzers", "vhu-fuzzlive")
+def is_backend(against):
+    """Whether the target is a back-end (the harness plays the front-end)."""
+    return P.resolve(against).harness_role == "frontend"
+
+
+def fuzzer_of(against):
+    """The fuzzer whose records the live driver for this target writes."""
+    return BACKEND_FUZZER if is_backend(against) else FUZZER
+
+
+def binary(backend=False):
+    return os.path.join(paths.build_dir(), "fuzzers",
+                        "vhu-fuzzlive-be" if backend else "vhu-fuzzlive")
 
 
 def target_command(args):
     """The profile's command with {build}, the SHMEM bit and the faults
     filled in (as `run` does), its environment, and the bit."""
     prof = P.resolve(args.against)
-    if prof.harness_role != "backend":
-        raise ConfigError(f"--live: {prof.name} is a back-end; live mode drives "
-                          "front-ends (fuzz backend_replies --against it without --live)")
     if prof.connect or not prof.command:
         raise ConfigError(f"--live: {prof.name} is not launched by the harness")
     if args.command is not None:
@@ -64,8 +78,15 @@ def avoid_of(event):
     """The --avoid KIND:RULE that keeps the driver off a violation's
     operation: a message's kind and the model's verdict on it; for a
     control command, the reset or stop that led to it (a start is what
-    every segment needs: never avoided)."""
+    every segment needs: never avoided). A back-end's: the request and
+    the reply kind it got (map:short), the refusal's rule, a config; a
+    violation of the request itself (its shape) is never avoided."""
     kind, verdict = event.get("kind"), event.get("verdict") or ""
+    if event.get("role") == "backend":
+        if kind in ("reset", "config"):
+            return f"{kind}:"
+        return f"{kind}:{verdict}" if verdict and kind in ("map", "unmap", "refusal") \
+            else None
     if kind in ("reset", "stop"):
         return f"{kind}:"
     if kind == "start":
@@ -111,7 +132,7 @@ class Live:
 def run_driver(args, cmd, env, bit, out, seconds, seed, live):
     """One stream: the driver's events (violation or None, end)."""
     logs = os.path.join(out, "logs")
-    argv = [binary(), "--target-cmd", cmd, "--out", os.path.join(out, "slices"),
+    argv = [binary(is_backend(args.against)), "--target-cmd", cmd, "--out", os.path.join(out, "slices"),
             "--shmem-bit", str(bit), "--seconds", str(max(1, int(seconds))),
             "--seed", str(seed), "--states", os.path.join(out, "states.bin"),
             "--log", os.path.join(logs, f"target-{live.restarts}.log")]
@@ -125,13 +146,14 @@ def run_driver(args, cmd, env, bit, out, seconds, seed, live):
     except subprocess.TimeoutExpired:
         p.kill()
         p.communicate()
-        raise HarnessError(f"vhu-fuzzlive overran {seconds + DRIVER_GRACE_S:.0f} s") from None
+        raise HarnessError(f"{os.path.basename(argv[0])} overran "
+                           f"{seconds + DRIVER_GRACE_S:.0f} s") from None
     except KeyboardInterrupt:
         p.terminate()
         p.communicate()
         raise
     if p.returncode not in (0, 1):
-        raise HarnessError(f"vhu-fuzzlive (status {p.returncode}): "
+        raise HarnessError(f"{os.path.basename(argv[0])} (status {p.returncode}): "
                            + (se.strip().splitlines() or ["no message"])[-1])
     events = [json.loads(ln) for ln in so.splitlines() if ln.startswith("{")]
     with open(os.path.join(out, "stream.jsonl"), "a") as f:
@@ -146,7 +168,7 @@ def confirm(camp, live, args, env, viol, out, k):
     verdict signs it (kept, counted as known, or unconfirmed)."""
     suite_dir = os.path.join(out, "batches", f"live-{k}")
     area = os.path.join(suite_dir, fuzzreal.BATCH_AREA)
-    got = fuzzemit.emit(FUZZER, [viol["slice"]], area, args.regions,
+    got = fuzzemit.emit(fuzzer_of(args.against), [viol["slice"]], area, args.regions,
                         note=f"live stream, {viol['class']} at operation {viol['op']}: "
                              f"{viol['rule']} ({viol['observed'][:120]})")
     if not any(kind in ("case", "dup") for kind, _ in got):
@@ -203,18 +225,20 @@ def fail_under_close_crash(camp, case, suite_dir):
 def campaign(args, out, env0):
     """Streams until --seconds; returns (Campaign, interrupted signal or 0)."""
     fuzzcases.check_regions(args.regions)
-    if not os.path.isfile(binary()):
-        raise HarnessError(f"{paths.relpath(binary())}: not built (ninja -C "
+    fuzzer = fuzzer_of(args.against)
+    driver = binary(fuzzer == BACKEND_FUZZER)
+    if not os.path.isfile(driver):
+        raise HarnessError(f"{paths.relpath(driver)}: not built (ninja -C "
                            f"{paths.relpath(paths.build_dir())})")
     cmd, env, bit = target_command(args)
     env["PYTHONPATH"] = env0.get("PYTHONPATH", "")
     for d in ("slices", "logs", "batches"):
         os.makedirs(os.path.join(out, d), exist_ok=True)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
-    camp = fuzzreal.Campaign(FUZZER, args.against, out,
+    camp = fuzzreal.Campaign(fuzzer, args.against, out,
                              fuzzreal.load_known(getattr(args, "known", None)))
     live = Live()
-    meta = {"fuzzer": FUZZER, "target": args.against, "seed": seed, "regions": args.regions,
+    meta = {"fuzzer": fuzzer, "target": args.against, "seed": seed, "regions": args.regions,
             "known": getattr(args, "known", None), "command": args.command,
             "faults": args.fault, "corpus": "(live: generated from the model's state)",
             "mode": "live"}
