@@ -29,6 +29,10 @@ struct emitcase_opts {
 	bool have_sizes;
 	uint64_t sizes[PROTO_SHMEM_MAX_REGIONS];
 	const char *note;    /* a comment line for the header, or NULL */
+	/* No closing `control reset` and its checks: the target's reset is
+	 * a finding already known (a live campaign's --avoid reset:), and a
+	 * case ending in it would show that finding whatever came before. */
+	bool no_final_reset;
 };
 
 /* One graded line of a case: what a failure there means. */

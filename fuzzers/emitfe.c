@@ -597,6 +597,15 @@ static void seq_step(struct fe *f, const struct seqop *op)
 	}
 }
 
+static void fe_final_reset(struct fe *f, const struct emitcase_opts *opts)
+{
+	if (opts->no_final_reset)
+		etext_line(f->t, "# no final reset: the target's reset is a known "
+			   "finding (--no-final-reset)");
+	else
+		fe_reset(f, "final-reset");
+}
+
 static void seq_body(struct fe *f, const struct emitcase_opts *opts,
 		     const uint8_t *data, size_t size, struct emit_header *eh)
 {
@@ -623,7 +632,7 @@ static void seq_body(struct fe *f, const struct emitcase_opts *opts,
 		seqop_decode(data + i, &op);
 		seq_step(f, &op);
 	}
-	fe_reset(f, "final-reset");
+	fe_final_reset(f, opts);
 	etext_line(f->t, "check alive");
 	fe_requires(f, &hs, eh);
 }
@@ -680,7 +689,7 @@ static void map_body(struct fe *f, const struct emitcase_opts *opts,
 	if ((st & MAP_STATE_PREMAP) && (st & MAP_STATE_STOPPED) && hs.shmem)
 		fe_stop(f);
 	fe_message(f, &x);
-	fe_reset(f, "final-reset");
+	fe_final_reset(f, opts);
 	etext_line(f->t, "check alive");
 	fe_requires(f, &hs, eh);
 }

@@ -5,7 +5,7 @@
  * --to-cases, --against, and a finding's reproducer).
  *
  *   vhu-fuzzcase FUZZER --out DIR [--regions LIST] [--note TEXT]
- *                [--mutate N --seed S] INPUT...
+ *                [--no-final-reset] [--mutate N --seed S] INPUT...
  *   vhu-fuzzcase FUZZER --records INPUT...
  *   vhu-fuzzcase FUZZER --out DIR [--regions LIST] [--note TEXT]
  *                --keep LIST [--keep LIST...] INPUT
@@ -25,6 +25,9 @@
  * of the one INPUT it lists, per --keep, in that order (the sub-input is
  * its ID.input): input reduction (fuzz/inreduce.py) asks for its
  * candidates so, and the model computes each one's expectations anew.
+ * --no-final-reset: a front-end's case ends without the closing
+ * `control reset` and its checks (a live campaign whose target's reset is
+ * a known finding asks so: the reset would crash every case the same way).
  * Exit 0; 2 usage, an unreadable input or a --keep LIST that names no
  * records of it (one line on stderr).
  */
@@ -69,8 +72,9 @@ static int fc_usage(const char *why)
 {
 	fprintf(stderr, "vhu-fuzzcase: %s\nusage: vhu-fuzzcase fuzz_shmem_map|"
 		"fuzz_shmem_sequence|fuzz_backend_replies --out DIR "
-		"[--regions LIST] [--note TEXT] [--mutate N --seed S | "
-		"--keep LIST...] INPUT... | --records INPUT...\n",
+		"[--regions LIST] [--note TEXT] [--no-final-reset] "
+		"[--mutate N --seed S | --keep LIST...] INPUT... | "
+		"--records INPUT...\n",
 		why);
 	return FUZZ_EXIT_USAGE;
 }
@@ -343,6 +347,10 @@ static int parse_args(struct fc *c, int argc, char **argv)
 		}
 		if (strcmp(a, "--records") == 0) {
 			c->records = true;
+			continue;
+		}
+		if (strcmp(a, "--no-final-reset") == 0) {
+			c->opts.no_final_reset = true;
 			continue;
 		}
 		if (!v)

@@ -22,6 +22,8 @@ struct live_map {
 	bool rw;
 	uint64_t off, len, fd_offset;
 	int fdi;                /* index into fds, -1 none */
+	bool rough;             /* taken as the target chose, not page
+				   aligned: /proc shows it rounded */
 };
 
 struct live {
@@ -45,7 +47,7 @@ struct live {
 	unsigned navoid;
 	/* counts */
 	unsigned long ops, msgs, controls, open_choices, strays, avoided,
-		new_states;
+		new_states, adopted;
 	int64_t seg_start_ms;
 	/* the violation */
 	bool violated;

@@ -170,7 +170,8 @@ static void unmap_done(struct live *L, const struct shadow_verdict *v,
 			*x = L->maps[--L->nmaps];
 			return;
 		}
-		if (!v->accepted && synced && must && x->shmid == m->shmid &&
+		if (!v->accepted && synced && must && !x->rough &&
+		    x->shmid == m->shmid &&
 		    shadow_overlap(x->off, x->len, m->shm_offset, m->len))
 			must_hold(L, true, kind, "7: MUST fail: not exactly one "
 				  "whole live mapping: the mapping stays",
@@ -255,7 +256,7 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	struct chan_msg r;
 	enum livegen_rel rel;
 	enum livegen_reply rep = LIVEGEN_NO_REPLY;
-	bool tnt, must, open, synced = false;
+	bool tnt, must, open, synced = false, held = L->held, rough = false;
 	unsigned mt_before;
 	int rc;
 
@@ -315,6 +316,14 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 		rep = r.payload_len == 8 && !memcmp(r.payload, "\0\0\0\0\0\0\0\0", 8)
 		      ? LIVEGEN_ACCEPTED : LIVEGEN_REFUSED;
 	}
+	/* Taken where the model refused by choice: the model follows the
+	 * target when it knows what that leaves behind (shadow_adopt), and
+	 * the shmid stays known; otherwise it is tainted below. */
+	if (open && synced && rep == LIVEGEN_ACCEPTED && !v.accepted &&
+	    shadow_adopt(&L->model, &h, payload, h.size, &tr, &v, &rough)) {
+		L->held = held;
+		L->adopted++;
+	}
 	chan_msg_release(&r);
 	/* Unanswered (not asked, or not in time): a late reply is stray.
 	 * A front-end answers in order, so once a reply came, nothing
@@ -335,8 +344,11 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 		L->new_states++;
 	if (L->violated || v.dropped)
 		return true;
-	if (request == PROTO_BE_SHMEM_MAP)
+	if (request == PROTO_BE_SHMEM_MAP) {
 		map_done(L, &v, &m, idx, nfds, must, kind, synced);
+		if (v.accepted && rough)
+			L->maps[L->nmaps - 1].rough = true;
+	}
 	else if (request == PROTO_BE_SHMEM_UNMAP && h.size >= PROTO_MMAP_SIZE)
 		unmap_done(L, &v, &m, must, kind, synced);
 	return true;

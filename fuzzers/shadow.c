@@ -148,6 +148,73 @@ static const char *shadow_gate(const struct shadow *s,
 	return NULL;
 }
 
+/* The MAP as the lenient choice reads it: every MUST rule still holds,
+ * the open ones are set aside. NULL when it maps. */
+static const char *adopt_map_rule(const struct shadow *s,
+				  const struct proto_mmap *m,
+				  const struct fuzzpool_traits *fds)
+{
+	bool rw = (m->flags & PROTO_MMAP_F_RW) != 0;
+
+	if (!s->usable[m->shmid] || m->len == 0 ||
+	    m->shm_offset > s->sizes[m->shmid] ||
+	    m->len > s->sizes[m->shmid] - m->shm_offset ||
+	    m->fd_offset + m->len < m->fd_offset)
+		return "range";
+	for (unsigned i = 0; i < s->nmaps; i++)
+		if (s->maps[i].shmid == m->shmid &&
+		    shadow_overlap(m->shm_offset, m->len, s->maps[i].shm_offset,
+				   s->maps[i].len))
+			return "overlap";
+	if (fds->nfds != 1 || (rw ? !fds->mmap_rw : !fds->mmap_ro))
+		return "fd";
+	return s->nmaps == SHADOW_MAX_MAPPINGS ? "slots" : NULL;
+}
+
+bool shadow_adopt(struct shadow *s, const struct proto_hdr *h,
+		  const uint8_t *payload, size_t len,
+		  const struct fuzzpool_traits *fds, struct shadow_verdict *v,
+		  bool *rough)
+{
+	struct proto_mmap m;
+	struct shadow_verdict nofd;
+	const struct fuzzpool_traits none = { .sendable = true };
+
+	*rough = false;
+	if (!v->why || v->accepted || v->dropped || shadow_rule_must(v->why) ||
+	    strncmp(v->why, "1:", 2) == 0 || strncmp(v->why, "10:", 3) == 0)
+		return false;
+	if (h->request != PROTO_BE_SHMEM_MAP && h->request != PROTO_BE_SHMEM_UNMAP) {
+		v->accepted = true;      /* served its own way: no mapping */
+		return true;
+	}
+	if (!s->shmem || !s->started || len < PROTO_MMAP_SIZE ||
+	    proto_mmap_decode(payload, PROTO_MMAP_SIZE, &m) != PROTO_OK)
+		return false;
+	if (h->request == PROTO_BE_SHMEM_UNMAP) {
+		struct shadow trial = *s;
+
+		if (fds->nfds == 0)
+			return false;
+		shadow_unmap_msg(&trial, &m, &none, &nofd);
+		if (!nofd.accepted)
+			return false;
+		nofd.reply = v->reply;
+		*s = trial;
+		*v = nofd;
+		return true;
+	}
+	if (adopt_map_rule(s, &m, fds))
+		return false;
+	*rough = ((m.shm_offset | m.fd_offset | m.len) & (s->page - 1)) != 0;
+	s->maps[s->nmaps++] = (struct shadow_map){
+		.shmid = m.shmid, .rw = (m.flags & PROTO_MMAP_F_RW) != 0,
+		.shm_offset = m.shm_offset, .len = m.len, .fd_offset = m.fd_offset,
+	};
+	v->accepted = true;
+	return true;
+}
+
 void shadow_backend_msg(struct shadow *s, const struct proto_hdr *h,
 			const uint8_t *payload, size_t len,
 			const struct fuzzpool_traits *fds,

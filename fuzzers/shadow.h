@@ -66,6 +66,23 @@ void shadow_backend_msg(struct shadow *s, const struct proto_hdr *h,
 			const struct fuzzpool_traits *fds,
 			struct shadow_verdict *v);
 
+/* The target accepted what the model refused by choice (v->why a rule
+ * the digest leaves open): the model takes the target's choice where it
+ * knows what that choice leaves behind, so the stream goes on knowing
+ * the shmid instead of restarting the target to learn it again. A
+ * request other than MAP/UNMAP changes nothing; a MAP whose only
+ * objections were open ones (unknown flag bits, a file shorter than
+ * fd_offset+len, alignment or payload size left aside) adds the range
+ * as asked; an UNMAP carrying fds removes the whole mapping it names.
+ * Returns true and fills *v as accepted when the model followed; false
+ * (the model unchanged) when it cannot say what the target now holds.
+ * *rough: the range is not page aligned (where the kernel rounds, /proc
+ * cannot be judged against it). */
+bool shadow_adopt(struct shadow *s, const struct proto_hdr *h,
+		  const uint8_t *payload, size_t len,
+		  const struct fuzzpool_traits *fds, struct shadow_verdict *v,
+		  bool *rough);
+
 /* Whether a refusal's rule (a verdict's why) is one the digest makes
  * MUST (6: overlap, outside the region, wrap, unknown shmid, only with
  * SHMEM; 7: exactly one whole mapping); the rest it leaves open. */

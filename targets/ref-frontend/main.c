@@ -44,6 +44,10 @@ static void usage(void)
 	       "  --auto-start         start the device after the handshake\n"
 	       "  --announce=on|off    tell the back-end about new mappings\n"
 	       "                       (ADD_MEM_REG or SET_MEM_TABLE; off)\n"
+	       "  --lenient            take the other choice where the digest\n"
+	       "                       leaves it open: ignore unknown MMap flag\n"
+	       "                       bits, map past a file's end, close the\n"
+	       "                       fds an UNMAP carries (as QEMU v11 does)\n"
 	       "  --connect-timeout=MS (5000)\n"
 	       "  --guest-mem=SIZE     guest RAM memfd size (1M)\n");
 	refmain_usage_common(FAULT_ROLE_FRONTEND);
@@ -58,6 +62,8 @@ static int fe_opt(struct fe_prog *p, const char *name, const char *arg)
 		return r < 0 ? -1 : 0;
 	if (strcmp(name, "auto-start") == 0) {
 		p->auto_start = true;
+	} else if (strcmp(name, "lenient") == 0) {
+		p->cfg.lenient = true;
 	} else if (strcmp(name, "announce") == 0) {
 		if (strcmp(arg, "on") && strcmp(arg, "off")) {
 			fprintf(stderr, "--announce: on or off\n");
@@ -82,6 +88,7 @@ static int parse_args(struct fe_prog *p, int argc, char **argv)
 	static const struct option opts[] = {
 		REFMAIN_COMMON_OPTIONS,
 		{ "auto-start", no_argument, NULL, 0 },
+		{ "lenient", no_argument, NULL, 0 },
 		{ "announce", required_argument, NULL, 0 },
 		{ "connect-timeout", required_argument, NULL, 0 },
 		{ "guest-mem", required_argument, NULL, 0 },

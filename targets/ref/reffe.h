@@ -33,6 +33,11 @@ struct reffe_config {
 	unsigned shmem_bit;        /* which protocol bit is SHMEM */
 	uint64_t pfeat_want;       /* protocol features it is willing to ack */
 	bool announce;             /* tell the back-end about new mappings */
+	bool lenient;              /* take the other choice where the digest
+				      leaves it open, as QEMU (SHMEM v11)
+				      does: unknown MMap flag bits ignored, a
+				      file shorter than fd_offset+len mapped,
+				      the fds an UNMAP carries closed */
 	uint64_t guest_mem_size;   /* the memfd "guest RAM" */
 	int reply_timeout_ms;      /* wait for a main-channel reply */
 	int deadlock_wait_ms;      /* fe_memtable_before_reply: how long it

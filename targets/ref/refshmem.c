@@ -141,7 +141,7 @@ static int check_map_range(struct reffe *fe, const struct proto_mmap *mm)
 			  (unsigned long long)mm->len, (unsigned long long)size);
 		return EINVAL;
 	}
-	if (mm->flags & ~(uint64_t)PROTO_MMAP_F_KNOWN) {
+	if ((mm->flags & ~(uint64_t)PROTO_MMAP_F_KNOWN) && !fe->cfg.lenient) {
 		reffe_log(fe, "MAP refused: unknown flags 0x%llx",
 			  (unsigned long long)mm->flags);
 		return EINVAL;
@@ -170,7 +170,7 @@ static int check_map_fd(const struct reffe *fe, const struct chan_msg *m,
 	}
 	if (fstat(m->fds[0], &st) < 0)
 		return EBADF;
-	if (S_ISREG(st.st_mode) &&
+	if (S_ISREG(st.st_mode) && !fe->cfg.lenient &&
 	    (uint64_t)st.st_size < mm->fd_offset + mm->len) {
 		reffe_log(fe, "MAP refused: file of 0x%llx bytes shorter than "
 			  "fd_offset+len", (unsigned long long)st.st_size);
@@ -316,7 +316,7 @@ static int handle_unmap(struct reffe *fe, const struct chan_msg *m,
 		e = decode_mmap(fe, m, &mm);
 	if (e)
 		return e;
-	if (m->nfds) {
+	if (m->nfds && !fe->cfg.lenient) {
 		reffe_log(fe, "UNMAP refused: %u fds attached", m->nfds);
 		return EINVAL;
 	}

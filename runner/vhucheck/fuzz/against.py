@@ -29,6 +29,7 @@ batches/ (the last batch's run, for a look). SIGINT/SIGTERM end it after
 the running batch is stopped; the report is still written.
 """
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -41,7 +42,7 @@ import subprocess
 import sys
 import time
 
-from vhucheck import paths, reduce as R, signature as S, suite, supervisor
+from vhucheck import expectations, paths, reduce as R, signature as S, suite, supervisor
 from vhucheck.fuzz import cases as fuzzcases, emit as fuzzemit, inreduce
 from vhucheck.errors import ConfigError, HarnessError
 
@@ -125,11 +126,16 @@ def keep_finding(findings, case, suite_dir, found_dir):
     return True
 
 
-def load_known(path):
+def load_known(path, target=None):
     """Known signatures: an earlier campaign's report.json (its findings),
-    or a text file, one signature a line (# comments)."""
+    an expectations file (.toml: the crash signatures its [target] table
+    names, globs included), or a text file, one signature a line (#
+    comments; a line may be a glob)."""
     if not path:
         return set()
+    if path.endswith(".toml"):
+        table = expectations.load(path).for_target(target)
+        return {s for e in table.entries for s in e.signatures}
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -154,6 +160,11 @@ class Campaign:
         self.nonstrict = {}     # not findings: signature -> count, first case, when
         self.cases, self.batches, self.started = 0, 0, time.monotonic()
 
+    def is_known(self, sig):
+        """Whether sig is a known signature or matches a known glob."""
+        return sig in self.known or any(
+            fnmatch.fnmatchcase(sig, k) for k in self.known if any(ch in k for ch in "*?["))
+
     def add(self, cases, suite_dir):
         self.batches += 1
         for c in cases:
@@ -164,7 +175,7 @@ class Campaign:
                 self.note_nonstrict(c, suite_dir)
             if is_finding(c):
                 c["fuzz_step"] = fuzzemit.failed_step(c, os.path.join(suite_dir, BATCH_AREA))
-                if signature(c) in self.known:
+                if self.is_known(signature(c)):
                     self.known_hits[signature(c)] = self.known_hits.get(signature(c), 0) + 1
                     self.known_ms += c.get("duration_ms") or 0
                     continue
@@ -269,7 +280,8 @@ def campaign(name, args, corpus, out, env):
     check_corpus(corpus)
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
     rng = random.Random(seed)
-    camp = Campaign(name, args.against, out, load_known(getattr(args, "known", None)))
+    camp = Campaign(name, args.against, out,
+                    load_known(getattr(args, "known", None), args.against))
     deadline = time.monotonic() + args.seconds
     suite_dir = os.path.join(out, "batches", "cases")
     meta = {"fuzzer": name, "target": args.against, "seed": seed, "regions": args.regions,

@@ -45,17 +45,20 @@ def _run(exe, args, timeout):
 
 
 def emit(name, inputs, dest, regions=None, mutate=None, seed=None, note=None,
-         timeout=600, exe=None, keeps=None):
+         timeout=600, exe=None, keeps=None, final_reset=True):
     """vhu-fuzzcase (exe, default the build's) over inputs (files or
     directories) into dest: one (kind, text) per input or mutant, kind
     "case" (text: the id), "dup" (the id, written before) or "skip" (the
     input and why). keeps: lists of record indices of the one input, a
-    case each, in order (input reduction, fuzz/inreduce.py)."""
+    case each, in order (input reduction, fuzz/inreduce.py). final_reset
+    False: no closing reset (the target's reset is a known finding)."""
     args = [name, "--out", dest]
     if regions:
         args += ["--regions", regions]
     if note:
         args += ["--note", note]
+    if not final_reset:
+        args.append("--no-final-reset")
     if mutate is not None:
         args += ["--mutate", str(mutate), "--seed", str(seed)]
     for k in keeps or ():

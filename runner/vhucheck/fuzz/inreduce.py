@@ -51,8 +51,9 @@ class Emitter:
     """Candidates (lists of record indices) as case texts, each with its
     step table, by vhu-fuzzcase --keep over the one input."""
 
-    def __init__(self, name, input_path, regions, work):
+    def __init__(self, name, input_path, regions, work, final_reset=True):
         self.name, self.input, self.regions = name, input_path, regions
+        self.final_reset = final_reset
         self.dir = os.path.join(work, "emitted")
         self.tables = {}         # text -> its step table
 
@@ -61,7 +62,8 @@ class Emitter:
         got = []
         for k in range(0, len(keeps), KEEPS_PER_CALL):
             got += fuzzemit.emit(self.name, [self.input], self.dir, self.regions,
-                                 keeps=keeps[k:k + KEEPS_PER_CALL])
+                                 keeps=keeps[k:k + KEEPS_PER_CALL],
+                                 final_reset=self.final_reset)
         if len(got) != len(keeps):
             raise HarnessError(f"vhu-fuzzcase --keep: {len(got)} answers to {len(keeps)}")
         out = []
@@ -89,7 +91,7 @@ def reduce_finding(opts, name, fd, root, regions, sign, log=lambda m: None):
     execute.check_harness(plan.harness)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="vhu-inreduce-") as work:
-        em = Emitter(name, inp, regions, work)
+        em = Emitter(name, inp, regions, work, fd.get("final_reset", True))
 
         def judge(rec, text):
             rec = dict(rec, fuzz_step=fuzzemit.step_of(rec, em.tables.get(text, {})))
@@ -134,7 +136,8 @@ def write_result(em, fd, case, plan, keep, stats):
             f"{stats['records_before']} -> {stats['records_after']}, emitted again "
             "(the model's expectations for exactly these operations)")[:NOTE_MAX]
     d = os.path.join(os.path.dirname(em.dir), "final")
-    kind, cid = fuzzemit.emit(em.name, [em.input], d, em.regions, note=note, keeps=[keep])[0]
+    kind, cid = fuzzemit.emit(em.name, [em.input], d, em.regions, note=note, keeps=[keep],
+                              final_reset=em.final_reset)[0]
     if kind not in ("case", "dup"):
         raise HarnessError(f"the reduced input gives no case: {cid}")
     with open(os.path.join(d, cid + ".vhu"), encoding="utf-8") as f:

@@ -168,7 +168,9 @@ def confirm(camp, live, args, env, viol, out, k):
     verdict signs it (kept, counted as known, or unconfirmed)."""
     suite_dir = os.path.join(out, "batches", f"live-{k}")
     area = os.path.join(suite_dir, fuzzreal.BATCH_AREA)
+    final_reset = "reset:" not in live.avoid
     got = fuzzemit.emit(fuzzer_of(args.against), [viol["slice"]], area, args.regions,
+                        final_reset=final_reset,
                         note=f"live stream, {viol['class']} at operation {viol['op']}: "
                              f"{viol['rule']} ({viol['observed'][:120]})")
     if not any(kind in ("case", "dup") for kind, _ in got):
@@ -187,14 +189,29 @@ def confirm(camp, live, args, env, viol, out, k):
         live.unconfirmed[sig] = live.unconfirmed.get(sig, 0) + 1
         return None
     sig = fuzzreal.signature(hits[0])
+    if final_reset and crashed_at_the_end(hits[0]):
+        # The case's closing reset crashed the target: that crash is
+        # signed (above); the violation the stream stopped for is shown
+        # by the same case without it, and later cases leave it out.
+        live.avoid.append("reset:")
+        return confirm(camp, live, args, env, viol, out, f"{k}-no-reset")
     also = fail_under_close_crash(camp, hits[0], suite_dir)
     if also:        # what the model saw, which the crash at the close outranks
         sig = also
     entry = camp.findings.get(sig)
     if entry is not None:
+        entry.setdefault("final_reset", final_reset)
         entry.setdefault("live", {"operation": viol["op"], "class": viol["class"],
                                   "rule": viol["rule"], "observed": viol["observed"]})
-    return sig, sig in before or sig in camp.known
+    return sig, sig in before or camp.is_known(sig)
+
+
+def crashed_at_the_end(case):
+    """Whether a case crashed in its closing reset or when the harness
+    closed its channels after it."""
+    return case.get("verdict") == "CRASH" and (
+        "closed its channels" in (case.get("reason") or "")
+        or (case.get("fuzz_step") or {}).get("kind") == "final-reset")
 
 
 def fail_under_close_crash(camp, case, suite_dir):
@@ -212,7 +229,7 @@ def fail_under_close_crash(camp, case, suite_dir):
     fail = dict(case, verdict="FAIL", crash=None, fuzz_step=step,
                 reason="")
     sig = fuzzreal.signature(fail)
-    if sig in camp.known:
+    if camp.is_known(sig):
         camp.known_hits[sig] = camp.known_hits.get(sig, 0) + 1
     elif fuzzreal.keep_finding(camp.findings, fail, suite_dir, os.path.join(camp.out, "findings")):
         camp.findings[sig]["found_after_s"] = round(time.monotonic() - camp.started, 1)
@@ -236,7 +253,7 @@ def campaign(args, out, env0):
         os.makedirs(os.path.join(out, d), exist_ok=True)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     camp = fuzzreal.Campaign(fuzzer, args.against, out,
-                             fuzzreal.load_known(getattr(args, "known", None)))
+                             fuzzreal.load_known(getattr(args, "known", None), args.against))
     live = Live()
     meta = {"fuzzer": fuzzer, "target": args.against, "seed": seed, "regions": args.regions,
             "known": getattr(args, "known", None), "command": args.command,
