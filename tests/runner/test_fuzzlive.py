@@ -44,11 +44,14 @@ def ref_cmd(*faults):
             + "".join(f" --fault={f}" for f in faults))
 
 
-def drive(out, *args, faults=(), max_ops=3000):
+def drive(out, *args, faults=(), max_ops=3000, lenient=False):
     """The driver until max_ops (a generous --seconds only as a guard):
-    (exit status, violation event or None, end event)."""
+    (exit status, violation event or None, end event). lenient: the
+    reference front-end takes the other choice where the digest leaves
+    it open (--lenient, as QEMU v11 does)."""
     os.makedirs(out, exist_ok=True)
-    p = subprocess.run([DRIVER, "--target-cmd", ref_cmd(*faults), "--out", out,
+    cmd = ref_cmd(*faults) + (" --lenient" if lenient else "")
+    p = subprocess.run([DRIVER, "--target-cmd", cmd, "--out", out,
                         "--seconds", "300", "--max-ops", str(max_ops), "--seed", "1", *args],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=400)
     ev = [json.loads(ln) for ln in p.stdout.splitlines()]
@@ -225,6 +228,24 @@ class TestDriver(unittest.TestCase):
             self.assertEqual((rc, viol), (0, None), end)
             self.assertGreater(end["avoided"], 0)
 
+    def test_the_model_follows_a_lenient_front_end(self):
+        # Unknown flag bits, a file shorter than fd_offset+len, fds on an
+        # UNMAP: taken by --lenient, refused by the model by choice. The
+        # model takes the target's choice (adopted), so those shmids stay
+        # known: no violation, and with resets kept off (a target whose
+        # reset crashes) the streams last longer before a new process.
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, end = drive(d, lenient=True)
+            self.assertEqual((rc, viol), (0, None), end)
+            self.assertGreater(end["adopted"], 10)
+            self.assertGreater(end["open_choices"], end["adopted"] - 1)
+            _, _, strict = drive(d)
+            self.assertEqual(strict["adopted"], 0)
+            # what the model took stays judged: an overlap with it is found
+            rc, viol, end = drive(d, faults=["fe_no_overlap_check"], lenient=True,
+                                  max_ops=200000)
+            self.assertEqual((rc, viol["rule"]), (1, OVERLAP), end)
+
     def test_states_are_kept_across_runs(self):
         with tempfile.TemporaryDirectory() as d:
             states = os.path.join(d, "states.bin")
@@ -237,6 +258,25 @@ class TestDriver(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             rc, viol, end = drive(d, "--pingpong", max_ops=400)
             self.assertEqual((rc, viol, end["ops"], end["messages"]), (0, None, 400, 400))
+
+    def test_case_without_the_closing_reset(self):
+        # Once the target's reset is a known crash (--avoid reset:), the
+        # slice's case ends without it: the crash would hide the rest.
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, _ = drive(os.path.join(d, "s"), faults=["fe_no_overlap_check"],
+                                max_ops=200000)
+            self.assertEqual(rc, 1)
+            texts = []
+            for final in (True, False):
+                area = os.path.join(d, f"c{final}", "Z-fuzz")
+                (kind, cid), = fuzzemit.emit("fuzz_shmem_sequence", [viol["slice"]], area,
+                                             final_reset=final)
+                with open(os.path.join(area, cid + ".vhu")) as f:
+                    texts.append(f.read())
+            self.assertEqual(texts[0].splitlines().count("control reset")
+                             - texts[1].splitlines().count("control reset"), 1)
+            self.assertIn("# no final reset", texts[1])
+            self.assertTrue(texts[1].rstrip().endswith("check alive"))
 
     def test_usage(self):
         p = subprocess.run([DRIVER, "--out", "/tmp"], stdout=subprocess.PIPE,

@@ -107,6 +107,27 @@ class TestKnown(unittest.TestCase):
             with self.assertRaises(Exception):
                 fuzzreal.load_known(os.path.join(d, "none.txt"))
 
+    def test_known_from_an_expectations_file(self):
+        # The target's table: its crash signatures, globs included; the
+        # other tables and the entries without a signature give none.
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "expect.toml")
+            with open(path, "w") as f:
+                f.write('[qemu-shmem]\n'
+                        'a = { verdict = "CRASH", reason = "r", signature = '
+                        '["CRASH SIGABRT: Assertion `x\' failed", "CRASH SIGSEGV: * @ f *"] }\n'
+                        'b = { verdict = "FAIL", reason = "r" }\n'
+                        '[other]\n'
+                        'c = { verdict = "CRASH", reason = "r", signature = "CRASH SIGBUS: y" }\n')
+            known = fuzzreal.load_known(path, "qemu-shmem")
+            self.assertEqual(known, {"CRASH SIGABRT: Assertion `x' failed",
+                                     "CRASH SIGSEGV: * @ f *"})
+            camp = fuzzreal.Campaign("fuzz_shmem_sequence", "qemu-shmem", d, known)
+            self.assertTrue(camp.is_known("CRASH SIGABRT: Assertion `x' failed"))
+            self.assertTrue(camp.is_known("CRASH SIGSEGV: (no diagnostic) @ f @ g"))
+            self.assertFalse(camp.is_known("CRASH SIGSEGV: (no diagnostic)"))
+            self.assertEqual(fuzzreal.load_known(path, "nobody"), set())
+
     def test_known_hits_are_counted_not_kept(self):
         with tempfile.TemporaryDirectory() as d:
             known = "CRASH SIGSEGV: (no diagnostic)"
