@@ -8,7 +8,10 @@
  *   vhu-fuzzlive-be --target-cmd CMD --out DIR [--shmem-bit N]
  *                   [--seconds N] [--seed N] [--max-ops N]
  *                   [--timeout-ms N] [--avoid KIND:VERDICT]... [--log FILE]
- *                   [--states FILE] [--regions LIST] [--pingpong]
+ *                   [--states FILE] [--regions LIST] [--edges] [--pingpong]
+ *
+ * (the options both live drivers share: liveopts.h; --edges as
+ * vhu-fuzzlive's, edgemap.h)
  *
  * The target is launched once and negotiated with as a front-end
  * (bepeer.h); then the stream (beplay.c): `control map`/`unmap` aimed at
@@ -45,6 +48,7 @@
 
 #include "belive.h"
 #include "exitcodes.h"
+#include "liveopts.h"
 
 struct args {
 	struct bepeer_opts peer;
@@ -53,6 +57,7 @@ struct args {
 	unsigned long max_ops;
 	uint64_t seed;
 	bool pingpong;
+	bool edges;
 };
 
 uint64_t belive_rand(struct belive *L)
@@ -206,10 +211,15 @@ static void report(const struct belive *L, const struct args *a, int64_t t0)
 	       "\"ops_per_sec\":%.1f,\"states\":%u,\"new_states\":%lu,"
 	       "\"corpus\":%u,\"mutants\":%lu,"
 	       "\"open_choices\":%lu,\"avoided\":%lu,\"cuts\":%lu,"
-	       "\"recycled\":false,\"pid\":%ld}\n", L->ops, L->msgs, L->controls,
-	       secs, secs > 0 ? (double)L->ops / secs : 0.0, L->nstates,
-	       L->new_states, L->ncorpus, L->mutants, L->open_choices,
-	       L->avoided, L->cuts, (long)L->peer.t.pid);
+	       "\"recycled\":false,\"pid\":%ld,\"edges\":", L->ops, L->msgs,
+	       L->controls, secs, secs > 0 ? (double)L->ops / secs : 0.0,
+	       L->nstates, L->new_states, L->ncorpus, L->mutants,
+	       L->open_choices, L->avoided, L->cuts, (long)L->peer.t.pid);
+	if (L->edges.trace && L->edges.edges)   /* as vhu-fuzzlive's */
+		printf("%lu,\"new_edge_buckets\":%lu}\n", L->edges.edges,
+		       L->edges.new_bits);
+	else
+		printf("null}\n");
 	fflush(stdout);
 }
 
@@ -230,63 +240,28 @@ static void states_io(struct belive *L, const char *path, bool save)
 
 /* ---- main ---- */
 
-static int usage(const char *why)
-{
-	fprintf(stderr, "vhu-fuzzlive-be: %s\nusage: vhu-fuzzlive-be --target-cmd "
-		"CMD --out DIR [--shmem-bit N] [--seconds N] [--seed N] "
-		"[--max-ops N] [--timeout-ms N] [--avoid KIND:VERDICT]... "
-		"[--states FILE] [--log FILE] [--regions LIST] [--pingpong]\n", why);
-	return FUZZ_EXIT_USAGE;
-}
-
+/* The shared options (liveopts.h) into this driver's. --regions is
+ * accepted for the runner's sake: the regions are the back-end's own. */
 static int parse(struct belive *L, struct args *a, int argc, char **argv)
 {
-	a->peer.shmem_bit = PROTO_SHMEM_BIT_DEFAULT;
-	a->peer.timeout_ms = 1000;
-	a->seconds = 60;
-	for (int i = 1; i < argc; i++) {
-		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end = NULL;
+	struct liveopts o;
+	char err[256];
 
-		if (strcmp(k, "--pingpong") == 0) {
-			a->pingpong = true;
-			continue;
-		}
-		if (!v)
-			return usage("an option without its value");
-		i++;
-		if (strcmp(k, "--target-cmd") == 0)
-			a->peer.cmd = v;
-		else if (strcmp(k, "--out") == 0)
-			a->out = v;
-		else if (strcmp(k, "--states") == 0)
-			a->states = v;
-		else if (strcmp(k, "--log") == 0)
-			a->peer.log_path = v;
-		else if (strcmp(k, "--regions") == 0)
-			continue;
-		else if (strcmp(k, "--shmem-bit") == 0)
-			a->peer.shmem_bit = (unsigned)strtoul(v, &end, 10);
-		else if (strcmp(k, "--seconds") == 0)
-			a->seconds = (unsigned)strtoul(v, &end, 10);
-		else if (strcmp(k, "--max-ops") == 0)
-			a->max_ops = strtoul(v, &end, 10);
-		else if (strcmp(k, "--timeout-ms") == 0)
-			a->peer.timeout_ms = (unsigned)strtoul(v, &end, 10);
-		else if (strcmp(k, "--seed") == 0)
-			a->seed = strtoull(v, &end, 10);
-		else if (strcmp(k, "--avoid") == 0 && L->navoid < BELIVE_MAX_AVOID &&
-			 strchr(v, ':'))
-			L->avoid[L->navoid++] = v;
-		else
-			return usage("unknown option (or a bad --avoid KIND:VERDICT)");
-		if (end && *end)
-			return usage("a number was expected");
-	}
-	if (!a->peer.cmd || !a->out)
-		return usage("--target-cmd and --out are required");
-	if (a->peer.shmem_bit > 63)
-		return usage("--shmem-bit: 0..63");
+	if (liveopts_parse(&o, argc, argv, err, sizeof(err)) != 0)
+		return liveopts_usage("vhu-fuzzlive-be", err);
+	a->peer.cmd = o.cmd;
+	a->peer.log_path = o.log_path;
+	a->peer.shmem_bit = o.shmem_bit;
+	a->peer.timeout_ms = o.timeout_ms;
+	a->out = o.out;
+	a->states = o.states;
+	a->seconds = o.seconds;
+	a->max_ops = o.max_ops;
+	a->seed = o.seed;
+	a->pingpong = o.pingpong;
+	a->edges = o.edges;
+	for (unsigned i = 0; i < o.navoid && i < BELIVE_MAX_AVOID; i++)
+		L->avoid[L->navoid++] = o.avoid[i];
 	return 0;
 }
 
@@ -311,10 +286,15 @@ int main(int argc, char **argv)
 	}
 	L.rng = a.seed * UINT64_C(0x9e3779b97f4a7c15) + 1;
 	states_io(&L, a.states, false);
+	if (a.edges && edgemap_open(&L.edges, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vhu-fuzzlive-be: %s\n", err);
+		return FUZZ_EXIT_SETUP;
+	}
 	t0 = chan_now_ms();
 	if (bepeer_start(&L.peer, &a.peer, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vhu-fuzzlive-be: %s\n", err);
 		bepeer_stop(&L.peer);
+		edgemap_close(&L.edges);
 		return FUZZ_EXIT_SETUP;
 	}
 	memcpy(L.model.sizes, L.peer.cfg.memory_sizes, sizeof(L.model.sizes));
@@ -324,11 +304,22 @@ int main(int argc, char **argv)
 	end = t0 + (int64_t)a.seconds * 1000;
 	if (a.pingpong)
 		belive_pingpong(&L, end, a.max_ops);
+	edgemap_take(&L.edges);     /* the start-up's edges: no segment's */
+	if (edgemap_beside(&L.edges, a.states, false) != 0)
+		fprintf(stderr, "vhu-fuzzlive-be: %s.edges: not this map's; "
+			"starting from no edges\n", a.states);
 	while (!a.pingpong && !L.violated && chan_now_ms() < end &&
-	       (!a.max_ops || L.ops < a.max_ops))
+	       (!a.max_ops || L.ops < a.max_ops)) {
 		belive_step(&L);
+		/* --edges: a new bucket of the back-end's keeps the segment */
+		if (L.edges.trace && edgemap_take(&L.edges))
+			L.seg_new = true;
+	}
 	report(&L, &a, t0);
 	states_io(&L, a.states, true);
 	bepeer_stop(&L.peer);
+	if (edgemap_beside(&L.edges, a.states, true) != 0)
+		fprintf(stderr, "vhu-fuzzlive-be: %s.edges: cannot write\n", a.states);
+	edgemap_close(&L.edges);
 	return L.violated ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 
 #include "bejudge.h"
 #include "bepeer.h"
+#include "edgemap.h"
 
 #define BELIVE_MAX_SEG 60u      /* records in a segment (emitbe: 64) */
 #define BELIVE_MAX_AVOID 32
@@ -34,7 +35,9 @@ struct belive {
 	unsigned navoid;
 	uint32_t states[BELIVE_MAX_STATES];
 	unsigned nstates;
-	bool seg_new;           /* the segment reached a state never seen */
+	bool seg_new;           /* the segment reached a state never seen
+				   (or, --edges, a new edge bucket) */
+	struct edgemap edges;   /* trace NULL without --edges */
 	uint8_t corpus[BELIVE_CORPUS][BELIVE_MAX_SEG][BEJUDGE_RECORD];
 	unsigned corpus_len[BELIVE_CORPUS], ncorpus;
 	/* A kept segment's mutant, played before anything new. */

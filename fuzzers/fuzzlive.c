@@ -8,7 +8,9 @@
  *   vhu-fuzzlive --target-cmd CMD --out DIR [--shmem-bit N]
  *                [--regions LIST] [--seconds N] [--seed N] [--max-ops N]
  *                [--timeout-ms N] [--avoid KIND:RULE]... [--log FILE]
- *                [--states FILE] [--pingpong]
+ *                [--states FILE] [--edges] [--pingpong]
+ *
+ * (the options both live drivers share: liveopts.h)
  *
  * The target is launched once (livepeer.h) and fed what livegen.h picks:
  * MAP/UNMAP aimed at what is live, fd kinds, bent headers and payloads,
@@ -36,6 +38,11 @@
  * the start and written at the end, so that a campaign that restarts the
  * target counts each state once.
  *
+ * --edges: the target's AFL++ edge coverage (edgemap.h) is a second
+ * feedback: a segment reaching a new edge bucket is kept as one reaching
+ * a new state is. A target built without it is reported as such
+ * ("edges": null) and the stream goes on with the states alone.
+ *
  * --avoid KIND:RULE (repeatable): operations of that kind (map, unmap,
  * reset, ...) whose model verdict starts with RULE are not sent: known
  * findings are not paid for again. --pingpong: the ceiling instead, one
@@ -55,70 +62,34 @@
 #include "emitcase.h"
 #include "exitcodes.h"
 #include "fuzzlive.h"
+#include "liveopts.h"
 
 /* ---- main ---- */
 
-static int usage(const char *why)
-{
-	fprintf(stderr, "vhu-fuzzlive: %s\nusage: vhu-fuzzlive --target-cmd CMD "
-		"--out DIR [--shmem-bit N] [--regions LIST] [--seconds N] "
-		"[--seed N] [--max-ops N] [--timeout-ms N] [--avoid KIND:RULE]... "
-		"[--states FILE] [--log FILE] [--pingpong]\n", why);
-	return FUZZ_EXIT_USAGE;
-}
-
+/* The shared options (liveopts.h) into this driver's. */
 static int parse(struct live *L, struct live_args *a, int argc, char **argv)
 {
 	struct emitcase_opts eo = { .fuzzer = EMITCASE_SEQUENCE };
+	struct liveopts o;
 	char err[256];
 
-	a->peer.shmem_bit = PROTO_SHMEM_BIT_DEFAULT;
-	a->peer.timeout_ms = 1000;
-	a->seconds = 60;
-	for (int i = 1; i < argc; i++) {
-		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end = NULL;
-
-		if (strcmp(k, "--pingpong") == 0) {
-			a->pingpong = true;
-			continue;
-		}
-		if (!v)
-			return usage("an option without its value");
-		i++;
-		if (strcmp(k, "--target-cmd") == 0)
-			a->peer.cmd = v;
-		else if (strcmp(k, "--out") == 0)
-			a->out = v;
-		else if (strcmp(k, "--states") == 0)
-			a->states = v;
-		else if (strcmp(k, "--log") == 0)
-			a->peer.log_path = v;
-		else if (strcmp(k, "--shmem-bit") == 0)
-			a->peer.shmem_bit = (unsigned)strtoul(v, &end, 10);
-		else if (strcmp(k, "--seconds") == 0)
-			a->seconds = (unsigned)strtoul(v, &end, 10);
-		else if (strcmp(k, "--max-ops") == 0)
-			a->max_ops = strtoul(v, &end, 10);
-		else if (strcmp(k, "--timeout-ms") == 0)
-			a->peer.timeout_ms = (unsigned)strtoul(v, &end, 10);
-		else if (strcmp(k, "--seed") == 0)
-			a->seed = strtoull(v, &end, 10);
-		else if (strcmp(k, "--avoid") == 0 && L->navoid < LIVE_MAX_AVOID &&
-			 strchr(v, ':'))
-			L->avoid[L->navoid++] = v;
-		else if (strcmp(k, "--regions") == 0) {
-			if (emitcase_parse_sizes(&eo, v, err, sizeof(err)) != 0)
-				return usage(err);
-		} else
-			return usage("unknown option (or a bad --avoid KIND:RULE)");
-		if (end && *end)
-			return usage("a number was expected");
-	}
-	if (!a->peer.cmd || !a->out)
-		return usage("--target-cmd and --out are required");
-	if (a->peer.shmem_bit > 63)
-		return usage("--shmem-bit: 0..63");
+	if (liveopts_parse(&o, argc, argv, err, sizeof(err)) != 0 ||
+	    (o.regions && emitcase_parse_sizes(&eo, o.regions, err,
+					       sizeof(err)) != 0))
+		return liveopts_usage("vhu-fuzzlive", err);
+	a->peer.cmd = o.cmd;
+	a->peer.log_path = o.log_path;
+	a->peer.shmem_bit = o.shmem_bit;
+	a->peer.timeout_ms = o.timeout_ms;
+	a->out = o.out;
+	a->states = o.states;
+	a->seconds = o.seconds;
+	a->max_ops = o.max_ops;
+	a->seed = o.seed;
+	a->pingpong = o.pingpong;
+	a->edges = o.edges;
+	for (unsigned i = 0; i < o.navoid && i < LIVE_MAX_AVOID; i++)
+		L->avoid[L->navoid++] = o.avoid[i];
 	a->configs = !eo.have_sizes;
 	if (!eo.have_sizes) {       /* the rigs' regions, as the emitter's */
 		eo.sizes[0] = UINT64_C(1) << 20;
@@ -168,12 +139,21 @@ int main(int argc, char **argv)
 		shadow_config(&L.model, a.peer.sizes, usable);
 	}
 	L.model.shmem = L.model.reply_ack = L.model.started = true;
+	if (a.edges && edgemap_open(&L.edges, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vhu-fuzzlive: %s\n", err);
+		return FUZZ_EXIT_SETUP;
+	}
 	t0 = chan_now_ms();
 	if (livepeer_start(&L.peer, &a.peer, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vhu-fuzzlive: %s\n", err);
 		livepeer_stop(&L.peer);
+		edgemap_close(&L.edges);
 		return FUZZ_EXIT_SETUP;
 	}
+	edgemap_take(&L.edges);     /* the start-up's edges: no segment's */
+	if (edgemap_beside(&L.edges, a.states, false) != 0)
+		fprintf(stderr, "vhu-fuzzlive: %s.edges: not this map's; "
+			"starting from no edges\n", a.states);
 	L.seg_start_ms = chan_now_ms();
 	L.gen.configs = a.configs;
 	end = t0 + (int64_t)a.seconds * 1000;
@@ -188,5 +168,8 @@ int main(int argc, char **argv)
 	livepeer_stop(&L.peer);
 	livecheck_free(&L.chk);
 	livegen_free(&L.gen);
+	if (edgemap_beside(&L.edges, a.states, true) != 0)
+		fprintf(stderr, "vhu-fuzzlive: %s.edges: cannot write\n", a.states);
+	edgemap_close(&L.edges);
 	return L.violated ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "edgemap.h"
 #include "livecheck.h"
 #include "livegen.h"
 #include "livepeer.h"
@@ -48,6 +49,7 @@ struct live {
 	/* counts */
 	unsigned long ops, msgs, controls, open_choices, strays, avoided,
 		new_states, adopted;
+	struct edgemap edges;   /* trace NULL without --edges */
 	int64_t seg_start_ms;
 	/* the violation */
 	bool violated;
@@ -61,6 +63,7 @@ struct live_args {
 	unsigned long max_ops;
 	uint64_t seed;
 	bool pingpong;
+	bool edges;             /* --edges: AFL++ edge coverage as feedback */
 	bool configs;           /* no --regions: reconnects with other configs */
 };
 

@@ -65,7 +65,8 @@ struct livegen {
 	struct livegen_seg cur;  /* played since the last reset */
 	struct livegen_seg prev; /* the segment before: what a reset's checks
 				    judge (cur is then the reset alone) */
-	bool cur_new;            /* cur reached a new state */
+	bool cur_new;            /* cur reached a new state, or (--edges) a
+				    new edge bucket of the target's */
 	struct livegen_seg plan; /* a kept segment's mutant, being played */
 	unsigned plan_at;
 	unsigned seg_len;        /* this segment's length before its reset */

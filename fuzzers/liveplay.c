@@ -645,6 +645,10 @@ void live_step(struct live *L)
 	if (!stand_in(L, &op))
 		return;
 	play(L, &op);
+	/* The target's own coverage (--edges): what this operation reached
+	 * that no earlier one did keeps its segment, as a new state does. */
+	if (L->edges.trace && edgemap_take(&L->edges))
+		L->gen.cur_new = true;
 	if (!L->violated && clean(L))
 		cut(L);
 	if (!L->violated && !livepeer_alive(&L->peer))

@@ -516,6 +516,58 @@ else
 	grep '^## ' "$TMP/belive-clean/report.md" 2>/dev/null | head -4 | sed 's/^/    /'
 fi
 
+# ---- live mode with the target's edge coverage (--edges) ------------
+# The references built with afl-clang-fast in the AFL++ build: the
+# stream reads their edge map (edgemap.h) and keeps it beside --states;
+# the plain build's are reported as not instrumented, never as 0 edges.
+edges_of() { # ROLE EXE-DIR: the "edges" of one short stream, or "null"
+	if [ "$1" = frontend ]; then
+		_ec="$2/targets/vhu-ref-frontend --socket-path={socket} --control-fd={control} --shmem-bit={shmem_bit}"
+		_ed=build/fuzzers/vhu-fuzzlive
+	else
+		_ec="$2/targets/vhu-ref-backend --fd={fd} --control-fd={control} --shmem-bit={shmem_bit}"
+		_ed=build/fuzzers/vhu-fuzzlive-be
+	fi
+	rm -rf "$TMP/edges-$1"; mkdir -p "$TMP/edges-$1"
+	for _seed in 1 2; do
+		VHUCHECK_BUILD_DIR="$top/build" timeout -k 5 120 "$_ed" --target-cmd "$_ec" \
+			--out "$TMP/edges-$1" --max-ops 1500 --seconds 100 --seed $_seed --edges \
+			--states "$TMP/edges-$1/states" 2>>"$TMP/edges.log" | tail -1
+	done | python3 -c 'import json, sys
+ends = [json.loads(l) for l in sys.stdin if l.strip()]
+print(" ".join("null" if e["edges"] is None else "%d/%d" % (e["edges"], e["new_edge_buckets"]) for e in ends))'
+}
+if [ -n "$AFL_WHY" ]; then
+	skip "live mode with edge coverage: $AFL_WHY"
+elif ! env CC=afl-clang-fast AFL_QUIET=1 ninja -C $AFL targets/vhu-ref-frontend \
+		targets/vhu-ref-backend >"$TMP/build-afl-refs.log" 2>&1; then
+	fail "the references built with afl-clang-fast"; tail -8 "$TMP/build-afl-refs.log" | sed 's/^/    /'
+else
+	for role in frontend backend; do
+		got=$(edges_of $role "$AFL") plain=$(edges_of $role build)
+		# two streams: edges seen by both, the second starting from the
+		# first's map (kept beside --states), so never fewer
+		if echo "$got" | grep -Eq '^[1-9][0-9]*/[0-9]+ [1-9][0-9]*/[0-9]+$' &&
+			[ "${got%%/*}" -le "$(echo "$got" | cut -d' ' -f2 | cut -d/ -f1)" ] &&
+			[ "$plain" = "null null" ]; then
+			pass "live mode --edges against the AFL++-built reference $role:" \
+				"edges/new buckets $got (plain build: not instrumented)"
+		else
+			fail "live mode --edges, reference $role: instrumented '$got', plain '$plain'"
+			tail -4 "$TMP/edges.log" | sed 's/^/    /'
+		fi
+	done
+	if bounded 200 "$TMP/edges-run.log" ./vhucheck fuzz --against exec-frontend --live --edges \
+		--command "$top/$AFL/targets/vhu-ref-frontend --socket-path={socket} --control-fd={control} --shmem-bit={shmem_bit}" \
+		--seconds 4 --seed 1 --out "$TMP/edges-run" &&
+		grep -q "^- the target's edge coverage (AFL++): [1-9]" "$TMP/edges-run/report.md"; then
+		pass "fuzz --live --edges: $(grep -o "[0-9]* edges, [0-9]* new" "$TMP/edges-run/report.md")"
+	else
+		fail "fuzz --live --edges against the AFL++-built reference front-end"
+		tail -6 "$TMP/edges-run.log" | sed 's/^/    /'
+	fi
+fi
+
 if [ -n "$LF_WHY" ]; then
 	skip "OSS-Fuzz build.sh: $LF_WHY"
 else

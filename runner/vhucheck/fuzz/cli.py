@@ -87,9 +87,15 @@ def add_arguments(p):
                         "(vhu-fuzzlive, vhu-fuzzlive-be for a back-end; docs/fuzzing.md, "
                         "\"Live mode\")")
     p.add_argument("--known", metavar="FILE",
-                   help="with --against: signatures already known (one a line, or an "
-                        "earlier campaign's report.json): their hits are counted, not "
-                        "kept, and the report gives the share of time spent on them")
+                   help="with --against: signatures already known (one a line, an "
+                        "earlier campaign's report.json, or an expectations file: its "
+                        "table for the target): their hits are counted, not kept, and "
+                        "the report gives the share of time spent on them")
+    p.add_argument("--edges", action="store_true",
+                   help="with --live: the target's AFL++ edge coverage as feedback "
+                        "besides the protocol states (a target built with afl-clang-fast; "
+                        "one built without it is reported as not instrumented; "
+                        "docs/fuzzing.md, \"Edge coverage\")")
 
 
 
@@ -140,6 +146,8 @@ def main(args):
             print(n + ("  (faults: " + FAULT_ROLE[n] + ")" if n in FAULT_ROLE else ""))
         return EXIT_OK if args.list else EXIT_USAGE
     name = fuzzer_name(args.name)
+    if args.edges and not args.live:
+        raise ConfigError("--edges goes with --live (the stream reads the target's map)")
     if args.live and (not args.against or name != fuzzlive.fuzzer_of(args.against)):
         raise ConfigError("--live goes with --against a target, and no other fuzzer name "
                           "than its records': fuzz_shmem_sequence for a front-end, "

@@ -103,11 +103,14 @@ class Live:
 
     def __init__(self):
         self.ops = self.messages = self.controls = self.restarts = self.recycles = 0
-        self.states = self.open_choices = self.avoided = 0
+        self.states = self.open_choices = self.avoided = self.adopted = 0
         self.driver_s = 0.0          # time inside the driver's streams
         self.spent_known_s = 0.0     # segments and restarts that ended on known signatures
         self.unconfirmed = {}        # driver signature -> count
         self.avoid = []
+        self.edges = None            # --edges: the target's edges seen (None: no map)
+        self.edge_buckets = 0
+        self.asked_edges = False
 
     def add_end(self, end):
         self.ops += end.get("ops", 0)
@@ -116,7 +119,11 @@ class Live:
         self.states = max(self.states, end.get("states", 0))
         self.open_choices += end.get("open_choices", 0)
         self.avoided += end.get("avoided", 0)
+        self.adopted += end.get("adopted", 0)
         self.driver_s += end.get("seconds", 0.0)
+        if end.get("edges") is not None:    # cumulative: the map is kept beside --states
+            self.edges = max(self.edges or 0, end["edges"])
+            self.edge_buckets += end.get("new_edge_buckets", 0)
 
     def summary(self, wall_s):
         return {"ops": self.ops, "messages": self.messages, "controls": self.controls,
@@ -125,7 +132,9 @@ class Live:
                 "states": self.states, "restarts": self.restarts,
                 "recycles": self.recycles,
                 "open_choices": self.open_choices, "avoided": self.avoided,
+                "adopted": self.adopted,
                 "avoid": self.avoid, "unconfirmed": self.unconfirmed,
+                "edges": self.edges, "new_edge_buckets": self.edge_buckets,
                 "share_on_known": round(self.spent_known_s / wall_s, 3) if wall_s else 0.0}
 
 
@@ -137,6 +146,7 @@ def run_driver(args, cmd, env, bit, out, seconds, seed, live):
             "--seed", str(seed), "--states", os.path.join(out, "states.bin"),
             "--log", os.path.join(logs, f"target-{live.restarts}.log")]
     argv += ["--regions", args.regions] if args.regions else []
+    argv += ["--edges"] if getattr(args, "edges", False) else []
     for a in live.avoid:
         argv += ["--avoid", a]
     p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -255,6 +265,7 @@ def campaign(args, out, env0):
     camp = fuzzreal.Campaign(fuzzer, args.against, out,
                              fuzzreal.load_known(getattr(args, "known", None), args.against))
     live = Live()
+    live.asked_edges = getattr(args, "edges", False)
     meta = {"fuzzer": fuzzer, "target": args.against, "seed": seed, "regions": args.regions,
             "known": getattr(args, "known", None), "command": args.command,
             "faults": args.fault, "corpus": "(live: generated from the model's state)",
@@ -299,6 +310,7 @@ def campaign(args, out, env0):
         fuzzreal.reduce_findings(camp, args)
         camp.findings.update(under)
     meta["live"] = live.summary(time.monotonic() - camp.started)
+    meta["live"]["edges_asked"] = live.asked_edges
     text = camp.report(meta)
     text += "\n" + markdown(meta["live"])
     with open(os.path.join(out, "report.md"), "a") as f:
@@ -317,7 +329,14 @@ def markdown(s):
              "place of an avoided reset",
              f"- time on known signatures: {100 * s['share_on_known']:.0f}%"
              + (f"; kept off afterwards: {', '.join(s['avoid'])}" if s["avoid"] else ""),
-             f"- steps the digest leaves open that went the other way: {s['open_choices']}"]
+             f"- steps the digest leaves open that went the other way: {s['open_choices']}"
+             + (f" ({s['adopted']} taken as the target chose)" if s.get("adopted") else "")]
+    if s.get("edges_asked"):
+        lines.append(f"- the target's edge coverage (AFL++): {s['edges']} edges, "
+                     f"{s['new_edge_buckets']} new hit-count buckets"
+                     if s.get("edges") is not None else
+                     "- the target's edge coverage: none (not built with AFL++ "
+                     "instrumentation; the states alone guided the stream)")
     lines += [f"- unconfirmed (the case did not reproduce it): {k}: {n}"
               for k, n in s["unconfirmed"].items()]
     return "\n".join(lines) + "\n"
