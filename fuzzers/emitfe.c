@@ -390,8 +390,10 @@ static void fe_message(struct fe *f, struct fe_msg *x)
 	if (v.reply)
 		for (int i = 0; i < nfds; i++)
 			f->fds[fds[i]].synced = true;
+	/* A request other than MAP/UNMAP maps nothing, served or not. */
 	if (!v.accepted && !shadow_rule_must(v.why) && !len_zero(&v) &&
-	    !no_len(x, &v))
+	    !no_len(x, &v) && (x->h.request == PROTO_BE_SHMEM_MAP ||
+			       x->h.request == PROTO_BE_SHMEM_UNMAP))
 		taint(f, x->payload, x->h.size);
 	if (v.dropped || (x->h.request != PROTO_BE_SHMEM_MAP &&
 			  x->h.request != PROTO_BE_SHMEM_UNMAP))

@@ -17,6 +17,8 @@
 
 #define LIVE_MAX_AVOID 32
 #define LIVE_PAGE UINT64_C(0x1000)    /* as the emitted cases' model */
+#define LIVE_PROBE_REQUEST 2u         /* CONFIG_CHANGE_MSG: settles an
+					 unanswered open step (liveplay.c) */
 
 struct live_map {
 	unsigned shmid;
@@ -34,7 +36,11 @@ struct live {
 	struct livecheck chk;   /* the fds sent since the last reset, /proc */
 	struct live_map maps[SHADOW_MAX_MAPPINGS];
 	unsigned nmaps;
-	bool taint[PROTO_SHMEM_MAX_REGIONS], taint_all;
+	bool taint[PROTO_SHMEM_MAX_REGIONS], taint_all; /* the model does
+				   not know what the target holds there */
+	bool blind[PROTO_SHMEM_MAX_REGIONS];  /* it knows (the target's open
+				   choice taken or settled), but the emitted
+				   case would not: no MUST there until a cut */
 	bool doubt;             /* a bent config: no MUST until the next one */
 	bool held;              /* the target answered an open step otherwise:
 				   it may hold what the model does not (a
@@ -48,7 +54,9 @@ struct live {
 	unsigned navoid;
 	/* counts */
 	unsigned long ops, msgs, controls, open_choices, strays, avoided,
-		new_states, adopted;
+		new_states, adopted, settled;
+	bool answered;          /* the last message's reply came */
+	bool no_settle;         /* the target left a probe unanswered */
 	struct edgemap edges;   /* trace NULL without --edges */
 	int64_t seg_start_ms;
 	/* the violation */

@@ -72,7 +72,8 @@ static void must_hold(struct live *L, bool must, const char *kind,
 
 static bool tainted(const struct live *L, unsigned shmid)
 {
-	return L->taint_all || L->doubt || L->taint[shmid % PROTO_SHMEM_MAX_REGIONS];
+	shmid %= PROTO_SHMEM_MAX_REGIONS;
+	return L->taint_all || L->doubt || L->taint[shmid] || L->blind[shmid];
 }
 
 /* As emitfe's open_accept: a request the model takes that a front-end
@@ -241,6 +242,77 @@ static bool avoided(const struct live *L, const char *kind, const char *why)
 	return false;
 }
 
+static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
+		     const char *kind);
+
+static bool touches_live(const struct live *L, const struct proto_mmap *m)
+{
+	for (unsigned i = 0; i < L->nmaps; i++)
+		if (L->maps[i].shmid == m->shmid &&
+		    (m->len == 0 || shadow_overlap(L->maps[i].off, L->maps[i].len,
+						   m->shm_offset, m->len)))
+			return true;
+	return false;
+}
+
+/* An open MAP or UNMAP that got no reply (none asked for, or not in
+ * time): the target is sent a request it must answer, one it does not
+ * serve (CONFIG_CHANGE_MSG with NEED_REPLY, played as the stream's next
+ * operation, so the slice and its case hold it too). A front-end reads
+ * its back-end channel in order, so once that answer came this message
+ * was handled, and /proc says which way: its fd mapped as asked (taken)
+ * or not mapped (refused); for an UNMAP, the mapping it names gone or
+ * still there. An UNMAP that touches no live mapping needs no probe: it
+ * leaves nothing to tell apart. LIVEGEN_NO_REPLY when that cannot be
+ * told; a target that does not answer the probe is not asked again. */
+static enum livegen_reply settle(struct live *L, uint32_t request,
+				 const struct proto_mmap *m, const int *idx,
+				 int nfds)
+{
+	const struct seqop probe = { .op = SEQOP_OTHER, .aux = LIVE_PROBE_REQUEST,
+				     .bits = SEQOP_B_NEED_REPLY };
+	const char *verdict = L->verdict;
+	char obs[512];
+
+	if (request == PROTO_BE_SHMEM_UNMAP && !touches_live(L, m))
+		return LIVEGEN_REFUSED;
+	if (L->no_settle || L->violated || !L->model.reply_ack ||
+	    (request == PROTO_BE_SHMEM_MAP && nfds < 1))
+		return LIVEGEN_NO_REPLY;
+	L->answered = false;
+	if (play_msg(L, &probe, LIVE_PROBE_REQUEST, "other"))
+		L->ops++;
+	L->verdict = verdict;
+	if (!L->answered) {
+		L->no_settle = !L->violated;
+		return LIVEGEN_NO_REPLY;
+	}
+	L->settled++;
+	if (request == PROTO_BE_SHMEM_MAP)
+		return livecheck_holds(&L->chk, &L->peer, (m->flags & PROTO_MMAP_F_RW)
+				       ? LIVECHECK_MAPPED_RW : LIVECHECK_MAPPED_RO,
+				       idx[0], m->fd_offset, m->len, 0, obs, sizeof(obs))
+		       ? LIVEGEN_ACCEPTED
+		       : livecheck_holds(&L->chk, &L->peer, LIVECHECK_UNMAPPED, idx[0],
+					 0, 0, 0, obs, sizeof(obs))
+		       ? LIVEGEN_REFUSED : LIVEGEN_NO_REPLY;
+	for (unsigned i = 0; i < L->nmaps; i++) {
+		const struct live_map *x = &L->maps[i];
+
+		if (x->shmid != m->shmid || x->off != m->shm_offset ||
+		    x->len != m->len || x->fdi < 0 || x->rough)
+			continue;
+		if (livecheck_holds(&L->chk, &L->peer, LIVECHECK_UNMAPPED, x->fdi,
+				    0, 0, 0, obs, sizeof(obs)))
+			return LIVEGEN_ACCEPTED;
+		return livecheck_holds(&L->chk, &L->peer, x->rw ? LIVECHECK_MAPPED_RW
+				       : LIVECHECK_MAPPED_RO, x->fdi, x->fd_offset,
+				       x->len, 0, obs, sizeof(obs))
+		       ? LIVEGEN_REFUSED : LIVEGEN_NO_REPLY;
+	}
+	return LIVEGEN_NO_REPLY;
+}
+
 /* One MAP, UNMAP or other request, judged. false: not sent (avoided,
  * nothing sendable, the pool full): the operation is not played. */
 static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
@@ -257,6 +329,10 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	enum livegen_rel rel;
 	enum livegen_reply rep = LIVEGEN_NO_REPLY;
 	bool tnt, must, open, synced = false, held = L->held, rough = false;
+	/* Only a MAP or an UNMAP can leave the model not knowing a shmid:
+	 * another request, taken or not, maps nothing. */
+	bool shmem_req = request == PROTO_BE_SHMEM_MAP ||
+			 request == PROTO_BE_SHMEM_UNMAP;
 	unsigned mt_before;
 	int rc;
 
@@ -306,37 +382,57 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 				L->peer.timeout_ms);
 		} else {
 			L->open_choices++;
-			L->held = true;
+			L->held = shmem_req || L->held;
 		}
-		L->taint[m.shmid] = true;
 	} else if (v.reply) {
 		if (must)       /* only a verdict needs the right reply */
 			second_look(L, &r, &v);
 		synced = judge_reply(L, &h, &r, &v, must, kind, mt_before);
 		rep = r.payload_len == 8 && !memcmp(r.payload, "\0\0\0\0\0\0\0\0", 8)
 		      ? LIVEGEN_ACCEPTED : LIVEGEN_REFUSED;
-	}
-	/* Taken where the model refused by choice: the model follows the
-	 * target when it knows what that leaves behind (shadow_adopt), and
-	 * the shmid stays known; otherwise it is tainted below. */
-	if (open && synced && rep == LIVEGEN_ACCEPTED && !v.accepted &&
-	    shadow_adopt(&L->model, &h, payload, h.size, &tr, &v, &rough)) {
-		L->held = held;
-		L->adopted++;
+		L->answered = synced;
 	}
 	chan_msg_release(&r);
 	/* Unanswered (not asked, or not in time): a late reply is stray.
 	 * A front-end answers in order, so once a reply came, nothing
 	 * earlier is still to come. */
 	L->unanswered = v.reply && rc == LIVEPEER_OK ? 0 : L->unanswered + 1;
+	if (!shmem_req)
+		L->held = held;
+	else if (open && !synced && !L->violated) {
+		rep = settle(L, request, &m, idx, nfds);
+		synced = rep != LIVEGEN_NO_REPLY;
+		if (synced)
+			L->held = held;
+	}
+	/* Taken where the model refused by choice: the model follows the
+	 * target when it knows what that leaves behind (shadow_adopt), and
+	 * the shmid stays known; otherwise it is tainted below. */
+	if (open && synced && rep == LIVEGEN_ACCEPTED && !v.accepted) {
+		/* Two fds where one is due: the first is the one mapped. */
+		struct fuzzpool_traits one = tr.nfds == 2
+			? fuzzpool_traits(FUZZPOOL_MEMFD_64K) : tr;
+
+		if (shadow_adopt(&L->model, &h, payload, h.size, &one, &v, &rough)) {
+			L->held = held;
+			L->adopted++;
+		}
+	}
 	if (v.accepted || !shadow_rule_must(v.why))
 		L->ordered = true;
 	/* A step the digest leaves open (refused by choice, unless it named
 	 * no range either way; taken where a front-end may refuse): the
 	 * model knows the shmid still when the target answered as it did,
 	 * which a case cannot know in advance (emitfe taints always). */
-	if (open && !(synced && rep == (v.accepted ? LIVEGEN_ACCEPTED
-						   : LIVEGEN_REFUSED)))
+	if (shmem_req && rc == LIVEPEER_NONE && !synced)
+		L->taint[m.shmid] = true;
+	/* The emitted case grades an open step's shmid no more until the
+	 * next reset (emitfe.c): nor does the stream, until the next cut,
+	 * so that each violation it stops for is one the case can show. */
+	if (shmem_req && open)
+		L->blind[m.shmid] = true;
+	if (shmem_req && open && !(synced && rep == (v.accepted ? LIVEGEN_ACCEPTED
+							       : LIVEGEN_REFUSED)))
 		L->taint[m.shmid] = true;
 	for (int i = 0; synced && i < nfds; i++)
 		L->chk.fds[idx[i]].synced = true;
@@ -395,6 +491,7 @@ static void play_reset(struct live *L)
 	}
 	shadow_reset(&L->model);
 	memset(L->taint, 0, sizeof(L->taint));
+	memset(L->blind, 0, sizeof(L->blind));
 	L->taint_all = L->ordered = L->held = false;
 	L->nmaps = 0;
 	L->unanswered = 0;
@@ -458,6 +555,7 @@ static bool reconnect(struct live *L, const struct seqop *op,
 	livegen_set_sizes(&L->gen, c->memory_sizes);
 	livecheck_reset(&L->chk);
 	memset(L->taint, 0, sizeof(L->taint));
+	memset(L->blind, 0, sizeof(L->blind));
 	L->taint_all = L->held = false;
 	L->doubt = bent;
 	L->nmaps = L->unanswered = 0;
@@ -568,6 +666,7 @@ static bool clean(const struct live *L)
  * that slice's (the case could not show it). */
 static void cut(struct live *L)
 {
+	memset(L->blind, 0, sizeof(L->blind));
 	for (unsigned i = 0; i < L->chk.pool.count; i++)
 		L->chk.fds[i].synced = false;
 	livegen_clean(&L->gen);

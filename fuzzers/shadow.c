@@ -182,7 +182,7 @@ bool shadow_adopt(struct shadow *s, const struct proto_hdr *h,
 
 	*rough = false;
 	if (!v->why || v->accepted || v->dropped || shadow_rule_must(v->why) ||
-	    strncmp(v->why, "1:", 2) == 0 || strncmp(v->why, "10:", 3) == 0)
+	    strncmp(v->why, "10:", 3) == 0)
 		return false;
 	if (h->request != PROTO_BE_SHMEM_MAP && h->request != PROTO_BE_SHMEM_UNMAP) {
 		v->accepted = true;      /* served its own way: no mapping */

@@ -71,9 +71,9 @@ void shadow_backend_msg(struct shadow *s, const struct proto_hdr *h,
  * knows what that choice leaves behind, so the stream goes on knowing
  * the shmid instead of restarting the target to learn it again. A
  * request other than MAP/UNMAP changes nothing; a MAP whose only
- * objections were open ones (unknown flag bits, a file shorter than
- * fd_offset+len, alignment or payload size left aside) adds the range
- * as asked; an UNMAP carrying fds removes the whole mapping it names.
+ * objections were open ones (unknown flag bits or header flag bits, a
+ * file shorter than fd_offset+len, alignment or a payload longer than 40
+ * bytes left aside) adds the range as asked; an UNMAP carrying fds removes the whole mapping it names.
  * Returns true and fills *v as accepted when the model followed; false
  * (the model unchanged) when it cannot say what the target now holds.
  * *rough: the range is not page aligned (where the kernel rounds, /proc

@@ -238,7 +238,6 @@ class TestDriver(unittest.TestCase):
             rc, viol, end = drive(d, lenient=True)
             self.assertEqual((rc, viol), (0, None), end)
             self.assertGreater(end["adopted"], 10)
-            self.assertGreater(end["open_choices"], end["adopted"] - 1)
             _, _, strict = drive(d)
             self.assertEqual(strict["adopted"], 0)
             # what the model took stays judged: an overlap with it is found
