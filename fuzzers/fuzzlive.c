@@ -123,12 +123,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vhu-fuzzlive: set-up failed\n");
 		return FUZZ_EXIT_SETUP;
 	}
+	livespare_init(&L.spare, a.seed);
+	if (livespare_beside(&L.spare, a.states, false) != 0)
+		fprintf(stderr, "vhu-fuzzlive: %s.spare: unreadable; starting "
+			"from none\n", a.states);
 	if (a.states && livegen_load_states(&L.gen, a.states) != 0) {
 		fprintf(stderr, "vhu-fuzzlive: --states %s: not a state table\n",
 			a.states);
 		return FUZZ_EXIT_USAGE;
 	}
 	livecheck_init(&L.chk);
+	memset(L.fd_shmid, 0xff, sizeof(L.fd_shmid));
 	shadow_init(&L.model);
 	L.model.page = LIVE_PAGE;
 	{
@@ -168,6 +173,8 @@ int main(int argc, char **argv)
 	livepeer_stop(&L.peer);
 	livecheck_free(&L.chk);
 	livegen_free(&L.gen);
+	if (livespare_beside(&L.spare, a.states, true) != 0)
+		fprintf(stderr, "vhu-fuzzlive: %s.spare: cannot write\n", a.states);
 	if (edgemap_beside(&L.edges, a.states, true) != 0)
 		fprintf(stderr, "vhu-fuzzlive: %s.edges: cannot write\n", a.states);
 	edgemap_close(&L.edges);

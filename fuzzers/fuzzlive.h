@@ -13,6 +13,7 @@
 #include "livecheck.h"
 #include "livegen.h"
 #include "livepeer.h"
+#include "livespare.h"
 #include "shadow.h"
 
 #define LIVE_MAX_AVOID 32
@@ -29,6 +30,15 @@ struct live_map {
 				   aligned: /proc shows it rounded */
 };
 
+#define LIVE_SCRUB_MAX 8u
+
+/* What was sent to a region since the model lost it (livekeep.c). */
+struct live_scrub {
+	uint64_t off[LIVE_SCRUB_MAX], len[LIVE_SCRUB_MAX];
+	unsigned n, next;       /* ranges; the next one to UNMAP */
+	bool started, overflow;
+};
+
 struct live {
 	struct livepeer peer;
 	struct livegen gen;
@@ -41,6 +51,11 @@ struct live {
 	bool blind[PROTO_SHMEM_MAX_REGIONS];  /* it knows (the target's open
 				   choice taken or settled), but the emitted
 				   case would not: no MUST there until a cut */
+	struct live_scrub scrub[PROTO_SHMEM_MAX_REGIONS];
+	bool scrubbing;         /* the operation being played is a scrub's:
+				   played whatever --avoid says */
+	int fd_shmid[FDPOOL_MAX];   /* the shmid each pool fd was sent to
+				       with a MAP, -1 none */
 	bool doubt;             /* a bent config: no MUST until the next one */
 	bool held;              /* the target answered an open step otherwise:
 				   it may hold what the model does not (a
@@ -54,7 +69,8 @@ struct live {
 	unsigned navoid;
 	/* counts */
 	unsigned long ops, msgs, controls, open_choices, strays, avoided,
-		new_states, adopted, settled;
+		new_states, adopted, settled, spared, scrubbed;
+	struct livespare spare; /* operations that cost the target's state */
 	bool answered;          /* the last message's reply came */
 	bool no_settle;         /* the target left a probe unanswered */
 	struct edgemap edges;   /* trace NULL without --edges */
@@ -75,9 +91,20 @@ struct live_args {
 	bool configs;           /* no --regions: reconnects with other configs */
 };
 
-/* The next operation (livegen) played and judged (liveplay.c): L->ops,
- * the counts, L->violated or L->recycle as it went. */
+/* The next operation (livegen) played and judged (livekeep.c, over
+ * liveplay.c): L->ops, the counts, L->violated or L->recycle as it went. */
 void live_step(struct live *L);
+/* One operation played and judged (liveplay.c). */
+void live_play(struct live *L, const struct seqop *op);
+/* Whether --avoid names this operation's kind and model verdict. */
+bool live_avoided(const struct live *L, const char *kind, const char *why);
+/* The target went: its crash, or a closed channel, is the violation. */
+void live_gone(struct live *L, const char *kind);
+/* The model lost what the target holds in region shmid, after a message
+ * for [off, off+len) there: tainted, and that range to scrub (livekeep.c). */
+void live_lost(struct live *L, unsigned shmid, uint64_t off, uint64_t len);
+/* A reset or a new config: nothing is left to scrub. */
+void live_forget_scrubs(struct live *L);
 /* The ceiling: one MAP and its UNMAP over and over, nothing judged,
  * until end (chan_now_ms) or max_ops (0: none). */
 void live_pingpong(struct live *L, int64_t end, unsigned long max_ops);

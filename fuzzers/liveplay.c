@@ -12,6 +12,9 @@
 #include "seqop.h"
 
 #define LIVE_OPEN_REPLY_MS 50         /* an open step's reply window */
+/* What bends a message, for livespare's key */
+#define LIVE_BENT_BITS (SEQOP_B_NEED_REPLY | SEQOP_B_PADDING | SEQOP_B_FLAGS | \
+			SEQOP_B_HDR | SEQOP_B_SHORT)
 
 /* ---- output ---- */
 
@@ -35,7 +38,7 @@ static void violate(struct live *L, const char *cls, const char *kind,
 }
 
 /* The target went: a crash (its signal or exit) or a closed channel. */
-static void gone(struct live *L, const char *kind)
+void live_gone(struct live *L, const char *kind)
 {
 	char sig[16];
 
@@ -107,11 +110,18 @@ static bool judge_reply(struct live *L, const struct proto_hdr *h,
 			violate(L, "FAIL", kind, "7: the reply: request id as asked, "
 				"flags 0x5, size 8", "reply request %u flags %#x size %u",
 				r->hdr.request, r->hdr.flags, r->hdr.size);
-		} else {
+		} else if (r->hdr.request != h->request || r->payload_len != 8) {
 			L->open_choices++;
 			L->held = true;
+			return true;
+		} else {
+			/* Its own reply, flags or size bent (a front-end that
+			 * echoes a bent header's bits): its value still says
+			 * which way the open step went. */
+			L->open_choices++;
 		}
-		return true;
+		if (must)
+			return true;
 	}
 	proto_u64_decode(r->payload, 8, &val);
 	if ((val == 0) != v->accepted) {
@@ -230,7 +240,7 @@ static void second_look(struct live *L, struct chan_msg *r,
 }
 
 /* Whether --avoid names this operation's kind and model verdict. */
-static bool avoided(const struct live *L, const char *kind, const char *why)
+bool live_avoided(const struct live *L, const char *kind, const char *why)
 {
 	size_t k = strlen(kind);
 
@@ -302,8 +312,9 @@ static enum livegen_reply settle(struct live *L, uint32_t request,
 		if (x->shmid != m->shmid || x->off != m->shm_offset ||
 		    x->len != m->len || x->fdi < 0 || x->rough)
 			continue;
+		/* unmapped maybe after the reply (QEMU's RCU): the window */
 		if (livecheck_holds(&L->chk, &L->peer, LIVECHECK_UNMAPPED, x->fdi,
-				    0, 0, 0, obs, sizeof(obs)))
+				    0, 0, LIVECHECK_WINDOW_MS, obs, sizeof(obs)))
 			return LIVEGEN_ACCEPTED;
 		return livecheck_holds(&L->chk, &L->peer, x->rw ? LIVECHECK_MAPPED_RW
 				       : LIVECHECK_MAPPED_RO, x->fdi, x->fd_offset,
@@ -319,7 +330,7 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 		     const char *kind)
 {
 	struct fuzzpool_traits tr = fuzzpool_traits(op->fd);
-	struct shadow after = L->model;
+	struct shadow after = L->model, before = L->model;
 	struct shadow_verdict v;
 	struct proto_hdr h;
 	struct proto_mmap m;
@@ -332,7 +343,8 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	/* Only a MAP or an UNMAP can leave the model not knowing a shmid:
 	 * another request, taken or not, maps nothing. */
 	bool shmem_req = request == PROTO_BE_SHMEM_MAP ||
-			 request == PROTO_BE_SHMEM_UNMAP;
+			 request == PROTO_BE_SHMEM_UNMAP, knew;
+	struct livespare_key sk;
 	unsigned mt_before;
 	int rc;
 
@@ -344,16 +356,25 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	L->verdict = !v.accepted ? (v.why ? v.why : "")
 		     : request != PROTO_BE_SHMEM_MAP ? "accepted"
 		     : (m.flags & PROTO_MMAP_F_RW) ? "accepted rw" : "accepted ro";
-	if (avoided(L, kind, L->verdict)) {
+	if (!L->scrubbing && live_avoided(L, kind, L->verdict)) {
 		L->avoided++;
 		return false;
 	}
+	sk = (struct livespare_key){ request, op->fd, op->bits & LIVE_BENT_BITS,
+				     L->verdict };
+	if (!L->scrubbing && livespare_skip(&L->spare, &sk)) {
+		L->spared++;
+		return false;
+	}
+	knew = !L->held && !L->taint_all && !L->taint[m.shmid];
 	nfds = livecheck_fds(&L->chk, op->fd, idx);
 	if (nfds < 0)
 		return false;
 	for (int i = 0; i < nfds; i++)
 		fds[i] = L->chk.fds[idx[i]].fd;
 	livegen_played(&L->gen, op);
+	for (int i = 0; request == PROTO_BE_SHMEM_MAP && i < nfds; i++)
+		L->fd_shmid[idx[i]] = m.shmid;
 	rel = livegen_relation(&L->model, m.shmid, m.shm_offset, m.len);
 	tnt = tainted(L, m.shmid) || (request == PROTO_BE_SHMEM_UNMAP && m.len == 0);
 	open = v.accepted ? open_accept(&h, &m, op->fd)
@@ -372,7 +393,7 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	L->peer.reply_ms = 0;
 	if (rc == LIVEPEER_GONE) {
 		chan_msg_release(&r);
-		gone(L, kind);
+		live_gone(L, kind);
 		return true;
 	}
 	if (rc == LIVEPEER_NONE) {
@@ -408,6 +429,15 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	/* Taken where the model refused by choice: the model follows the
 	 * target when it knows what that leaves behind (shadow_adopt), and
 	 * the shmid stays known; otherwise it is tainted below. */
+	/* Refused where the model took it: the state is the one before. */
+	if (open && synced && rep == LIVEGEN_REFUSED && v.accepted &&
+	    !v.dropped) {
+		L->model = before;
+		v.accepted = false;
+		v.why = "refused by choice where the model took it";
+		L->held = held;
+		L->adopted++;
+	}
 	if (open && synced && rep == LIVEGEN_ACCEPTED && !v.accepted) {
 		/* Two fds where one is due: the first is the one mapped. */
 		struct fuzzpool_traits one = tr.nfds == 2
@@ -425,15 +455,24 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	 * model knows the shmid still when the target answered as it did,
 	 * which a case cannot know in advance (emitfe taints always). */
 	if (shmem_req && rc == LIVEPEER_NONE && !synced)
-		L->taint[m.shmid] = true;
+		live_lost(L, m.shmid, m.shm_offset, m.len);
 	/* The emitted case grades an open step's shmid no more until the
 	 * next reset (emitfe.c): nor does the stream, until the next cut,
 	 * so that each violation it stops for is one the case can show. */
 	if (shmem_req && open)
 		L->blind[m.shmid] = true;
+	/* What this step left the target holding that the model does not
+	 * know is in its region: that region is lost (and may be won back
+	 * by a scrub), the rest stays known. */
+	if (shmem_req && L->held && !held) {
+		L->held = false;
+		live_lost(L, m.shmid, m.shm_offset, m.len);
+	}
+	if (shmem_req && knew && (L->held || L->taint_all || L->taint[m.shmid]))
+		livespare_cost(&L->spare, &sk);
 	if (shmem_req && open && !(synced && rep == (v.accepted ? LIVEGEN_ACCEPTED
 							       : LIVEGEN_REFUSED)))
-		L->taint[m.shmid] = true;
+		live_lost(L, m.shmid, m.shm_offset, m.len);
 	for (int i = 0; synced && i < nfds; i++)
 		L->chk.fds[idx[i]].synced = true;
 	if (livegen_state(&L->gen, op, rel, rep, &L->model))
@@ -458,7 +497,7 @@ static bool control(struct live *L, const char *cmd, const char *kind,
 
 	L->controls++;
 	if (rc == LIVEPEER_GONE) {
-		gone(L, kind);
+		live_gone(L, kind);
 		return false;
 	}
 	if (rc == LIVEPEER_NONE) {
@@ -492,6 +531,8 @@ static void play_reset(struct live *L)
 	shadow_reset(&L->model);
 	memset(L->taint, 0, sizeof(L->taint));
 	memset(L->blind, 0, sizeof(L->blind));
+	memset(L->fd_shmid, 0xff, sizeof(L->fd_shmid));
+	live_forget_scrubs(L);
 	L->taint_all = L->ordered = L->held = false;
 	L->nmaps = 0;
 	L->unanswered = 0;
@@ -538,7 +579,7 @@ static bool reconnect(struct live *L, const struct seqop *op,
 	livegen_played(&L->gen, op);
 	L->controls++;
 	if (rc == LIVEPEER_GONE) {
-		gone(L, seqop_kind_name(seqop_kind(op)));
+		live_gone(L, seqop_kind_name(seqop_kind(op)));
 		return true;
 	}
 	if (rc != LIVEPEER_OK) {
@@ -556,6 +597,8 @@ static bool reconnect(struct live *L, const struct seqop *op,
 	livecheck_reset(&L->chk);
 	memset(L->taint, 0, sizeof(L->taint));
 	memset(L->blind, 0, sizeof(L->blind));
+	memset(L->fd_shmid, 0xff, sizeof(L->fd_shmid));
+	live_forget_scrubs(L);
 	L->taint_all = L->held = false;
 	L->doubt = bent;
 	L->nmaps = L->unanswered = 0;
@@ -603,7 +646,7 @@ static bool play_negotiate(struct live *L, const struct seqop *op)
 	return true;
 }
 
-static void play(struct live *L, const struct seqop *op)
+void live_play(struct live *L, const struct seqop *op)
 {
 	L->verdict = "";
 	switch (seqop_kind(op)) {
@@ -649,60 +692,6 @@ static void play(struct live *L, const struct seqop *op)
 	L->ops++;
 }
 
-/* A state the emitted case starts from too (handshake, started, empty). */
-static bool clean(const struct live *L)
-{
-	if (L->model.nmaps || !L->model.started || L->taint_all || L->doubt ||
-	    L->held)
-		return false;
-	for (unsigned i = 0; i < PROTO_SHMEM_MAX_REGIONS; i++)
-		if (L->taint[i])
-			return false;
-	return true;
-}
-
-/* A known-good point without a reset: the next slice starts here, so
- * what a reset will find of the fds sent before it is no verdict of
- * that slice's (the case could not show it). */
-static void cut(struct live *L)
-{
-	memset(L->blind, 0, sizeof(L->blind));
-	for (unsigned i = 0; i < L->chk.pool.count; i++)
-		L->chk.fds[i].synced = false;
-	livegen_clean(&L->gen);
-}
-
-/* A control command --avoid names is not played. A reset's stand-in is
- * the UNMAP of a live mapping (until a clean state ends the segment);
- * false: nothing to play this time. */
-static bool stand_in(struct live *L, struct seqop *op)
-{
-	const char *kind = seqop_kind_name(seqop_kind(op));
-	enum seqop_kind k = seqop_kind(op);
-
-	if ((k != SEQOP_RESET && k != SEQOP_STOP) || !avoided(L, kind, ""))
-		return true;
-	L->avoided++;
-	if (k == SEQOP_STOP)
-		return false;
-	if (clean(L)) {
-		cut(L);
-		return false;
-	}
-	/* What the model no longer knows only a reset or a new process
-	 * clears: the driver ends and the runner starts the target again. */
-	if (!L->model.nmaps || L->taint_all ||
-	    L->gen.cur.n >= LIVEGEN_SEG_MAX || L->taint[L->model.maps[0].shmid]) {
-		L->recycle = true;
-		return false;
-	}
-	*op = (struct seqop){ .op = SEQOP_UNMAP, .shmid = L->model.maps[0].shmid,
-			      .bits = SEQOP_B_RAW | SEQOP_B_NEED_REPLY,
-			      .a = L->model.maps[0].shm_offset,
-			      .b = L->model.maps[0].len };
-	return true;
-}
-
 /* ---- the ceiling: one MAP and its UNMAP, as fast as the target goes ---- */
 
 void live_pingpong(struct live *L, int64_t end, unsigned long max_ops)
@@ -726,7 +715,7 @@ void live_pingpong(struct live *L, int64_t end, unsigned long max_ops)
 				      PROTO_BE_SHMEM_MAP, true, &r);
 		chan_msg_release(&r);
 		if (rc == LIVEPEER_GONE)
-			gone(L, "map");
+			live_gone(L, "map");
 		else if (rc == LIVEPEER_NONE)
 			violate(L, "HANG", "map", "7: a reply where REPLY_ACK and "
 				"NEED_REPLY ask for one", "no reply");
@@ -736,20 +725,3 @@ void live_pingpong(struct live *L, int64_t end, unsigned long max_ops)
 }
 
 
-void live_step(struct live *L)
-{
-	struct seqop op;
-
-	livegen_next(&L->gen, &L->model, &op);
-	if (!stand_in(L, &op))
-		return;
-	play(L, &op);
-	/* The target's own coverage (--edges): what this operation reached
-	 * that no earlier one did keeps its segment, as a new state does. */
-	if (L->edges.trace && edgemap_take(&L->edges))
-		L->gen.cur_new = true;
-	if (!L->violated && clean(L))
-		cut(L);
-	if (!L->violated && !livepeer_alive(&L->peer))
-		gone(L, seqop_kind_name(seqop_kind(&op)));
-}
