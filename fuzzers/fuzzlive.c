@@ -90,6 +90,8 @@ static int parse(struct live *L, struct live_args *a, int argc, char **argv)
 	a->edges = o.edges;
 	for (unsigned i = 0; i < o.navoid && i < LIVE_MAX_AVOID; i++)
 		L->avoid[L->navoid++] = o.avoid[i];
+	for (unsigned i = 0; i < o.nknown && i < LIVE_MAX_AVOID; i++)
+		L->known[L->nknown++] = o.known[i];
 	a->configs = !eo.have_sizes;
 	if (!eo.have_sizes) {       /* the rigs' regions, as the emitter's */
 		eo.sizes[0] = UINT64_C(1) << 20;

@@ -67,9 +67,12 @@ struct live {
 	bool recycle;           /* a reset was due but is avoided: end here */
 	const char *avoid[LIVE_MAX_AVOID];
 	unsigned navoid;
+	const char *known[LIVE_MAX_AVOID];   /* --known-rule: FAILs gone past */
+	unsigned nknown;
+	bool absorbing;         /* a known FAIL just now: its region is lost */
 	/* counts */
 	unsigned long ops, msgs, controls, open_choices, strays, avoided,
-		new_states, adopted, settled, spared, scrubbed;
+		new_states, adopted, settled, spared, scrubbed, absorbed;
 	struct livespare spare; /* operations that cost the target's state */
 	bool answered;          /* the last message's reply came */
 	bool no_settle;         /* the target left a probe unanswered */

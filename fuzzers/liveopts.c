@@ -75,6 +75,10 @@ static int text(struct liveopts *o, const char *k, const char *v)
 		if (o->navoid == LIVEOPTS_MAX_AVOID || !strchr(v, ':'))
 			return -1;
 		o->avoid[o->navoid++] = v;
+	} else if (strcmp(k, "--known-rule") == 0) {
+		if (o->nknown == LIVEOPTS_MAX_AVOID || !strchr(v, ':'))
+			return -1;
+		o->known[o->nknown++] = v;
 	} else
 		return 1;
 	return 0;
@@ -106,7 +110,7 @@ int liveopts_parse(struct liveopts *o, int argc, char **argv, char *err,
 		}
 		if (rc < 0) {
 			snprintf(err, errcap, "%s %s: %s", k, argv[i + 1],
-				 strcmp(k, "--avoid") == 0
+				 strcmp(k, "--avoid") == 0 || strcmp(k, "--known-rule") == 0
 				 ? "not KIND:RULE, or too many"
 				 : "not a number in range");
 			return -1;
@@ -125,6 +129,7 @@ int liveopts_usage(const char *prog, const char *why)
 	fprintf(stderr, "%s: %s\nusage: %s --target-cmd CMD --out DIR "
 		"[--shmem-bit N] [--regions LIST] [--seconds N] [--seed N] "
 		"[--max-ops N] [--timeout-ms N] [--avoid KIND:RULE]... "
+		"[--known-rule KIND:RULE]... "
 		"[--states FILE] [--log FILE] [--edges] [--pingpong]\n",
 		prog, why, prog);
 	return FUZZ_EXIT_USAGE;

@@ -6,8 +6,13 @@
  *
  *   --target-cmd CMD --out DIR [--shmem-bit N] [--regions LIST]
  *   [--seconds N] [--seed N] [--max-ops N] [--timeout-ms N]
- *   [--avoid KIND:RULE]... [--states FILE] [--log FILE] [--edges]
- *   [--pingpong]
+ *   [--avoid KIND:RULE]... [--known-rule KIND:RULE]... [--states FILE]
+ *   [--log FILE] [--edges] [--pingpong]
+ *
+ * --known-rule: a FAIL the campaign has signed already (its case run),
+ * or whose case never shows it: the stream goes past it (the region it
+ * happened in is lost to the model, and won back as livekeep.h says)
+ * instead of ending for it.
  */
 #ifndef VHU_FUZZ_LIVEOPTS_H
 #define VHU_FUZZ_LIVEOPTS_H
@@ -30,6 +35,8 @@ struct liveopts {
 	bool edges;                 /* AFL++ edge coverage (edgemap.h) */
 	const char *avoid[LIVEOPTS_MAX_AVOID];
 	unsigned navoid;
+	const char *known[LIVEOPTS_MAX_AVOID];   /* --known-rule KIND:RULE */
+	unsigned nknown;
 };
 
 /* Reads argv[1..argc-1] into *o. 0, or -1 with one line in err naming the

@@ -107,13 +107,14 @@ void live_report(const struct live *L, const struct live_args *a, int64_t t0)
 	       "\"new_states\":%lu,\"corpus\":%u,\"mutants\":%u,"
 	       "\"open_choices\":%lu,\"stray_replies\":%lu,\"avoided\":%lu,"
 	       "\"adopted\":%lu,\"settled\":%lu,\"spared\":%lu,\"scrubbed\":%lu,"
+	       "\"absorbed\":%lu,"
 	       "\"main_messages\":%u,\"recycled\":%s,"
 	       "\"pid\":%ld,\"edges\":",
 	       L->ops, L->msgs,
 	       L->controls, secs, secs > 0 ? (double)L->ops / secs : 0.0,
 	       L->gen.nstates, L->new_states, L->gen.ncorpus, L->gen.mutants,
 	       L->open_choices, L->strays, L->avoided, L->adopted, L->settled,
-	       L->spared, L->scrubbed,
+	       L->spared, L->scrubbed, L->absorbed,
 	       L->peer.main_msgs,
 	       L->recycle ? "true" : "false", (long)L->peer.t.pid);
 	/* null: not asked, or the target never wrote the map (not built

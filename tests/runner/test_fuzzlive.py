@@ -76,6 +76,15 @@ class TestAvoidOf(unittest.TestCase):
     def test_controls_by_what_led_to_them(self):
         self.assertEqual(fuzzlive.avoid_of({"kind": "reset", "verdict": ""}), "reset:")
         self.assertEqual(fuzzlive.avoid_of({"kind": "start", "after": "stop"}), "stop:")
+        # a crash on a request while stopped keeps the stream off stops
+        crash = {"class": "CRASH", "kind": "unmap",
+                 "verdict": "10: device not started (refused by choice)"}
+        self.assertEqual(fuzzlive.state_avoid_of(crash), "stop:")
+        self.assertIsNone(fuzzlive.state_avoid_of(dict(crash, verdict="accepted")))
+        self.assertIsNone(fuzzlive.state_avoid_of(dict(crash, role="backend")))
+        self.assertEqual(fuzzlive.known_rule_of({"class": "FAIL", "kind": "map",
+                                                 "rule": OVERLAP}), "map:" + OVERLAP)
+        self.assertIsNone(fuzzlive.known_rule_of(crash))
         self.assertIsNone(fuzzlive.avoid_of({"kind": "start", "after": "map"}))
 
 
@@ -244,6 +253,16 @@ class TestDriver(unittest.TestCase):
             rc, viol, end = drive(d, faults=["fe_no_overlap_check"], lenient=True,
                                   max_ops=200000)
             self.assertEqual((rc, viol["rule"]), (1, OVERLAP), end)
+
+    def test_known_rule_is_gone_past(self):
+        # A FAIL the campaign signed already: the stream counts it and goes
+        # on (its region lost, then won back) instead of ending.
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, end = drive(d, "--known-rule", "map:" + OVERLAP,
+                                  faults=["fe_no_overlap_check"], max_ops=3000)
+            self.assertEqual((rc, viol), (0, None), end)
+            self.assertGreater(end["absorbed"], 0)
+            self.assertEqual(end["ops"], 3000)
 
     def test_states_are_kept_across_runs(self):
         with tempfile.TemporaryDirectory() as d:

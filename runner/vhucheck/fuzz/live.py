@@ -97,6 +97,26 @@ def avoid_of(event):
     return f"{kind}:{verdict}"
 
 
+def state_avoid_of(event):
+    """What a front-end's violation says of the state that led to it: a
+    request while the device was stopped (the model refuses it by choice)
+    that the target did not survive keeps the stream off stops."""
+    if event.get("role") == "backend" or event.get("class") == "FAIL":
+        return None
+    return "stop:" if (event.get("verdict") or "").startswith("10: device not started") \
+        else None
+
+
+def known_rule_of(event):
+    """The --known-rule KIND:RULE of a FAIL the driver may go past."""
+    if event.get("class") != "FAIL" or event.get("role") == "backend":
+        return None
+    return f"{event['kind']}:{event['rule']}"
+
+
+UNCONFIRMED_ENOUGH = 2      # a violation no case shows, this often: gone past
+
+
 class Live:
     """What a live campaign adds to fuzzreal.Campaign: the driver's
     counts, restarts, unconfirmed violations, the cost of known ones."""
@@ -108,6 +128,8 @@ class Live:
         self.spent_known_s = 0.0     # segments and restarts that ended on known signatures
         self.unconfirmed = {}        # driver signature -> count
         self.avoid = []
+        self.known_rules = []        # FAILs signed already (or never shown by a case)
+        self.absorbed = 0
         self.edges = None            # --edges: the target's edges seen (None: no map)
         self.edge_buckets = 0
         self.asked_edges = False
@@ -120,6 +142,7 @@ class Live:
         self.open_choices += end.get("open_choices", 0)
         self.avoided += end.get("avoided", 0)
         self.adopted += end.get("adopted", 0)
+        self.absorbed += end.get("absorbed", 0)
         self.driver_s += end.get("seconds", 0.0)
         if end.get("edges") is not None:    # cumulative: the map is kept beside --states
             self.edges = max(self.edges or 0, end["edges"])
@@ -132,7 +155,8 @@ class Live:
                 "states": self.states, "restarts": self.restarts,
                 "recycles": self.recycles,
                 "open_choices": self.open_choices, "avoided": self.avoided,
-                "adopted": self.adopted,
+                "adopted": self.adopted, "absorbed": self.absorbed,
+                "known_rules": self.known_rules,
                 "avoid": self.avoid, "unconfirmed": self.unconfirmed,
                 "edges": self.edges, "new_edge_buckets": self.edge_buckets,
                 "share_on_known": round(self.spent_known_s / wall_s, 3) if wall_s else 0.0}
@@ -149,6 +173,8 @@ def run_driver(args, cmd, env, bit, out, seconds, seed, live):
     argv += ["--edges"] if getattr(args, "edges", False) else []
     for a in live.avoid:
         argv += ["--avoid", a]
+    for k in live.known_rules:
+        argv += ["--known-rule", k]
     p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, start_new_session=True)
     try:
@@ -289,9 +315,16 @@ def campaign(args, out, env0):
                 + viol.get("segment_ms", 0) / 1000.0
             if signed and signed[1]:
                 live.spent_known_s += cost
-            avoid = avoid_of(viol)
-            if signed and avoid and avoid not in live.avoid:
-                live.avoid.append(avoid)
+            for avoid in (avoid_of(viol), state_avoid_of(viol)):
+                if signed and avoid and avoid not in live.avoid:
+                    live.avoid.append(avoid)
+            # A FAIL signed already, or one its case keeps not showing:
+            # the stream goes past it from now on, and counts it.
+            rule = known_rule_of(viol)
+            seen = live.unconfirmed.get(f"{viol['class']}: {viol['rule']} ({viol['kind']})", 0)
+            if rule and rule not in live.known_rules and (
+                    signed or seen >= UNCONFIRMED_ENOUGH):
+                live.known_rules.append(rule)
             if args.stop_at_first and camp.findings:
                 break
     except KeyboardInterrupt as e:
@@ -329,6 +362,9 @@ def markdown(s):
              "place of an avoided reset",
              f"- time on known signatures: {100 * s['share_on_known']:.0f}%"
              + (f"; kept off afterwards: {', '.join(s['avoid'])}" if s["avoid"] else ""),
+             f"- FAILs already signed (or never shown by their case) gone past: "
+             f"{s.get('absorbed', 0)}"
+             + (f" ({'; '.join(s['known_rules'])})" if s.get("known_rules") else ""),
              f"- steps the digest leaves open that went the other way: {s['open_choices']}"
              + (f" ({s['adopted']} taken as the target chose)" if s.get("adopted") else "")]
     if s.get("edges_asked"):
