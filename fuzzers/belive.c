@@ -52,12 +52,7 @@
 
 struct args {
 	struct bepeer_opts peer;
-	const char *out, *states;
-	unsigned seconds;
-	unsigned long max_ops;
-	uint64_t seed;
-	bool pingpong;
-	bool edges;
+	struct liveopts o;      /* as given (liveopts.h) */
 };
 
 uint64_t belive_rand(struct belive *L)
@@ -188,7 +183,7 @@ static void report(const struct belive *L, const struct args *a, int64_t t0)
 	char path[4096] = "";
 
 	if (L->violated) {
-		if (write_slice(L, a->out, path, sizeof(path)) != 0)
+		if (write_slice(L, a->o.out, path, sizeof(path)) != 0)
 			path[0] = '\0';
 		printf("{\"event\":\"violation\",\"role\":\"backend\",\"class\":");
 		json_str(L->vclass);
@@ -240,28 +235,17 @@ static void states_io(struct belive *L, const char *path, bool save)
 
 /* ---- main ---- */
 
-/* The shared options (liveopts.h) into this driver's. --regions is
- * accepted for the runner's sake: the regions are the back-end's own. */
-static int parse(struct belive *L, struct args *a, int argc, char **argv)
+/* The shared options (liveopts.h). --regions is accepted for the
+ * runner's sake: the regions are the back-end's own. */
+static int parse(struct args *a, int argc, char **argv)
 {
-	struct liveopts o;
 	char err[256];
 
-	if (liveopts_parse(&o, argc, argv, err, sizeof(err)) != 0)
+	if (liveopts_parse(&a->o, argc, argv, err, sizeof(err)) != 0)
 		return liveopts_usage("vhu-fuzzlive-be", err);
-	a->peer.cmd = o.cmd;
-	a->peer.log_path = o.log_path;
-	a->peer.shmem_bit = o.shmem_bit;
-	a->peer.timeout_ms = o.timeout_ms;
-	a->out = o.out;
-	a->states = o.states;
-	a->seconds = o.seconds;
-	a->max_ops = o.max_ops;
-	a->seed = o.seed;
-	a->pingpong = o.pingpong;
-	a->edges = o.edges;
-	for (unsigned i = 0; i < o.navoid && i < BELIVE_MAX_AVOID; i++)
-		L->avoid[L->navoid++] = o.avoid[i];
+	a->peer = (struct bepeer_opts){ .cmd = a->o.cmd, .log_path = a->o.log_path,
+					.shmem_bit = a->o.shmem_bit,
+					.timeout_ms = a->o.timeout_ms };
 	return 0;
 }
 
@@ -277,16 +261,17 @@ int main(int argc, char **argv)
 	/* A target that dies leaves the control channel closed: its write
 	 * must fail with EPIPE, not end the driver. */
 	signal(SIGPIPE, SIG_IGN);
-	rc = parse(&L, &a, argc, argv);
+	rc = parse(&a, argc, argv);
+	L.opts = &a.o;
 	if (rc)
 		return rc;
 	if (target_setup() != 0) {
 		fprintf(stderr, "vhu-fuzzlive-be: set-up failed\n");
 		return FUZZ_EXIT_SETUP;
 	}
-	L.rng = a.seed * UINT64_C(0x9e3779b97f4a7c15) + 1;
-	states_io(&L, a.states, false);
-	if (a.edges && edgemap_open(&L.edges, err, sizeof(err)) != 0) {
+	L.rng = a.o.seed * UINT64_C(0x9e3779b97f4a7c15) + 1;
+	states_io(&L, a.o.states, false);
+	if (a.o.edges && edgemap_open(&L.edges, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vhu-fuzzlive-be: %s\n", err);
 		return FUZZ_EXIT_SETUP;
 	}
@@ -301,25 +286,25 @@ int main(int argc, char **argv)
 	L.model.shmem = L.model.reply_ack = true;
 	L.vary = true;
 	L.seg_start_ms = chan_now_ms();
-	end = t0 + (int64_t)a.seconds * 1000;
-	if (a.pingpong)
-		belive_pingpong(&L, end, a.max_ops);
+	end = t0 + (int64_t)a.o.seconds * 1000;
+	if (a.o.pingpong)
+		belive_pingpong(&L, end, a.o.max_ops);
 	edgemap_take(&L.edges);     /* the start-up's edges: no segment's */
-	if (edgemap_beside(&L.edges, a.states, false) != 0)
+	if (edgemap_beside(&L.edges, a.o.states, false) != 0)
 		fprintf(stderr, "vhu-fuzzlive-be: %s.edges: not this map's; "
-			"starting from no edges\n", a.states);
-	while (!a.pingpong && !L.violated && chan_now_ms() < end &&
-	       (!a.max_ops || L.ops < a.max_ops)) {
+			"starting from no edges\n", a.o.states);
+	while (!a.o.pingpong && !L.violated && chan_now_ms() < end &&
+	       (!a.o.max_ops || L.ops < a.o.max_ops)) {
 		belive_step(&L);
 		/* --edges: a new bucket of the back-end's keeps the segment */
 		if (L.edges.trace && edgemap_take(&L.edges))
 			L.seg_new = true;
 	}
 	report(&L, &a, t0);
-	states_io(&L, a.states, true);
+	states_io(&L, a.o.states, true);
 	bepeer_stop(&L.peer);
-	if (edgemap_beside(&L.edges, a.states, true) != 0)
-		fprintf(stderr, "vhu-fuzzlive-be: %s.edges: cannot write\n", a.states);
+	if (edgemap_beside(&L.edges, a.o.states, true) != 0)
+		fprintf(stderr, "vhu-fuzzlive-be: %s.edges: cannot write\n", a.o.states);
 	edgemap_close(&L.edges);
 	return L.violated ? 1 : 0;
 }

@@ -12,9 +12,9 @@
 #include "bejudge.h"
 #include "bepeer.h"
 #include "edgemap.h"
+#include "liveopts.h"
 
 #define BELIVE_MAX_SEG 60u      /* records in a segment (emitbe: 64) */
-#define BELIVE_MAX_AVOID 32
 #define BELIVE_MAX_STATES 4096u
 #define BELIVE_CORPUS 64u        /* segments kept for reaching new states */
 
@@ -31,8 +31,7 @@ struct belive {
 	unsigned memfds;        /* reply fds named so far */
 	bool doubt;             /* a reply left its state unknown: cut */
 	bool vary;              /* renegotiate at segment starts */
-	const char *avoid[BELIVE_MAX_AVOID];
-	unsigned navoid;
+	const struct liveopts *opts;   /* --avoid KIND:VERDICT */
 	uint32_t states[BELIVE_MAX_STATES];
 	unsigned nstates;
 	bool seg_new;           /* the segment reached a state never seen

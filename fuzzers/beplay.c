@@ -110,15 +110,10 @@ static void gen(struct belive *L, struct bejudge_rec *r)
 
 static bool avoided(struct belive *L, const char *kind, const char *verdict)
 {
-	char kv[96];
-
-	snprintf(kv, sizeof(kv), "%s:%s", kind, verdict);
-	for (unsigned i = 0; i < L->navoid; i++)
-		if (strncmp(kv, L->avoid[i], strlen(L->avoid[i])) == 0) {
-			L->avoided++;
-			return true;
-		}
-	return false;
+	if (!liveopts_match(L->opts->avoid, L->opts->navoid, kind, verdict))
+		return false;
+	L->avoided++;
+	return true;
 }
 
 /* AFLNet-style: (op, reply, need, live-set size) tuples seen. */

@@ -66,32 +66,19 @@
 
 /* ---- main ---- */
 
-/* The shared options (liveopts.h) into this driver's. */
-static int parse(struct live *L, struct live_args *a, int argc, char **argv)
+/* The shared options (liveopts.h), and what this driver makes of them. */
+static int parse(struct live_args *a, int argc, char **argv)
 {
 	struct emitcase_opts eo = { .fuzzer = EMITCASE_SEQUENCE };
-	struct liveopts o;
 	char err[256];
 
-	if (liveopts_parse(&o, argc, argv, err, sizeof(err)) != 0 ||
-	    (o.regions && emitcase_parse_sizes(&eo, o.regions, err,
-					       sizeof(err)) != 0))
+	if (liveopts_parse(&a->o, argc, argv, err, sizeof(err)) != 0 ||
+	    (a->o.regions && emitcase_parse_sizes(&eo, a->o.regions, err,
+						  sizeof(err)) != 0))
 		return liveopts_usage("vhu-fuzzlive", err);
-	a->peer.cmd = o.cmd;
-	a->peer.log_path = o.log_path;
-	a->peer.shmem_bit = o.shmem_bit;
-	a->peer.timeout_ms = o.timeout_ms;
-	a->out = o.out;
-	a->states = o.states;
-	a->seconds = o.seconds;
-	a->max_ops = o.max_ops;
-	a->seed = o.seed;
-	a->pingpong = o.pingpong;
-	a->edges = o.edges;
-	for (unsigned i = 0; i < o.navoid && i < LIVE_MAX_AVOID; i++)
-		L->avoid[L->navoid++] = o.avoid[i];
-	for (unsigned i = 0; i < o.nknown && i < LIVE_MAX_AVOID; i++)
-		L->known[L->nknown++] = o.known[i];
+	a->peer = (struct livepeer_opts){ .cmd = a->o.cmd, .log_path = a->o.log_path,
+					  .shmem_bit = a->o.shmem_bit,
+					  .timeout_ms = a->o.timeout_ms };
 	a->configs = !eo.have_sizes;
 	if (!eo.have_sizes) {       /* the rigs' regions, as the emitter's */
 		eo.sizes[0] = UINT64_C(1) << 20;
@@ -117,21 +104,22 @@ int main(int argc, char **argv)
 	/* A target that dies leaves the control channel closed: its write
 	 * must fail with EPIPE, not end the driver. */
 	signal(SIGPIPE, SIG_IGN);
-	rc = parse(&L, &a, argc, argv);
+	rc = parse(&a, argc, argv);
+	L.opts = &a.o;
 	if (rc)
 		return rc;
-	if (target_setup() != 0 || livegen_init(&L.gen, a.seed, a.peer.sizes,
+	if (target_setup() != 0 || livegen_init(&L.gen, a.o.seed, a.peer.sizes,
 						 LIVE_PAGE) != 0) {
 		fprintf(stderr, "vhu-fuzzlive: set-up failed\n");
 		return FUZZ_EXIT_SETUP;
 	}
-	livespare_init(&L.spare, a.seed);
-	if (livespare_beside(&L.spare, a.states, false) != 0)
+	livespare_init(&L.spare, a.o.seed);
+	if (livespare_beside(&L.spare, a.o.states, false) != 0)
 		fprintf(stderr, "vhu-fuzzlive: %s.spare: unreadable; starting "
-			"from none\n", a.states);
-	if (a.states && livegen_load_states(&L.gen, a.states) != 0) {
+			"from none\n", a.o.states);
+	if (a.o.states && livegen_load_states(&L.gen, a.o.states) != 0) {
 		fprintf(stderr, "vhu-fuzzlive: --states %s: not a state table\n",
-			a.states);
+			a.o.states);
 		return FUZZ_EXIT_USAGE;
 	}
 	livecheck_init(&L.chk);
@@ -146,7 +134,7 @@ int main(int argc, char **argv)
 		shadow_config(&L.model, a.peer.sizes, usable);
 	}
 	L.model.shmem = L.model.reply_ack = L.model.started = true;
-	if (a.edges && edgemap_open(&L.edges, err, sizeof(err)) != 0) {
+	if (a.o.edges && edgemap_open(&L.edges, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vhu-fuzzlive: %s\n", err);
 		return FUZZ_EXIT_SETUP;
 	}
@@ -158,27 +146,27 @@ int main(int argc, char **argv)
 		return FUZZ_EXIT_SETUP;
 	}
 	edgemap_take(&L.edges);     /* the start-up's edges: no segment's */
-	if (edgemap_beside(&L.edges, a.states, false) != 0)
+	if (edgemap_beside(&L.edges, a.o.states, false) != 0)
 		fprintf(stderr, "vhu-fuzzlive: %s.edges: not this map's; "
-			"starting from no edges\n", a.states);
+			"starting from no edges\n", a.o.states);
 	L.seg_start_ms = chan_now_ms();
 	L.gen.configs = a.configs;
-	end = t0 + (int64_t)a.seconds * 1000;
-	if (a.pingpong)
-		live_pingpong(&L, end, a.max_ops);
-	while (!a.pingpong && !L.violated && !L.recycle && chan_now_ms() < end &&
-	       (!a.max_ops || L.ops < a.max_ops))
+	end = t0 + (int64_t)a.o.seconds * 1000;
+	if (a.o.pingpong)
+		live_pingpong(&L, end, a.o.max_ops);
+	while (!a.o.pingpong && !L.violated && !L.recycle && chan_now_ms() < end &&
+	       (!a.o.max_ops || L.ops < a.o.max_ops))
 		live_step(&L);
 	live_report(&L, &a, t0);
-	if (a.states && livegen_save_states(&L.gen, a.states) != 0)
-		fprintf(stderr, "vhu-fuzzlive: --states %s: cannot write\n", a.states);
+	if (a.o.states && livegen_save_states(&L.gen, a.o.states) != 0)
+		fprintf(stderr, "vhu-fuzzlive: --states %s: cannot write\n", a.o.states);
 	livepeer_stop(&L.peer);
 	livecheck_free(&L.chk);
 	livegen_free(&L.gen);
-	if (livespare_beside(&L.spare, a.states, true) != 0)
-		fprintf(stderr, "vhu-fuzzlive: %s.spare: cannot write\n", a.states);
-	if (edgemap_beside(&L.edges, a.states, true) != 0)
-		fprintf(stderr, "vhu-fuzzlive: %s.edges: cannot write\n", a.states);
+	if (livespare_beside(&L.spare, a.o.states, true) != 0)
+		fprintf(stderr, "vhu-fuzzlive: %s.spare: cannot write\n", a.o.states);
+	if (edgemap_beside(&L.edges, a.o.states, true) != 0)
+		fprintf(stderr, "vhu-fuzzlive: %s.edges: cannot write\n", a.o.states);
 	edgemap_close(&L.edges);
 	return L.violated ? 1 : 0;
 }

@@ -12,11 +12,11 @@
 #include "edgemap.h"
 #include "livecheck.h"
 #include "livegen.h"
+#include "liveopts.h"
 #include "livepeer.h"
 #include "livespare.h"
 #include "shadow.h"
 
-#define LIVE_MAX_AVOID 32
 #define LIVE_PAGE UINT64_C(0x1000)    /* as the emitted cases' model */
 #define LIVE_PROBE_REQUEST 2u         /* CONFIG_CHANGE_MSG: settles an
 					 unanswered open step (liveplay.c) */
@@ -65,10 +65,7 @@ struct live {
 				   asked for, or not in time): stray later */
 	const char *verdict;    /* the model's on the operation being played */
 	bool recycle;           /* a reset was due but is avoided: end here */
-	const char *avoid[LIVE_MAX_AVOID];
-	unsigned navoid;
-	const char *known[LIVE_MAX_AVOID];   /* --known-rule: FAILs gone past */
-	unsigned nknown;
+	const struct liveopts *opts;   /* --avoid, --known-rule (FAILs gone past) */
 	bool absorbing;         /* a known FAIL just now: its region is lost */
 	/* counts */
 	unsigned long ops, msgs, controls, open_choices, strays, avoided,
@@ -85,12 +82,7 @@ struct live {
 
 struct live_args {
 	struct livepeer_opts peer;
-	const char *out, *states;
-	unsigned seconds;
-	unsigned long max_ops;
-	uint64_t seed;
-	bool pingpong;
-	bool edges;             /* --edges: AFL++ edge coverage as feedback */
+	struct liveopts o;      /* as given (liveopts.h) */
 	bool configs;           /* no --regions: reconnects with other configs */
 };
 

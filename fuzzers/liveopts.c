@@ -124,6 +124,18 @@ int liveopts_parse(struct liveopts *o, int argc, char **argv, char *err,
 	return 0;
 }
 
+bool liveopts_match(const char *const *list, unsigned n, const char *kind,
+		    const char *rule)
+{
+	size_t k = strlen(kind);
+
+	for (unsigned i = 0; rule && i < n; i++)
+		if (strncmp(list[i], kind, k) == 0 && list[i][k] == ':' &&
+		    strncmp(rule, list[i] + k + 1, strlen(list[i] + k + 1)) == 0)
+			return true;
+	return false;
+}
+
 int liveopts_usage(const char *prog, const char *why)
 {
 	fprintf(stderr, "%s: %s\nusage: %s --target-cmd CMD --out DIR "

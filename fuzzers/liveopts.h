@@ -44,6 +44,11 @@ struct liveopts {
 int liveopts_parse(struct liveopts *o, int argc, char **argv, char *err,
 		   size_t errcap);
 
+/* Whether one of list (KIND:RULE entries, --avoid or --known-rule)
+ * names kind, with its RULE a prefix of rule. */
+bool liveopts_match(const char *const *list, unsigned n, const char *kind,
+		    const char *rule);
+
 /* The usage line, after "PROG: WHY". Returns the usage exit status. */
 int liveopts_usage(const char *prog, const char *why);
 

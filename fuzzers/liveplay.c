@@ -18,18 +18,6 @@
 
 /* ---- output ---- */
 
-/* Whether --known-rule names this FAIL (KIND:RULE, the rule a prefix). */
-static bool known_rule(const struct live *L, const char *kind, const char *rule)
-{
-	size_t kl = strlen(kind);
-
-	for (unsigned i = 0; i < L->nknown; i++)
-		if (strncmp(L->known[i], kind, kl) == 0 && L->known[i][kl] == ':' &&
-		    strncmp(rule, L->known[i] + kl + 1, strlen(L->known[i] + kl + 1)) == 0)
-			return true;
-	return false;
-}
-
 #if defined(__GNUC__)
 __attribute__((format(printf, 5, 6)))
 #endif
@@ -42,7 +30,8 @@ static void violate(struct live *L, const char *cls, const char *kind,
 	 * model no longer knows that region (lost when the operation ends) */
 	if (L->violated || (L->absorbing && strcmp(cls, "FAIL") == 0))
 		return;
-	if (strcmp(cls, "FAIL") == 0 && known_rule(L, kind, rule)) {
+	if (strcmp(cls, "FAIL") == 0 &&
+	    liveopts_match(L->opts->known, L->opts->nknown, kind, rule)) {
 		L->absorbed++;
 		L->absorbing = true;
 		return;
@@ -261,14 +250,7 @@ static void second_look(struct live *L, struct chan_msg *r,
 /* Whether --avoid names this operation's kind and model verdict. */
 bool live_avoided(const struct live *L, const char *kind, const char *why)
 {
-	size_t k = strlen(kind);
-
-	for (unsigned i = 0; i < L->navoid; i++)
-		if (strncmp(L->avoid[i], kind, k) == 0 && L->avoid[i][k] == ':' &&
-		    why && strncmp(why, L->avoid[i] + k + 1,
-				   strlen(L->avoid[i] + k + 1)) == 0)
-			return true;
-	return false;
+	return liveopts_match(L->opts->avoid, L->opts->navoid, kind, why);
 }
 
 static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,

@@ -81,7 +81,7 @@ void live_report(const struct live *L, const struct live_args *a, int64_t t0)
 	char path[4096] = "";
 
 	if (L->violated) {
-		if (write_slice(L, a->out, path, sizeof(path)) != 0)
+		if (write_slice(L, a->o.out, path, sizeof(path)) != 0)
 			path[0] = '\0';
 		printf("{\"event\":\"violation\",\"class\":");
 		json_str(stdout, L->vclass);
