@@ -206,10 +206,11 @@ static void report(const struct belive *L, const struct args *a, int64_t t0)
 	       "\"ops_per_sec\":%.1f,\"states\":%u,\"new_states\":%lu,"
 	       "\"corpus\":%u,\"mutants\":%lu,"
 	       "\"open_choices\":%lu,\"avoided\":%lu,\"cuts\":%lu,"
-	       "\"recycled\":false,\"pid\":%ld,\"edges\":", L->ops, L->msgs,
-	       L->controls, secs, secs > 0 ? (double)L->ops / secs : 0.0,
-	       L->nstates, L->new_states, L->ncorpus, L->mutants,
-	       L->open_choices, L->avoided, L->cuts, (long)L->peer.t.pid);
+	       "\"should\":%lu,\"recycled\":false,\"pid\":%ld,\"edges\":",
+	       L->ops, L->msgs, L->controls, secs,
+	       secs > 0 ? (double)L->ops / secs : 0.0, L->nstates, L->new_states,
+	       L->ncorpus, L->mutants, L->open_choices, L->avoided, L->cuts,
+	       L->should_misses, (long)L->peer.t.pid);
 	if (L->edges.trace && L->edges.edges)   /* as vhu-fuzzlive's */
 		printf("%lu,\"new_edge_buckets\":%lu}\n", L->edges.edges,
 		       L->edges.new_bits);

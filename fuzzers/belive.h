@@ -45,7 +45,7 @@ struct belive {
 	unsigned long mutants;
 	/* counts */
 	unsigned long ops, msgs, controls, open_choices, avoided, new_states,
-		cuts;
+		cuts, should_misses;  /* SHOULD rules missed (a reply's fd kept) */
 	/* the violation */
 	bool violated;
 	char vclass[16], vkind[16], vverdict[64], vrule[160], vobs[512];

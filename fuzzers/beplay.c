@@ -383,12 +383,10 @@ static void exchange(struct belive *L, const struct bejudge_rec *r, bool map,
 		}
 		L->open_choices++;
 	}
-	if (fdname[0] && holds_fd(L, fdname, 1000)) {
-		belive_violation(L, "LEAK", kind, "12H: fds it did not ask for are "
-				 "closed", "%s still open in /proc/%ld/fd", fdname,
-				 (long)L->peer.t.pid);
-		return;
-	}
+	/* The digest leaves it open (SHOULD, as the emitted case grades
+	 * it): counted, never a stop the case could not show as a finding. */
+	if (fdname[0] && holds_fd(L, fdname, 1000))
+		L->should_misses++;
 	if (!o.known)
 		L->doubt = true;
 	if (map)

@@ -175,6 +175,16 @@ class TestBackendDriver(unittest.TestCase):
             self.assertEqual((rc, viol), (0, None), end)
             self.assertGreater(end["avoided"], 0)
 
+    def test_a_should_missed_is_counted_not_stopped_for(self):
+        # A reply's fd kept: the digest leaves it open (its case grades
+        # it SHOULD), so the stream counts it and goes on.
+        with tempfile.TemporaryDirectory() as d:
+            rc, viol, end = drive_be(d, faults=["be_keeps_reply_fds"], max_ops=400)
+            self.assertEqual((rc, viol), (0, None), end)
+            self.assertGreater(end["should"], 0)
+            _, _, clean = drive_be(d, max_ops=400)
+            self.assertEqual(clean["should"], 0)
+
     def test_usage(self):
         p = subprocess.run([BE_DRIVER, "--out", "/tmp"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=30)

@@ -129,6 +129,7 @@ class Live:
         self.unconfirmed = {}        # driver signature -> count
         self.avoid = []
         self.known_rules = []        # FAILs signed already (or never shown by a case)
+        self.should = 0              # SHOULD rules missed (NON-STRICT, not findings)
         self.absorbed = 0
         self.edges = None            # --edges: the target's edges seen (None: no map)
         self.edge_buckets = 0
@@ -143,6 +144,7 @@ class Live:
         self.avoided += end.get("avoided", 0)
         self.adopted += end.get("adopted", 0)
         self.absorbed += end.get("absorbed", 0)
+        self.should += end.get("should", 0)
         self.driver_s += end.get("seconds", 0.0)
         if end.get("edges") is not None:    # cumulative: the map is kept beside --states
             self.edges = max(self.edges or 0, end["edges"])
@@ -156,6 +158,7 @@ class Live:
                 "recycles": self.recycles,
                 "open_choices": self.open_choices, "avoided": self.avoided,
                 "adopted": self.adopted, "absorbed": self.absorbed,
+                "should_missed": self.should,
                 "known_rules": self.known_rules,
                 "avoid": self.avoid, "unconfirmed": self.unconfirmed,
                 "edges": self.edges, "new_edge_buckets": self.edge_buckets,
@@ -373,6 +376,9 @@ def markdown(s):
                      if s.get("edges") is not None else
                      "- the target's edge coverage: none (not built with AFL++ "
                      "instrumentation; the states alone guided the stream)")
+    if s.get("should_missed"):
+        lines.append(f"- SHOULD rules the target missed (NON-STRICT, no finding): "
+                     f"{s['should_missed']} (12H: a reply's fds kept open)")
     lines += [f"- unconfirmed (the case did not reproduce it): {k}: {n}"
               for k, n in s["unconfirmed"].items()]
     return "\n".join(lines) + "\n"
