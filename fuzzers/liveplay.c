@@ -344,12 +344,13 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	/* Only a MAP or an UNMAP can leave the model not knowing a shmid:
 	 * another request, taken or not, maps nothing. */
 	bool shmem_req = request == PROTO_BE_SHMEM_MAP ||
-			 request == PROTO_BE_SHMEM_UNMAP, knew;
+			 request == PROTO_BE_SHMEM_UNMAP, knew, len0;
 	struct livespare_key sk;
 	unsigned mt_before;
 	int rc;
 
 	seqop_message(op, request, LIVE_PAGE, &h, &m);
+	len0 = request == PROTO_BE_SHMEM_MAP && m.len == 0;
 	proto_mmap_encode(&m, payload, sizeof(payload));
 	if (!tr.sendable)
 		return false;
@@ -465,12 +466,16 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	/* What this step left the target holding that the model does not
 	 * know is in its region: that region is lost (and may be won back
 	 * by a scrub), the rest stays known. */
-	if (shmem_req && ((L->held && !held) || L->absorbing)) {
+	/* (A len-0 MAP taken holds no range to lose: it stays held, and
+	 * the MUST that no phantom range comes of it is judged on.) */
+	if (shmem_req && ((L->held && !held && !len0) || L->absorbing)) {
 		L->held = held;
 		L->absorbing = false;
 		live_lost(L, m.shmid, m.shm_offset, m.len);
 	}
-	if (shmem_req && knew && (L->held || L->taint_all || L->taint[m.shmid]))
+	/* Costly only where a reset cannot clear it (--avoid reset:). */
+	if (shmem_req && knew && (L->held || L->taint_all || L->taint[m.shmid]) &&
+	    live_avoided(L, "reset", ""))
 		livespare_cost(&L->spare, &sk);
 	if (shmem_req && open && !(synced && rep == (v.accepted ? LIVEGEN_ACCEPTED
 							       : LIVEGEN_REFUSED)))
