@@ -257,8 +257,10 @@ class TestDriver(unittest.TestCase):
             rc, viol, end = drive(d, lenient=True)
             self.assertEqual((rc, viol), (0, None), end)
             self.assertGreater(end["adopted"], 10)
-            _, _, strict = drive(d)     # the strict one rarely goes the other way
-            self.assertLess(strict["adopted"] * 4, end["adopted"])
+            # the strict one goes the other way too (it refuses some fd
+            # kinds the model takes), but the lenient choices add more
+            _, _, strict = drive(d)
+            self.assertGreater(end["adopted"], strict["adopted"] + 10)
             # what the model took stays judged: an overlap with it is found
             rc, viol, end = drive(d, faults=["fe_no_overlap_check"], lenient=True,
                                   max_ops=200000)
