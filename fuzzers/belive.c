@@ -276,6 +276,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vhu-fuzzlive-be: %s\n", err);
 		return FUZZ_EXIT_SETUP;
 	}
+	if (edgemap_beside(&L.edges, a.o.states, false) != 0)
+		fprintf(stderr, "vhu-fuzzlive-be: %s.edges: not this map's; "
+			"starting from no edges\n", a.o.states);
 	t0 = chan_now_ms();
 	if (bepeer_start(&L.peer, &a.peer, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vhu-fuzzlive-be: %s\n", err);
@@ -290,10 +293,7 @@ int main(int argc, char **argv)
 	end = t0 + (int64_t)a.o.seconds * 1000;
 	if (a.o.pingpong)
 		belive_pingpong(&L, end, a.o.max_ops);
-	edgemap_take(&L.edges);     /* the start-up's edges: no segment's */
-	if (edgemap_beside(&L.edges, a.o.states, false) != 0)
-		fprintf(stderr, "vhu-fuzzlive-be: %s.edges: not this map's; "
-			"starting from no edges\n", a.o.states);
+	edgemap_started(&L.edges);
 	while (!a.o.pingpong && !L.violated && chan_now_ms() < end &&
 	       (!a.o.max_ops || L.ops < a.o.max_ops)) {
 		belive_step(&L);

@@ -140,6 +140,14 @@ int edgemap_beside(struct edgemap *e, const char *states, bool save)
 	return save ? edgemap_save(e, path) : edgemap_load(e, path);
 }
 
+void edgemap_started(struct edgemap *e)
+{
+	unsigned long before = e->new_bits;
+
+	edgemap_take(e);
+	e->new_bits = before;
+}
+
 void edgemap_close(struct edgemap *e)
 {
 	if (e->trace)

@@ -41,6 +41,10 @@ int edgemap_open(struct edgemap *e, char *err, size_t errcap);
  * were new. */
 unsigned long edgemap_take(struct edgemap *e);
 
+/* After the target's start-up: what it hit is seen (edges), but is no
+ * operation's, so no new bucket is counted for it. */
+void edgemap_started(struct edgemap *e);
+
 /* The count buckets of one hit count, as afl-fuzz classifies them. */
 uint8_t edgemap_bucket(uint8_t count);
 

@@ -138,6 +138,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vhu-fuzzlive: %s\n", err);
 		return FUZZ_EXIT_SETUP;
 	}
+	if (edgemap_beside(&L.edges, a.o.states, false) != 0)
+		fprintf(stderr, "vhu-fuzzlive: %s.edges: not this map's; "
+			"starting from no edges\n", a.o.states);
 	t0 = chan_now_ms();
 	if (livepeer_start(&L.peer, &a.peer, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vhu-fuzzlive: %s\n", err);
@@ -145,10 +148,7 @@ int main(int argc, char **argv)
 		edgemap_close(&L.edges);
 		return FUZZ_EXIT_SETUP;
 	}
-	edgemap_take(&L.edges);     /* the start-up's edges: no segment's */
-	if (edgemap_beside(&L.edges, a.o.states, false) != 0)
-		fprintf(stderr, "vhu-fuzzlive: %s.edges: not this map's; "
-			"starting from no edges\n", a.o.states);
+	edgemap_started(&L.edges);
 	L.seg_start_ms = chan_now_ms();
 	L.gen.configs = a.configs;
 	end = t0 + (int64_t)a.o.seconds * 1000;
