@@ -344,13 +344,12 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	/* Only a MAP or an UNMAP can leave the model not knowing a shmid:
 	 * another request, taken or not, maps nothing. */
 	bool shmem_req = request == PROTO_BE_SHMEM_MAP ||
-			 request == PROTO_BE_SHMEM_UNMAP, knew, len0;
+			 request == PROTO_BE_SHMEM_UNMAP, knew;
 	struct livespare_key sk;
 	unsigned mt_before;
 	int rc;
 
 	seqop_message(op, request, LIVE_PAGE, &h, &m);
-	len0 = request == PROTO_BE_SHMEM_MAP && m.len == 0;
 	proto_mmap_encode(&m, payload, sizeof(payload));
 	if (!tr.sendable)
 		return false;
@@ -466,9 +465,11 @@ static bool play_msg(struct live *L, const struct seqop *op, uint32_t request,
 	/* What this step left the target holding that the model does not
 	 * know is in its region: that region is lost (and may be won back
 	 * by a scrub), the rest stays known. */
-	/* (A len-0 MAP taken holds no range to lose: it stays held, and
-	 * the MUST that no phantom range comes of it is judged on.) */
-	if (shmem_req && ((L->held && !held && !len0) || L->absorbing)) {
+	/* (A step that names no range, a len-0 MAP or a payload too short
+	 * for one, is no open step: a conforming front-end changes nothing
+	 * for it, whatever it answers. Taken, it stays held, and the MUSTs
+	 * after it (no phantom range, nothing stale acted on) are judged on.) */
+	if (shmem_req && ((open && L->held && !held) || L->absorbing)) {
 		L->held = held;
 		L->absorbing = false;
 		live_lost(L, m.shmid, m.shm_offset, m.len);
