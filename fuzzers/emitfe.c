@@ -271,6 +271,17 @@ static struct fe_live *find_live(struct fe *f, const struct shadow_map *m)
 static void judge_reply(struct fe *f, const struct fe_msg *x,
 			const struct shadow_verdict *v, bool must)
 {
+	/* A request flagged as a reply, asking for one: the model ignores
+	 * it, but the rst is silent (QEMU answers it). A reply to it is
+	 * taken here, graded SHOULD, so that it is never read as a later
+	 * request's reply (with the same request id, the engine could not
+	 * tell the two apart). */
+	if (v->dropped && f->model.reply_ack && (x->h.flags & PROTO_F_NEED_REPLY)) {
+		etext_graded(f->t, x->kind, false, "1: a request flagged as a "
+			     "reply is ignored (the rst is silent)",
+			     "expect no-reply within=100");
+		return;
+	}
 	if (!v->reply)
 		return;
 	etext_graded(f->t, x->kind, must,

@@ -198,7 +198,9 @@ static void note_optional(struct run *x, enum script_chan c, uint32_t req,
 {
 	unsigned *n = &x->noptional[c];
 
-	if ((flags & (PROTO_F_NEED_REPLY | PROTO_F_REPLY)) ||
+	/* A request flagged as a reply (a bent header) may be answered all
+	 * the same, unasked: optional too, unless it asked for a reply. */
+	if ((flags & PROTO_F_NEED_REPLY) ||
 	    proto_has_reply_body((enum proto_chan)c, req))
 		return;
 	if (*n == RUN_MAX_OPTIONAL) {
