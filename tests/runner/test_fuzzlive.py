@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import unittest
 
-from helpers import build_dir, env_for, run_cli
+from helpers import TOP, build_dir, env_for, run_cli
 
 from vhucheck.bench import live as bench_live
 from vhucheck.fuzz import against as fuzzreal, emit as fuzzemit, live as fuzzlive
@@ -288,6 +288,24 @@ class TestDriver(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             rc, viol, end = drive(d, "--pingpong", max_ops=400)
             self.assertEqual((rc, viol, end["ops"], end["messages"]), (0, None, 400, 400))
+
+    def test_case_takes_an_answer_to_a_request_flagged_as_reply(self):
+        # QEMU answers a request flagged as a reply (the rst is silent):
+        # the emitted case takes that answer in a SHOULD step, so that it
+        # is never read as the next request's reply.
+        with tempfile.TemporaryDirectory() as d:
+            got = fuzzemit.emit("fuzz_shmem_sequence",
+                                [os.path.join(TOP, "corpus", "fuzz_shmem_sequence")], d)
+            texts = []
+            for kind, cid in got:
+                if kind == "case":
+                    with open(os.path.join(d, cid + ".vhu")) as f:
+                        texts.append(f.read().splitlines())
+            flagged = [(t, i) for t in texts for i, ln in enumerate(t)
+                       if ln.startswith("send ") and "hdr_flags=0xd" in ln]
+            self.assertTrue(flagged)
+            for t, i in flagged:
+                self.assertEqual(t[i + 1], "expect no-reply within=100 grade=should")
 
     def test_case_without_the_closing_reset(self):
         # Once the target's reset is a known crash (--avoid reset:), the
